@@ -1,0 +1,17 @@
+//! Schema migrations of rural-registry, one file per change, never edited once landed.
+//!
+//! Written with SeaQuery so that one schema runs on SQLite and on PostgreSQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_registry_core;
+
+/// Every migration, in the order it runs.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261125_000001_registry_core::Migration)]
+    }
+}

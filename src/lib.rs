@@ -1,0 +1,4 @@
+//! rural-registry: the registry of a district's idle rural assets ("两闲"), the rights on them and
+//! the demonstration villages, served as GraphQL.
+
+pub mod domain;
