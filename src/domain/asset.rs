@@ -210,10 +210,10 @@ impl IdleAssetDraft {
             .as_ref()
             .map(Area::polygon_from_geojson)
             .transpose()?;
-        if let Some(footprint) = &footprint {
-            if !footprint.contains(location) {
-                return Err(AssetError::LocationOutsideFootprint);
-            }
+        if let Some(footprint) = &footprint
+            && !footprint.contains(location)
+        {
+            return Err(AssetError::LocationOutsideFootprint);
         }
         let land_area_m2 = match &footprint {
             Some(f) => Some(area("land area", f.geodesic_area_m2())?),
@@ -232,10 +232,10 @@ impl IdleAssetDraft {
                 return Err(AssetError::YearBuiltOutOfRange { year, this_year });
             }
         }
-        if let Some(date) = self.idle_since {
-            if date > today {
-                return Err(AssetError::IdleSinceInFuture { date });
-            }
+        if let Some(date) = self.idle_since
+            && date > today
+        {
+            return Err(AssetError::IdleSinceInFuture { date });
         }
         Ok(IdleAssetAttributes {
             code: text::required("code", &self.code, 40)?,

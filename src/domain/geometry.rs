@@ -190,10 +190,9 @@ impl Area {
         geojson::Geometry::new(round_value(value))
     }
 
-    /// The GeoJSON as it is stored: always a MultiPolygon for townships and villages, a
-    /// Polygon for footprints; both read back through `from_geojson_str`.
-    pub fn to_geojson_string(&self) -> String {
-        self.to_geojson().to_string()
+    /// As a GeoJSON MultiPolygon whatever the number of pieces (township boundaries).
+    pub fn to_multi_geojson(&self) -> geojson::Geometry {
+        geojson::Geometry::new(round_value(GeometryValue::from(&self.shape)))
     }
 }
 
@@ -369,7 +368,7 @@ mod tests {
     #[test]
     fn stored_text_reads_back_identically() {
         let area = Area::from_geojson(&poly(&SQUARE_CW)).expect("valid");
-        let again = Area::from_geojson_str(&area.to_geojson_string()).expect("round trip");
+        let again = Area::from_geojson_str(&area.to_geojson().to_string()).expect("round trip");
         assert_eq!(area, again);
         assert!(area.contains(Location::parse(117.0005, 28.2005).expect("valid")));
         assert!(!area.contains(Location::parse(117.002, 28.2005).expect("valid")));

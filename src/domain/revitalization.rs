@@ -152,10 +152,10 @@ impl RevitalizationDraft {
         if self.start_date < NaiveDate::from_ymd_opt(1949, 1, 1).unwrap_or(NaiveDate::MIN) {
             return Err(RevitalizationError::StartDateTooEarly(self.start_date));
         }
-        if let Some(term) = self.term_months {
-            if !(1..=600).contains(&term) {
-                return Err(RevitalizationError::TermOutOfRange(term));
-            }
+        if let Some(term) = self.term_months
+            && !(1..=600).contains(&term)
+        {
+            return Err(RevitalizationError::TermOutOfRange(term));
         }
         for (field, amount) in [
             ("annual rent", self.annual_rent_fen),
@@ -169,10 +169,10 @@ impl RevitalizationDraft {
         if self.compensation_fen.is_some() && self.mode != RevitalizationMode::PaidRelinquishment {
             return Err(RevitalizationError::CompensationWithoutRelinquishment);
         }
-        if let Some(jobs) = self.jobs_created {
-            if !(0..=100_000).contains(&jobs) {
-                return Err(RevitalizationError::JobsOutOfRange(jobs));
-            }
+        if let Some(jobs) = self.jobs_created
+            && !(0..=100_000).contains(&jobs)
+        {
+            return Err(RevitalizationError::JobsOutOfRange(jobs));
         }
         Ok(NewRevitalization {
             contract_no: text::optional("contract number", self.contract_no.as_deref(), 64)?,

@@ -1,0 +1,146 @@
+//! The application: connect, migrate, load the demo district when the database is empty,
+//! build the schema, bind, and serve until stopped.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
+
+use crate::config::Settings;
+use crate::db::{self, QueryCounter};
+use crate::graphql::{self, Limits, RegistrySchema};
+use crate::{http, seed};
+
+/// What every request handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub schema: RegistrySchema,
+    pub settings: Arc<Settings>,
+    pub queries: Arc<QueryCounter>,
+}
+
+/// A built application, bound to its port, not yet serving.
+pub struct App {
+    state: AppState,
+    acceptor: TcpAcceptor,
+    address: SocketAddr,
+    /// How many records the demo loading added on start (0 when the database had data).
+    pub seeded: usize,
+}
+
+/// How long requests in flight may take to finish after a stop signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+impl App {
+    /// Connects, migrates, loads the demo district if the database is empty and `demo` is set,
+    /// and binds the listener (port 0 picks a free port).
+    pub async fn build(settings: Settings, demo: bool) -> anyhow::Result<Self> {
+        let (db, queries) = db::connect(&settings.database_url).await?;
+        db::migrate(&db).await?;
+        let mut seeded = 0;
+        if demo && is_empty(&db).await? {
+            let report = seed::load(&db, chrono::Local::now().date_naive()).await?;
+            tracing::info!(?report, "loaded the demo district into the empty database");
+            seeded = report.total();
+        }
+        let limits = Limits {
+            max_depth: usize::from(settings.max_query_depth),
+            max_complexity: settings.max_query_complexity,
+        };
+        let schema = graphql::build_schema(db.clone(), limits);
+        let acceptor = TcpListener::bind(settings.listen.to_string())
+            .into_acceptor()
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot listen on {} (setting LISTEN_ADDR / --listen)",
+                    settings.listen
+                )
+            })?;
+        let address = acceptor
+            .local_addr()
+            .first()
+            .and_then(|a| a.as_socket_addr().copied())
+            .context("the listener has no address")?;
+        let state = AppState {
+            db,
+            schema,
+            settings: Arc::new(settings),
+            queries,
+        };
+        Ok(Self {
+            state,
+            acceptor,
+            address,
+            seeded,
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    /// The app's database connection (a pool: cloning shares it).
+    pub fn db(&self) -> DatabaseConnection {
+        self.state.db.clone()
+    }
+
+    /// The statement counter of the app's database connection.
+    pub fn query_counter(&self) -> Arc<QueryCounter> {
+        self.state.queries.clone()
+    }
+
+    /// Serves until SIGINT or SIGTERM, lets requests in flight finish, then closes the pool.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let db = self.state.db.clone();
+        poem::Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(
+                http::routes(self.state),
+                shutdown_signal(),
+                Some(SHUTDOWN_GRACE),
+            )
+            .await
+            .context("the server stopped with an error")?;
+        db.close().await.context("closing the database")?;
+        Ok(())
+    }
+}
+
+async fn is_empty(db: &DatabaseConnection) -> anyhow::Result<bool> {
+    let n = db::entities::township::Entity::find()
+        .count(db)
+        .await
+        .map_err(db::StoreError::from)?;
+    Ok(n == 0)
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(err) => {
+                tracing::warn!(%err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+    tracing::info!("stopping: finishing requests in flight");
+}

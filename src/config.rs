@@ -1,0 +1,92 @@
+//! Settings, from command-line flags with environment fallbacks. One typed struct, passed by
+//! value into `App::build`; tests build apps with their own.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// rural-registry: the registry of a district's idle farmhouses and homesteads (两闲), their
+/// revitalization and its demonstration sites, served as GraphQL.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub settings: Settings,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Migrate, load the demo district into an empty database, and serve (the default).
+    Serve {
+        /// Do not load the demo district into an empty database.
+        #[arg(long)]
+        no_demo: bool,
+    },
+    /// Bring the database schema up to date.
+    Migrate,
+    /// Load the demo district; a second run adds nothing.
+    Seed,
+    /// Write the GraphQL schema (SDL).
+    ExportSchema {
+        /// Where to write it.
+        #[arg(default_value = "schema/schema.graphql")]
+        path: PathBuf,
+    },
+}
+
+/// Every setting, with its flag and environment variable.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Database URL: `sqlite://PATH?mode=rwc` (the folder is created) or `postgres://…`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        global = true,
+        default_value = "sqlite://data/registry.db?mode=rwc"
+    )]
+    pub database_url: String,
+    /// Address to listen on; port 0 picks a free port (the bound address is printed).
+    #[arg(
+        long,
+        env = "LISTEN_ADDR",
+        global = true,
+        default_value = "127.0.0.1:8080"
+    )]
+    pub listen: SocketAddr,
+    /// Log filter, e.g. `info` or `rural_registry=debug,sqlx=warn`.
+    #[arg(long = "log", env = "RUST_LOG", global = true, default_value = "info")]
+    pub log: String,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "MAX_BODY_BYTES", global = true, default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Deepest query nesting accepted (GraphiQL's introspection needs 13).
+    #[arg(long, env = "MAX_QUERY_DEPTH", global = true, default_value_t = 16, value_parser = clap::value_parser!(u16).range(13..))]
+    pub max_query_depth: u16,
+    /// Highest query complexity accepted (connections count their page size).
+    #[arg(
+        long,
+        env = "MAX_QUERY_COMPLEXITY",
+        global = true,
+        default_value_t = 20_000
+    )]
+    pub max_query_complexity: usize,
+    /// How long, in milliseconds, the per-request DataLoaders gather keys before one batched
+    /// query. Longer waits batch more reliably on a slow machine, at that cost in latency.
+    #[arg(long, env = "BATCH_WINDOW_MS", global = true, default_value_t = 2, value_parser = clap::value_parser!(u64).range(0..=1000))]
+    pub batch_window_ms: u64,
+    /// Most operations in one batched request.
+    #[arg(long, env = "MAX_BATCH", global = true, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_batch: u16,
+}
+
+impl Settings {
+    /// The defaults, as a test or an embedding program starts from.
+    pub fn with_database(database_url: impl Into<String>) -> Self {
+        let mut s = Cli::parse_from(["rural-registry"]).settings;
+        s.database_url = database_url.into();
+        s
+    }
+}

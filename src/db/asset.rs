@@ -1,0 +1,299 @@
+//! Idle assets: filtered, ordered, keyset-paginated listings and their counts.
+
+use std::collections::HashMap;
+
+use chrono::{NaiveDate, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, NullOrdering};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
+    Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+};
+
+use super::StoreResult;
+use super::entities::idle_asset::{self, Column};
+use crate::domain::asset::{
+    AssetKind, AssetStatus, Condition as AssetCondition, IdleAssetAttributes, Structure,
+};
+use crate::domain::locator::Placement;
+
+/// What a listing of idle assets is narrowed to. Empty lists mean "any".
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AssetFilter {
+    pub township_id: Option<i64>,
+    pub village_id: Option<i64>,
+    pub kinds: Vec<AssetKind>,
+    pub statuses: Vec<AssetStatus>,
+    pub idle_since_from: Option<NaiveDate>,
+    pub idle_since_to: Option<NaiveDate>,
+    pub floor_area_min: Option<f64>,
+    pub floor_area_max: Option<f64>,
+    pub structures: Vec<Structure>,
+    pub conditions: Vec<AssetCondition>,
+}
+
+/// The column a listing is ordered by; ties are always broken by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssetOrderField {
+    Id,
+    IdleSince,
+    FloorArea,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AssetOrder {
+    pub field: AssetOrderField,
+    pub descending: bool,
+}
+
+/// The ordering value of the row a page continues from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SortValue {
+    /// The row had no value (such rows come after all others, in either direction).
+    Null,
+    Date(NaiveDate),
+    Number(f64),
+}
+
+/// Where a page continues from: the ordering value and id of the last row seen.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Keyset {
+    pub value: SortValue,
+    pub id: i64,
+}
+
+impl AssetOrder {
+    /// The keyset of a row under this ordering.
+    pub fn keyset(self, row: &idle_asset::Model) -> Keyset {
+        let value = match self.field {
+            AssetOrderField::Id => SortValue::Null,
+            AssetOrderField::IdleSince => row.idle_since.map_or(SortValue::Null, SortValue::Date),
+            AssetOrderField::FloorArea => {
+                row.floor_area_m2.map_or(SortValue::Null, SortValue::Number)
+            }
+        };
+        Keyset { value, id: row.id }
+    }
+
+    fn column(self) -> Option<Column> {
+        match self.field {
+            AssetOrderField::Id => None,
+            AssetOrderField::IdleSince => Some(Column::IdleSince),
+            AssetOrderField::FloorArea => Some(Column::FloorAreaM2),
+        }
+    }
+}
+
+fn filtered(filter: &AssetFilter) -> Select<idle_asset::Entity> {
+    let mut q = idle_asset::Entity::find();
+    if let Some(t) = filter.township_id {
+        q = q.filter(Column::TownshipId.eq(t));
+    }
+    if let Some(v) = filter.village_id {
+        q = q.filter(Column::VillageId.eq(v));
+    }
+    if !filter.kinds.is_empty() {
+        q = q.filter(Column::Kind.is_in(filter.kinds.iter().map(|k| k.as_str())));
+    }
+    if !filter.statuses.is_empty() {
+        q = q.filter(Column::Status.is_in(filter.statuses.iter().map(|s| s.as_str())));
+    }
+    if !filter.structures.is_empty() {
+        q = q.filter(Column::Structure.is_in(filter.structures.iter().map(|s| s.as_str())));
+    }
+    if !filter.conditions.is_empty() {
+        q = q.filter(Column::Condition.is_in(filter.conditions.iter().map(|c| c.as_str())));
+    }
+    if let Some(d) = filter.idle_since_from {
+        q = q.filter(Column::IdleSince.gte(d));
+    }
+    if let Some(d) = filter.idle_since_to {
+        q = q.filter(Column::IdleSince.lte(d));
+    }
+    if let Some(a) = filter.floor_area_min {
+        q = q.filter(Column::FloorAreaM2.gte(a));
+    }
+    if let Some(a) = filter.floor_area_max {
+        q = q.filter(Column::FloorAreaM2.lte(a));
+    }
+    q
+}
+
+/// The direction a page is read in: value order, and where rows without a value go.
+#[derive(Debug, Clone, Copy)]
+struct Walk {
+    ascending: bool,
+    nulls_last: bool,
+}
+
+impl Walk {
+    /// Rows without a value come last in either order (a cadre sorting by floor area wants the
+    /// measured houses first); reading backwards is the exact reverse.
+    fn of(order: AssetOrder, backward: bool) -> Self {
+        Self {
+            ascending: order.descending == backward,
+            nulls_last: !backward,
+        }
+    }
+}
+
+/// Rows strictly after `key` in the walk, ties broken by id in the walk's direction.
+fn after_condition(col: Column, key: Keyset, walk: Walk) -> Condition {
+    let id_after = if walk.ascending {
+        Column::Id.gt(key.id)
+    } else {
+        Column::Id.lt(key.id)
+    };
+    let value = match key.value {
+        SortValue::Null => None,
+        SortValue::Date(d) => Some(Expr::val(d)),
+        SortValue::Number(n) => Some(Expr::val(n)),
+    };
+    match value {
+        Some(v) => {
+            let beyond = if walk.ascending {
+                Expr::col(col).gt(v.clone())
+            } else {
+                Expr::col(col).lt(v.clone())
+            };
+            let mut c = Condition::any()
+                .add(beyond)
+                .add(Condition::all().add(Expr::col(col).eq(v)).add(id_after));
+            if walk.nulls_last {
+                c = c.add(col.is_null());
+            }
+            c
+        }
+        None => {
+            let c = Condition::any().add(Condition::all().add(col.is_null()).add(id_after));
+            if walk.nulls_last {
+                c
+            } else {
+                c.add(col.is_not_null())
+            }
+        }
+    }
+}
+
+/// One page of assets: `limit` rows after `after` in the order, or before it when `backward`
+/// (returned in walking order; the caller reverses a backward page).
+pub async fn page(
+    conn: &impl ConnectionTrait,
+    filter: &AssetFilter,
+    order: AssetOrder,
+    after: Option<Keyset>,
+    backward: bool,
+    limit: u64,
+) -> StoreResult<Vec<idle_asset::Model>> {
+    let walk = Walk::of(order, backward);
+    let mut q = filtered(filter);
+    match (order.column(), after) {
+        (Some(col), Some(key)) => q = q.filter(after_condition(col, key, walk)),
+        (None, Some(key)) => {
+            q = q.filter(if walk.ascending {
+                Column::Id.gt(key.id)
+            } else {
+                Column::Id.lt(key.id)
+            })
+        }
+        _ => {}
+    }
+    let dir = if walk.ascending {
+        Order::Asc
+    } else {
+        Order::Desc
+    };
+    if let Some(col) = order.column() {
+        let nulls = if walk.nulls_last {
+            NullOrdering::Last
+        } else {
+            NullOrdering::First
+        };
+        q = q.order_by_with_nulls(col, dir.clone(), nulls);
+    }
+    q = q.order_by(Column::Id, dir);
+    Ok(q.limit(limit).all(conn).await?)
+}
+
+pub async fn count(conn: &impl ConnectionTrait, filter: &AssetFilter) -> StoreResult<u64> {
+    Ok(filtered(filter).count(conn).await?)
+}
+
+pub async fn by_ids(
+    conn: &impl ConnectionTrait,
+    ids: &[i64],
+) -> StoreResult<HashMap<i64, idle_asset::Model>> {
+    let rows = idle_asset::Entity::find()
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .all(conn)
+        .await?;
+    Ok(rows.into_iter().map(|a| (a.id, a)).collect())
+}
+
+pub async fn by_code(
+    conn: &impl ConnectionTrait,
+    code: &str,
+) -> StoreResult<Option<idle_asset::Model>> {
+    Ok(idle_asset::Entity::find()
+        .filter(Column::Code.eq(code))
+        .one(conn)
+        .await?)
+}
+
+/// Asset counts by status for each of the given townships, in one grouped query.
+pub async fn status_counts(
+    conn: &impl ConnectionTrait,
+    township_ids: &[i64],
+) -> StoreResult<HashMap<i64, Vec<(String, i64)>>> {
+    let rows: Vec<(i64, String, i64)> = idle_asset::Entity::find()
+        .select_only()
+        .column(Column::TownshipId)
+        .column(Column::Status)
+        .column_as(Column::Id.count(), "n")
+        .filter(Column::TownshipId.is_in(township_ids.iter().copied()))
+        .group_by(Column::TownshipId)
+        .group_by(Column::Status)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let mut out: HashMap<i64, Vec<(String, i64)>> = HashMap::new();
+    for (township, status, n) in rows {
+        out.entry(township).or_default().push((status, n));
+    }
+    Ok(out)
+}
+
+/// Stores a checked asset at the place its location was found in.
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    attrs: &IdleAssetAttributes,
+    status: AssetStatus,
+    owner_id: i64,
+    place: Placement,
+) -> StoreResult<idle_asset::Model> {
+    let now = Utc::now();
+    let row = idle_asset::ActiveModel {
+        code: Set(attrs.code.clone()),
+        kind: Set(attrs.kind.as_str().to_owned()),
+        status: Set(status.as_str().to_owned()),
+        owner_id: Set(owner_id),
+        township_id: Set(place.township_id),
+        village_id: Set(place.village_id),
+        lon: Set(attrs.location.lon()),
+        lat: Set(attrs.location.lat()),
+        footprint: Set(attrs.footprint.as_ref().map(super::geometry::write_area)),
+        land_area_m2: Set(attrs.land_area_m2),
+        floor_area_m2: Set(attrs.floor_area_m2),
+        structure: Set(attrs.structure.map(|s| s.as_str().to_owned())),
+        year_built: Set(attrs.year_built),
+        condition: Set(attrs.condition.map(|c| c.as_str().to_owned())),
+        idle_since: Set(attrs.idle_since),
+        idle_cause: Set(attrs.idle_cause.map(|c| c.as_str().to_owned())),
+        owner_willingness: Set(attrs.owner_willingness.map(|w| w.as_str().to_owned())),
+        address: Set(attrs.address.clone()),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    Ok(row.insert(conn).await?)
+}

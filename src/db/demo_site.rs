@@ -1,0 +1,165 @@
+//! Demonstration sites, the assets they revitalized and their yearly indicators.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+
+use super::StoreResult;
+use super::entities::{demo_indicator, demo_site, demo_site_asset};
+use crate::domain::demo_site::{Indicator, NewDemoSite};
+use crate::domain::locator::Placement;
+
+pub async fn by_ids(
+    conn: &impl ConnectionTrait,
+    ids: &[i64],
+) -> StoreResult<HashMap<i64, demo_site::Model>> {
+    let rows = demo_site::Entity::find()
+        .filter(demo_site::Column::Id.is_in(ids.iter().copied()))
+        .all(conn)
+        .await?;
+    Ok(rows.into_iter().map(|d| (d.id, d)).collect())
+}
+
+pub async fn by_code(
+    conn: &impl ConnectionTrait,
+    code: &str,
+) -> StoreResult<Option<demo_site::Model>> {
+    Ok(demo_site::Entity::find()
+        .filter(demo_site::Column::Code.eq(code))
+        .one(conn)
+        .await?)
+}
+
+/// A page of sites, optionally of one township, in id order.
+pub async fn page(
+    conn: &impl ConnectionTrait,
+    township_id: Option<i64>,
+    after: Option<i64>,
+    backward: bool,
+    limit: u64,
+) -> StoreResult<Vec<demo_site::Model>> {
+    use demo_site::Column;
+    let mut q = demo_site::Entity::find();
+    if let Some(t) = township_id {
+        q = q.filter(Column::TownshipId.eq(t));
+    }
+    if let Some(id) = after {
+        q = q.filter(if backward {
+            Column::Id.lt(id)
+        } else {
+            Column::Id.gt(id)
+        });
+    }
+    q = if backward {
+        q.order_by_desc(Column::Id)
+    } else {
+        q.order_by_asc(Column::Id)
+    };
+    Ok(q.limit(limit).all(conn).await?)
+}
+
+pub async fn count(conn: &impl ConnectionTrait, township_id: Option<i64>) -> StoreResult<u64> {
+    let mut q = demo_site::Entity::find();
+    if let Some(t) = township_id {
+        q = q.filter(demo_site::Column::TownshipId.eq(t));
+    }
+    Ok(q.count(conn).await?)
+}
+
+/// The ids of the assets each site revitalized, in one query.
+pub async fn asset_ids_of(
+    conn: &impl ConnectionTrait,
+    site_ids: &[i64],
+) -> StoreResult<HashMap<i64, Vec<i64>>> {
+    let rows = demo_site_asset::Entity::find()
+        .filter(demo_site_asset::Column::DemoSiteId.is_in(site_ids.iter().copied()))
+        .order_by_asc(demo_site_asset::Column::AssetId)
+        .all(conn)
+        .await?;
+    let mut out: HashMap<i64, Vec<i64>> = HashMap::new();
+    for r in rows {
+        out.entry(r.demo_site_id).or_default().push(r.asset_id);
+    }
+    Ok(out)
+}
+
+/// The indicators of each site, by year then code, in one query.
+pub async fn indicators_of(
+    conn: &impl ConnectionTrait,
+    site_ids: &[i64],
+) -> StoreResult<HashMap<i64, Vec<demo_indicator::Model>>> {
+    let rows = demo_indicator::Entity::find()
+        .filter(demo_indicator::Column::DemoSiteId.is_in(site_ids.iter().copied()))
+        .order_by_asc(demo_indicator::Column::Year)
+        .order_by_asc(demo_indicator::Column::Code)
+        .all(conn)
+        .await?;
+    let mut out: HashMap<i64, Vec<demo_indicator::Model>> = HashMap::new();
+    for r in rows {
+        out.entry(r.demo_site_id).or_default().push(r);
+    }
+    Ok(out)
+}
+
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    site: &NewDemoSite,
+    place: Placement,
+    operator_id: Option<i64>,
+) -> StoreResult<demo_site::Model> {
+    let now = Utc::now();
+    let row = demo_site::ActiveModel {
+        code: Set(site.code.clone()),
+        name: Set(site.name.clone()),
+        level: Set(site.level.as_str().to_owned()),
+        designation_year: Set(site.designation_year),
+        theme: Set(site.theme.clone()),
+        description: Set(site.description.clone()),
+        operator_id: Set(operator_id),
+        township_id: Set(place.township_id),
+        village_id: Set(place.village_id),
+        lon: Set(site.location.lon()),
+        lat: Set(site.location.lat()),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    Ok(row.insert(conn).await?)
+}
+
+pub async fn link_asset(
+    conn: &impl ConnectionTrait,
+    site_id: i64,
+    asset_id: i64,
+) -> StoreResult<()> {
+    demo_site_asset::ActiveModel {
+        demo_site_id: Set(site_id),
+        asset_id: Set(asset_id),
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn insert_indicator(
+    conn: &impl ConnectionTrait,
+    site_id: i64,
+    i: &Indicator,
+) -> StoreResult<()> {
+    demo_indicator::ActiveModel {
+        demo_site_id: Set(site_id),
+        year: Set(i.year),
+        code: Set(i.code.as_str().to_owned()),
+        value: Set(i.value),
+        source: Set(i.source.clone()),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}

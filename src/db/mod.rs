@@ -1,0 +1,183 @@
+//! Storage: the connection, the migrations, and the queries of each concept.
+//!
+//! Everything engine-specific lives here (SQLite pragmas, the PostgreSQL pool); queries are
+//! SeaQuery and run unchanged on both engines. Query functions take `&impl ConnectionTrait` so
+//! they run on the pool or inside a transaction alike.
+
+pub mod asset;
+pub mod audit;
+pub mod demo_site;
+pub mod entities;
+pub mod geometry;
+pub mod party;
+pub mod place;
+pub mod revitalization;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+
+/// A storage failure. Deliberately not `Display`: it can only reach a client through the API's
+/// error type, which logs it and shows an error id instead of SQL.
+#[derive(Debug, Clone)]
+pub struct StoreError(pub Arc<DbErr>);
+
+impl From<DbErr> for StoreError {
+    fn from(err: DbErr) -> Self {
+        Self(Arc::new(err))
+    }
+}
+
+// For the command line, where the whole cause chain is what the operator needs.
+impl From<StoreError> for anyhow::Error {
+    fn from(err: StoreError) -> Self {
+        anyhow::anyhow!("storage error: {}", err.0)
+    }
+}
+
+/// The result of a storage call.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Counts the SQL statements run on a connection: for /metrics and for the test that shows a
+/// request's statement count does not grow with its page size.
+#[derive(Debug, Default)]
+pub struct QueryCounter(AtomicU64);
+
+impl QueryCounter {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Which engine a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    pub fn of(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite:") {
+            Some(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Self::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+/// How long a SQLite writer waits for another before giving up.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Connects, creating the SQLite file's folder when needed, and counts statements.
+pub async fn connect(url: &str) -> anyhow::Result<(DatabaseConnection, Arc<QueryCounter>)> {
+    let engine = Engine::of(url).with_context(|| {
+        format!("database URL {url:?} must start with sqlite: or postgres:// (setting DATABASE_URL / --database-url)")
+    })?;
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(10));
+    match engine {
+        Engine::Sqlite => {
+            create_sqlite_folder(url)?;
+            options
+                .map_sqlx_sqlite_opts(|o| {
+                    o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                        .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                        .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                        .foreign_keys(true)
+                })
+                .max_connections(8)
+                .min_connections(1);
+        }
+        Engine::Postgres => {
+            options.max_connections(16).min_connections(1);
+        }
+    }
+    let mut db = Database::connect(options)
+        .await
+        .with_context(|| format!("cannot connect to the database at {}", redact(url)))?;
+    let counter = Arc::new(QueryCounter::default());
+    let count = counter.clone();
+    db.set_metric_callback(move |info| {
+        count.0.fetch_add(1, Ordering::Relaxed);
+        tracing::trace!(target: "rural_registry::sql", elapsed = ?info.elapsed, failed = info.failed, sql = %info.statement.sql);
+    });
+    Ok((db, counter))
+}
+
+/// Brings the schema up to date.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None)
+        .await
+        .context("migrating the database")
+}
+
+/// A URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &credentials[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn create_sqlite_folder(url: &str) -> anyhow::Result<()> {
+    let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    if let Some(parent) = std::path::Path::new(path).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent).with_context(|| {
+            format!(
+                "cannot create the folder {} for the database",
+                parent.display()
+            )
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            redact("postgres://app:secret@db:5432/registry"),
+            "postgres://app:***@db:5432/registry"
+        );
+        assert_eq!(
+            redact("sqlite://data/registry.db?mode=rwc"),
+            "sqlite://data/registry.db?mode=rwc"
+        );
+    }
+
+    #[test]
+    fn engines_are_told_apart_by_scheme() {
+        assert_eq!(Engine::of("sqlite://x.db"), Some(Engine::Sqlite));
+        assert_eq!(Engine::of("postgresql://h/db"), Some(Engine::Postgres));
+        assert_eq!(Engine::of("mysql://h/db"), None);
+    }
+}

@@ -1,0 +1,54 @@
+//! Parties (权利人).
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use sea_orm::sea_query::ExprTrait;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+};
+
+use super::StoreResult;
+use super::entities::party::{self, Column};
+use crate::domain::party::NewParty;
+
+pub async fn by_ids(
+    conn: &impl ConnectionTrait,
+    ids: &[i64],
+) -> StoreResult<HashMap<i64, party::Model>> {
+    let rows = party::Entity::find()
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .all(conn)
+        .await?;
+    Ok(rows.into_iter().map(|p| (p.id, p)).collect())
+}
+
+/// A party by the natural key a cadre knows: household number (户号) or credit code.
+pub async fn by_key(conn: &impl ConnectionTrait, key: &str) -> StoreResult<Option<party::Model>> {
+    Ok(party::Entity::find()
+        .filter(Column::HouseholdNo.eq(key).or(Column::CreditCode.eq(key)))
+        .one(conn)
+        .await?)
+}
+
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    p: &NewParty,
+    village_id: Option<i64>,
+) -> StoreResult<party::Model> {
+    let now = Utc::now();
+    let row = party::ActiveModel {
+        kind: Set(p.kind.as_str().to_owned()),
+        name: Set(p.name.clone()),
+        household_no: Set(p.household_no.clone()),
+        credit_code: Set(p.credit_code.clone()),
+        id_number: Set(p.id_number.clone()),
+        phone: Set(p.phone.clone()),
+        village_id: Set(village_id),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    Ok(row.insert(conn).await?)
+}

@@ -1,0 +1,185 @@
+//! Townships and villages.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+
+use super::StoreResult;
+use super::entities::{township, village};
+use super::geometry::{write_area, write_multi_area};
+use crate::domain::admin_area::{NewTownship, NewVillage};
+
+pub async fn townships_by_ids(
+    conn: &impl ConnectionTrait,
+    ids: &[i64],
+) -> StoreResult<HashMap<i64, township::Model>> {
+    let rows = township::Entity::find()
+        .filter(township::Column::Id.is_in(ids.iter().copied()))
+        .all(conn)
+        .await?;
+    Ok(rows.into_iter().map(|t| (t.id, t)).collect())
+}
+
+pub async fn villages_by_ids(
+    conn: &impl ConnectionTrait,
+    ids: &[i64],
+) -> StoreResult<HashMap<i64, village::Model>> {
+    let rows = village::Entity::find()
+        .filter(village::Column::Id.is_in(ids.iter().copied()))
+        .all(conn)
+        .await?;
+    Ok(rows.into_iter().map(|v| (v.id, v)).collect())
+}
+
+pub async fn township_by_code(
+    conn: &impl ConnectionTrait,
+    code: &str,
+) -> StoreResult<Option<township::Model>> {
+    Ok(township::Entity::find()
+        .filter(township::Column::Code.eq(code))
+        .one(conn)
+        .await?)
+}
+
+pub async fn village_by_code(
+    conn: &impl ConnectionTrait,
+    code: &str,
+) -> StoreResult<Option<village::Model>> {
+    Ok(village::Entity::find()
+        .filter(village::Column::Code.eq(code))
+        .one(conn)
+        .await?)
+}
+
+/// Every township, by id: there are tens per district, never enough to page through in SQL.
+pub async fn all_townships(conn: &impl ConnectionTrait) -> StoreResult<Vec<township::Model>> {
+    Ok(township::Entity::find()
+        .order_by_asc(township::Column::Id)
+        .all(conn)
+        .await?)
+}
+
+/// Every village, by id (the locator loads them all).
+pub async fn all_villages(conn: &impl ConnectionTrait) -> StoreResult<Vec<village::Model>> {
+    Ok(village::Entity::find()
+        .order_by_asc(village::Column::Id)
+        .all(conn)
+        .await?)
+}
+
+/// A page of townships in id order after (or before, going backwards) a cursor id.
+pub async fn townships_page(
+    conn: &impl ConnectionTrait,
+    after: Option<i64>,
+    backward: bool,
+    limit: u64,
+) -> StoreResult<Vec<township::Model>> {
+    let mut q = township::Entity::find();
+    if let Some(id) = after {
+        q = q.filter(if backward {
+            township::Column::Id.lt(id)
+        } else {
+            township::Column::Id.gt(id)
+        });
+    }
+    q = if backward {
+        q.order_by_desc(township::Column::Id)
+    } else {
+        q.order_by_asc(township::Column::Id)
+    };
+    Ok(q.limit(limit).all(conn).await?)
+}
+
+pub async fn count_townships(conn: &impl ConnectionTrait) -> StoreResult<u64> {
+    Ok(township::Entity::find().count(conn).await?)
+}
+
+/// A page of villages, optionally of one township, in id order.
+pub async fn villages_page(
+    conn: &impl ConnectionTrait,
+    township_id: Option<i64>,
+    after: Option<i64>,
+    backward: bool,
+    limit: u64,
+) -> StoreResult<Vec<village::Model>> {
+    let mut q = village::Entity::find();
+    if let Some(t) = township_id {
+        q = q.filter(village::Column::TownshipId.eq(t));
+    }
+    if let Some(id) = after {
+        q = q.filter(if backward {
+            village::Column::Id.lt(id)
+        } else {
+            village::Column::Id.gt(id)
+        });
+    }
+    q = if backward {
+        q.order_by_desc(village::Column::Id)
+    } else {
+        q.order_by_asc(village::Column::Id)
+    };
+    Ok(q.limit(limit).all(conn).await?)
+}
+
+pub async fn count_villages(
+    conn: &impl ConnectionTrait,
+    township_id: Option<i64>,
+) -> StoreResult<u64> {
+    let mut q = village::Entity::find();
+    if let Some(t) = township_id {
+        q = q.filter(village::Column::TownshipId.eq(t));
+    }
+    Ok(q.count(conn).await?)
+}
+
+pub async fn insert_township(
+    conn: &impl ConnectionTrait,
+    t: &NewTownship,
+) -> StoreResult<township::Model> {
+    let b = t.boundary.bbox();
+    let now = Utc::now();
+    let row = township::ActiveModel {
+        code: Set(t.code.clone()),
+        name: Set(t.name.clone()),
+        boundary: Set(write_multi_area(&t.boundary)),
+        min_lon: Set(b.min_lon),
+        min_lat: Set(b.min_lat),
+        max_lon: Set(b.max_lon),
+        max_lat: Set(b.max_lat),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    Ok(row.insert(conn).await?)
+}
+
+pub async fn insert_village(
+    conn: &impl ConnectionTrait,
+    township_id: i64,
+    v: &NewVillage,
+) -> StoreResult<village::Model> {
+    let b = v.boundary.as_ref().map(|a| a.bbox());
+    let now = Utc::now();
+    let row = village::ActiveModel {
+        township_id: Set(township_id),
+        code: Set(v.code.clone()),
+        name: Set(v.name.clone()),
+        boundary: Set(v.boundary.as_ref().map(write_area)),
+        center_lon: Set(v.center.lon()),
+        center_lat: Set(v.center.lat()),
+        min_lon: Set(b.map(|b| b.min_lon)),
+        min_lat: Set(b.map(|b| b.min_lat)),
+        max_lon: Set(b.map(|b| b.max_lon)),
+        max_lat: Set(b.map(|b| b.max_lat)),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    Ok(row.insert(conn).await?)
+}

@@ -1,0 +1,116 @@
+//! The one error type at the API edge. Every error a client sees has a stable
+//! `extensions.code` and a message a cadre can act on; internal failures show only an id, and
+//! their cause goes to the log.
+//!
+//! `AppError` is deliberately not `Display`, so that `?` cannot turn it (or a `StoreError`)
+//! into a bare `async_graphql::Error` that would carry internal text to the client.
+
+use async_graphql::ErrorExtensions as _;
+
+use crate::db::StoreError;
+use crate::domain::geometry::GeometryError;
+
+/// The stable codes of `extensions.code`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    BadInput,
+    InvalidGeometry,
+    Conflict,
+    LimitExceeded,
+    RateLimited,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::NotFound => "NOT_FOUND",
+            Self::BadInput => "BAD_INPUT",
+            Self::InvalidGeometry => "INVALID_GEOMETRY",
+            Self::Conflict => "CONFLICT",
+            Self::LimitExceeded => "LIMIT_EXCEEDED",
+            Self::RateLimited => "RATE_LIMITED",
+            Self::Internal => "INTERNAL",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct AppError {
+    code: ErrorCode,
+    message: String,
+}
+
+impl AppError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::BadInput, message)
+    }
+
+    pub fn limit_exceeded(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::LimitExceeded, message)
+    }
+
+    /// Logs `cause` with a fresh id and returns an error that shows the client only the id.
+    pub fn internal(cause: impl std::fmt::Debug) -> Self {
+        let id = error_id();
+        tracing::error!(error_id = %id, cause = ?cause, "internal error");
+        Self::new(
+            ErrorCode::Internal,
+            format!("internal error {id}: please report this id"),
+        )
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl From<AppError> for async_graphql::Error {
+    fn from(err: AppError) -> Self {
+        async_graphql::Error::new(err.message).extend_with(|_, e| e.set("code", err.code.as_str()))
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(err: StoreError) -> Self {
+        Self::internal(err.0)
+    }
+}
+
+impl From<StoreError> for async_graphql::Error {
+    fn from(err: StoreError) -> Self {
+        AppError::from(err).into()
+    }
+}
+
+impl From<GeometryError> for AppError {
+    fn from(err: GeometryError) -> Self {
+        Self::new(ErrorCode::InvalidGeometry, err.to_string())
+    }
+}
+
+/// A short id that ties a client's error report to the log line: time and a counter, unique
+/// within a process and unlikely to repeat across instances.
+fn error_id() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let micros = chrono::Utc::now().timestamp_micros();
+    format!("{micros:x}-{n:x}-{:x}", std::process::id())
+}

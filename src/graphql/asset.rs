@@ -1,0 +1,514 @@
+//! Idle assets ("两闲"), their owners (name and kind only) and their revitalization records.
+
+use async_graphql::connection::Connection;
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::ids::{self, Kind};
+use super::loaders::{AssetKey, DbLoader, PartyKey, RevitalizationsOf, TownshipKey, VillageKey};
+use super::paging::{PageRequest, encode_cursor};
+use super::place::{Township, Village};
+use super::scalars::{GeoJson, Long};
+use super::{ListTotal, db_conn, stored, stored_json};
+use crate::db;
+use crate::db::asset::{AssetFilter, AssetOrder, AssetOrderField, Keyset, SortValue};
+use crate::db::entities::{idle_asset, party, revitalization};
+use crate::domain::asset::{
+    AssetKind, AssetStatus, Condition, IdleCause, OwnerWillingness, Structure,
+};
+use crate::domain::geometry::{Location, point_geojson};
+use crate::domain::party::PartyKind;
+use crate::domain::revitalization::{RevenueSplit as DomainSplit, RevitalizationMode, WHOLE_BP};
+use crate::error::AppError;
+
+/// An idle farmhouse or homestead (闲置农房/闲置宅基地). Its township and village are derived
+/// from its location, never entered.
+pub struct IdleAsset(pub idle_asset::Model);
+
+/// An idle farmhouse or homestead (闲置农房/闲置宅基地). Its township and village are derived
+/// from its location, never entered.
+#[Object]
+impl IdleAsset {
+    /// Global ID.
+    pub async fn id(&self) -> ID {
+        Kind::IdleAsset.id(self.0.id)
+    }
+
+    /// Survey code (资产编号), unique in the district.
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+
+    /// Idle farmhouse or idle homestead (类型).
+    async fn kind(&self) -> Result<AssetKind> {
+        stored(AssetKind::parse(&self.0.kind))
+    }
+
+    /// Where it stands in its lifecycle (状态).
+    async fn status(&self) -> Result<AssetStatus> {
+        stored(AssetStatus::parse(&self.0.status))
+    }
+
+    /// Location (位置) as a GeoJSON Point.
+    async fn location(&self) -> Result<GeoJson> {
+        let location = Location::parse(self.0.lon, self.0.lat).map_err(AppError::internal)?;
+        Ok(point_geojson(location).into())
+    }
+
+    /// Longitude in degrees, WGS84 (经度).
+    async fn longitude(&self) -> f64 {
+        self.0.lon
+    }
+
+    /// Latitude in degrees, WGS84 (纬度).
+    async fn latitude(&self) -> f64 {
+        self.0.lat
+    }
+
+    /// Footprint (占地范围) as a GeoJSON Polygon, where surveyed.
+    async fn footprint(&self) -> Result<Option<GeoJson>> {
+        self.0.footprint.as_deref().map(stored_json).transpose()
+    }
+
+    /// Land area in m² (占地面积): geodesic, from the footprint when there is one.
+    async fn land_area_square_meters(&self) -> Option<f64> {
+        self.0.land_area_m2
+    }
+
+    /// Floor area in m² (建筑面积).
+    async fn floor_area_square_meters(&self) -> Option<f64> {
+        self.0.floor_area_m2
+    }
+
+    /// Building structure (房屋结构).
+    async fn structure(&self) -> Result<Option<Structure>> {
+        self.0
+            .structure
+            .as_deref()
+            .map(|s| stored(Structure::parse(s)))
+            .transpose()
+    }
+
+    /// Year built (建成年份).
+    async fn year_built(&self) -> Option<i32> {
+        self.0.year_built
+    }
+
+    /// Physical condition (房屋状况).
+    async fn condition(&self) -> Result<Option<Condition>> {
+        self.0
+            .condition
+            .as_deref()
+            .map(|s| stored(Condition::parse(s)))
+            .transpose()
+    }
+
+    /// Idle since (闲置起始日期).
+    async fn idle_since(&self) -> Option<NaiveDate> {
+        self.0.idle_since
+    }
+
+    /// Why it stands idle (闲置原因).
+    async fn idle_cause(&self) -> Result<Option<IdleCause>> {
+        self.0
+            .idle_cause
+            .as_deref()
+            .map(|s| stored(IdleCause::parse(s)))
+            .transpose()
+    }
+
+    /// What the owner is willing to do (盘活意愿).
+    async fn owner_willingness(&self) -> Result<Option<OwnerWillingness>> {
+        self.0
+            .owner_willingness
+            .as_deref()
+            .map(|s| stored(OwnerWillingness::parse(s)))
+            .transpose()
+    }
+
+    /// Address (地址), e.g. 东川镇白家村3组12号.
+    async fn address(&self) -> Option<&str> {
+        self.0.address.as_deref()
+    }
+
+    /// The village it lies in (所在村), from its location; null if no village covers it.
+    async fn village(&self, ctx: &Context<'_>) -> Result<Option<Village>> {
+        let Some(id) = self.0.village_id else {
+            return Ok(None);
+        };
+        Ok(ctx
+            .data::<DataLoader<DbLoader>>()?
+            .load_one(VillageKey(id))
+            .await?
+            .map(Village))
+    }
+
+    /// The township it lies in (所在乡镇), from its location.
+    async fn township(&self, ctx: &Context<'_>) -> Result<Township> {
+        let t = ctx
+            .data::<DataLoader<DbLoader>>()?
+            .load_one(TownshipKey(self.0.township_id))
+            .await?;
+        t.map(Township).ok_or_else(|| {
+            AppError::internal(format!("asset {} has no township", self.0.id)).into()
+        })
+    }
+
+    /// The owner (权利人): name and kind only.
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Party> {
+        let p = ctx
+            .data::<DataLoader<DbLoader>>()?
+            .load_one(PartyKey(self.0.owner_id))
+            .await?;
+        p.map(Party)
+            .ok_or_else(|| AppError::internal(format!("asset {} has no owner", self.0.id)).into())
+    }
+
+    /// How it was put to use (盘活记录), oldest first.
+    async fn revitalizations(&self, ctx: &Context<'_>) -> Result<Vec<Revitalization>> {
+        let rows = ctx
+            .data::<DataLoader<DbLoader>>()?
+            .load_one(RevitalizationsOf(self.0.id))
+            .await?;
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(Revitalization)
+            .collect())
+    }
+
+    /// Version for optimistic locking (版本号): updates must send the version they read.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
+    /// When it was registered (登记时间).
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// When it last changed (更新时间).
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// A party (权利人): a household, collective, cooperative or enterprise. Only its name and
+/// kind are shown; personal data (ID number, phone) is never part of this type.
+pub struct Party(pub party::Model);
+
+/// A party (权利人): a household, collective, cooperative or enterprise. Only its name and
+/// kind are shown; personal data (ID number, phone) is never part of this type.
+#[Object]
+impl Party {
+    /// Global ID.
+    pub async fn id(&self) -> ID {
+        Kind::Party.id(self.0.id)
+    }
+
+    /// Name (名称/户主姓名).
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Kind of party (权利人类型).
+    async fn kind(&self) -> Result<PartyKind> {
+        stored(PartyKind::parse(&self.0.kind))
+    }
+}
+
+/// How revenue is shared (收益分配): fractions that sum to 1, e.g. 0.6 / 0.2 / 0.2 (6+2+2).
+#[derive(SimpleObject)]
+pub struct RevenueSplit {
+    /// Village collective's share (村集体).
+    pub collective: f64,
+    /// Operator's share (经营主体).
+    pub operator: f64,
+    /// Farmer's share (农户).
+    pub farmer: f64,
+}
+
+impl From<DomainSplit> for RevenueSplit {
+    fn from(s: DomainSplit) -> Self {
+        let f = |bp: i32| f64::from(bp) / f64::from(WHOLE_BP);
+        Self {
+            collective: f(s.collective_bp),
+            operator: f(s.operator_bp),
+            farmer: f(s.farmer_bp),
+        }
+    }
+}
+
+/// A revitalization record (盘活利用记录): how an idle asset was put back to use.
+pub struct Revitalization(pub revitalization::Model);
+
+/// A revitalization record (盘活利用记录): how an idle asset was put back to use.
+#[Object]
+impl Revitalization {
+    /// Global ID.
+    pub async fn id(&self) -> ID {
+        Kind::Revitalization.id(self.0.id)
+    }
+
+    /// Contract number (合同编号).
+    async fn contract_no(&self) -> Option<&str> {
+        self.0.contract_no.as_deref()
+    }
+
+    /// How it was put to use (盘活方式).
+    async fn mode(&self) -> Result<RevitalizationMode> {
+        stored(RevitalizationMode::parse(&self.0.mode))
+    }
+
+    /// What it is used for now (用途), e.g. 民宿, 研学基地.
+    async fn end_use(&self) -> Option<&str> {
+        self.0.end_use.as_deref()
+    }
+
+    /// The asset (资产).
+    async fn asset(&self, ctx: &Context<'_>) -> Result<IdleAsset> {
+        let a = ctx
+            .data::<DataLoader<DbLoader>>()?
+            .load_one(AssetKey(self.0.asset_id))
+            .await?;
+        a.map(IdleAsset)
+            .ok_or_else(|| AppError::internal(format!("record {} has no asset", self.0.id)).into())
+    }
+
+    /// The other party: tenant, investor, cooperative or collective (承租/合作方).
+    async fn counterparty(&self, ctx: &Context<'_>) -> Result<Option<Party>> {
+        let Some(id) = self.0.counterparty_id else {
+            return Ok(None);
+        };
+        Ok(ctx
+            .data::<DataLoader<DbLoader>>()?
+            .load_one(PartyKey(id))
+            .await?
+            .map(Party))
+    }
+
+    /// Start date (起始日期).
+    async fn start_date(&self) -> NaiveDate {
+        self.0.start_date
+    }
+
+    /// Term in months (期限/月).
+    async fn term_months(&self) -> Option<i32> {
+        self.0.term_months
+    }
+
+    /// Annual rent in fen (年租金/分).
+    async fn annual_rent_fen(&self) -> Option<Long> {
+        self.0.annual_rent_fen.map(Long)
+    }
+
+    /// Investment in fen (投资额/分).
+    async fn investment_fen(&self) -> Option<Long> {
+        self.0.investment_fen.map(Long)
+    }
+
+    /// Compensation paid for a paid relinquishment, in fen (退出补偿/分).
+    async fn compensation_fen(&self) -> Option<Long> {
+        self.0.compensation_fen.map(Long)
+    }
+
+    /// Jobs created (带动就业/人).
+    async fn jobs_created(&self) -> Option<i32> {
+        self.0.jobs_created
+    }
+
+    /// How revenue is shared (收益分配), where agreed.
+    async fn revenue_split(&self) -> Option<RevenueSplit> {
+        let r = &self.0;
+        DomainSplit::from_bp(
+            r.collective_share_bp,
+            r.operator_share_bp,
+            r.farmer_share_bp,
+        )
+        .map(Into::into)
+    }
+}
+
+/// Narrows a listing of idle assets (筛选条件). Lists mean "any of these"; absent means any.
+#[derive(InputObject, Default)]
+pub struct IdleAssetFilter {
+    /// In this township (乡镇).
+    pub township_id: Option<ID>,
+    /// In this village (村).
+    pub village_id: Option<ID>,
+    /// Of these kinds (类型).
+    pub kind: Option<Vec<AssetKind>>,
+    /// With these statuses (状态).
+    pub status: Option<Vec<AssetStatus>>,
+    /// Idle since on or after (闲置起始不早于).
+    pub idle_since_from: Option<NaiveDate>,
+    /// Idle since on or before (闲置起始不晚于).
+    pub idle_since_to: Option<NaiveDate>,
+    /// Floor area at least, m² (建筑面积下限).
+    pub floor_area_min: Option<f64>,
+    /// Floor area at most, m² (建筑面积上限).
+    pub floor_area_max: Option<f64>,
+    /// With these structures (结构).
+    pub structure: Option<Vec<Structure>>,
+    /// In these conditions (状况).
+    pub condition: Option<Vec<Condition>>,
+}
+
+impl IdleAssetFilter {
+    pub fn into_db(self) -> Result<AssetFilter, AppError> {
+        for (name, v) in [
+            ("floorAreaMin", self.floor_area_min),
+            ("floorAreaMax", self.floor_area_max),
+        ] {
+            if v.is_some_and(|v| !v.is_finite()) {
+                return Err(AppError::bad_input(format!(
+                    "`{name}` must be a finite number"
+                )));
+            }
+        }
+        Ok(AssetFilter {
+            township_id: self
+                .township_id
+                .as_ref()
+                .map(|id| ids::decode_as(id, Kind::Township))
+                .transpose()?,
+            village_id: self
+                .village_id
+                .as_ref()
+                .map(|id| ids::decode_as(id, Kind::Village))
+                .transpose()?,
+            kinds: self.kind.unwrap_or_default(),
+            statuses: self.status.unwrap_or_default(),
+            idle_since_from: self.idle_since_from,
+            idle_since_to: self.idle_since_to,
+            floor_area_min: self.floor_area_min,
+            floor_area_max: self.floor_area_max,
+            structures: self.structure.unwrap_or_default(),
+            conditions: self.condition.unwrap_or_default(),
+        })
+    }
+}
+
+/// What to order idle assets by (排序字段). Ties are broken by id; missing values come last
+/// in either direction.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IdleAssetOrderField {
+    /// Registration order (登记顺序).
+    #[default]
+    Id,
+    /// Idle since (闲置起始日期).
+    IdleSince,
+    /// Floor area (建筑面积).
+    FloorArea,
+}
+
+/// Sort direction (排序方向).
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OrderDirection {
+    /// Ascending (升序).
+    #[default]
+    Asc,
+    /// Descending (降序).
+    Desc,
+}
+
+/// The order of an idle-asset listing (排序).
+#[derive(InputObject, Default, Clone, Copy)]
+pub struct IdleAssetOrder {
+    /// Field (字段).
+    #[graphql(default)]
+    pub field: IdleAssetOrderField,
+    /// Direction (方向).
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
+impl IdleAssetOrder {
+    fn to_db(self) -> AssetOrder {
+        let field = match self.field {
+            IdleAssetOrderField::Id => AssetOrderField::Id,
+            IdleAssetOrderField::IdleSince => AssetOrderField::IdleSince,
+            IdleAssetOrderField::FloorArea => AssetOrderField::FloorArea,
+        };
+        AssetOrder {
+            field,
+            descending: self.direction == OrderDirection::Desc,
+        }
+    }
+
+    /// The tag that binds a cursor to this order.
+    fn tag(self) -> &'static str {
+        match (self.field, self.direction) {
+            (IdleAssetOrderField::Id, OrderDirection::Asc) => "ID",
+            (IdleAssetOrderField::Id, OrderDirection::Desc) => "ID_DESC",
+            (IdleAssetOrderField::IdleSince, OrderDirection::Asc) => "IDLE_SINCE",
+            (IdleAssetOrderField::IdleSince, OrderDirection::Desc) => "IDLE_SINCE_DESC",
+            (IdleAssetOrderField::FloorArea, OrderDirection::Asc) => "FLOOR_AREA",
+            (IdleAssetOrderField::FloorArea, OrderDirection::Desc) => "FLOOR_AREA_DESC",
+        }
+    }
+}
+
+fn cursor_value(value: SortValue) -> String {
+    match value {
+        SortValue::Null => String::new(),
+        SortValue::Date(d) => d.to_string(),
+        SortValue::Number(n) => n.to_string(),
+    }
+}
+
+fn keyset(order: AssetOrder, value: &str, id: i64) -> Result<Keyset, AppError> {
+    let bad = || AppError::bad_input("the cursor does not fit this listing's order");
+    let value = match order.field {
+        _ if value.is_empty() => SortValue::Null,
+        AssetOrderField::Id => return Err(bad()),
+        AssetOrderField::IdleSince => SortValue::Date(value.parse().map_err(|_| bad())?),
+        AssetOrderField::FloorArea => SortValue::Number(
+            value
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(bad)?,
+        ),
+    };
+    Ok(Keyset { value, id })
+}
+
+/// A page of idle assets under a filter and order.
+pub async fn asset_connection(
+    ctx: &Context<'_>,
+    filter: AssetFilter,
+    order: IdleAssetOrder,
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+) -> Result<Connection<String, IdleAsset, ListTotal>> {
+    let tag = order.tag();
+    let order_db = order.to_db();
+    let page = PageRequest::new(tag, first, after, last, before)?;
+    let key = page
+        .cursor
+        .as_ref()
+        .map(|(v, id)| keyset(order_db, v, *id))
+        .transpose()?;
+    let rows = db::asset::page(
+        db_conn(ctx)?,
+        &filter,
+        order_db,
+        key,
+        page.backward,
+        page.fetch(),
+    )
+    .await?;
+    Ok(page.connection(
+        rows,
+        |a| {
+            let k = order_db.keyset(a);
+            encode_cursor(tag, &cursor_value(k.value), k.id)
+        },
+        IdleAsset,
+        ListTotal::Assets(Box::new(filter)),
+    ))
+}

@@ -1,0 +1,185 @@
+//! Demonstration sites (示范点/样板) and their yearly indicators.
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, ID, Object, Result};
+
+use super::asset::{IdleAsset, Party};
+use super::ids::Kind;
+use super::loaders::{
+    AssetKey, DbLoader, IndicatorsOf, PartyKey, SiteAssetsOf, TownshipKey, VillageKey,
+};
+use super::place::{Township, Village};
+use super::scalars::{GeoJson, Long};
+use super::stored;
+use crate::db::entities::{demo_indicator, demo_site};
+use crate::domain::demo_site::{DemoSiteLevel, IndicatorCode, IndicatorUnit};
+use crate::domain::geometry::{Location, point_geojson};
+use crate::error::AppError;
+
+/// A demonstration site (示范点/惠农共富样板): a village or base that shows what revitalization
+/// achieved, e.g. 东川白家七星山庄.
+pub struct DemoSite(pub demo_site::Model);
+
+/// A demonstration site (示范点/惠农共富样板): a village or base that shows what revitalization
+/// achieved, e.g. 东川白家七星山庄.
+#[Object]
+impl DemoSite {
+    /// Global ID.
+    pub async fn id(&self) -> ID {
+        Kind::DemoSite.id(self.0.id)
+    }
+
+    /// Code (编号).
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+
+    /// Name (名称).
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Level of the designation (命名级别).
+    async fn level(&self) -> Result<DemoSiteLevel> {
+        stored(DemoSiteLevel::parse(&self.0.level))
+    }
+
+    /// Year designated (命名年份).
+    async fn designation_year(&self) -> i32 {
+        self.0.designation_year
+    }
+
+    /// Theme (主题), e.g. 民宿康养.
+    async fn theme(&self) -> Option<&str> {
+        self.0.theme.as_deref()
+    }
+
+    /// Description (简介).
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+
+    /// The operator (运营主体).
+    async fn operator(&self, ctx: &Context<'_>) -> Result<Option<Party>> {
+        let Some(id) = self.0.operator_id else {
+            return Ok(None);
+        };
+        Ok(ctx
+            .data::<DataLoader<DbLoader>>()?
+            .load_one(PartyKey(id))
+            .await?
+            .map(Party))
+    }
+
+    /// Location (位置) as a GeoJSON Point.
+    async fn location(&self) -> Result<GeoJson> {
+        let location = Location::parse(self.0.lon, self.0.lat).map_err(AppError::internal)?;
+        Ok(point_geojson(location).into())
+    }
+
+    /// Longitude in degrees, WGS84 (经度).
+    async fn longitude(&self) -> f64 {
+        self.0.lon
+    }
+
+    /// Latitude in degrees, WGS84 (纬度).
+    async fn latitude(&self) -> f64 {
+        self.0.lat
+    }
+
+    /// The village it lies in (所在村).
+    async fn village(&self, ctx: &Context<'_>) -> Result<Option<Village>> {
+        let Some(id) = self.0.village_id else {
+            return Ok(None);
+        };
+        Ok(ctx
+            .data::<DataLoader<DbLoader>>()?
+            .load_one(VillageKey(id))
+            .await?
+            .map(Village))
+    }
+
+    /// The township it lies in (所在乡镇).
+    async fn township(&self, ctx: &Context<'_>) -> Result<Township> {
+        let t = ctx
+            .data::<DataLoader<DbLoader>>()?
+            .load_one(TownshipKey(self.0.township_id))
+            .await?;
+        t.map(Township)
+            .ok_or_else(|| AppError::internal(format!("site {} has no township", self.0.id)).into())
+    }
+
+    /// The idle assets it put back to use (盘活的闲置资产).
+    async fn revitalized_assets(&self, ctx: &Context<'_>) -> Result<Vec<IdleAsset>> {
+        let loader = ctx.data::<DataLoader<DbLoader>>()?;
+        let ids = loader
+            .load_one(SiteAssetsOf(self.0.id))
+            .await?
+            .unwrap_or_default();
+        let assets = loader.load_many(ids.iter().map(|id| AssetKey(*id))).await?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| assets.get(&AssetKey(*id)).cloned())
+            .map(IdleAsset)
+            .collect())
+    }
+
+    /// Yearly indicators (年度指标), by year then code; optionally only some years or codes.
+    async fn indicators(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only these years (年份).")] years: Option<Vec<i32>>,
+        #[graphql(desc = "Only these indicators (指标).")] codes: Option<Vec<IndicatorCode>>,
+    ) -> Result<Vec<DemoIndicator>> {
+        let rows = ctx
+            .data::<DataLoader<DbLoader>>()?
+            .load_one(IndicatorsOf(self.0.id))
+            .await?
+            .unwrap_or_default();
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let code = stored(IndicatorCode::parse(&row.code))?;
+            let wanted_year = years.as_ref().is_none_or(|y| y.contains(&row.year));
+            let wanted_code = codes.as_ref().is_none_or(|c| c.contains(&code));
+            if wanted_year && wanted_code {
+                out.push(DemoIndicator { row, code });
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// One yearly indicator of a demonstration site (年度指标).
+pub struct DemoIndicator {
+    row: demo_indicator::Model,
+    code: IndicatorCode,
+}
+
+/// One yearly indicator of a demonstration site (年度指标).
+#[Object]
+impl DemoIndicator {
+    /// Year (年份).
+    async fn year(&self) -> i32 {
+        self.row.year
+    }
+
+    /// What it measures (指标).
+    async fn code(&self) -> IndicatorCode {
+        self.code
+    }
+
+    /// Unit of `value` (单位); money is in fen.
+    async fn unit(&self) -> IndicatorUnit {
+        self.code.unit()
+    }
+
+    /// The value, an integer in `unit` (数值).
+    async fn value(&self) -> Long {
+        Long(self.row.value)
+    }
+
+    /// Where the figure comes from (数据来源).
+    async fn source(&self) -> Option<&str> {
+        self.row.source.as_deref()
+    }
+}

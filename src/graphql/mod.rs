@@ -1,0 +1,79 @@
+//! The GraphQL API: types written for their readers (cadres in GraphiQL, banks' systems, map
+//! frontends), mapped from the store and the domain. Resolvers only map; rules live in
+//! `domain`, queries in `db`.
+
+pub mod asset;
+pub mod demo_site;
+pub mod ids;
+pub mod limits;
+pub mod loaders;
+pub mod paging;
+pub mod place;
+pub mod query;
+pub mod scalars;
+
+use async_graphql::{Context, EmptyMutation, EmptySubscription, Object, Result, Schema};
+use sea_orm::DatabaseConnection;
+
+use crate::db;
+use crate::domain::UnknownCode;
+use crate::error::AppError;
+
+pub use limits::Limits;
+
+/// The registry's schema.
+pub type RegistrySchema = Schema<query::Query, EmptyMutation, EmptySubscription>;
+
+/// Builds the schema with its limits. The database connection is schema data; everything that
+/// depends on the caller (loaders) is added per request.
+pub fn build_schema(db: DatabaseConnection, limits: Limits) -> RegistrySchema {
+    Schema::build(query::Query, EmptyMutation, EmptySubscription)
+        .data(db)
+        .extension(limits)
+        .finish()
+}
+
+/// The SDL of the schema, as committed in `schema/schema.graphql`.
+pub fn sdl() -> String {
+    Schema::build(query::Query, EmptyMutation, EmptySubscription)
+        .finish()
+        .sdl()
+}
+
+pub(crate) fn db_conn<'a>(ctx: &Context<'a>) -> Result<&'a DatabaseConnection> {
+    ctx.data::<DatabaseConnection>()
+}
+
+/// A stored code that no longer parses means the database was edited by hand.
+pub(crate) fn stored<T>(parsed: Result<T, UnknownCode>) -> Result<T> {
+    parsed.map_err(|e| AppError::internal(e).into())
+}
+
+/// Stored GeoJSON text as a GeoJSON value.
+pub(crate) fn stored_json(text: &str) -> Result<scalars::GeoJson> {
+    serde_json::from_str(text)
+        .map(scalars::GeoJson)
+        .map_err(|e| AppError::internal(e).into())
+}
+
+/// What a connection's `totalCount` counts. Counted only when the field is selected.
+pub enum ListTotal {
+    Townships,
+    Villages(Option<i64>),
+    Assets(Box<db::asset::AssetFilter>),
+    DemoSites(Option<i64>),
+}
+
+#[Object]
+impl ListTotal {
+    /// Number of items in the whole list, across all pages (总数).
+    async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
+        let conn = db_conn(ctx)?;
+        Ok(match self {
+            ListTotal::Townships => db::place::count_townships(conn).await?,
+            ListTotal::Villages(t) => db::place::count_villages(conn, *t).await?,
+            ListTotal::Assets(f) => db::asset::count(conn, f).await?,
+            ListTotal::DemoSites(t) => db::demo_site::count(conn, *t).await?,
+        })
+    }
+}

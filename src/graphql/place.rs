@@ -1,0 +1,247 @@
+//! Townships (乡镇/街道) and villages (行政村/社区).
+
+use async_graphql::connection::Connection;
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, ID, Object, Result, SimpleObject};
+
+use super::asset::{IdleAsset, IdleAssetFilter, IdleAssetOrder, asset_connection};
+use super::ids::{self, Kind};
+use super::loaders::{DbLoader, StatusCountsOf, TownshipKey};
+use super::paging::{PageRequest, encode_cursor};
+use super::scalars::GeoJson;
+use super::{ListTotal, db_conn, stored_json};
+use crate::db;
+use crate::db::entities::{township, village};
+use crate::domain::asset::AssetStatus;
+use crate::domain::geometry::{Location, point_geojson};
+use crate::error::AppError;
+
+/// A township or subdistrict (乡镇/街道): the unit cadres work in.
+pub struct Township(pub township::Model);
+
+/// How many idle assets of a township have a status (按状态统计).
+#[derive(SimpleObject)]
+pub struct StatusCount {
+    /// The status (状态).
+    pub status: AssetStatus,
+    /// Number of assets (数量).
+    pub count: i64,
+}
+
+/// A township or subdistrict (乡镇/街道): the unit cadres work in.
+#[Object]
+impl Township {
+    /// Global ID.
+    pub async fn id(&self) -> ID {
+        Kind::Township.id(self.0.id)
+    }
+
+    /// 12-digit statistical division code (统计用区划代码).
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+
+    /// Name (名称), e.g. 东川镇.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Boundary (行政边界) as a GeoJSON MultiPolygon.
+    async fn boundary(&self) -> Result<GeoJson> {
+        stored_json(&self.0.boundary)
+    }
+
+    /// Bounding box [west, south, east, north] in degrees (外包矩形).
+    async fn bbox(&self) -> Vec<f64> {
+        vec![
+            self.0.min_lon,
+            self.0.min_lat,
+            self.0.max_lon,
+            self.0.max_lat,
+        ]
+    }
+
+    /// The villages of this township (下辖村), in id order.
+    #[graphql(complexity = "super::paging::cost(first, last, child_complexity)")]
+    async fn villages(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<String, Village, ListTotal>> {
+        village_connection(ctx, Some(self.0.id), first, after, last, before).await
+    }
+
+    /// The idle assets in this township (辖区内闲置资产); `filter.townshipId` is ignored.
+    #[graphql(complexity = "super::paging::cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn idle_assets(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<IdleAssetFilter>,
+        order_by: Option<IdleAssetOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<String, IdleAsset, ListTotal>> {
+        let mut filter = filter.unwrap_or_default().into_db()?;
+        filter.township_id = Some(self.0.id);
+        asset_connection(
+            ctx,
+            filter,
+            order_by.unwrap_or_default(),
+            first,
+            after,
+            last,
+            before,
+        )
+        .await
+    }
+
+    /// Idle assets counted by status, every status listed (zero included) (按状态统计).
+    async fn status_counts(&self, ctx: &Context<'_>) -> Result<Vec<StatusCount>> {
+        let counts = ctx
+            .data::<DataLoader<DbLoader>>()?
+            .load_one(StatusCountsOf(self.0.id))
+            .await?
+            .unwrap_or_default();
+        AssetStatus::ALL
+            .iter()
+            .map(|status| {
+                let count = counts
+                    .iter()
+                    .filter(|(s, _)| s == status.as_str())
+                    .map(|(_, n)| *n)
+                    .sum();
+                Ok(StatusCount {
+                    status: *status,
+                    count,
+                })
+            })
+            .collect()
+    }
+}
+
+/// An administrative village or community (行政村/社区).
+pub struct Village(pub village::Model);
+
+/// An administrative village or community (行政村/社区).
+#[Object]
+impl Village {
+    /// Global ID.
+    pub async fn id(&self) -> ID {
+        Kind::Village.id(self.0.id)
+    }
+
+    /// 12-digit statistical division code (统计用区划代码).
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+
+    /// Name (名称), e.g. 白家村.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// The township it belongs to (所属乡镇).
+    async fn township(&self, ctx: &Context<'_>) -> Result<Township> {
+        let t = ctx
+            .data::<DataLoader<DbLoader>>()?
+            .load_one(TownshipKey(self.0.township_id))
+            .await?;
+        t.map(Township).ok_or_else(|| {
+            AppError::internal(format!("village {} has no township", self.0.id)).into()
+        })
+    }
+
+    /// Boundary (村界) as a GeoJSON Polygon or MultiPolygon; null where not surveyed.
+    async fn boundary(&self) -> Result<Option<GeoJson>> {
+        self.0.boundary.as_deref().map(stored_json).transpose()
+    }
+
+    /// Centre point (村委会/中心点) as a GeoJSON Point.
+    async fn center(&self) -> Result<GeoJson> {
+        let location =
+            Location::parse(self.0.center_lon, self.0.center_lat).map_err(AppError::internal)?;
+        Ok(point_geojson(location).into())
+    }
+
+    /// The idle assets in this village (村内闲置资产); `filter.villageId` is ignored.
+    #[graphql(complexity = "super::paging::cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn idle_assets(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<IdleAssetFilter>,
+        order_by: Option<IdleAssetOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<String, IdleAsset, ListTotal>> {
+        let mut filter = filter.unwrap_or_default().into_db()?;
+        filter.village_id = Some(self.0.id);
+        asset_connection(
+            ctx,
+            filter,
+            order_by.unwrap_or_default(),
+            first,
+            after,
+            last,
+            before,
+        )
+        .await
+    }
+}
+
+pub async fn township_connection(
+    ctx: &Context<'_>,
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+) -> Result<Connection<String, Township, ListTotal>> {
+    let page = PageRequest::new("ID", first, after, last, before)?;
+    let rows =
+        db::place::townships_page(db_conn(ctx)?, page.after_id(), page.backward, page.fetch())
+            .await?;
+    Ok(page.connection(
+        rows,
+        |t| encode_cursor("ID", "", t.id),
+        Township,
+        ListTotal::Townships,
+    ))
+}
+
+pub async fn village_connection(
+    ctx: &Context<'_>,
+    township_id: Option<i64>,
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+) -> Result<Connection<String, Village, ListTotal>> {
+    let page = PageRequest::new("ID", first, after, last, before)?;
+    let rows = db::place::villages_page(
+        db_conn(ctx)?,
+        township_id,
+        page.after_id(),
+        page.backward,
+        page.fetch(),
+    )
+    .await?;
+    Ok(page.connection(
+        rows,
+        |v| encode_cursor("ID", "", v.id),
+        Village,
+        ListTotal::Villages(township_id),
+    ))
+}
+
+/// Reads an optional township ID argument.
+pub fn township_id(id: Option<&ID>) -> Result<Option<i64>, AppError> {
+    id.map(|id| ids::decode_as(id, Kind::Township)).transpose()
+}

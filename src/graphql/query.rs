@@ -1,0 +1,285 @@
+//! The root query.
+
+use async_graphql::connection::Connection;
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, ID, Interface, Object, Result};
+
+use super::asset::{
+    IdleAsset, IdleAssetFilter, IdleAssetOrder, Party, Revitalization, asset_connection,
+};
+use super::demo_site::DemoSite;
+use super::ids::{self, Kind};
+use super::loaders::{
+    AssetKey, DbLoader, DemoSiteKey, PartyKey, RevitalizationKey, TownshipKey, VillageKey,
+};
+use super::paging::{MAX_PAGE, PageRequest, encode_cursor};
+use super::place::{Township, Village, township_connection, village_connection};
+use super::{ListTotal, db_conn};
+use crate::db;
+use crate::error::AppError;
+
+/// Anything with a global ID (Relay's Node).
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "Global ID."))]
+pub enum Node {
+    Township(Township),
+    Village(Village),
+    Party(Party),
+    IdleAsset(IdleAsset),
+    Revitalization(Revitalization),
+    DemoSite(DemoSite),
+}
+
+#[derive(Default)]
+pub struct Query;
+
+/// Exactly one of `id` and `code`.
+fn id_or_code<'a>(id: Option<&'a ID>, code: Option<&'a str>) -> Result<Option<&'a ID>, AppError> {
+    match (id, code) {
+        (Some(_), Some(_)) | (None, None) => {
+            Err(AppError::bad_input("give exactly one of `id` and `code`"))
+        }
+        (id, _) => Ok(id),
+    }
+}
+
+async fn load_node(ctx: &Context<'_>, kind: Kind, id: i64) -> Result<Option<Node>> {
+    let loader = ctx.data::<DataLoader<DbLoader>>()?;
+    Ok(match kind {
+        Kind::Township => loader
+            .load_one(TownshipKey(id))
+            .await?
+            .map(|m| Node::Township(Township(m))),
+        Kind::Village => loader
+            .load_one(VillageKey(id))
+            .await?
+            .map(|m| Node::Village(Village(m))),
+        Kind::Party => loader
+            .load_one(PartyKey(id))
+            .await?
+            .map(|m| Node::Party(Party(m))),
+        Kind::IdleAsset => loader
+            .load_one(AssetKey(id))
+            .await?
+            .map(|m| Node::IdleAsset(IdleAsset(m))),
+        Kind::Revitalization => loader
+            .load_one(RevitalizationKey(id))
+            .await?
+            .map(|m| Node::Revitalization(Revitalization(m))),
+        Kind::DemoSite => loader
+            .load_one(DemoSiteKey(id))
+            .await?
+            .map(|m| Node::DemoSite(DemoSite(m))),
+    })
+}
+
+/// The registry of 青岚区 (乡村振兴资产登记): townships, villages, idle assets ("两闲") and
+/// demonstration sites. Every list is a Relay connection of at most 100 items a page.
+#[Object]
+impl Query {
+    /// Any record by its global ID; null if there is none.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
+        let (kind, n) = ids::decode(&id)?;
+        load_node(ctx, kind, n).await
+    }
+
+    /// Records by global ID, in the order asked (null where there is none); at most 100.
+    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Vec<Option<Node>>> {
+        if ids.len() > MAX_PAGE as usize {
+            return Err(AppError::limit_exceeded(format!(
+                "at most {MAX_PAGE} ids at once, got {}",
+                ids.len()
+            ))
+            .into());
+        }
+        let decoded = ids.iter().map(ids::decode).collect::<Result<Vec<_>, _>>()?;
+        let mut out = Vec::with_capacity(decoded.len());
+        // The loader batches these: one query per record type, however many ids.
+        let loads = decoded.into_iter().map(|(kind, n)| load_node(ctx, kind, n));
+        for node in futures_util::future::join_all(loads).await {
+            out.push(node?);
+        }
+        Ok(out)
+    }
+
+    /// Townships of the district (乡镇/街道), in id order.
+    #[graphql(complexity = "super::paging::cost(first, last, child_complexity)")]
+    async fn townships(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<String, Township, ListTotal>> {
+        township_connection(ctx, first, after, last, before).await
+    }
+
+    /// One township by global ID or by 12-digit division code (乡镇).
+    async fn township(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        code: Option<String>,
+    ) -> Result<Option<Township>> {
+        match id_or_code(id.as_ref(), code.as_deref())? {
+            Some(id) => {
+                let n = ids::decode_as(id, Kind::Township)?;
+                Ok(ctx
+                    .data::<DataLoader<DbLoader>>()?
+                    .load_one(TownshipKey(n))
+                    .await?
+                    .map(Township))
+            }
+            None => Ok(db::place::township_by_code(
+                db_conn(ctx)?,
+                code.as_deref().unwrap_or_default(),
+            )
+            .await?
+            .map(Township)),
+        }
+    }
+
+    /// Villages (行政村/社区), optionally of one township, in id order.
+    #[graphql(complexity = "super::paging::cost(first, last, child_complexity)")]
+    async fn villages(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only villages of this township (乡镇).")] township_id: Option<ID>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<String, Village, ListTotal>> {
+        let township = super::place::township_id(township_id.as_ref())?;
+        village_connection(ctx, township, first, after, last, before).await
+    }
+
+    /// One village by global ID or by 12-digit division code (村).
+    async fn village(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        code: Option<String>,
+    ) -> Result<Option<Village>> {
+        match id_or_code(id.as_ref(), code.as_deref())? {
+            Some(id) => {
+                let n = ids::decode_as(id, Kind::Village)?;
+                Ok(ctx
+                    .data::<DataLoader<DbLoader>>()?
+                    .load_one(VillageKey(n))
+                    .await?
+                    .map(Village))
+            }
+            None => Ok(db::place::village_by_code(
+                db_conn(ctx)?,
+                code.as_deref().unwrap_or_default(),
+            )
+            .await?
+            .map(Village)),
+        }
+    }
+
+    /// Idle assets ("两闲": 闲置农房/闲置宅基地), filtered and ordered.
+    #[graphql(complexity = "super::paging::cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn idle_assets(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<IdleAssetFilter>,
+        order_by: Option<IdleAssetOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<String, IdleAsset, ListTotal>> {
+        let filter = filter.unwrap_or_default().into_db()?;
+        asset_connection(
+            ctx,
+            filter,
+            order_by.unwrap_or_default(),
+            first,
+            after,
+            last,
+            before,
+        )
+        .await
+    }
+
+    /// One idle asset by global ID or by survey code (资产编号).
+    async fn idle_asset(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        code: Option<String>,
+    ) -> Result<Option<IdleAsset>> {
+        match id_or_code(id.as_ref(), code.as_deref())? {
+            Some(id) => {
+                let n = ids::decode_as(id, Kind::IdleAsset)?;
+                Ok(ctx
+                    .data::<DataLoader<DbLoader>>()?
+                    .load_one(AssetKey(n))
+                    .await?
+                    .map(IdleAsset))
+            }
+            None => Ok(
+                db::asset::by_code(db_conn(ctx)?, code.as_deref().unwrap_or_default())
+                    .await?
+                    .map(IdleAsset),
+            ),
+        }
+    }
+
+    /// Demonstration sites (示范点/样板), optionally of one township, in id order.
+    #[graphql(complexity = "super::paging::cost(first, last, child_complexity)")]
+    async fn demo_sites(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only sites in this township (乡镇).")] township_id: Option<ID>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<String, DemoSite, ListTotal>> {
+        let township = super::place::township_id(township_id.as_ref())?;
+        let page = PageRequest::new("ID", first, after, last, before)?;
+        let rows = db::demo_site::page(
+            db_conn(ctx)?,
+            township,
+            page.after_id(),
+            page.backward,
+            page.fetch(),
+        )
+        .await?;
+        Ok(page.connection(
+            rows,
+            |d| encode_cursor("ID", "", d.id),
+            DemoSite,
+            ListTotal::DemoSites(township),
+        ))
+    }
+
+    /// One demonstration site by global ID or by code (示范点).
+    async fn demo_site(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        code: Option<String>,
+    ) -> Result<Option<DemoSite>> {
+        match id_or_code(id.as_ref(), code.as_deref())? {
+            Some(id) => {
+                let n = ids::decode_as(id, Kind::DemoSite)?;
+                Ok(ctx
+                    .data::<DataLoader<DbLoader>>()?
+                    .load_one(DemoSiteKey(n))
+                    .await?
+                    .map(DemoSite))
+            }
+            None => Ok(
+                db::demo_site::by_code(db_conn(ctx)?, code.as_deref().unwrap_or_default())
+                    .await?
+                    .map(DemoSite),
+            ),
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! GraphQL over HTTP (`GET` and `POST /graphql`).
+//!
+//! Written out rather than taken from async-graphql-poem's endpoint, which answers 200 with
+//! `application/json` whatever happens: we honour `application/graphql-response+json` (4xx for
+//! requests that cannot be executed), cap the body and the batch size, give every error a
+//! code, and build the DataLoaders for each request.
+
+use async_graphql::http::MultipartOptions;
+use async_graphql::{BatchRequest, BatchResponse, Response as GqlResponse, ServerError};
+use poem::http::{HeaderValue, Method, StatusCode, header};
+use poem::web::Data;
+use poem::{Body, Request, Response, handler};
+
+use crate::app::AppState;
+use crate::graphql::limits::{ReadOnlyTransport, with_code};
+use crate::graphql::loaders;
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+const JSON: &str = "application/json";
+
+#[handler]
+pub async fn handle(req: &Request, body: Body, state: Data<&AppState>) -> Response {
+    let media = if accepts_graphql_response(req) {
+        GRAPHQL_RESPONSE
+    } else {
+        JSON
+    };
+    let mut batch = match read_request(req, body, state.0).await {
+        Ok(batch) => batch,
+        Err((status, err)) => {
+            return respond(
+                media,
+                status,
+                &BatchResponse::Single(GqlResponse::from_errors(vec![err])),
+            );
+        }
+    };
+    let read_only = req.method() == Method::GET;
+    // Each operation of a batch gets its own loaders: they are per request by design.
+    let window = std::time::Duration::from_millis(state.settings.batch_window_ms);
+    for r in batch.iter_mut() {
+        r.data
+            .insert(loaders::for_request(state.db.clone(), window));
+        if read_only {
+            r.data.insert(ReadOnlyTransport);
+        }
+    }
+    let mut response = state.schema.execute_batch(batch).await;
+    let status = match &mut response {
+        BatchResponse::Single(r) => {
+            ensure_codes(r);
+            if media == GRAPHQL_RESPONSE && is_request_error(r) {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::OK
+            }
+        }
+        BatchResponse::Batch(rs) => {
+            rs.iter_mut().for_each(ensure_codes);
+            StatusCode::OK
+        }
+    };
+    respond(media, status, &response)
+}
+
+fn accepts_graphql_response(req: &Request) -> bool {
+    req.headers()
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains(GRAPHQL_RESPONSE))
+}
+
+fn error(code: &str, message: impl Into<String>) -> ServerError {
+    with_code(ServerError::new(message, None), code)
+}
+
+async fn read_request(
+    req: &Request,
+    body: Body,
+    state: &AppState,
+) -> Result<BatchRequest, (StatusCode, ServerError)> {
+    let bad = |m: String| (StatusCode::BAD_REQUEST, error("BAD_INPUT", m));
+    let batch = match *req.method() {
+        Method::GET => {
+            let request =
+                async_graphql::http::parse_query_string(req.uri().query().unwrap_or_default())
+                    .map_err(|e| bad(format!("cannot read the query string: {e}")))?;
+            BatchRequest::Single(request)
+        }
+        Method::POST => {
+            let limit = state.settings.max_body_bytes;
+            let bytes = body.into_bytes_limit(limit).await.map_err(|_| {
+                (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    error(
+                        "LIMIT_EXCEEDED",
+                        format!("the request body is larger than {limit} bytes"),
+                    ),
+                )
+            })?;
+            let content_type = req
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok());
+            async_graphql::http::receive_batch_body(
+                content_type,
+                &bytes[..],
+                MultipartOptions::default(),
+            )
+            .await
+            .map_err(|e| bad(format!("cannot read the request: {e}")))?
+        }
+        _ => {
+            return Err((
+                StatusCode::METHOD_NOT_ALLOWED,
+                error("BAD_INPUT", "use GET or POST"),
+            ));
+        }
+    };
+    if let BatchRequest::Batch(requests) = &batch {
+        let max = usize::from(state.settings.max_batch);
+        if requests.is_empty() {
+            return Err(bad("a batch must hold at least one operation".into()));
+        }
+        if requests.len() > max {
+            return Err((
+                StatusCode::BAD_REQUEST,
+                error(
+                    "LIMIT_EXCEEDED",
+                    format!(
+                        "a batch may hold at most {max} operations, got {}",
+                        requests.len()
+                    ),
+                ),
+            ));
+        }
+    }
+    Ok(batch)
+}
+
+/// A request error: nothing executed (parse, validation or limits), so no `data`.
+fn is_request_error(r: &GqlResponse) -> bool {
+    r.data == async_graphql::Value::Null
+        && !r.errors.is_empty()
+        && r.errors.iter().all(|e| e.path.is_empty())
+}
+
+/// Every error leaves with a code. Errors raised by our resolvers have one; what remains comes
+/// from async-graphql's own input coercion (a wrong scalar, an unknown enum value), which is
+/// the client's input.
+fn ensure_codes(r: &mut GqlResponse) {
+    for e in &mut r.errors {
+        let has_code = e
+            .extensions
+            .as_ref()
+            .is_some_and(|x| x.get("code").is_some());
+        if !has_code {
+            *e = with_code(
+                std::mem::replace(e, ServerError::new("", None)),
+                "BAD_INPUT",
+            );
+        }
+    }
+}
+
+fn respond(media: &'static str, status: StatusCode, body: &BatchResponse) -> Response {
+    let mut json = serde_json::to_value(body).unwrap_or_default();
+    // A request error has no `data` at all (GraphQL over HTTP), not `data: null`.
+    if let (BatchResponse::Single(r), Some(obj)) = (body, json.as_object_mut())
+        && is_request_error(r)
+    {
+        obj.remove("data");
+    }
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, HeaderValue::from_static(media))
+        .body(json.to_string())
+}

@@ -1,0 +1,21 @@
+//! HTTP: the GraphQL endpoint, GraphiQL, and the routes that are not GraphQL.
+
+pub mod graphiql;
+pub mod graphql;
+pub mod health;
+
+use poem::middleware::Tracing;
+use poem::{EndpointExt, Route, get};
+
+use crate::app::AppState;
+
+/// Every route of the server.
+pub fn routes(state: AppState) -> impl poem::Endpoint {
+    Route::new()
+        .at("/graphql", get(graphql::handle).post(graphql::handle))
+        .nest("/graphiql", graphiql::endpoint())
+        .at("/healthz", get(health::healthz))
+        .at("/readyz", get(health::readyz))
+        .data(state)
+        .with(Tracing)
+}

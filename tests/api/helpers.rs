@@ -1,0 +1,171 @@
+//! The test harness: a real server through the real `App::build`, on port 0, over a fresh
+//! database: a new SQLite file, and a new PostgreSQL database (dropped afterwards) when
+//! `TEST_DATABASE_URL` names a PostgreSQL server.
+
+use std::sync::Arc;
+
+use rural_registry::app::App;
+use rural_registry::config::Settings;
+use rural_registry::db::QueryCounter;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use serde_json::{Value, json};
+
+/// A running server and what a test needs to talk to it.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`
+    pub address: String,
+    /// `sqlite` or `postgres`, for assertion messages.
+    pub engine: &'static str,
+    pub client: reqwest::Client,
+    pub queries: Arc<QueryCounter>,
+    pub db: DatabaseConnection,
+    _database: TestDatabase,
+}
+
+enum TestDatabase {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let TestDatabase::Postgres { admin_url, name } = self {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop runs inside the test's runtime, which cannot block on itself: use a thread.
+            let dropped = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                rt.block_on(async {
+                    let admin = Database::connect(&admin_url)
+                        .await
+                        .expect("connect to drop the test database");
+                    admin
+                        .execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        ))
+                        .await
+                        .expect("drop the test database");
+                })
+            });
+            let _ = dropped.join();
+        }
+    }
+}
+
+/// One app on SQLite, plus one on PostgreSQL when `TEST_DATABASE_URL` is set; each loaded with
+/// the demo district.
+pub async fn spawn_apps() -> Vec<TestApp> {
+    engines(true).await
+}
+
+/// Like [`spawn_apps`], over empty databases.
+pub async fn spawn_empty_apps() -> Vec<TestApp> {
+    engines(false).await
+}
+
+/// One app on SQLite with the demo district (for tests of HTTP behaviour, not storage).
+pub async fn spawn_app() -> TestApp {
+    spawn(fresh_sqlite(), true).await
+}
+
+async fn engines(demo: bool) -> Vec<TestApp> {
+    let mut apps = vec![spawn(fresh_sqlite(), demo).await];
+    if let Some(db) = fresh_postgres().await {
+        apps.push(spawn(db, demo).await);
+    }
+    apps
+}
+
+fn fresh_sqlite() -> (String, TestDatabase, &'static str) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}/registry.db?mode=rwc", dir.path().display());
+    (url, TestDatabase::Sqlite(dir), "sqlite")
+}
+
+async fn fresh_postgres() -> Option<(String, TestDatabase, &'static str)> {
+    let admin_url = std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    let name = format!(
+        "rr_test_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    let admin = Database::connect(&admin_url)
+        .await
+        .expect("connect to TEST_DATABASE_URL");
+    admin
+        .execute_raw(Statement::from_string(
+            admin.get_database_backend(),
+            format!("CREATE DATABASE \"{name}\""),
+        ))
+        .await
+        .expect("create a test database");
+    let base = admin_url
+        .rsplit_once('/')
+        .map_or(admin_url.as_str(), |(base, _)| base);
+    let url = format!("{base}/{name}");
+    Some((url, TestDatabase::Postgres { admin_url, name }, "postgres"))
+}
+
+static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+async fn spawn(
+    (url, database, engine): (String, TestDatabase, &'static str),
+    demo: bool,
+) -> TestApp {
+    let mut settings = Settings::with_database(url);
+    settings.listen = "127.0.0.1:0".parse().expect("address");
+    // Debug builds on a shared two-core machine resolve a page of 100 slowly; a wide batching
+    // window keeps the SQL-count test about batching, not about the machine's speed.
+    settings.batch_window_ms = 25;
+    let app = App::build(settings, demo).await.expect("the app builds");
+    let address = format!("http://{}", app.address());
+    let queries = app.query_counter();
+    let db = app.db();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        engine,
+        client: reqwest::Client::new(),
+        queries,
+        db,
+        _database: database,
+    }
+}
+
+impl TestApp {
+    /// POSTs a GraphQL request and returns the JSON response (whatever the status).
+    pub async fn graphql(&self, query: &str, variables: Value) -> Value {
+        self.post_json(&json!({ "query": query, "variables": variables }))
+            .await
+    }
+
+    /// POSTs any JSON body to /graphql.
+    pub async fn post_json(&self, body: &Value) -> Value {
+        self.client
+            .post(format!("{}/graphql", self.address))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+            .json()
+            .await
+            .expect("a JSON response")
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("request sent")
+    }
+}
+
+/// The `extensions.code` of the first error, if any.
+pub fn error_code(response: &Value) -> Option<&str> {
+    response["errors"][0]["extensions"]["code"].as_str()
+}

@@ -1,0 +1,125 @@
+//! Depth, complexity, batch and body limits, and the introspection GraphiQL needs passing them.
+
+use serde_json::json;
+
+use crate::helpers::{error_code, spawn_app};
+
+/// The introspection query GraphiQL sends (graphql-js `getIntrospectionQuery` with descriptions,
+/// `specifiedByURL`, directive repeatability and deprecated input values): 13 levels deep.
+pub const INTROSPECTION: &str = r#"
+query IntrospectionQuery {
+  __schema {
+    queryType { name }
+    mutationType { name }
+    subscriptionType { name }
+    types { ...FullType }
+    directives { name description isRepeatable locations args(includeDeprecated: true) { ...InputValue } }
+  }
+}
+fragment FullType on __Type {
+  kind name description specifiedByURL
+  fields(includeDeprecated: true) {
+    name description
+    args(includeDeprecated: true) { ...InputValue }
+    type { ...TypeRef }
+    isDeprecated deprecationReason
+  }
+  inputFields(includeDeprecated: true) { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue {
+  name description type { ...TypeRef } defaultValue isDeprecated deprecationReason
+}
+fragment TypeRef on __Type {
+  kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+    ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } } }
+}"#;
+
+#[tokio::test]
+async fn graphiqls_introspection_passes_the_limits() {
+    let app = spawn_app().await;
+    let r = app.graphql(INTROSPECTION, json!({})).await;
+    assert!(r["errors"].is_null(), "{r}");
+    let types = r["data"]["__schema"]["types"].as_array().expect("types");
+    let asset = types
+        .iter()
+        .find(|t| t["name"] == "IdleAsset")
+        .expect("IdleAsset is in the schema");
+    assert!(
+        asset["description"]
+            .as_str()
+            .expect("described")
+            .contains("闲置农房"),
+        "docs carry the Chinese term"
+    );
+}
+
+#[tokio::test]
+async fn too_deep_and_too_complex_queries_are_refused_with_the_limit() {
+    let app = spawn_app().await;
+    let deep = "{ idleAssets(first: 1) { nodes { village { township { villages(first: 1) { nodes { township { villages(first: 1) { nodes { township { villages(first: 1) { nodes { idleAssets(first: 1) { nodes { village { township { name } } } } } } } } } } } } } } } } }";
+    let r = app.graphql(deep, json!({})).await;
+    assert_eq!(error_code(&r), Some("LIMIT_EXCEEDED"), "{r}");
+    assert!(
+        r["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("16"),
+        "names the limit: {r}"
+    );
+
+    let wide = "{ townships(first: 100) { nodes { idleAssets(first: 100) { nodes { code owner { name } village { name } } } } } }";
+    let r = app.graphql(wide, json!({})).await;
+    assert_eq!(
+        error_code(&r),
+        Some("LIMIT_EXCEEDED"),
+        "page sizes multiply: {r}"
+    );
+    assert!(
+        r["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("complexity"),
+        "{r}"
+    );
+
+    let fine = "{ townships(first: 8) { nodes { idleAssets(first: 20) { nodes { code owner { name } } } } } }";
+    let r = app.graphql(fine, json!({})).await;
+    assert!(
+        r["errors"].is_null(),
+        "an ordinary nested query passes: {r}"
+    );
+}
+
+#[tokio::test]
+async fn batches_run_up_to_the_cap() {
+    let app = spawn_app().await;
+    let op = json!({ "query": "{ townships(first: 1) { totalCount } }" });
+    let ok = app.post_json(&json!(vec![op.clone(); 3])).await;
+    assert_eq!(ok.as_array().map(Vec::len), Some(3), "{ok}");
+    assert_eq!(ok[2]["data"]["townships"]["totalCount"], 8);
+    let too_many = app.post_json(&json!(vec![op; 11])).await;
+    assert_eq!(error_code(&too_many), Some("LIMIT_EXCEEDED"), "{too_many}");
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_refused_before_parsing() {
+    let app = spawn_app().await;
+    let padding = " ".repeat(1024 * 1024 + 1);
+    let r = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .header("content-type", "application/json")
+        .body(format!(
+            r#"{{"query": "{{ townships {{ totalCount }} }}{padding}"}}"#
+        ))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(r.status(), 413);
+    let body: serde_json::Value = r.json().await.expect("JSON");
+    assert_eq!(error_code(&body), Some("LIMIT_EXCEEDED"));
+}

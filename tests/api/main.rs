@@ -1,0 +1,16 @@
+//! Integration tests: the real server over HTTP, on SQLite and (with `TEST_DATABASE_URL`)
+//! PostgreSQL.
+
+#![expect(
+    clippy::expect_used,
+    reason = "test harness: a failed setup step stops the test with its reason"
+)]
+
+mod bad_input;
+mod graphiql;
+mod health;
+mod helpers;
+mod limits;
+mod queries;
+mod seed;
+mod sql_count;
