@@ -12,5 +12,6 @@ mod health;
 mod helpers;
 mod limits;
 mod queries;
+mod readme;
 mod seed;
 mod sql_count;
