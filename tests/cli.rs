@@ -57,3 +57,41 @@ fn export_schema_writes_the_sdl() {
     let sdl = std::fs::read_to_string(&path).expect("written");
     assert_eq!(sdl, rural_registry::graphql::sdl());
 }
+
+#[test]
+fn serve_prints_its_address_answers_and_stops_cleanly_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}/registry.db?mode=rwc", dir.path().display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rural-registry"))
+        .args(["--database-url", &url, "--listen", "127.0.0.1:0", "--log", "warn"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().expect("a line").expect("text");
+    let address = first.rsplit(' ').next().expect("an address").to_owned();
+    assert!(address.starts_with("http://127.0.0.1:"), "{first}");
+    let graphiql = lines.next().expect("a line").expect("text");
+    assert_eq!(graphiql, format!("GraphiQL: {address}/graphiql"));
+
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let body: serde_json::Value = rt.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{address}/graphql"))
+            .json(&serde_json::json!({ "query": "{ townships(first: 1) { totalCount } }" }))
+            .send()
+            .await
+            .expect("sent")
+            .json()
+            .await
+            .expect("JSON")
+    });
+    assert_eq!(body["data"]["townships"]["totalCount"], 8, "the demo district was loaded on first start");
+
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
+    assert!(killed.success());
+    let status = child.wait().expect("the server exits");
+    assert!(status.success(), "a graceful stop exits 0, got {status}");
+}

@@ -5,8 +5,14 @@ use serde_json::json;
 use crate::helpers::spawn_apps;
 
 fn readme_queries() -> Vec<String> {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md");
-    readme.split("```graphql").skip(1).filter_map(|block| block.split("```").next()).map(str::to_owned).collect()
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    readme
+        .split("```graphql")
+        .skip(1)
+        .filter_map(|block| block.split("```").next())
+        .map(str::to_owned)
+        .collect()
 }
 
 #[tokio::test]
@@ -18,7 +24,11 @@ async fn every_example_query_in_the_readme_answers() {
             let r = app.graphql(q, json!({})).await;
             assert!(r["errors"].is_null(), "{}: {q}\n{r}", app.engine);
             let data = r["data"].as_object().expect("data");
-            assert!(data.values().all(|v| !v.is_null()), "{}: every root field found something: {r}", app.engine);
+            assert!(
+                data.values().all(|v| !v.is_null()),
+                "{}: every root field found something: {r}",
+                app.engine
+            );
         }
     }
 }

@@ -48,3 +48,22 @@ async fn the_stored_boundaries_place_points_and_refuse_points_outside_the_distri
         }
     }
 }
+
+#[tokio::test]
+async fn sqlite_runs_in_wal_mode_with_foreign_keys_enforced() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let app = crate::helpers::spawn_app().await;
+    let backend = app.db.get_database_backend();
+    let mode = app
+        .db
+        .query_one_raw(Statement::from_string(backend, "PRAGMA journal_mode"))
+        .await
+        .expect("pragma")
+        .expect("a row");
+    assert_eq!(mode.try_get_by_index::<String>(0).expect("text"), "wal");
+    let orphan = app
+        .db
+        .execute_unprepared("INSERT INTO village (township_id, code, name, center_lon, center_lat, version, created_at, updated_at) VALUES (999999, '369901999201', 'x', 117, 28, 1, '2026-01-01', '2026-01-01')")
+        .await;
+    assert!(orphan.is_err(), "a village of no township is refused by the database itself");
+}
