@@ -64,7 +64,14 @@ fn serve_prints_its_address_answers_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}/registry.db?mode=rwc", dir.path().display());
     let mut child = Command::new(env!("CARGO_BIN_EXE_rural-registry"))
-        .args(["--database-url", &url, "--listen", "127.0.0.1:0", "--log", "warn"])
+        .args([
+            "--database-url",
+            &url,
+            "--listen",
+            "127.0.0.1:0",
+            "--log",
+            "warn",
+        ])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("serve starts");
@@ -88,9 +95,15 @@ fn serve_prints_its_address_answers_and_stops_cleanly_on_sigterm() {
             .await
             .expect("JSON")
     });
-    assert_eq!(body["data"]["townships"]["totalCount"], 8, "the demo district was loaded on first start");
+    assert_eq!(
+        body["data"]["townships"]["totalCount"], 8,
+        "the demo district was loaded on first start"
+    );
 
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
     assert!(killed.success());
     let status = child.wait().expect("the server exits");
     assert!(status.success(), "a graceful stop exits 0, got {status}");

@@ -65,5 +65,8 @@ async fn sqlite_runs_in_wal_mode_with_foreign_keys_enforced() {
         .db
         .execute_unprepared("INSERT INTO village (township_id, code, name, center_lon, center_lat, version, created_at, updated_at) VALUES (999999, '369901999201', 'x', 117, 28, 1, '2026-01-01', '2026-01-01')")
         .await;
-    assert!(orphan.is_err(), "a village of no township is refused by the database itself");
+    assert!(
+        orphan.is_err(),
+        "a village of no township is refused by the database itself"
+    );
 }
