@@ -6,9 +6,9 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::ids::{self, Kind};
-use super::loaders::{AssetKey, DbLoader, PartyKey, RevitalizationsOf, TownshipKey, VillageKey};
+use super::loaders::{AssetKey, DbLoader, PartyKey, RevitalizationsOf};
 use super::paging::{PageRequest, encode_cursor};
-use super::place::{Township, Village};
+use super::place::{Township, Village, township_of, village_of};
 use super::scalars::{GeoJson, Long};
 use super::{ListTotal, db_conn, stored, stored_json};
 use crate::db;
@@ -134,25 +134,12 @@ impl IdleAsset {
 
     /// The village it lies in (所在村), from its location; null if no village covers it.
     async fn village(&self, ctx: &Context<'_>) -> Result<Option<Village>> {
-        let Some(id) = self.0.village_id else {
-            return Ok(None);
-        };
-        Ok(ctx
-            .data::<DataLoader<DbLoader>>()?
-            .load_one(VillageKey(id))
-            .await?
-            .map(Village))
+        village_of(ctx, self.0.village_id).await
     }
 
     /// The township it lies in (所在乡镇), from its location.
     async fn township(&self, ctx: &Context<'_>) -> Result<Township> {
-        let t = ctx
-            .data::<DataLoader<DbLoader>>()?
-            .load_one(TownshipKey(self.0.township_id))
-            .await?;
-        t.map(Township).ok_or_else(|| {
-            AppError::internal(format!("asset {} has no township", self.0.id)).into()
-        })
+        township_of(ctx, self.0.township_id).await
     }
 
     /// The owner (权利人): name and kind only.

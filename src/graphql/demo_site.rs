@@ -5,10 +5,8 @@ use async_graphql::{Context, ID, Object, Result};
 
 use super::asset::{IdleAsset, Party};
 use super::ids::Kind;
-use super::loaders::{
-    AssetKey, DbLoader, IndicatorsOf, PartyKey, SiteAssetsOf, TownshipKey, VillageKey,
-};
-use super::place::{Township, Village};
+use super::loaders::{AssetKey, DbLoader, IndicatorsOf, PartyKey, SiteAssetsOf};
+use super::place::{Township, Village, township_of, village_of};
 use super::scalars::{GeoJson, Long};
 use super::stored;
 use crate::db::entities::{demo_indicator, demo_site};
@@ -89,24 +87,12 @@ impl DemoSite {
 
     /// The village it lies in (所在村).
     async fn village(&self, ctx: &Context<'_>) -> Result<Option<Village>> {
-        let Some(id) = self.0.village_id else {
-            return Ok(None);
-        };
-        Ok(ctx
-            .data::<DataLoader<DbLoader>>()?
-            .load_one(VillageKey(id))
-            .await?
-            .map(Village))
+        village_of(ctx, self.0.village_id).await
     }
 
     /// The township it lies in (所在乡镇).
     async fn township(&self, ctx: &Context<'_>) -> Result<Township> {
-        let t = ctx
-            .data::<DataLoader<DbLoader>>()?
-            .load_one(TownshipKey(self.0.township_id))
-            .await?;
-        t.map(Township)
-            .ok_or_else(|| AppError::internal(format!("site {} has no township", self.0.id)).into())
+        township_of(ctx, self.0.township_id).await
     }
 
     /// The idle assets it put back to use (盘活的闲置资产).
