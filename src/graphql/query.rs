@@ -84,6 +84,7 @@ impl Query {
     }
 
     /// Records by global ID, in the order asked (null where there is none); at most 100.
+    #[graphql(complexity = "ids.len().max(1).saturating_mul(child_complexity)")]
     async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Vec<Option<Node>>> {
         if ids.len() > MAX_PAGE as usize {
             return Err(AppError::limit_exceeded(format!(

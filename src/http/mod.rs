@@ -4,7 +4,7 @@ pub mod graphiql;
 pub mod graphql;
 pub mod health;
 
-use poem::middleware::Tracing;
+use poem::middleware::{CatchPanic, Tracing};
 use poem::{EndpointExt, Route, get};
 
 use crate::app::AppState;
@@ -17,5 +17,7 @@ pub fn routes(state: AppState) -> impl poem::Endpoint {
         .at("/healthz", get(health::healthz))
         .at("/readyz", get(health::readyz))
         .data(state)
+        // A bug that panics answers 500 and is logged; the connection and the server live on.
+        .with(CatchPanic::new())
         .with(Tracing)
 }
