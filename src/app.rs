@@ -11,6 +11,7 @@ use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 
 use crate::config::Settings;
 use crate::db::{self, QueryCounter};
+use crate::domain::access::Role;
 use crate::graphql::{self, Limits, RegistrySchema};
 use crate::{http, seed};
 
@@ -30,6 +31,9 @@ pub struct App {
     address: SocketAddr,
     /// How many records the demo loading added on start (0 when the database had data).
     pub seeded: usize,
+    /// When the demo district was loaded, the secret of the admin token made with it: shown
+    /// once, so a newcomer can try mutations at once.
+    pub demo_admin_token: Option<String>,
 }
 
 /// How long requests in flight may take to finish after a stop signal.
@@ -42,10 +46,20 @@ impl App {
         let (db, queries) = db::connect(&settings.database_url).await?;
         db::migrate(&db).await?;
         let mut seeded = 0;
+        let mut demo_admin_token = None;
         if demo && is_empty(&db).await? {
             let report = seed::load(&db, chrono::Local::now().date_naive()).await?;
             tracing::info!(?report, "loaded the demo district into the empty database");
             seeded = report.total();
+            let (_, secret) = db::token::create(
+                &db,
+                "demo admin (created with the demo district)",
+                Role::Admin,
+                None,
+                None,
+            )
+            .await?;
+            demo_admin_token = Some(secret);
         }
         let limits = Limits {
             max_depth: usize::from(settings.max_query_depth),
@@ -77,6 +91,7 @@ impl App {
             acceptor,
             address,
             seeded,
+            demo_admin_token,
         })
     }
 

@@ -29,12 +29,58 @@ pub enum Command {
     Migrate,
     /// Load the demo district; a second run adds nothing.
     Seed,
+    /// Create, list and revoke access tokens.
+    Token {
+        #[command(subcommand)]
+        action: TokenCommand,
+    },
     /// Write the GraphQL schema (SDL).
     ExportSchema {
         /// Where to write it.
         #[arg(default_value = "schema/schema.graphql")]
         path: PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token. The secret alone goes to stdout, shown this once; the rest to stderr.
+    Create {
+        /// What the token may do.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// For a cadre token: the 12-digit code of its township.
+        #[arg(long)]
+        township: Option<String>,
+        /// For a bank token: the bank's code.
+        #[arg(long)]
+        bank: Option<String>,
+        /// Who holds it, e.g. "东川镇 王干事"; recorded in the audit trail of every change.
+        #[arg(long)]
+        label: String,
+    },
+    /// Revoke a token by its number (see `token list`); it stops working at once.
+    Revoke { id: i64 },
+    /// List tokens: number, label, role, scope, created, last used, revoked. Never secrets.
+    List,
+}
+
+/// Roles as typed on the command line.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum RoleArg {
+    Admin,
+    Cadre,
+    Bank,
+}
+
+impl From<RoleArg> for crate::domain::access::Role {
+    fn from(r: RoleArg) -> Self {
+        match r {
+            RoleArg::Admin => Self::Admin,
+            RoleArg::Cadre => Self::Cadre,
+            RoleArg::Bank => Self::Bank,
+        }
+    }
 }
 
 /// Every setting, with its flag and environment variable.

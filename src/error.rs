@@ -8,6 +8,7 @@
 use async_graphql::ErrorExtensions as _;
 
 use crate::db::StoreError;
+use crate::domain::access::Denied;
 use crate::domain::geometry::GeometryError;
 
 /// The stable codes of `extensions.code`.
@@ -96,6 +97,16 @@ impl From<StoreError> for AppError {
 impl From<StoreError> for async_graphql::Error {
     fn from(err: StoreError) -> Self {
         AppError::from(err).into()
+    }
+}
+
+impl From<Denied> for AppError {
+    fn from(denied: Denied) -> Self {
+        let code = match denied {
+            Denied::Unauthenticated(_) => ErrorCode::Unauthenticated,
+            Denied::Forbidden(_) => ErrorCode::Forbidden,
+        };
+        Self::new(code, denied.to_string())
     }
 }
 

@@ -1,7 +1,8 @@
 use anyhow::Context as _;
 use clap::Parser as _;
 use rural_registry::app::App;
-use rural_registry::config::{Cli, Command};
+use rural_registry::config::{Cli, Command, Settings, TokenCommand};
+use rural_registry::domain::access::{Role, check_scope};
 use rural_registry::{db, graphql, seed};
 use tracing_subscriber::EnvFilter;
 
@@ -24,6 +25,13 @@ async fn main() -> anyhow::Result<()> {
             let app = App::build(cli.settings, !no_demo).await?;
             println!("rural-registry listening on http://{}", app.address());
             println!("GraphiQL: http://{}/graphiql", app.address());
+            if let Some(secret) = &app.demo_admin_token {
+                println!(
+                    "Admin token for the demo district (shown once; `rural-registry token create` makes more):"
+                );
+                println!("  {secret}");
+                println!("GraphiQL headers: {{\"Authorization\": \"Bearer {secret}\"}}");
+            }
             app.run_until_stopped().await
         }
         Command::Migrate => {
@@ -39,6 +47,7 @@ async fn main() -> anyhow::Result<()> {
             println!("added {} records: {report:?}", report.total());
             Ok(())
         }
+        Command::Token { action } => token(&cli.settings, action).await,
         Command::ExportSchema { path } => {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent)?;
@@ -48,5 +57,90 @@ async fn main() -> anyhow::Result<()> {
             println!("wrote {}", path.display());
             Ok(())
         }
+    }
+}
+
+async fn token(settings: &Settings, action: TokenCommand) -> anyhow::Result<()> {
+    let (conn, _) = db::connect(&settings.database_url).await?;
+    db::migrate(&conn).await?;
+    match action {
+        TokenCommand::Create {
+            role,
+            township,
+            bank,
+            label,
+        } => {
+            let role = Role::from(role);
+            check_scope(role, township.is_some(), bank.is_some())?;
+            let label = rural_registry::domain::text::required("label", &label, 100)?;
+            let township_id = match &township {
+                Some(code) => Some(
+                    db::place::township_by_code(&conn, code)
+                        .await?
+                        .with_context(|| format!("no township has the code {code}"))?
+                        .id,
+                ),
+                None => None,
+            };
+            let (row, secret) =
+                db::token::create(&conn, &label, role, township_id, bank.as_deref()).await?;
+            eprintln!(
+                "created token {} for {label:?}: {role}{}",
+                row.id,
+                scope(township.as_deref(), bank.as_deref())
+            );
+            eprintln!("the secret follows on stdout; it is not stored and cannot be shown again");
+            println!("{secret}");
+        }
+        TokenCommand::Revoke { id } => {
+            if db::token::revoke(&conn, id).await? {
+                eprintln!("revoked token {id}");
+            } else {
+                anyhow::bail!(
+                    "no live token has the number {id} (see `rural-registry token list`)"
+                );
+            }
+        }
+        TokenCommand::List => {
+            let townships: std::collections::HashMap<i64, String> = db::place::all_townships(&conn)
+                .await?
+                .into_iter()
+                .map(|t| (t.id, t.code))
+                .collect();
+            println!(
+                "{:>4}  {:<6} {:<14} {:<20} {:<20} {:<20} label",
+                "id", "role", "scope", "created", "last used", "revoked"
+            );
+            for t in db::token::list(&conn).await? {
+                let township = t
+                    .township_id
+                    .and_then(|id| townships.get(&id))
+                    .map(String::as_str);
+                let when = |d: Option<chrono::DateTime<chrono::Utc>>| {
+                    d.map_or("-".to_owned(), |d| {
+                        d.format("%Y-%m-%d %H:%M:%S").to_string()
+                    })
+                };
+                println!(
+                    "{:>4}  {:<6} {:<14} {:<20} {:<20} {:<20} {}",
+                    t.id,
+                    t.role,
+                    township.or(t.bank_code.as_deref()).unwrap_or("district"),
+                    when(Some(t.created_at)),
+                    when(t.last_used_at),
+                    when(t.revoked_at),
+                    t.label
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn scope(township: Option<&str>, bank: Option<&str>) -> String {
+    match (township, bank) {
+        (Some(t), _) => format!(" in township {t}"),
+        (_, Some(b)) => format!(" for bank {b}"),
+        _ => String::new(),
     }
 }

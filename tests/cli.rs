@@ -82,12 +82,31 @@ fn serve_prints_its_address_answers_and_stops_cleanly_on_sigterm() {
     assert!(address.starts_with("http://127.0.0.1:"), "{first}");
     let graphiql = lines.next().expect("a line").expect("text");
     assert_eq!(graphiql, format!("GraphiQL: {address}/graphiql"));
+    let _ = lines
+        .next()
+        .expect("the admin token heading")
+        .expect("text");
+    let secret = lines
+        .next()
+        .expect("the admin token")
+        .expect("text")
+        .trim()
+        .to_owned();
+    let headers = lines
+        .next()
+        .expect("the GraphiQL headers line")
+        .expect("text");
+    assert!(
+        headers.contains(&format!("\"Bearer {secret}\"")),
+        "{headers}"
+    );
 
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let body: serde_json::Value = rt.block_on(async {
         reqwest::Client::new()
             .post(format!("{address}/graphql"))
-            .json(&serde_json::json!({ "query": "{ townships(first: 1) { totalCount } }" }))
+            .bearer_auth(&secret)
+            .json(&serde_json::json!({ "query": "{ townships(first: 1) { totalCount } } " }))
             .send()
             .await
             .expect("sent")
@@ -107,4 +126,93 @@ fn serve_prints_its_address_answers_and_stops_cleanly_on_sigterm() {
     assert!(killed.success());
     let status = child.wait().expect("the server exits");
     assert!(status.success(), "a graceful stop exits 0, got {status}");
+}
+
+#[test]
+fn token_commands_print_the_secret_alone_and_never_list_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}/registry.db?mode=rwc", dir.path().display());
+    let db = ["--database-url", url.as_str()];
+    assert!(run(&[&db[..], &["seed"]].concat(), &[]).status.success());
+
+    let created = run(
+        &[
+            &db[..],
+            &[
+                "token",
+                "create",
+                "--role",
+                "cadre",
+                "--township",
+                "369901102000",
+                "--label",
+                "东川镇 王干事",
+            ],
+        ]
+        .concat(),
+        &[],
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let stdout = String::from_utf8(created.stdout).expect("utf-8");
+    let secret = stdout.trim_end();
+    assert!(
+        secret.starts_with("rr_") && !secret.contains(char::is_whitespace),
+        "only the secret on stdout: {stdout:?}"
+    );
+
+    let listed = run(&[&db[..], &["token", "list"]].concat(), &[]);
+    let listing = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listing.contains("东川镇 王干事") && listing.contains("369901102000"),
+        "{listing}"
+    );
+    assert!(
+        !listing.contains(&secret[3..]),
+        "the list never shows a secret"
+    );
+
+    assert!(
+        run(&[&db[..], &["token", "revoke", "1"]].concat(), &[])
+            .status
+            .success()
+    );
+    assert!(
+        !run(&[&db[..], &["token", "revoke", "1"]].concat(), &[])
+            .status
+            .success(),
+        "revoked already"
+    );
+
+    let unscoped = run(
+        &[
+            &db[..],
+            &["token", "create", "--role", "cadre", "--label", "x"],
+        ]
+        .concat(),
+        &[],
+    );
+    assert!(!unscoped.status.success());
+    assert!(String::from_utf8_lossy(&unscoped.stderr).contains("--township"));
+    let unknown = run(
+        &[
+            &db[..],
+            &[
+                "token",
+                "create",
+                "--role",
+                "cadre",
+                "--township",
+                "369901199000",
+                "--label",
+                "x",
+            ],
+        ]
+        .concat(),
+        &[],
+    );
+    assert!(!unknown.status.success());
 }

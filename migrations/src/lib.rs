@@ -5,6 +5,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_registry_core;
+mod m20261126_000001_access_tokens;
 
 /// Every migration, in the order it runs.
 pub struct Migrator;
@@ -12,6 +13,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261125_000001_registry_core::Migration)]
+        vec![
+            Box::new(m20261125_000001_registry_core::Migration),
+            Box::new(m20261126_000001_access_tokens::Migration),
+        ]
     }
 }

@@ -12,6 +12,7 @@ pub mod geometry;
 pub mod party;
 pub mod place;
 pub mod revitalization;
+pub mod token;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

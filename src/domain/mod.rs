@@ -1,6 +1,7 @@
 //! The registry's concepts and rules: plain types and functions, no I/O, no database or HTTP
 //! types. Values are parsed once at the edge into these types, so nothing deeper re-checks them.
 
+pub mod access;
 pub mod admin_area;
 pub mod asset;
 pub mod demo_site;

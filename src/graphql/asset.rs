@@ -5,6 +5,7 @@ use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::access::{Details, caller};
 use super::ids::{self, Kind};
 use super::loaders::{AssetKey, DbLoader, PartyKey, RevitalizationsOf};
 use super::paging::{PageRequest, encode_cursor};
@@ -26,6 +27,13 @@ use crate::error::AppError;
 /// from its location, never entered.
 pub struct IdleAsset(pub idle_asset::Model);
 
+impl IdleAsset {
+    fn visible_location(&self, ctx: &Context<'_>) -> Result<Location> {
+        let exact = Location::parse(self.0.lon, self.0.lat).map_err(AppError::internal)?;
+        Ok(caller(ctx).visible_location(exact))
+    }
+}
+
 /// An idle farmhouse or homestead (闲置农房/闲置宅基地). Its township and village are derived
 /// from its location, never entered.
 #[Object]
@@ -36,6 +44,7 @@ impl IdleAsset {
     }
 
     /// Survey code (资产编号), unique in the district.
+    #[graphql(guard = "Details(\"an asset's details\")")]
     async fn code(&self) -> &str {
         &self.0.code
     }
@@ -50,38 +59,42 @@ impl IdleAsset {
         stored(AssetStatus::parse(&self.0.status))
     }
 
-    /// Location (位置) as a GeoJSON Point.
-    async fn location(&self) -> Result<GeoJson> {
-        let location = Location::parse(self.0.lon, self.0.lat).map_err(AppError::internal)?;
-        Ok(point_geojson(location).into())
+    /// Location (位置) as a GeoJSON Point. Without a token, the centre of the 0.005° grid cell
+    /// (about 500 m) it lies in: enough for a map of what is on offer, not to find a house.
+    async fn location(&self, ctx: &Context<'_>) -> Result<GeoJson> {
+        Ok(point_geojson(self.visible_location(ctx)?).into())
     }
 
-    /// Longitude in degrees, WGS84 (经度).
-    async fn longitude(&self) -> f64 {
-        self.0.lon
+    /// Longitude in degrees, WGS84 (经度); snapped to the public grid without a token.
+    async fn longitude(&self, ctx: &Context<'_>) -> Result<f64> {
+        Ok(self.visible_location(ctx)?.lon())
     }
 
-    /// Latitude in degrees, WGS84 (纬度).
-    async fn latitude(&self) -> f64 {
-        self.0.lat
+    /// Latitude in degrees, WGS84 (纬度); snapped to the public grid without a token.
+    async fn latitude(&self, ctx: &Context<'_>) -> Result<f64> {
+        Ok(self.visible_location(ctx)?.lat())
     }
 
     /// Footprint (占地范围) as a GeoJSON Polygon, where surveyed.
+    #[graphql(guard = "Details(\"an asset's details\")")]
     async fn footprint(&self) -> Result<Option<GeoJson>> {
         self.0.footprint.as_deref().map(stored_json).transpose()
     }
 
     /// Land area in m² (占地面积): geodesic, from the footprint when there is one.
+    #[graphql(guard = "Details(\"an asset's details\")")]
     async fn land_area_square_meters(&self) -> Option<f64> {
         self.0.land_area_m2
     }
 
     /// Floor area in m² (建筑面积).
+    #[graphql(guard = "Details(\"an asset's details\")")]
     async fn floor_area_square_meters(&self) -> Option<f64> {
         self.0.floor_area_m2
     }
 
     /// Building structure (房屋结构).
+    #[graphql(guard = "Details(\"an asset's details\")")]
     async fn structure(&self) -> Result<Option<Structure>> {
         self.0
             .structure
@@ -91,11 +104,13 @@ impl IdleAsset {
     }
 
     /// Year built (建成年份).
+    #[graphql(guard = "Details(\"an asset's details\")")]
     async fn year_built(&self) -> Option<i32> {
         self.0.year_built
     }
 
     /// Physical condition (房屋状况).
+    #[graphql(guard = "Details(\"an asset's details\")")]
     async fn condition(&self) -> Result<Option<Condition>> {
         self.0
             .condition
@@ -105,11 +120,13 @@ impl IdleAsset {
     }
 
     /// Idle since (闲置起始日期).
+    #[graphql(guard = "Details(\"an asset's details\")")]
     async fn idle_since(&self) -> Option<NaiveDate> {
         self.0.idle_since
     }
 
     /// Why it stands idle (闲置原因).
+    #[graphql(guard = "Details(\"an asset's details\")")]
     async fn idle_cause(&self) -> Result<Option<IdleCause>> {
         self.0
             .idle_cause
@@ -119,6 +136,7 @@ impl IdleAsset {
     }
 
     /// What the owner is willing to do (盘活意愿).
+    #[graphql(guard = "Details(\"an asset's details\")")]
     async fn owner_willingness(&self) -> Result<Option<OwnerWillingness>> {
         self.0
             .owner_willingness
@@ -128,21 +146,25 @@ impl IdleAsset {
     }
 
     /// Address (地址), e.g. 东川镇白家村3组12号.
+    #[graphql(guard = "Details(\"an asset's details\")")]
     async fn address(&self) -> Option<&str> {
         self.0.address.as_deref()
     }
 
     /// The village it lies in (所在村), from its location; null if no village covers it.
+    #[graphql(guard = "Details(\"an asset's details\")")]
     async fn village(&self, ctx: &Context<'_>) -> Result<Option<Village>> {
         village_of(ctx, self.0.village_id).await
     }
 
     /// The township it lies in (所在乡镇), from its location.
+    #[graphql(guard = "Details(\"an asset's details\")")]
     async fn township(&self, ctx: &Context<'_>) -> Result<Township> {
         township_of(ctx, self.0.township_id).await
     }
 
     /// The owner (权利人): name and kind only.
+    #[graphql(guard = "Details(\"an asset's details\")")]
     async fn owner(&self, ctx: &Context<'_>) -> Result<Party> {
         let p = ctx
             .data::<DataLoader<DbLoader>>()?
@@ -153,6 +175,7 @@ impl IdleAsset {
     }
 
     /// How it was put to use (盘活记录), oldest first.
+    #[graphql(guard = "Details(\"an asset's details\")")]
     async fn revitalizations(&self, ctx: &Context<'_>) -> Result<Vec<Revitalization>> {
         let rows = ctx
             .data::<DataLoader<DbLoader>>()?
@@ -166,24 +189,50 @@ impl IdleAsset {
     }
 
     /// Version for optimistic locking (版本号): updates must send the version they read.
+    #[graphql(guard = "Details(\"an asset's details\")")]
     async fn version(&self) -> i32 {
         self.0.version
     }
 
     /// When it was registered (登记时间).
+    #[graphql(guard = "Details(\"an asset's details\")")]
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
 
     /// When it last changed (更新时间).
+    #[graphql(guard = "Details(\"an asset's details\")")]
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
 }
 
-/// A party (权利人): a household, collective, cooperative or enterprise. Only its name and
-/// kind are shown; personal data (ID number, phone) is never part of this type.
+/// A party (权利人): a household, collective, cooperative or enterprise. Its personal data (ID
+/// number, phone) is shown only to those the access policy allows, and refused with FORBIDDEN to
+/// others.
 pub struct Party(pub party::Model);
+
+impl Party {
+    fn identity(&self, ctx: &Context<'_>) -> Result<()> {
+        let household = self.0.kind == PartyKind::Household.as_str();
+        caller(ctx)
+            .may_see_party_identity(household)
+            .map_err(|d| AppError::from(d).into())
+    }
+
+    /// The party's township is its village's.
+    async fn personal(&self, ctx: &Context<'_>) -> Result<()> {
+        let who = caller(ctx);
+        who.may_read_details("personal data (身份证号, 电话)")
+            .map_err(AppError::from)?;
+        let township = match village_of(ctx, self.0.village_id).await? {
+            Some(v) => Some(v.0.township_id),
+            None => None,
+        };
+        who.may_see_personal_data(township)
+            .map_err(|d| AppError::from(d).into())
+    }
+}
 
 /// A party (权利人): a household, collective, cooperative or enterprise. Only its name and
 /// kind are shown; personal data (ID number, phone) is never part of this type.
@@ -194,14 +243,41 @@ impl Party {
         Kind::Party.id(self.0.id)
     }
 
-    /// Name (名称/户主姓名).
-    async fn name(&self) -> &str {
-        &self.0.name
+    /// Name (名称/户主姓名). A household's name needs a token; an organisation's is public.
+    async fn name(&self, ctx: &Context<'_>) -> Result<&str> {
+        self.identity(ctx)?;
+        Ok(&self.0.name)
     }
 
     /// Kind of party (权利人类型).
-    async fn kind(&self) -> Result<PartyKind> {
+    async fn kind(&self, ctx: &Context<'_>) -> Result<PartyKind> {
+        self.identity(ctx)?;
         stored(PartyKind::parse(&self.0.kind))
+    }
+
+    /// Household number (户号).
+    #[graphql(guard = "Details(\"a party's details\")")]
+    async fn household_no(&self) -> Option<&str> {
+        self.0.household_no.as_deref()
+    }
+
+    /// Unified social credit code of an organisation (统一社会信用代码).
+    #[graphql(guard = "Details(\"a party's details\")")]
+    async fn credit_code(&self) -> Option<&str> {
+        self.0.credit_code.as_deref()
+    }
+
+    /// Resident ID number (身份证号): personal data, for the district office and cadres of the
+    /// party's township only.
+    async fn id_number(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        self.personal(ctx).await?;
+        Ok(self.0.id_number.as_deref())
+    }
+
+    /// Phone number (联系电话): personal data, like the ID number.
+    async fn phone(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        self.personal(ctx).await?;
+        Ok(self.0.phone.as_deref())
     }
 }
 
@@ -239,21 +315,25 @@ impl Revitalization {
     }
 
     /// Contract number (合同编号).
+    #[graphql(guard = "Details(\"a revitalization record\")")]
     async fn contract_no(&self) -> Option<&str> {
         self.0.contract_no.as_deref()
     }
 
     /// How it was put to use (盘活方式).
+    #[graphql(guard = "Details(\"a revitalization record\")")]
     async fn mode(&self) -> Result<RevitalizationMode> {
         stored(RevitalizationMode::parse(&self.0.mode))
     }
 
     /// What it is used for now (用途), e.g. 民宿, 研学基地.
+    #[graphql(guard = "Details(\"a revitalization record\")")]
     async fn end_use(&self) -> Option<&str> {
         self.0.end_use.as_deref()
     }
 
     /// The asset (资产).
+    #[graphql(guard = "Details(\"a revitalization record\")")]
     async fn asset(&self, ctx: &Context<'_>) -> Result<IdleAsset> {
         let a = ctx
             .data::<DataLoader<DbLoader>>()?
@@ -264,6 +344,7 @@ impl Revitalization {
     }
 
     /// The other party: tenant, investor, cooperative or collective (承租/合作方).
+    #[graphql(guard = "Details(\"a revitalization record\")")]
     async fn counterparty(&self, ctx: &Context<'_>) -> Result<Option<Party>> {
         let Some(id) = self.0.counterparty_id else {
             return Ok(None);
@@ -276,36 +357,43 @@ impl Revitalization {
     }
 
     /// Start date (起始日期).
+    #[graphql(guard = "Details(\"a revitalization record\")")]
     async fn start_date(&self) -> NaiveDate {
         self.0.start_date
     }
 
     /// Term in months (期限/月).
+    #[graphql(guard = "Details(\"a revitalization record\")")]
     async fn term_months(&self) -> Option<i32> {
         self.0.term_months
     }
 
     /// Annual rent in fen (年租金/分).
+    #[graphql(guard = "Details(\"a revitalization record\")")]
     async fn annual_rent_fen(&self) -> Option<Long> {
         self.0.annual_rent_fen.map(Long)
     }
 
     /// Investment in fen (投资额/分).
+    #[graphql(guard = "Details(\"a revitalization record\")")]
     async fn investment_fen(&self) -> Option<Long> {
         self.0.investment_fen.map(Long)
     }
 
     /// Compensation paid for a paid relinquishment, in fen (退出补偿/分).
+    #[graphql(guard = "Details(\"a revitalization record\")")]
     async fn compensation_fen(&self) -> Option<Long> {
         self.0.compensation_fen.map(Long)
     }
 
     /// Jobs created (带动就业/人).
+    #[graphql(guard = "Details(\"a revitalization record\")")]
     async fn jobs_created(&self) -> Option<i32> {
         self.0.jobs_created
     }
 
     /// How revenue is shared (收益分配), where agreed.
+    #[graphql(guard = "Details(\"a revitalization record\")")]
     async fn revenue_split(&self) -> Option<RevenueSplit> {
         let r = &self.0;
         DomainSplit::from_bp(
@@ -472,6 +560,18 @@ pub async fn asset_connection(
     last: Option<i32>,
     before: Option<String>,
 ) -> Result<Connection<String, IdleAsset, ListTotal>> {
+    let anonymous_may_use = filter.idle_since_from.is_none()
+        && filter.idle_since_to.is_none()
+        && filter.floor_area_min.is_none()
+        && filter.floor_area_max.is_none()
+        && filter.structures.is_empty()
+        && filter.conditions.is_empty()
+        && order.field == IdleAssetOrderField::Id;
+    if !anonymous_may_use {
+        caller(ctx)
+            .may_read_details("filtering or ordering assets by their details")
+            .map_err(AppError::from)?;
+    }
     let tag = order.tag();
     let order_db = order.to_db();
     let page = PageRequest::new(tag, first, after, last, before)?;

@@ -2,6 +2,7 @@
 //! frontends), mapped from the store and the domain. Resolvers only map; rules live in
 //! `domain`, queries in `db`.
 
+pub mod access;
 pub mod asset;
 pub mod demo_site;
 pub mod ids;

@@ -18,6 +18,9 @@ macro_rules! example_query {
     () => {
         "# 青岚区 rural-registry — GraphiQL
 # Press ▶ (Ctrl-Enter) to run. Docs: the book icon on the left (中文 terms in every description).
+# Without a token you see the public map: kinds, statuses, locations to about 500 m. With one in
+# Headers, {\"Authorization\": \"Bearer rr_…\"}, also ask for code, floorAreaSquareMeters,
+# village { name }, owner { name } and the rest.
 query TownshipIdleAssets {
   townships(first: 3) {
     totalCount
@@ -26,7 +29,7 @@ query TownshipIdleAssets {
   idleAssets(first: 5, filter: { status: [LISTED] }) {
     totalCount
     edges {
-      node { code kind status floorAreaSquareMeters village { name } township { name } }
+      node { id kind status location }
     }
   }
 }

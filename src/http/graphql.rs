@@ -12,6 +12,9 @@ use poem::web::Data;
 use poem::{Body, Request, Response, handler};
 
 use crate::app::AppState;
+use crate::db;
+use crate::domain::access::{Actor, Caller, Role};
+use crate::error::AppError;
 use crate::graphql::limits::{ReadOnlyTransport, with_code};
 use crate::graphql::loaders;
 
@@ -35,12 +38,23 @@ pub async fn handle(req: &Request, body: Body, state: Data<&AppState>) -> Respon
             );
         }
     };
+    let caller = match authenticate(req, state.0).await {
+        Ok(caller) => caller,
+        Err((status, err)) => {
+            return respond(
+                media,
+                status,
+                &BatchResponse::Single(GqlResponse::from_errors(vec![err])),
+            );
+        }
+    };
     let read_only = req.method() == Method::GET;
     // Each operation of a batch gets its own loaders: they are per request by design.
     let window = std::time::Duration::from_millis(state.settings.batch_window_ms);
     for r in batch.iter_mut() {
         r.data
             .insert(loaders::for_request(state.db.clone(), window));
+        r.data.insert(caller.clone());
         if read_only {
             r.data.insert(ReadOnlyTransport);
         }
@@ -61,6 +75,53 @@ pub async fn handle(req: &Request, body: Body, state: Data<&AppState>) -> Respon
         }
     };
     respond(media, status, &response)
+}
+
+/// The caller named by the `Authorization` header: anonymous without one, UNAUTHENTICATED
+/// (401) for a malformed, unknown or revoked token, never a silent fall back to anonymous.
+async fn authenticate(
+    req: &Request,
+    state: &AppState,
+) -> Result<Caller, (StatusCode, ServerError)> {
+    let Some(header) = req.headers().get(header::AUTHORIZATION) else {
+        return Ok(Caller::Anonymous);
+    };
+    let denied = |m: &str| (StatusCode::UNAUTHORIZED, error("UNAUTHENTICATED", m));
+    let secret = header
+        .to_str()
+        .ok()
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| denied("the Authorization header must be `Bearer <token>`"))?;
+    let internal = |e: crate::db::StoreError| {
+        let err = AppError::from(e);
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            error("INTERNAL", err.message()),
+        )
+    };
+    let token = db::token::find_live(&state.db, secret)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| denied("the token is unknown or has been revoked"))?;
+    db::token::touch(&state.db, &token, chrono::Utc::now())
+        .await
+        .map_err(internal)?;
+    let role = Role::parse(&token.role).map_err(|e| {
+        let err = AppError::internal(e);
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            error("INTERNAL", err.message()),
+        )
+    })?;
+    Ok(Caller::Signed(Actor {
+        token_id: token.id,
+        label: token.label,
+        role,
+        township_id: token.township_id,
+        bank_code: token.bank_code,
+    }))
 }
 
 fn accepts_graphql_response(req: &Request) -> bool {

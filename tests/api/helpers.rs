@@ -7,6 +7,7 @@ use std::sync::Arc;
 use rural_registry::app::App;
 use rural_registry::config::Settings;
 use rural_registry::db::QueryCounter;
+use rural_registry::domain::access::Role;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use serde_json::{Value, json};
 
@@ -19,6 +20,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub queries: Arc<QueryCounter>,
     pub db: DatabaseConnection,
+    /// An ADMIN token's secret: `graphql` sends it; `graphql_as` chooses.
+    pub admin: String,
     _database: TestDatabase,
 }
 
@@ -125,6 +128,15 @@ async fn spawn(
     let address = format!("http://{}", app.address());
     let queries = app.query_counter();
     let db = app.db();
+    let admin = match app.demo_admin_token.clone() {
+        Some(secret) => secret,
+        None => {
+            rural_registry::db::token::create(&db, "test admin", Role::Admin, None, None)
+                .await
+                .expect("admin token")
+                .1
+        }
+    };
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
@@ -132,22 +144,62 @@ async fn spawn(
         client: reqwest::Client::new(),
         queries,
         db,
+        admin,
         _database: database,
     }
 }
 
 impl TestApp {
-    /// POSTs a GraphQL request and returns the JSON response (whatever the status).
+    /// POSTs a GraphQL request as ADMIN and returns the JSON response (whatever the status).
     pub async fn graphql(&self, query: &str, variables: Value) -> Value {
-        self.post_json(&json!({ "query": query, "variables": variables }))
+        self.graphql_as(Some(&self.admin), query, variables).await
+    }
+
+    /// POSTs a GraphQL request with the given token (or none) and returns the JSON response.
+    pub async fn graphql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        self.post_json_as(token, &json!({ "query": query, "variables": variables }))
             .await
     }
 
-    /// POSTs any JSON body to /graphql.
+    /// POSTs any JSON body to /graphql as ADMIN.
     pub async fn post_json(&self, body: &Value) -> Value {
-        self.client
+        self.post_json_as(Some(&self.admin), body).await
+    }
+
+    /// A new token of `role`, scoped to the township with `township_code` (CADRE) or to
+    /// `bank_code` (BANK); returns its secret.
+    pub async fn token(
+        &self,
+        role: Role,
+        township_code: Option<&str>,
+        bank_code: Option<&str>,
+    ) -> String {
+        let township = match township_code {
+            Some(code) => Some(
+                rural_registry::db::place::township_by_code(&self.db, code)
+                    .await
+                    .expect("query")
+                    .expect("the township exists")
+                    .id,
+            ),
+            None => None,
+        };
+        let label = format!("test {role}");
+        rural_registry::db::token::create(&self.db, &label, role, township, bank_code)
+            .await
+            .expect("token")
+            .1
+    }
+
+    async fn post_json_as(&self, token: Option<&str>, body: &Value) -> Value {
+        let mut request = self
+            .client
             .post(format!("{}/graphql", self.address))
-            .json(body)
+            .json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request
             .send()
             .await
             .expect("request sent")

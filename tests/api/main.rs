@@ -6,6 +6,7 @@
     reason = "test harness: a failed setup step stops the test with its reason"
 )]
 
+mod access;
 mod bad_input;
 mod graphiql;
 mod health;

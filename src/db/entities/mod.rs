@@ -1,5 +1,6 @@
 //! Plain sea-orm entities, one per table. No GraphQL here: the API types live in `graphql`.
 
+pub mod access_token;
 pub mod audit_event;
 pub mod demo_indicator;
 pub mod demo_site;

@@ -1,0 +1,221 @@
+//! Who sees what: tokens, the anonymous public map, personal data by role and township.
+
+use rural_registry::domain::access::Role;
+use sea_orm::{ConnectionTrait, Statement};
+use serde_json::{Value, json};
+
+use crate::helpers::{error_code, spawn_app, spawn_apps};
+
+const DONGCHUAN: &str = "369901102000";
+const SUSHAN: &str = "369901103000";
+
+#[tokio::test]
+async fn anonymous_callers_see_the_public_map_and_nothing_else() {
+    for app in spawn_apps().await {
+        let public = app
+            .graphql_as(
+                None,
+                r#"{ townships(first: 8) { totalCount nodes { name boundary statusCounts { status count } } }
+                     villages(first: 3) { nodes { name boundary center } }
+                     demoSites(first: 6) { nodes { name location indicators { year value } operator { name } } }
+                     idleAssets(first: 100, filter: { status: [LISTED], kind: [IDLE_FARMHOUSE] }) { totalCount nodes { id kind status location longitude latitude } } }"#,
+                json!({}),
+            )
+            .await;
+        assert!(public["errors"].is_null(), "{}: {public}", app.engine);
+        for node in public["data"]["idleAssets"]["nodes"]
+            .as_array()
+            .expect("assets")
+        {
+            for coordinate in [
+                node["longitude"].as_f64().expect("lon"),
+                node["latitude"].as_f64().expect("lat"),
+            ] {
+                let cells = coordinate / 0.005;
+                assert!(
+                    (cells - cells.floor() - 0.5).abs() < 1e-6,
+                    "{coordinate} is a grid-cell centre"
+                );
+            }
+        }
+        for field in [
+            "code",
+            "floorAreaSquareMeters",
+            "footprint",
+            "address",
+            "owner { name }",
+            "village { name }",
+            "revitalizations { mode }",
+            "idleSince",
+        ] {
+            let r = app
+                .graphql_as(
+                    None,
+                    &format!("{{ idleAssets(first: 1) {{ nodes {{ {field} }} }} }}"),
+                    json!({}),
+                )
+                .await;
+            assert_eq!(
+                error_code(&r),
+                Some("UNAUTHENTICATED"),
+                "{}: {field}: {r}",
+                app.engine
+            );
+        }
+        for filter in [
+            "filter: { floorAreaMin: 100 }",
+            "filter: { idleSinceFrom: \"2020-01-01\" }",
+            "orderBy: { field: FLOOR_AREA }",
+        ] {
+            let r = app
+                .graphql_as(
+                    None,
+                    &format!("{{ idleAssets(first: 5, {filter}) {{ totalCount }} }}"),
+                    json!({}),
+                )
+                .await;
+            assert_eq!(
+                error_code(&r),
+                Some("UNAUTHENTICATED"),
+                "{}: {filter} would narrow to a household: {r}",
+                app.engine
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn unknown_revoked_and_malformed_tokens_are_unauthenticated_with_401() {
+    let app = spawn_app().await;
+    let cadre = app.token(Role::Cadre, Some(DONGCHUAN), None).await;
+    let ok = app
+        .graphql_as(
+            Some(&cadre),
+            "{ idleAssets(first: 1) { nodes { code } } }",
+            json!({}),
+        )
+        .await;
+    assert!(ok["errors"].is_null(), "{ok}");
+    let revoked: Value = app
+        .db
+        .query_one_raw(Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT id FROM access_token WHERE label = 'test CADRE'".to_owned(),
+        ))
+        .await
+        .expect("query")
+        .map(|r| json!(r.try_get_by_index::<i64>(0).expect("id")))
+        .expect("a row");
+    assert!(
+        rural_registry::db::token::revoke(&app.db, revoked.as_i64().expect("id"))
+            .await
+            .expect("revoke")
+    );
+    for header in [
+        format!("Bearer {cadre}"),
+        "Bearer rr_0000".to_owned(),
+        "Basic abc".to_owned(),
+        "Bearer ".to_owned(),
+    ] {
+        let r = app
+            .client
+            .post(format!("{}/graphql", app.address))
+            .header("authorization", header.clone())
+            .json(&json!({ "query": "{ townships(first: 1) { totalCount } }" }))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(r.status(), 401, "{header}");
+        let body: Value = r.json().await.expect("JSON");
+        assert_eq!(
+            error_code(&body),
+            Some("UNAUTHENTICATED"),
+            "{header}: {body}"
+        );
+    }
+}
+
+/// A household of 东川镇 and one of 苏山乡, by global ID.
+async fn households(app: &crate::helpers::TestApp) -> (Value, Value) {
+    let q = r#"query ($t: String!) { township(code: $t) { idleAssets(first: 1) { nodes { owner { id } } } } }"#;
+    let mut ids = Vec::new();
+    for t in [DONGCHUAN, SUSHAN] {
+        let r = app.graphql(q, json!({ "t": t })).await;
+        ids.push(r["data"]["township"]["idleAssets"]["nodes"][0]["owner"]["id"].clone());
+    }
+    (ids[0].clone(), ids[1].clone())
+}
+
+#[tokio::test]
+async fn personal_data_goes_to_admin_and_cadres_of_the_partys_township_only() {
+    for app in spawn_apps().await {
+        let (own, other) = households(&app).await;
+        let cadre = app.token(Role::Cadre, Some(DONGCHUAN), None).await;
+        let bank = app.token(Role::Bank, None, Some("QLRCB")).await;
+        let q = "query ($id: ID!) { node(id: $id) { ... on Party { name idNumber phone } } }";
+        let cases: [(Option<&str>, &Value, Option<&str>); 6] = [
+            (Some(&app.admin), &own, None),
+            (Some(&app.admin), &other, None),
+            (Some(&cadre), &own, None),
+            (Some(&cadre), &other, Some("FORBIDDEN")),
+            (Some(&bank), &own, Some("FORBIDDEN")),
+            (None, &own, Some("UNAUTHENTICATED")),
+        ];
+        for (token, party, expected) in cases {
+            let r = app.graphql_as(token, q, json!({ "id": party })).await;
+            assert_eq!(error_code(&r), expected, "{}: {r}", app.engine);
+            if expected.is_none() {
+                let id = r["data"]["node"]["idNumber"]
+                    .as_str()
+                    .expect("an ID number");
+                assert_eq!(id.len(), 18, "{r}");
+            } else {
+                assert!(
+                    r["data"]["node"].is_null() || r["data"]["node"]["idNumber"].is_null(),
+                    "nothing leaks beside the error: {r}"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_token_table_holds_no_secret_in_the_clear() {
+    for app in spawn_apps().await {
+        let cadre = app.token(Role::Cadre, Some(DONGCHUAN), None).await;
+        let sql = "SELECT label, role, COALESCE(bank_code, ''), secret_hash FROM access_token";
+        let rows = app
+            .db
+            .query_all_raw(Statement::from_string(
+                app.db.get_database_backend(),
+                sql.to_owned(),
+            ))
+            .await
+            .expect("rows");
+        assert!(rows.len() >= 2, "{}", app.engine);
+        let mut stored = String::new();
+        for row in &rows {
+            for i in 0..4 {
+                stored.push_str(&row.try_get_by_index::<String>(i).expect("text"));
+                stored.push('|');
+            }
+            let hash = row.try_get_by_index::<String>(3).expect("hash");
+            assert!(
+                hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()),
+                "a SHA-256 in hex: {hash}"
+            );
+        }
+        for secret in [&app.admin, &cadre] {
+            assert!(
+                !stored.contains(secret.as_str()),
+                "{}: a secret is stored in the clear",
+                app.engine
+            );
+            assert!(
+                !stored.contains(&secret[3..]),
+                "{}: a secret without its prefix is stored",
+                app.engine
+            );
+        }
+    }
+}
