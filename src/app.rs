@@ -2,7 +2,7 @@
 //! build the schema, bind, and serve until stopped.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -65,7 +65,8 @@ impl App {
             max_depth: usize::from(settings.max_query_depth),
             max_complexity: settings.max_query_complexity,
         };
-        let schema = graphql::build_schema(db.clone(), limits);
+        let locator = Arc::new(RwLock::new(db::place::locator(&db).await?));
+        let schema = graphql::build_schema(db.clone(), locator, limits);
         let acceptor = TcpListener::bind(settings.listen.to_string())
             .into_acceptor()
             .await

@@ -9,7 +9,9 @@ use async_graphql::ErrorExtensions as _;
 
 use crate::db::StoreError;
 use crate::domain::access::Denied;
+use crate::domain::asset::AssetError;
 use crate::domain::geometry::GeometryError;
+use crate::domain::party::PartyError;
 
 /// The stable codes of `extensions.code`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,13 +61,21 @@ impl AppError {
         Self::new(ErrorCode::BadInput, message)
     }
 
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Conflict, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::NotFound, message)
+    }
+
     pub fn limit_exceeded(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::LimitExceeded, message)
     }
 
     /// Logs `cause` with a fresh id and returns an error that shows the client only the id.
     pub fn internal(cause: impl std::fmt::Debug) -> Self {
-        let id = error_id();
+        let id = new_id();
         tracing::error!(error_id = %id, cause = ?cause, "internal error");
         Self::new(
             ErrorCode::Internal,
@@ -89,8 +99,19 @@ impl From<AppError> for async_graphql::Error {
 }
 
 impl From<StoreError> for AppError {
+    /// A unique key taken by a concurrent writer is a conflict the client can act on; any other
+    /// storage failure is internal.
     fn from(err: StoreError) -> Self {
-        Self::internal(err.0)
+        match err.0.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+                Self::new(ErrorCode::Conflict, "a record with this key already exists")
+            }
+            Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)) => Self::new(
+                ErrorCode::BadInput,
+                "the change refers to a record that does not exist",
+            ),
+            _ => Self::internal(err.0),
+        }
     }
 }
 
@@ -110,6 +131,24 @@ impl From<Denied> for AppError {
     }
 }
 
+impl From<AssetError> for AppError {
+    fn from(err: AssetError) -> Self {
+        match err {
+            AssetError::Geometry(g) => g.into(),
+            AssetError::LocationOutsideFootprint => {
+                Self::new(ErrorCode::InvalidGeometry, err.to_string())
+            }
+            other => Self::bad_input(other.to_string()),
+        }
+    }
+}
+
+impl From<PartyError> for AppError {
+    fn from(err: PartyError) -> Self {
+        Self::bad_input(err.to_string())
+    }
+}
+
 impl From<GeometryError> for AppError {
     fn from(err: GeometryError) -> Self {
         Self::new(ErrorCode::InvalidGeometry, err.to_string())
@@ -118,7 +157,7 @@ impl From<GeometryError> for AppError {
 
 /// A short id that ties a client's error report to the log line: time and a counter, unique
 /// within a process and unlikely to repeat across instances.
-fn error_id() -> String {
+pub fn new_id() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);

@@ -16,8 +16,6 @@ use crate::db::{self, audit, entities};
 use crate::domain::admin_area::{NewTownship, NewVillage};
 use crate::domain::asset::{self, AssetStatus, IdleAssetDraft};
 use crate::domain::demo_site::{DemoSiteDraft, DemoSiteLevel, Indicator, IndicatorCode};
-use crate::domain::geometry::Area;
-use crate::domain::locator::{Locator, VillageShape};
 use crate::domain::party::{PartyDraft, PartyKind};
 use crate::domain::revitalization::{RevenueSplit, RevitalizationDraft, RevitalizationMode};
 
@@ -235,7 +233,7 @@ async fn load_in(conn: &impl ConnectionTrait, today: NaiveDate) -> anyhow::Resul
         db::place::insert_village(conn, township_id, &v).await?;
         report.villages += 1;
     }
-    let locator = build_locator(conn).await?;
+    let locator = db::place::locator(conn).await?;
     let villages: HashMap<String, i64> = db::place::all_villages(conn)
         .await?
         .into_iter()
@@ -450,37 +448,4 @@ async fn party_ids(conn: &impl ConnectionTrait) -> anyhow::Result<HashMap<String
         }
     }
     Ok(out)
-}
-
-/// The locator over every stored boundary.
-pub async fn build_locator(conn: &impl ConnectionTrait) -> anyhow::Result<Locator> {
-    let townships = db::place::all_townships(conn)
-        .await?
-        .into_iter()
-        .map(|t| {
-            let area = db::geometry::read_area(&t.boundary)
-                .with_context(|| format!("stored boundary of township {}", t.code))?;
-            Ok((t.id, area))
-        })
-        .collect::<anyhow::Result<Vec<(i64, Area)>>>()?;
-    let villages = db::place::all_villages(conn)
-        .await?
-        .into_iter()
-        .map(|v| {
-            let boundary = v
-                .boundary
-                .as_deref()
-                .map(db::geometry::read_area)
-                .transpose()
-                .with_context(|| format!("stored boundary of village {}", v.code))?;
-            let center = crate::domain::geometry::Location::parse(v.center_lon, v.center_lat)?;
-            Ok(VillageShape {
-                id: v.id,
-                township_id: v.township_id,
-                boundary,
-                center,
-            })
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(Locator::new(townships, villages))
 }

@@ -262,19 +262,15 @@ pub async fn status_counts(
     Ok(out)
 }
 
-/// Stores a checked asset at the place its location was found in.
-pub async fn insert(
-    conn: &impl ConnectionTrait,
+/// The columns a checked asset sets, at the place its location was found in.
+fn attributes(
     attrs: &IdleAssetAttributes,
-    status: AssetStatus,
     owner_id: i64,
     place: Placement,
-) -> StoreResult<idle_asset::Model> {
-    let now = Utc::now();
-    let row = idle_asset::ActiveModel {
+) -> idle_asset::ActiveModel {
+    idle_asset::ActiveModel {
         code: Set(attrs.code.clone()),
         kind: Set(attrs.kind.as_str().to_owned()),
-        status: Set(status.as_str().to_owned()),
         owner_id: Set(owner_id),
         township_id: Set(place.township_id),
         village_id: Set(place.village_id),
@@ -290,10 +286,71 @@ pub async fn insert(
         idle_cause: Set(attrs.idle_cause.map(|c| c.as_str().to_owned())),
         owner_willingness: Set(attrs.owner_willingness.map(|w| w.as_str().to_owned())),
         address: Set(attrs.address.clone()),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
+        ..Default::default()
+    }
+}
+
+/// Stores a checked asset at the place its location was found in.
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    attrs: &IdleAssetAttributes,
+    status: AssetStatus,
+    owner_id: i64,
+    place: Placement,
+) -> StoreResult<idle_asset::Model> {
+    let now = Utc::now();
+    let mut row = attributes(attrs, owner_id, place);
+    row.status = Set(status.as_str().to_owned());
+    row.version = Set(1);
+    row.created_at = Set(now);
+    row.updated_at = Set(now);
+    Ok(row.insert(conn).await?)
+}
+
+/// Applies `row`'s set columns to asset `id` if it is still at `version`, bumping the version;
+/// `None` when it is not (changed meanwhile, or gone), in which case nothing was written.
+async fn update_at_version(
+    conn: &impl ConnectionTrait,
+    id: i64,
+    version: i32,
+    mut row: idle_asset::ActiveModel,
+) -> StoreResult<Option<idle_asset::Model>> {
+    row.updated_at = Set(Utc::now());
+    let result = idle_asset::Entity::update_many()
+        .set(row)
+        .col_expr(Column::Version, Expr::col(Column::Version).add(1))
+        .filter(Column::Id.eq(id))
+        .filter(Column::Version.eq(version))
+        .exec(conn)
+        .await?;
+    if result.rows_affected != 1 {
+        return Ok(None);
+    }
+    Ok(idle_asset::Entity::find_by_id(id).one(conn).await?)
+}
+
+/// Replaces an asset's attributes, owner and place, if it is still at `version`.
+pub async fn update(
+    conn: &impl ConnectionTrait,
+    id: i64,
+    version: i32,
+    attrs: &IdleAssetAttributes,
+    owner_id: i64,
+    place: Placement,
+) -> StoreResult<Option<idle_asset::Model>> {
+    update_at_version(conn, id, version, attributes(attrs, owner_id, place)).await
+}
+
+/// Sets an asset's status, if it is still at `version`.
+pub async fn set_status(
+    conn: &impl ConnectionTrait,
+    id: i64,
+    version: i32,
+    status: AssetStatus,
+) -> StoreResult<Option<idle_asset::Model>> {
+    let row = idle_asset::ActiveModel {
+        status: Set(status.as_str().to_owned()),
         ..Default::default()
     };
-    Ok(row.insert(conn).await?)
+    update_at_version(conn, id, version, row).await
 }

@@ -45,3 +45,66 @@ pub async fn record(
     .await?;
     Ok(())
 }
+
+/// What a listing of audit events is narrowed to.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub entity: Option<String>,
+    pub entity_id: Option<i64>,
+    pub actor: Option<String>,
+    pub from: Option<chrono::DateTime<Utc>>,
+    pub to: Option<chrono::DateTime<Utc>>,
+}
+
+fn filtered(filter: &AuditFilter) -> sea_orm::Select<audit_event::Entity> {
+    use audit_event::Column;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let mut q = audit_event::Entity::find();
+    if let Some(e) = &filter.entity {
+        q = q.filter(Column::Entity.eq(e.clone()));
+    }
+    if let Some(id) = filter.entity_id {
+        q = q.filter(Column::EntityId.eq(id));
+    }
+    if let Some(a) = &filter.actor {
+        q = q.filter(Column::ActorLabel.eq(a.clone()));
+    }
+    if let Some(t) = filter.from {
+        q = q.filter(Column::At.gte(t));
+    }
+    if let Some(t) = filter.to {
+        q = q.filter(Column::At.lte(t));
+    }
+    q
+}
+
+/// A page of events in the order they happened (by id), after or before a cursor id.
+pub async fn page(
+    conn: &impl ConnectionTrait,
+    filter: &AuditFilter,
+    after: Option<i64>,
+    backward: bool,
+    limit: u64,
+) -> StoreResult<Vec<audit_event::Model>> {
+    use audit_event::Column;
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+    let mut q = filtered(filter);
+    if let Some(id) = after {
+        q = q.filter(if backward {
+            Column::Id.lt(id)
+        } else {
+            Column::Id.gt(id)
+        });
+    }
+    q = if backward {
+        q.order_by_desc(Column::Id)
+    } else {
+        q.order_by_asc(Column::Id)
+    };
+    Ok(q.limit(limit).all(conn).await?)
+}
+
+pub async fn count(conn: &impl ConnectionTrait, filter: &AuditFilter) -> StoreResult<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(filtered(filter).count(conn).await?)
+}

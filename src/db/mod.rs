@@ -20,7 +20,10 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use migrations::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 
 /// A storage failure. Deliberately not `Display`: it can only reach a client through the API's
 /// error type, which logs it and shows an error id instead of SQL.
@@ -112,6 +115,22 @@ pub async fn connect(url: &str) -> anyhow::Result<(DatabaseConnection, Arc<Query
         tracing::trace!(target: "rural_registry::sql", elapsed = ?info.elapsed, failed = info.failed, sql = %info.statement.sql);
     });
     Ok((db, counter))
+}
+
+/// Begins a transaction that will write. On SQLite it takes the write lock at once
+/// (`BEGIN IMMEDIATE`), so concurrent writers queue on the busy timeout instead of failing when
+/// a read lock cannot be upgraded; PostgreSQL ignores the option.
+pub async fn begin_write(db: &DatabaseConnection) -> StoreResult<DatabaseTransaction> {
+    let options = TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    };
+    Ok(db.begin_with_options(options).await?)
+}
+
+/// Commits, with the storage error type (a bare `DbErr` must not meet `?` in a resolver).
+pub async fn commit(txn: DatabaseTransaction) -> StoreResult<()> {
+    Ok(txn.commit().await?)
 }
 
 /// Brings the schema up to date.

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use sea_orm::sea_query::ExprTrait;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
 };
@@ -31,13 +31,8 @@ pub async fn by_key(conn: &impl ConnectionTrait, key: &str) -> StoreResult<Optio
         .await?)
 }
 
-pub async fn insert(
-    conn: &impl ConnectionTrait,
-    p: &NewParty,
-    village_id: Option<i64>,
-) -> StoreResult<party::Model> {
-    let now = Utc::now();
-    let row = party::ActiveModel {
+fn attributes(p: &NewParty, village_id: Option<i64>) -> party::ActiveModel {
+    party::ActiveModel {
         kind: Set(p.kind.as_str().to_owned()),
         name: Set(p.name.clone()),
         household_no: Set(p.household_no.clone()),
@@ -45,10 +40,42 @@ pub async fn insert(
         id_number: Set(p.id_number.clone()),
         phone: Set(p.phone.clone()),
         village_id: Set(village_id),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
         ..Default::default()
-    };
+    }
+}
+
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    p: &NewParty,
+    village_id: Option<i64>,
+) -> StoreResult<party::Model> {
+    let now = Utc::now();
+    let mut row = attributes(p, village_id);
+    row.version = Set(1);
+    row.created_at = Set(now);
+    row.updated_at = Set(now);
     Ok(row.insert(conn).await?)
+}
+
+/// Replaces a party's attributes if it is still at `version`; `None` (nothing written) when not.
+pub async fn update(
+    conn: &impl ConnectionTrait,
+    id: i64,
+    version: i32,
+    p: &NewParty,
+    village_id: Option<i64>,
+) -> StoreResult<Option<party::Model>> {
+    let mut row = attributes(p, village_id);
+    row.updated_at = Set(Utc::now());
+    let result = party::Entity::update_many()
+        .set(row)
+        .col_expr(Column::Version, Expr::col(Column::Version).add(1))
+        .filter(Column::Id.eq(id))
+        .filter(Column::Version.eq(version))
+        .exec(conn)
+        .await?;
+    if result.rows_affected != 1 {
+        return Ok(None);
+    }
+    Ok(party::Entity::find_by_id(id).one(conn).await?)
 }

@@ -11,7 +11,11 @@ use sea_orm::{
 use super::StoreResult;
 use super::entities::{township, village};
 use super::geometry::{write_area, write_multi_area};
+use anyhow::Context as _;
+
 use crate::domain::admin_area::{NewTownship, NewVillage};
+use crate::domain::geometry::{Area, Location};
+use crate::domain::locator::{Locator, VillageShape};
 
 pub async fn townships_by_ids(
     conn: &impl ConnectionTrait,
@@ -182,4 +186,37 @@ pub async fn insert_village(
         ..Default::default()
     };
     Ok(row.insert(conn).await?)
+}
+
+/// The locator over every stored boundary.
+pub async fn locator(conn: &impl ConnectionTrait) -> anyhow::Result<Locator> {
+    let townships = all_townships(conn)
+        .await?
+        .into_iter()
+        .map(|t| {
+            let area = super::geometry::read_area(&t.boundary)
+                .with_context(|| format!("stored boundary of township {}", t.code))?;
+            Ok((t.id, area))
+        })
+        .collect::<anyhow::Result<Vec<(i64, Area)>>>()?;
+    let villages = all_villages(conn)
+        .await?
+        .into_iter()
+        .map(|v| {
+            let boundary = v
+                .boundary
+                .as_deref()
+                .map(super::geometry::read_area)
+                .transpose()
+                .with_context(|| format!("stored boundary of village {}", v.code))?;
+            let center = Location::parse(v.center_lon, v.center_lat)?;
+            Ok(VillageShape {
+                id: v.id,
+                township_id: v.township_id,
+                boundary,
+                center,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Locator::new(townships, villages))
 }

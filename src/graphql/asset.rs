@@ -6,6 +6,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::access::{Details, caller};
+use super::audit::{AuditEvent, audit_connection, history_of};
 use super::ids::{self, Kind};
 use super::loaders::{AssetKey, DbLoader, PartyKey, RevitalizationsOf};
 use super::paging::{PageRequest, encode_cursor};
@@ -194,6 +195,30 @@ impl IdleAsset {
         self.0.version
     }
 
+    /// Every change to this asset, oldest first (变更记录).
+    #[graphql(
+        guard = "Details(\"an asset's history\")",
+        complexity = "super::paging::cost(first, last, child_complexity)"
+    )]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<String, AuditEvent, ListTotal>> {
+        audit_connection(
+            ctx,
+            history_of("idle_asset", self.0.id),
+            first,
+            after,
+            last,
+            before,
+        )
+        .await
+    }
+
     /// When it was registered (登记时间).
     #[graphql(guard = "Details(\"an asset's details\")")]
     async fn created_at(&self) -> DateTime<Utc> {
@@ -272,6 +297,35 @@ impl Party {
     async fn id_number(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
         self.personal(ctx).await?;
         Ok(self.0.id_number.as_deref())
+    }
+
+    /// Version for optimistic locking (版本号): updates must send the version they read.
+    #[graphql(guard = "Details(\"a party's details\")")]
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
+    /// Every change to this party, oldest first (变更记录). Changes carry personal data, so
+    /// the history is shown to those who may see it.
+    #[graphql(complexity = "super::paging::cost(first, last, child_complexity)")]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<String, AuditEvent, ListTotal>> {
+        self.personal(ctx).await?;
+        audit_connection(
+            ctx,
+            history_of("party", self.0.id),
+            first,
+            after,
+            last,
+            before,
+        )
+        .await
     }
 
     /// Phone number (联系电话): personal data, like the ID number.

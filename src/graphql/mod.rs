@@ -4,16 +4,18 @@
 
 pub mod access;
 pub mod asset;
+pub mod audit;
 pub mod demo_site;
 pub mod ids;
 pub mod limits;
 pub mod loaders;
+pub mod mutation;
 pub mod paging;
 pub mod place;
 pub mod query;
 pub mod scalars;
 
-use async_graphql::{Context, EmptyMutation, EmptySubscription, Object, Result, Schema};
+use async_graphql::{Context, EmptySubscription, Object, Result, Schema};
 use sea_orm::DatabaseConnection;
 
 use crate::db;
@@ -23,20 +25,25 @@ use crate::error::AppError;
 pub use limits::Limits;
 
 /// The registry's schema.
-pub type RegistrySchema = Schema<query::Query, EmptyMutation, EmptySubscription>;
+pub type RegistrySchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
 
-/// Builds the schema with its limits. The database connection is schema data; everything that
-/// depends on the caller (loaders) is added per request.
-pub fn build_schema(db: DatabaseConnection, limits: Limits) -> RegistrySchema {
-    Schema::build(query::Query, EmptyMutation, EmptySubscription)
+/// Builds the schema with its limits. The database connection and the boundary locator are
+/// schema data; everything that depends on the caller (who, loaders) is added per request.
+pub fn build_schema(
+    db: DatabaseConnection,
+    locator: mutation::SharedLocator,
+    limits: Limits,
+) -> RegistrySchema {
+    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
         .data(db)
+        .data(locator)
         .extension(limits)
         .finish()
 }
 
 /// The SDL of the schema, as committed in `schema/schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(query::Query, EmptyMutation, EmptySubscription)
+    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
         .finish()
         .sdl()
 }
@@ -63,6 +70,7 @@ pub enum ListTotal {
     Villages(Option<i64>),
     Assets(Box<db::asset::AssetFilter>),
     DemoSites(Option<i64>),
+    AuditEvents(Box<db::audit::AuditFilter>),
 }
 
 #[Object]
@@ -75,6 +83,7 @@ impl ListTotal {
             ListTotal::Villages(t) => db::place::count_villages(conn, *t).await?,
             ListTotal::Assets(f) => db::asset::count(conn, f).await?,
             ListTotal::DemoSites(t) => db::demo_site::count(conn, *t).await?,
+            ListTotal::AuditEvents(f) => db::audit::count(conn, f).await?,
         })
     }
 }

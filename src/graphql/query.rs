@@ -4,9 +4,11 @@ use async_graphql::connection::Connection;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, Interface, Object, Result};
 
+use super::access::caller;
 use super::asset::{
     IdleAsset, IdleAssetFilter, IdleAssetOrder, Party, Revitalization, asset_connection,
 };
+use super::audit::{AuditEvent, AuditEventFilter, audit_connection};
 use super::demo_site::DemoSite;
 use super::ids::{self, Kind};
 use super::loaders::{
@@ -258,6 +260,31 @@ impl Query {
             DemoSite,
             ListTotal::DemoSites(township),
         ))
+    }
+
+    /// The audit trail of the whole registry, oldest first (审计记录): for the district office.
+    #[graphql(complexity = "super::paging::cost(first, last, child_complexity)")]
+    async fn audit_events(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AuditEventFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<String, AuditEvent, ListTotal>> {
+        caller(ctx)
+            .may_administer("the audit trail")
+            .map_err(AppError::from)?;
+        audit_connection(
+            ctx,
+            filter.unwrap_or_default().into(),
+            first,
+            after,
+            last,
+            before,
+        )
+        .await
     }
 
     /// One demonstration site by global ID or by code (示范点).

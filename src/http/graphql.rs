@@ -17,6 +17,7 @@ use crate::domain::access::{Actor, Caller, Role};
 use crate::error::AppError;
 use crate::graphql::limits::{ReadOnlyTransport, with_code};
 use crate::graphql::loaders;
+use crate::graphql::mutation::RequestId;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -28,12 +29,14 @@ pub async fn handle(req: &Request, body: Body, state: Data<&AppState>) -> Respon
     } else {
         JSON
     };
+    let request_id = request_id(req);
     let mut batch = match read_request(req, body, state.0).await {
         Ok(batch) => batch,
         Err((status, err)) => {
             return respond(
                 media,
                 status,
+                &request_id,
                 &BatchResponse::Single(GqlResponse::from_errors(vec![err])),
             );
         }
@@ -44,6 +47,7 @@ pub async fn handle(req: &Request, body: Body, state: Data<&AppState>) -> Respon
             return respond(
                 media,
                 status,
+                &request_id,
                 &BatchResponse::Single(GqlResponse::from_errors(vec![err])),
             );
         }
@@ -55,6 +59,7 @@ pub async fn handle(req: &Request, body: Body, state: Data<&AppState>) -> Respon
         r.data
             .insert(loaders::for_request(state.db.clone(), window));
         r.data.insert(caller.clone());
+        r.data.insert(RequestId(request_id.clone()));
         if read_only {
             r.data.insert(ReadOnlyTransport);
         }
@@ -74,7 +79,22 @@ pub async fn handle(req: &Request, body: Body, state: Data<&AppState>) -> Respon
             StatusCode::OK
         }
     };
-    respond(media, status, &response)
+    respond(media, status, &request_id, &response)
+}
+
+/// The client's `X-Request-Id` when it is a sane token, else a fresh one: it ties an audit
+/// event to the request that made it.
+fn request_id(req: &Request) -> String {
+    req.headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .map_or_else(crate::error::new_id, str::to_owned)
 }
 
 /// The caller named by the `Authorization` header: anonymous without one, UNAUTHENTICATED
@@ -225,7 +245,12 @@ fn ensure_codes(r: &mut GqlResponse) {
     }
 }
 
-fn respond(media: &'static str, status: StatusCode, body: &BatchResponse) -> Response {
+fn respond(
+    media: &'static str,
+    status: StatusCode,
+    request_id: &str,
+    body: &BatchResponse,
+) -> Response {
     let mut json = serde_json::to_value(body).unwrap_or_default();
     // A request error has no `data` at all (GraphQL over HTTP), not `data: null`.
     if let (BatchResponse::Single(r), Some(obj)) = (body, json.as_object_mut())
@@ -236,5 +261,6 @@ fn respond(media: &'static str, status: StatusCode, body: &BatchResponse) -> Res
     Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, HeaderValue::from_static(media))
+        .header("x-request-id", request_id)
         .body(json.to_string())
 }

@@ -12,6 +12,7 @@ mod graphiql;
 mod health;
 mod helpers;
 mod limits;
+mod mutations;
 mod queries;
 mod readme;
 mod seed;

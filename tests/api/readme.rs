@@ -1,4 +1,5 @@
-//! The README's example queries answer without errors, so the docs cannot drift from the code.
+//! The README's example queries and mutations answer without errors, in order, so the docs
+//! cannot drift from the code.
 
 use serde_json::json;
 

@@ -29,7 +29,9 @@ async fn seeding_twice_adds_nothing_the_second_time() {
 #[tokio::test]
 async fn the_stored_boundaries_place_points_and_refuse_points_outside_the_district() {
     for app in spawn_apps().await {
-        let locator = seed::build_locator(&app.db).await.expect("locator");
+        let locator = rural_registry::db::place::locator(&app.db)
+            .await
+            .expect("locator");
         let inside = locator
             .locate(Location::parse(117.0, 28.2).expect("valid"))
             .expect("the district's centre");
