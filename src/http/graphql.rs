@@ -5,7 +5,10 @@
 //! requests that cannot be executed), cap the body and the batch size, give every error a
 //! code, and build the DataLoaders for each request.
 
+use std::time::{Duration, Instant};
+
 use async_graphql::http::MultipartOptions;
+use async_graphql::parser::types::OperationType;
 use async_graphql::{BatchRequest, BatchResponse, Response as GqlResponse, ServerError};
 use poem::http::{HeaderValue, Method, StatusCode, header};
 use poem::web::Data;
@@ -15,9 +18,10 @@ use crate::app::AppState;
 use crate::db;
 use crate::domain::access::{Actor, Caller, Role};
 use crate::error::AppError;
-use crate::graphql::limits::{ReadOnlyTransport, with_code};
+use crate::graphql::limits::with_code;
 use crate::graphql::loaders;
 use crate::graphql::mutation::RequestId;
+use crate::http::rate_limit::Verdict;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -30,44 +34,76 @@ pub async fn handle(req: &Request, body: Body, state: Data<&AppState>) -> Respon
         JSON
     };
     let request_id = request_id(req);
-    let mut batch = match read_request(req, body, state.0).await {
-        Ok(batch) => batch,
-        Err((status, err)) => {
-            return respond(
-                media,
-                status,
-                &request_id,
-                &BatchResponse::Single(GqlResponse::from_errors(vec![err])),
-            );
+    match run(req, body, state.0, &request_id, media).await {
+        Ok((status, response)) => respond(media, status, &request_id, &response, None),
+        Err(refusal) => respond(
+            media,
+            refusal.status,
+            &request_id,
+            &BatchResponse::Single(GqlResponse::from_errors(vec![*refusal.error])),
+            refusal.retry_after,
+        ),
+    }
+}
+
+/// A request refused before it ran.
+struct Refusal {
+    status: StatusCode,
+    error: Box<ServerError>,
+    retry_after: Option<Duration>,
+}
+
+impl From<(StatusCode, ServerError)> for Refusal {
+    fn from((status, error): (StatusCode, ServerError)) -> Self {
+        Self {
+            status,
+            error: Box::new(error),
+            retry_after: None,
         }
-    };
-    let caller = match authenticate(req, state.0).await {
-        Ok(caller) => caller,
-        Err((status, err)) => {
-            return respond(
-                media,
-                status,
-                &request_id,
-                &BatchResponse::Single(GqlResponse::from_errors(vec![err])),
-            );
-        }
-    };
-    let read_only = req.method() == Method::GET;
+    }
+}
+
+async fn run(
+    req: &Request,
+    body: Body,
+    state: &AppState,
+    request_id: &str,
+    media: &str,
+) -> Result<(StatusCode, BatchResponse), Refusal> {
+    let mut batch = read_request(req, body, state).await?;
+    let caller = authenticate(req, state).await?;
+    let budget = rate_limit(req, state, &caller)?;
+    check_operations(req, &batch, state)?;
     // Each operation of a batch gets its own loaders: they are per request by design.
-    let window = std::time::Duration::from_millis(state.settings.batch_window_ms);
+    let window = Duration::from_millis(state.settings.batch_window_ms);
     for r in batch.iter_mut() {
         r.data
             .insert(loaders::for_request(state.db.clone(), window));
         r.data.insert(caller.clone());
-        r.data.insert(RequestId(request_id.clone()));
-        if read_only {
-            r.data.insert(ReadOnlyTransport);
-        }
+        r.data.insert(RequestId(request_id.to_owned()));
     }
-    let mut response = state.schema.execute_batch(batch).await;
+    let timeout = Duration::from_secs(state.settings.query_timeout_secs);
+    let Ok(mut response) = tokio::time::timeout(timeout, state.schema.execute_batch(batch)).await
+    else {
+        let message = format!(
+            "the request ran longer than the limit of {} s and was stopped",
+            timeout.as_secs()
+        );
+        return Err((
+            StatusCode::SERVICE_UNAVAILABLE,
+            error("LIMIT_EXCEEDED", message),
+        )
+            .into());
+    };
+    let finish = |r: &mut GqlResponse| {
+        ensure_codes(r);
+        if let Some(budget) = &budget {
+            r.extensions.insert("rateLimit".to_owned(), budget.clone());
+        }
+    };
     let status = match &mut response {
         BatchResponse::Single(r) => {
-            ensure_codes(r);
+            finish(r);
             if media == GRAPHQL_RESPONSE && is_request_error(r) {
                 StatusCode::BAD_REQUEST
             } else {
@@ -75,11 +111,80 @@ pub async fn handle(req: &Request, body: Body, state: Data<&AppState>) -> Respon
             }
         }
         BatchResponse::Batch(rs) => {
-            rs.iter_mut().for_each(ensure_codes);
+            rs.iter_mut().for_each(finish);
             StatusCode::OK
         }
     };
-    respond(media, status, &request_id, &response)
+    Ok((status, response))
+}
+
+/// Spends one request of the caller's budget: per token, or per address without one. Returns
+/// what is left, for the response's `extensions.rateLimit`.
+fn rate_limit(
+    req: &Request,
+    state: &AppState,
+    caller: &Caller,
+) -> Result<Option<async_graphql::Value>, Refusal> {
+    let key = match caller {
+        Caller::Signed(actor) => format!("token:{}", actor.token_id),
+        Caller::Anonymous => format!(
+            "addr:{}",
+            req.remote_addr()
+                .as_socket_addr()
+                .map(|a| a.ip().to_string())
+                .unwrap_or_default()
+        ),
+    };
+    match state.limiter.check(&key, Instant::now()) {
+        Verdict::Unlimited => Ok(None),
+        Verdict::Allowed { remaining, limit } => Ok(Some(
+            async_graphql::value!({ "limitPerMinute": limit, "remaining": remaining }),
+        )),
+        Verdict::Refused { retry_after, limit } => Err(Refusal {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            error: Box::new(error(
+                "RATE_LIMITED",
+                format!(
+                    "more than {limit} requests a minute; try again in {} s",
+                    retry_after.as_secs() + 1
+                ),
+            )),
+            retry_after: Some(retry_after),
+        }),
+    }
+}
+
+/// Refuses what no operation may be: query text over the length limit, and anything but a
+/// query over GET (405, as GraphQL over HTTP requires, so a link or a crawler never writes).
+fn check_operations(req: &Request, batch: &BatchRequest, state: &AppState) -> Result<(), Refusal> {
+    let max = state.settings.max_query_length;
+    for r in batch.iter() {
+        if r.query.len() > max {
+            let message = format!(
+                "the query is {} bytes long; the limit is {max}",
+                r.query.len()
+            );
+            return Err((StatusCode::BAD_REQUEST, error("LIMIT_EXCEEDED", message)).into());
+        }
+        if req.method() == Method::GET {
+            // A query that does not parse is left to the schema, which says why.
+            let Ok(doc) = async_graphql::parser::parse_query(&r.query) else {
+                continue;
+            };
+            let writes = doc.operations.iter().any(|(name, op)| {
+                let selected = r
+                    .operation_name
+                    .as_deref()
+                    .is_none_or(|n| name.is_some_and(|m| m.as_str() == n));
+                selected && op.node.ty != OperationType::Query
+            });
+            if writes {
+                let message = "only queries may be sent with GET; send mutations with POST";
+                return Err((StatusCode::METHOD_NOT_ALLOWED, error("BAD_INPUT", message)).into());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The client's `X-Request-Id` when it is a sane token, else a fresh one: it ties an audit
@@ -250,6 +355,7 @@ fn respond(
     status: StatusCode,
     request_id: &str,
     body: &BatchResponse,
+    retry_after: Option<Duration>,
 ) -> Response {
     let mut json = serde_json::to_value(body).unwrap_or_default();
     // A request error has no `data` at all (GraphQL over HTTP), not `data: null`.
@@ -258,8 +364,11 @@ fn respond(
     {
         obj.remove("data");
     }
-    Response::builder()
-        .status(status)
+    let mut response = Response::builder().status(status);
+    if let Some(wait) = retry_after {
+        response = response.header(header::RETRY_AFTER, (wait.as_secs() + 1).to_string());
+    }
+    response
         .header(header::CONTENT_TYPE, HeaderValue::from_static(media))
         .header("x-request-id", request_id)
         .body(json.to_string())

@@ -3,6 +3,7 @@
 pub mod graphiql;
 pub mod graphql;
 pub mod health;
+pub mod rate_limit;
 
 use poem::middleware::{CatchPanic, Tracing};
 use poem::{EndpointExt, Route, get};

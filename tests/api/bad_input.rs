@@ -171,11 +171,12 @@ async fn get_serves_queries_but_never_mutations() {
     assert_eq!(ok.status(), 200);
     let body: serde_json::Value = ok.json().await.expect("JSON");
     assert_eq!(body["data"]["townships"]["totalCount"], 8);
-    let r: serde_json::Value = app
-        .get("/graphql?query=mutation%7Bx%7D")
-        .await
-        .json()
-        .await
-        .expect("JSON");
+    let refused = app.get("/graphql?query=mutation%7Bx%7D").await;
+    assert_eq!(
+        refused.status(),
+        405,
+        "GraphQL over HTTP: no mutation over GET"
+    );
+    let r: serde_json::Value = refused.json().await.expect("JSON");
     assert_eq!(error_code(&r), Some("BAD_INPUT"), "{r}");
 }

@@ -115,15 +115,28 @@ async fn fresh_postgres() -> Option<(String, TestDatabase, &'static str)> {
 
 static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-async fn spawn(
+/// One app on SQLite with the demo district and settings changed by `adjust`.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_adjusted(fresh_sqlite(), true, adjust).await
+}
+
+async fn spawn(db: (String, TestDatabase, &'static str), demo: bool) -> TestApp {
+    spawn_adjusted(db, demo, |_| {}).await
+}
+
+async fn spawn_adjusted(
     (url, database, engine): (String, TestDatabase, &'static str),
     demo: bool,
+    adjust: impl FnOnce(&mut Settings),
 ) -> TestApp {
     let mut settings = Settings::with_database(url);
     settings.listen = "127.0.0.1:0".parse().expect("address");
     // Debug builds on a shared two-core machine resolve a page of 100 slowly; a wide batching
     // window keeps the SQL-count test about batching, not about the machine's speed.
     settings.batch_window_ms = 25;
+    // The tests send hundreds of requests with one token; the rate-limit test sets its own.
+    settings.rate_limit_per_minute = 0;
+    adjust(&mut settings);
     let app = App::build(settings, demo).await.expect("the app builds");
     let address = format!("http://{}", app.address());
     let queries = app.query_counter();

@@ -123,3 +123,66 @@ async fn an_oversized_body_is_refused_before_parsing() {
     let body: serde_json::Value = r.json().await.expect("JSON");
     assert_eq!(error_code(&body), Some("LIMIT_EXCEEDED"));
 }
+
+#[tokio::test]
+async fn too_many_aliases_and_too_long_queries_are_refused_with_the_limit() {
+    let app = spawn_app().await;
+    let aliased: String = (0..51)
+        .map(|i| format!("a{i}: townships(first: 1) {{ totalCount }} "))
+        .collect();
+    let r = app.graphql(&format!("{{ {aliased} }}"), json!({})).await;
+    assert_eq!(error_code(&r), Some("LIMIT_EXCEEDED"), "{r}");
+    assert!(
+        r["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("50"),
+        "names the limit: {r}"
+    );
+    let fifty: String = (0..50)
+        .map(|i| format!("a{i}: townships(first: 1) {{ totalCount }} "))
+        .collect();
+    assert!(app.graphql(&format!("{{ {fifty} }}"), json!({})).await["errors"].is_null());
+
+    let long = format!(
+        "{{ townships(first: 1) {{ totalCount }} }} #{}",
+        "x".repeat(20_000)
+    );
+    let r = app.graphql(&long, json!({})).await;
+    assert_eq!(error_code(&r), Some("LIMIT_EXCEEDED"), "{r}");
+}
+
+#[tokio::test]
+async fn each_token_has_its_own_rate_budget_reported_with_every_answer() {
+    let app = crate::helpers::spawn_app_with(|s| s.rate_limit_per_minute = 5).await;
+    let q = "{ townships(first: 1) { totalCount } }";
+    for left in (0..5).rev() {
+        let r = app.graphql(q, json!({})).await;
+        assert_eq!(r["extensions"]["rateLimit"]["remaining"], left, "{r}");
+        assert_eq!(r["extensions"]["rateLimit"]["limitPerMinute"], 5);
+    }
+    let refused = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .bearer_auth(&app.admin)
+        .json(&json!({ "query": q }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    let body: serde_json::Value = refused.json().await.expect("JSON");
+    assert_eq!(error_code(&body), Some("RATE_LIMITED"), "{body}");
+    let other = app
+        .token(
+            rural_registry::domain::access::Role::Bank,
+            None,
+            Some("QLRCB"),
+        )
+        .await;
+    let r = app.graphql_as(Some(&other), q, json!({})).await;
+    assert!(
+        r["errors"].is_null(),
+        "another token has its own budget: {r}"
+    );
+}
