@@ -10,8 +10,10 @@ use async_graphql::ErrorExtensions as _;
 use crate::db::StoreError;
 use crate::domain::access::Denied;
 use crate::domain::asset::AssetError;
+use crate::domain::demo_site::DemoSiteError;
 use crate::domain::geometry::GeometryError;
 use crate::domain::party::PartyError;
+use crate::domain::revitalization::RevitalizationError;
 
 /// The stable codes of `extensions.code`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,6 +140,21 @@ impl From<AssetError> for AppError {
             AssetError::LocationOutsideFootprint => {
                 Self::new(ErrorCode::InvalidGeometry, err.to_string())
             }
+            other => Self::bad_input(other.to_string()),
+        }
+    }
+}
+
+impl From<RevitalizationError> for AppError {
+    fn from(err: RevitalizationError) -> Self {
+        Self::bad_input(err.to_string())
+    }
+}
+
+impl From<DemoSiteError> for AppError {
+    fn from(err: DemoSiteError) -> Self {
+        match err {
+            DemoSiteError::Geometry(g) => g.into(),
             other => Self::bad_input(other.to_string()),
         }
     }

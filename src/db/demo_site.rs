@@ -163,3 +163,78 @@ pub async fn insert_indicator(
     .await?;
     Ok(())
 }
+
+/// Replaces a site's attributes, place and operator if it is still at `version`; `None`
+/// (nothing written) when it is not.
+pub async fn update(
+    conn: &impl ConnectionTrait,
+    id: i64,
+    version: i32,
+    site: &NewDemoSite,
+    place: Placement,
+    operator_id: Option<i64>,
+) -> StoreResult<Option<demo_site::Model>> {
+    use demo_site::Column;
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    let row = demo_site::ActiveModel {
+        code: Set(site.code.clone()),
+        name: Set(site.name.clone()),
+        level: Set(site.level.as_str().to_owned()),
+        designation_year: Set(site.designation_year),
+        theme: Set(site.theme.clone()),
+        description: Set(site.description.clone()),
+        operator_id: Set(operator_id),
+        township_id: Set(place.township_id),
+        village_id: Set(place.village_id),
+        lon: Set(site.location.lon()),
+        lat: Set(site.location.lat()),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    let result = demo_site::Entity::update_many()
+        .set(row)
+        .col_expr(Column::Version, Expr::col(Column::Version).add(1))
+        .filter(Column::Id.eq(id))
+        .filter(Column::Version.eq(version))
+        .exec(conn)
+        .await?;
+    if result.rows_affected != 1 {
+        return Ok(None);
+    }
+    Ok(demo_site::Entity::find_by_id(id).one(conn).await?)
+}
+
+/// Replaces the set of assets a site revitalized.
+pub async fn set_assets(
+    conn: &impl ConnectionTrait,
+    site_id: i64,
+    asset_ids: &[i64],
+) -> StoreResult<()> {
+    demo_site_asset::Entity::delete_many()
+        .filter(demo_site_asset::Column::DemoSiteId.eq(site_id))
+        .exec(conn)
+        .await?;
+    for asset in asset_ids {
+        link_asset(conn, site_id, *asset).await?;
+    }
+    Ok(())
+}
+
+/// Records indicators, replacing any value a site already has for the same year and code.
+pub async fn upsert_indicators(
+    conn: &impl ConnectionTrait,
+    site_id: i64,
+    indicators: &[Indicator],
+) -> StoreResult<()> {
+    use demo_indicator::Column;
+    for i in indicators {
+        demo_indicator::Entity::delete_many()
+            .filter(Column::DemoSiteId.eq(site_id))
+            .filter(Column::Year.eq(i.year))
+            .filter(Column::Code.eq(i.code.as_str()))
+            .exec(conn)
+            .await?;
+        insert_indicator(conn, site_id, i).await?;
+    }
+    Ok(())
+}

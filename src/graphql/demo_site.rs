@@ -1,9 +1,13 @@
 //! Demonstration sites (示范点/样板) and their yearly indicators.
 
+use async_graphql::connection::Connection;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, Object, Result};
 
+use super::ListTotal;
+use super::access::Details;
 use super::asset::{IdleAsset, Party};
+use super::audit::{AuditEvent, audit_connection, history_of};
 use super::ids::Kind;
 use super::loaders::{AssetKey, DbLoader, IndicatorsOf, PartyKey, SiteAssetsOf};
 use super::place::{Township, Village, township_of, village_of};
@@ -108,6 +112,35 @@ impl DemoSite {
             .filter_map(|id| assets.get(&AssetKey(*id)).cloned())
             .map(IdleAsset)
             .collect())
+    }
+
+    /// Every change to this site, oldest first (变更记录).
+    #[graphql(
+        guard = "Details(\"a site's history\")",
+        complexity = "super::paging::cost(first, last, child_complexity)"
+    )]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<String, AuditEvent, ListTotal>> {
+        audit_connection(
+            ctx,
+            history_of("demo_site", self.0.id),
+            first,
+            after,
+            last,
+            before,
+        )
+        .await
+    }
+
+    /// Version for optimistic locking (版本号): updates must send the version they read.
+    async fn version(&self) -> i32 {
+        self.0.version
     }
 
     /// Yearly indicators (年度指标), by year then code; optionally only some years or codes.

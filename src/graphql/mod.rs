@@ -5,6 +5,7 @@
 pub mod access;
 pub mod asset;
 pub mod audit;
+pub mod demo_mutation;
 pub mod demo_site;
 pub mod ids;
 pub mod limits;
@@ -34,18 +35,26 @@ pub fn build_schema(
     locator: mutation::SharedLocator,
     limits: Limits,
 ) -> RegistrySchema {
-    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
-        .data(db)
-        .data(locator)
-        .extension(limits)
-        .finish()
+    Schema::build(
+        query::Query,
+        mutation::Mutation::default(),
+        EmptySubscription,
+    )
+    .data(db)
+    .data(locator)
+    .extension(limits)
+    .finish()
 }
 
 /// The SDL of the schema, as committed in `schema/schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
-        .finish()
-        .sdl()
+    Schema::build(
+        query::Query,
+        mutation::Mutation::default(),
+        EmptySubscription,
+    )
+    .finish()
+    .sdl()
 }
 
 pub(crate) fn db_conn<'a>(ctx: &Context<'a>) -> Result<&'a DatabaseConnection> {

@@ -31,11 +31,15 @@ pub type SharedLocator = Arc<RwLock<Locator>>;
 pub struct RequestId(pub String);
 
 /// Changes to the registry (登记与变更). Each needs a token; a CADRE changes only records in
-/// its own township.
-#[derive(Default)]
-pub struct Mutation;
+/// its own township. Each change and its audit event are one transaction.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct Mutation(AssetMutation, super::demo_mutation::DemoMutation);
 
-fn today() -> NaiveDate {
+/// Registering and changing assets and parties.
+#[derive(Default)]
+pub struct AssetMutation;
+
+pub(crate) fn today() -> NaiveDate {
     chrono::Local::now().date_naive()
 }
 
@@ -50,12 +54,12 @@ fn request_id(ctx: &Context<'_>) -> Option<String> {
     ctx.data_opt::<RequestId>().map(|r| r.0.clone())
 }
 
-fn json<T: serde::Serialize>(value: &T) -> Option<serde_json::Value> {
+pub(crate) fn json<T: serde::Serialize>(value: &T) -> Option<serde_json::Value> {
     serde_json::to_value(value).ok()
 }
 
 /// The township and village of a location, or BAD_INPUT when it is outside the district.
-fn locate(ctx: &Context<'_>, location: Location) -> Result<Placement> {
+pub(crate) fn locate(ctx: &Context<'_>, location: Location) -> Result<Placement> {
     let locator = ctx.data::<SharedLocator>()?;
     let locator = locator
         .read()
@@ -70,7 +74,7 @@ fn locate(ctx: &Context<'_>, location: Location) -> Result<Placement> {
     })
 }
 
-fn footprint(value: Option<GeoJson>) -> Result<Option<geojson::Geometry>, AppError> {
+pub(crate) fn footprint(value: Option<GeoJson>) -> Result<Option<geojson::Geometry>, AppError> {
     value
         .map(|g| {
             serde_json::from_value::<geojson::Geometry>(g.0)
@@ -80,7 +84,7 @@ fn footprint(value: Option<GeoJson>) -> Result<Option<geojson::Geometry>, AppErr
 }
 
 /// Writes `change` for `actor` in `txn`.
-async fn record(
+pub(crate) async fn record(
     ctx: &Context<'_>,
     txn: &sea_orm::DatabaseTransaction,
     actor: &Actor,
@@ -102,7 +106,7 @@ async fn record(
 }
 
 /// What a stale or missing record means for an update of `what` at `version`.
-fn stale<T>(what: &str, current: Option<i32>, version: i32) -> Result<T> {
+pub(crate) fn stale<T>(what: &str, current: Option<i32>, version: i32) -> Result<T> {
     Err(match current {
         None => AppError::not_found(format!("no {what} has this ID")),
         Some(current) => AppError::conflict(format!(
@@ -112,7 +116,7 @@ fn stale<T>(what: &str, current: Option<i32>, version: i32) -> Result<T> {
     .into())
 }
 
-async fn owner_id(ctx: &Context<'_>, id: &ID) -> Result<i64> {
+pub(crate) async fn owner_id(ctx: &Context<'_>, id: &ID) -> Result<i64> {
     let n = ids::decode_as(id, Kind::Party)?;
     match db::party::by_ids(db_conn(ctx)?, &[n])
         .await?
@@ -178,7 +182,7 @@ fn draft_of(row: &idle_asset::Model) -> Result<IdleAssetDraft> {
 }
 
 /// Applies a nullable patch field: undefined keeps, null clears, a value replaces.
-fn patch<T>(current: &mut Option<T>, update: MaybeUndefined<T>) {
+pub(crate) fn patch<T>(current: &mut Option<T>, update: MaybeUndefined<T>) {
     match update {
         MaybeUndefined::Undefined => {}
         MaybeUndefined::Null => *current = None,
@@ -350,10 +354,9 @@ fn village_id(id: Option<&ID>) -> Result<Option<i64>, AppError> {
     id.map(|id| ids::decode_as(id, Kind::Village)).transpose()
 }
 
-/// Changes to the registry (登记与变更). Each needs a token; a CADRE changes only records in
-/// its own township. Each change and its audit event are one transaction.
+/// Registering and changing assets and parties (资产与权利人登记).
 #[Object]
-impl Mutation {
+impl AssetMutation {
     /// Registers an idle asset (登记闲置资产) at its location; its township and village are
     /// derived from the location. Status starts at IDENTIFIED.
     async fn register_idle_asset(
