@@ -15,6 +15,7 @@ pub mod paging;
 pub mod place;
 pub mod query;
 pub mod scalars;
+pub mod token;
 
 use async_graphql::{Context, EmptySubscription, Object, Result, Schema};
 use sea_orm::DatabaseConnection;

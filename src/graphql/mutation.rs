@@ -33,7 +33,11 @@ pub struct RequestId(pub String);
 /// Changes to the registry (登记与变更). Each needs a token; a CADRE changes only records in
 /// its own township. Each change and its audit event are one transaction.
 #[derive(async_graphql::MergedObject, Default)]
-pub struct Mutation(AssetMutation, super::demo_mutation::DemoMutation);
+pub struct Mutation(
+    AssetMutation,
+    super::demo_mutation::DemoMutation,
+    super::token::TokenMutation,
+);
 
 /// Registering and changing assets and parties.
 #[derive(Default)]

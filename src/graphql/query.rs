@@ -287,6 +287,11 @@ impl Query {
         .await
     }
 
+    /// Every access token, oldest first, never their secrets (访问令牌): for the district office.
+    async fn access_tokens(&self, ctx: &Context<'_>) -> Result<Vec<super::token::AccessToken>> {
+        super::token::tokens(ctx).await
+    }
+
     /// One demonstration site by global ID or by code (示范点).
     async fn demo_site(
         &self,

@@ -219,3 +219,86 @@ async fn the_token_table_holds_no_secret_in_the_clear() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_district_office_creates_and_revokes_tokens_through_the_api() {
+    for app in spawn_apps().await {
+        let create = r#"mutation { createToken(input: { role: CADRE, townshipCode: "369901102000", label: "东川镇 李干事" }) {
+            secret token { number role townshipCode label } } }"#;
+        let r = app.graphql(create, json!({})).await;
+        assert!(r["errors"].is_null(), "{}: {r}", app.engine);
+        let secret = r["data"]["createToken"]["secret"]
+            .as_str()
+            .expect("secret")
+            .to_owned();
+        let number = r["data"]["createToken"]["token"]["number"].clone();
+        assert_eq!(r["data"]["createToken"]["token"]["townshipCode"], DONGCHUAN);
+        let works = app
+            .graphql_as(
+                Some(&secret),
+                "{ idleAssets(first: 1) { nodes { code } } }",
+                json!({}),
+            )
+            .await;
+        assert!(works["errors"].is_null(), "{works}");
+        assert_eq!(
+            error_code(&app.graphql_as(Some(&secret), create, json!({})).await),
+            Some("FORBIDDEN"),
+            "a cadre makes no tokens"
+        );
+        let bad =
+            r#"mutation { createToken(input: { role: CADRE, label: "no township" }) { secret } }"#;
+        assert_eq!(
+            error_code(&app.graphql(bad, json!({})).await),
+            Some("BAD_INPUT")
+        );
+
+        let listed = app
+            .graphql(
+                "{ accessTokens { number label lastUsedAt revokedAt } }",
+                json!({}),
+            )
+            .await;
+        let tokens = listed["data"]["accessTokens"].as_array().expect("tokens");
+        assert!(
+            tokens
+                .iter()
+                .any(|t| t["label"] == "东川镇 李干事" && t["lastUsedAt"].is_string()),
+            "{listed}"
+        );
+        assert!(
+            !listed.to_string().contains(&secret[3..]),
+            "never a secret in the list"
+        );
+
+        let revoke = app.graphql("mutation ($n: Long!) { revokeToken(input: { number: $n }) { token { revokedAt } } }", json!({ "n": number })).await;
+        assert!(
+            revoke["data"]["revokeToken"]["token"]["revokedAt"].is_string(),
+            "{revoke}"
+        );
+        let after = app
+            .graphql_as(
+                Some(&secret),
+                "{ townships(first: 1) { totalCount } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            error_code(&after),
+            Some("UNAUTHENTICATED"),
+            "a revoked token stops at once"
+        );
+        let events = app.graphql(r#"{ auditEvents(first: 10, filter: { entity: "access_token" }) { nodes { action after } } }"#, json!({})).await;
+        let actions: Vec<&str> = events["data"]["auditEvents"]["nodes"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .filter_map(|e| e["action"].as_str())
+            .collect();
+        assert_eq!(actions, ["createToken", "revokeToken"]);
+        assert!(
+            !events.to_string().contains("secret_hash"),
+            "the audit keeps no hash of a secret"
+        );
+    }
+}
