@@ -9,6 +9,7 @@ use async_graphql::ErrorExtensions as _;
 
 use crate::db::StoreError;
 use crate::domain::access::Denied;
+use crate::domain::admin_area::AdminAreaError;
 use crate::domain::asset::AssetError;
 use crate::domain::demo_site::DemoSiteError;
 use crate::domain::geometry::GeometryError;
@@ -155,6 +156,15 @@ impl From<DemoSiteError> for AppError {
     fn from(err: DemoSiteError) -> Self {
         match err {
             DemoSiteError::Geometry(g) => g.into(),
+            other => Self::bad_input(other.to_string()),
+        }
+    }
+}
+
+impl From<AdminAreaError> for AppError {
+    fn from(err: AdminAreaError) -> Self {
+        match err {
+            AdminAreaError::Geometry(g) => g.into(),
             other => Self::bad_input(other.to_string()),
         }
     }

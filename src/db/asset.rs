@@ -354,3 +354,33 @@ pub async fn set_status(
     };
     update_at_version(conn, id, version, row).await
 }
+
+/// Assets whose location lies in a bounding box, or in a township: the candidates a boundary
+/// change may move.
+pub async fn in_bbox_or_township(
+    conn: &impl ConnectionTrait,
+    bbox: crate::domain::geometry::BBox,
+    township_id: Option<i64>,
+) -> StoreResult<Vec<idle_asset::Model>> {
+    let mut within = Condition::all()
+        .add(Column::Lon.between(bbox.min_lon, bbox.max_lon))
+        .add(Column::Lat.between(bbox.min_lat, bbox.max_lat));
+    if let Some(t) = township_id {
+        within = Condition::any().add(within).add(Column::TownshipId.eq(t));
+    }
+    Ok(idle_asset::Entity::find().filter(within).all(conn).await?)
+}
+
+/// Moves an asset to the place its location now falls in, bumping its version so that an
+/// editor holding the old one notices.
+pub async fn set_place(conn: &impl ConnectionTrait, id: i64, place: Placement) -> StoreResult<()> {
+    idle_asset::Entity::update_many()
+        .col_expr(Column::TownshipId, Expr::val(place.township_id))
+        .col_expr(Column::VillageId, Expr::val(place.village_id))
+        .col_expr(Column::Version, Expr::col(Column::Version).add(1))
+        .col_expr(Column::UpdatedAt, Expr::val(Utc::now()))
+        .filter(Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}

@@ -238,3 +238,23 @@ pub async fn upsert_indicators(
     }
     Ok(())
 }
+
+/// Every site with its location and place (there are tens, not thousands).
+pub async fn all(conn: &impl ConnectionTrait) -> StoreResult<Vec<demo_site::Model>> {
+    Ok(demo_site::Entity::find().all(conn).await?)
+}
+
+/// Moves a site to the place its location now falls in.
+pub async fn set_place(conn: &impl ConnectionTrait, id: i64, place: Placement) -> StoreResult<()> {
+    use demo_site::Column;
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    demo_site::Entity::update_many()
+        .col_expr(Column::TownshipId, Expr::val(place.township_id))
+        .col_expr(Column::VillageId, Expr::val(place.village_id))
+        .col_expr(Column::Version, Expr::col(Column::Version).add(1))
+        .col_expr(Column::UpdatedAt, Expr::val(Utc::now()))
+        .filter(Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}

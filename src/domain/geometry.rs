@@ -8,7 +8,7 @@
 
 use geo::{
     BoundingRect, Centroid, Contains, GeodesicArea, Intersects, MultiPolygon, Orient, Point,
-    Polygon, Validation, orient::Direction,
+    Polygon, Relate, Validation, orient::Direction,
 };
 use geojson::{GeometryValue, PolygonType, Position};
 
@@ -168,6 +168,17 @@ impl Area {
     pub fn centroid(&self) -> Option<Location> {
         let c = self.shape.centroid()?;
         Location::parse(c.x(), c.y()).ok()
+    }
+
+    /// Whether the two areas share interior (touching along a border does not count).
+    pub fn overlaps(&self, other: &Area) -> bool {
+        let m = self.shape.relate(&other.shape);
+        m.is_intersects() && !m.is_touches()
+    }
+
+    /// Whether this area lies entirely inside `other`, borders included.
+    pub fn covered_by(&self, other: &Area) -> bool {
+        self.shape.relate(&other.shape).is_coveredby()
     }
 
     /// Strictly inside: a point on the boundary is not contained.
@@ -354,6 +365,30 @@ mod tests {
                 "{why} must be refused"
             );
         }
+    }
+
+    #[test]
+    fn neighbours_touch_without_overlapping() {
+        let square = |x: f64, size: f64| {
+            Area::from_geojson(&poly(&[
+                [x, 28.2],
+                [x + size, 28.2],
+                [x + size, 28.2 + size],
+                [x, 28.2 + size],
+                [x, 28.2],
+            ]))
+            .expect("valid")
+        };
+        let (a, b, inside, straddle) = (
+            square(117.0, 0.01),
+            square(117.01, 0.01),
+            square(117.002, 0.005),
+            square(117.005, 0.01),
+        );
+        assert!(!a.overlaps(&b), "a shared border is no overlap");
+        assert!(a.overlaps(&straddle) && b.overlaps(&straddle));
+        assert!(inside.covered_by(&a) && a.covered_by(&a));
+        assert!(!straddle.covered_by(&a));
     }
 
     #[test]

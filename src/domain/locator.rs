@@ -111,6 +111,33 @@ impl Locator {
     }
 }
 
+/// Records whose place a boundary change may have moved, and where each lies now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Moves {
+    /// Ids whose township or village changed, with their new place.
+    pub moved: Vec<(i64, Placement)>,
+    /// Ids that would lie outside every township: the change must be refused.
+    pub stranded: Vec<i64>,
+}
+
+impl Locator {
+    /// Places again the records given as (id, location, current place).
+    pub fn reassign(&self, records: impl IntoIterator<Item = (i64, Location, Placement)>) -> Moves {
+        let mut moves = Moves {
+            moved: Vec::new(),
+            stranded: Vec::new(),
+        };
+        for (id, location, current) in records {
+            match self.locate(location) {
+                None => moves.stranded.push(id),
+                Some(place) if place != current => moves.moved.push((id, place)),
+                Some(_) => {}
+            }
+        }
+        moves
+    }
+}
+
 fn best(tree: &RTree<Entry>, location: Location, keep: impl Fn(&Entry) -> bool) -> Option<i64> {
     let probe = AABB::from_point([location.lon(), location.lat()]);
     tree.locate_in_envelope_intersecting(&probe)
@@ -197,6 +224,30 @@ mod tests {
     #[test]
     fn a_point_outside_every_township_has_no_place() {
         assert_eq!(locator().locate(loc(118.0, 28.05)), None);
+    }
+
+    #[test]
+    fn reassigning_reports_moved_and_stranded_records() {
+        let here = Placement {
+            township_id: 1,
+            village_id: Some(10),
+        };
+        let moves = locator().reassign([
+            (1, loc(117.01, 28.01), here),
+            (2, loc(117.15, 28.05), here),
+            (3, loc(118.0, 28.05), here),
+        ]);
+        assert_eq!(
+            moves.moved,
+            vec![(
+                2,
+                Placement {
+                    township_id: 2,
+                    village_id: Some(20)
+                }
+            )]
+        );
+        assert_eq!(moves.stranded, vec![3]);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod asset;
 pub mod audit;
+pub mod boundary_mutation;
 pub mod demo_mutation;
 pub mod demo_site;
 pub mod ids;

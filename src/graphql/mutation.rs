@@ -36,6 +36,7 @@ pub struct RequestId(pub String);
 pub struct Mutation(
     AssetMutation,
     super::demo_mutation::DemoMutation,
+    super::boundary_mutation::BoundaryMutation,
     super::token::TokenMutation,
 );
 

@@ -51,6 +51,11 @@ impl Township {
         stored_json(&self.0.boundary)
     }
 
+    /// Version (版本号), raised by every boundary change.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
     /// Bounding box [west, south, east, north] in degrees (外包矩形).
     async fn bbox(&self) -> Vec<f64> {
         vec![

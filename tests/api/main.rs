@@ -8,6 +8,7 @@
 
 mod access;
 mod bad_input;
+mod boundaries;
 mod demo_mutations;
 mod graphiql;
 mod health;
