@@ -152,7 +152,7 @@ async fn personal_data_goes_to_admin_and_cadres_of_the_partys_township_only() {
         let (own, other) = households(&app).await;
         let cadre = app.token(Role::Cadre, Some(DONGCHUAN), None).await;
         let bank = app.token(Role::Bank, None, Some("QLRCB")).await;
-        let q = "query ($id: ID!) { node(id: $id) { ... on Party { name idNumber phone } } }";
+        let q = "query ($id: ID!) { node(id: $id) { ... on Party { name idNumber phone history(first: 1) { totalCount } } } }";
         let cases: [(Option<&str>, &Value, Option<&str>); 6] = [
             (Some(&app.admin), &own, None),
             (Some(&app.admin), &other, None),
@@ -300,5 +300,82 @@ async fn the_district_office_creates_and_revokes_tokens_through_the_api() {
             !events.to_string().contains("secret_hash"),
             "the audit keeps no hash of a secret"
         );
+    }
+}
+
+#[tokio::test]
+async fn district_operations_answer_each_role_as_the_policy_says() {
+    for app in spawn_apps().await {
+        let own = app.token(Role::Cadre, Some(DONGCHUAN), None).await;
+        let other = app.token(Role::Cadre, Some(SUSHAN), None).await;
+        let bank = app.token(Role::Bank, None, Some("QLRCB")).await;
+        let r = app
+            .graphql(r#"{ township(code: "369901102000") { boundary } village(code: "369901102203") { boundary } }"#, json!({}))
+            .await;
+        let (township, village) = (
+            r["data"]["township"]["boundary"].clone(),
+            r["data"]["village"]["boundary"].clone(),
+        );
+        let admin = app.admin.clone();
+        let callers: [(&str, Option<&str>, Option<&str>); 5] = [
+            ("admin", Some(&admin), None),
+            ("own cadre", Some(&own), Some("FORBIDDEN")),
+            ("other cadre", Some(&other), Some("FORBIDDEN")),
+            ("bank", Some(&bank), Some("FORBIDDEN")),
+            ("anonymous", None, Some("UNAUTHENTICATED")),
+        ];
+        for (who, token, want) in callers {
+            // A fresh token for each caller to try to revoke.
+            app.token(Role::Bank, None, Some("SPARE")).await;
+            let spare_number = app
+                .graphql("{ accessTokens { number label } }", json!({}))
+                .await["data"]["accessTokens"]
+                .as_array()
+                .and_then(|t| t.last().map(|t| t["number"].clone()))
+                .expect("a token");
+            let cases: [(&str, &str, Value); 6] = [
+                (
+                    "upsertTownship",
+                    "mutation ($b: GeoJSON!) { upsertTownship(input: { code: \"369901102000\", name: \"东川镇\", boundary: $b }) { reassigned } }",
+                    json!({ "b": township }),
+                ),
+                (
+                    "upsertVillage",
+                    "mutation ($b: GeoJSON!) { upsertVillage(input: { townshipCode: \"369901102000\", code: \"369901102203\", name: \"白家村\", boundary: $b }) { reassigned } }",
+                    json!({ "b": village }),
+                ),
+                (
+                    "createToken",
+                    "mutation { createToken(input: { role: ADMIN, label: \"x\" }) { secret } }",
+                    json!({}),
+                ),
+                (
+                    "revokeToken",
+                    "mutation ($n: Long!) { revokeToken(input: { number: $n }) { token { number } } }",
+                    json!({ "n": spare_number }),
+                ),
+                (
+                    "auditEvents",
+                    "{ auditEvents(first: 1) { totalCount } }",
+                    json!({}),
+                ),
+                ("accessTokens", "{ accessTokens { number } }", json!({})),
+            ];
+            for (name, q, vars) in cases {
+                let r = app.graphql_as(token, q, vars).await;
+                assert_eq!(error_code(&r), want, "{} {name} as {who}: {r}", app.engine);
+                if name.starts_with("upsert") && want.is_none() {
+                    let reassigned = r["data"]
+                        .as_object()
+                        .and_then(|d| d.values().next())
+                        .map(|p| p["reassigned"].clone());
+                    assert_eq!(
+                        reassigned,
+                        Some(json!(0)),
+                        "an unchanged boundary moves nothing: {r}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -102,16 +102,23 @@ async fn malformed_requests_are_400_with_a_coded_error() {
     // A body that is not JSON cannot be read at all (400); an empty batch or a request without
     // a query is read as an empty document, which does not parse (a request error).
     let cases = [
-        ("{not json", 400),
-        (r#"{"query": 42}"#, 400),
-        ("[]", 200),
-        (r#"{"variables": {}}"#, 200),
+        ("{not json", "application/json", 400),
+        (r#"{"query": 42}"#, "application/json", 400),
+        ("", "application/json", 400),
+        ("[]", "application/json", 200),
+        (r#"{"variables": {}}"#, "application/json", 200),
+        ("{ townships { totalCount } }", "text/plain", 400),
+        (
+            "--x\r\nnot multipart",
+            "multipart/form-data; boundary=x",
+            400,
+        ),
     ];
-    for (body, status) in cases {
+    for (body, content_type, status) in cases {
         let r = app
             .client
             .post(&url)
-            .header("content-type", "application/json")
+            .header("content-type", content_type)
             .body(body)
             .send()
             .await
