@@ -9,8 +9,8 @@ use sea_orm::{
     Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 
-use super::StoreResult;
 use super::entities::idle_asset::{self, Column};
+use super::{StoreResult, Versioned};
 use crate::domain::asset::{
     AssetKind, AssetStatus, Condition as AssetCondition, IdleAssetAttributes, Structure,
 };
@@ -314,7 +314,7 @@ async fn update_at_version(
     id: i64,
     version: i32,
     mut row: idle_asset::ActiveModel,
-) -> StoreResult<Option<idle_asset::Model>> {
+) -> StoreResult<Versioned<idle_asset::Model>> {
     row.updated_at = Set(Utc::now());
     let result = idle_asset::Entity::update_many()
         .set(row)
@@ -323,10 +323,7 @@ async fn update_at_version(
         .filter(Column::Version.eq(version))
         .exec(conn)
         .await?;
-    if result.rows_affected != 1 {
-        return Ok(None);
-    }
-    Ok(idle_asset::Entity::find_by_id(id).one(conn).await?)
+    super::versioned::<idle_asset::Entity>(conn, id, result.rows_affected, |m| m.version).await
 }
 
 /// Replaces an asset's attributes, owner and place, if it is still at `version`.
@@ -337,7 +334,7 @@ pub async fn update(
     attrs: &IdleAssetAttributes,
     owner_id: i64,
     place: Placement,
-) -> StoreResult<Option<idle_asset::Model>> {
+) -> StoreResult<Versioned<idle_asset::Model>> {
     update_at_version(conn, id, version, attributes(attrs, owner_id, place)).await
 }
 
@@ -347,7 +344,7 @@ pub async fn set_status(
     id: i64,
     version: i32,
     status: AssetStatus,
-) -> StoreResult<Option<idle_asset::Model>> {
+) -> StoreResult<Versioned<idle_asset::Model>> {
     let row = idle_asset::ActiveModel {
         status: Set(status.as_str().to_owned()),
         ..Default::default()

@@ -8,8 +8,8 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect,
 };
 
-use super::StoreResult;
 use super::entities::{demo_indicator, demo_site, demo_site_asset};
+use super::{StoreResult, Versioned};
 use crate::domain::demo_site::{Indicator, NewDemoSite};
 use crate::domain::locator::Placement;
 
@@ -173,7 +173,7 @@ pub async fn update(
     site: &NewDemoSite,
     place: Placement,
     operator_id: Option<i64>,
-) -> StoreResult<Option<demo_site::Model>> {
+) -> StoreResult<Versioned<demo_site::Model>> {
     use demo_site::Column;
     use sea_orm::sea_query::{Expr, ExprTrait};
     let row = demo_site::ActiveModel {
@@ -198,10 +198,7 @@ pub async fn update(
         .filter(Column::Version.eq(version))
         .exec(conn)
         .await?;
-    if result.rows_affected != 1 {
-        return Ok(None);
-    }
-    Ok(demo_site::Entity::find_by_id(id).one(conn).await?)
+    super::versioned::<demo_site::Entity>(conn, id, result.rows_affected, |m| m.version).await
 }
 
 /// Replaces the set of assets a site revitalized.

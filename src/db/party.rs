@@ -8,8 +8,8 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
 };
 
-use super::StoreResult;
 use super::entities::party::{self, Column};
+use super::{StoreResult, Versioned};
 use crate::domain::party::NewParty;
 
 pub async fn by_ids(
@@ -64,7 +64,7 @@ pub async fn update(
     version: i32,
     p: &NewParty,
     village_id: Option<i64>,
-) -> StoreResult<Option<party::Model>> {
+) -> StoreResult<Versioned<party::Model>> {
     let mut row = attributes(p, village_id);
     row.updated_at = Set(Utc::now());
     let result = party::Entity::update_many()
@@ -74,8 +74,5 @@ pub async fn update(
         .filter(Column::Version.eq(version))
         .exec(conn)
         .await?;
-    if result.rows_affected != 1 {
-        return Ok(None);
-    }
-    Ok(party::Entity::find_by_id(id).one(conn).await?)
+    super::versioned::<party::Entity>(conn, id, result.rows_affected, |m| m.version).await
 }

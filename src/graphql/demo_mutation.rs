@@ -6,7 +6,7 @@ use super::access::caller;
 use super::asset::Revitalization;
 use super::demo_site::DemoSite;
 use super::ids::{self, Kind};
-use super::mutation::{json, locate, patch, record, stale, today};
+use super::mutation::{json, locate, patch, record, today, updated};
 use super::scalars::Long;
 use super::{db_conn, stored};
 use crate::db;
@@ -380,15 +380,11 @@ impl DemoMutation {
             None => None,
         };
         let txn = db::begin_write(db_conn(ctx)?).await?;
-        let Some(after) =
-            db::demo_site::update(&txn, before.id, input.version, &new, place, operator).await?
-        else {
-            let current = db::demo_site::by_ids(&txn, &[before.id])
-                .await?
-                .remove(&before.id)
-                .map(|s| s.version);
-            return stale("demonstration site", current, input.version);
-        };
+        let after = updated(
+            "demonstration site",
+            db::demo_site::update(&txn, before.id, input.version, &new, place, operator).await?,
+            input.version,
+        )?;
         if let Some(assets) = &assets {
             db::demo_site::set_assets(&txn, after.id, assets).await?;
         }

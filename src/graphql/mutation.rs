@@ -13,7 +13,7 @@ use super::ids::{self, Kind};
 use super::scalars::GeoJson;
 use super::{db_conn, stored};
 use crate::db::entities::{idle_asset, party};
-use crate::db::{self, audit};
+use crate::db::{self, Versioned, audit};
 use crate::domain::access::Actor;
 use crate::domain::asset::{
     AssetKind, AssetStatus, Condition, IdleAssetDraft, IdleCause, OwnerWillingness, Structure,
@@ -110,11 +110,12 @@ pub(crate) async fn record(
     Ok(())
 }
 
-/// What a stale or missing record means for an update of `what` at `version`.
-pub(crate) fn stale<T>(what: &str, current: Option<i32>, version: i32) -> Result<T> {
-    Err(match current {
-        None => AppError::not_found(format!("no {what} has this ID")),
-        Some(current) => AppError::conflict(format!(
+/// The record an update wrote, or why it wrote nothing: CONFLICT for a stale `version`.
+pub(crate) fn updated<M>(what: &str, outcome: Versioned<M>, version: i32) -> Result<M> {
+    Err(match outcome {
+        Versioned::Updated(row) => return Ok(row),
+        Versioned::Missing => AppError::not_found(format!("no {what} has this ID")),
+        Versioned::Stale { current } => AppError::conflict(format!(
             "the {what} was changed by someone else: you sent version {version}, the current one is {current}; reload it and apply your change again"
         )),
     }
@@ -472,15 +473,11 @@ impl AssetMutation {
             None => before.owner_id,
         };
         let txn = db::begin_write(db_conn(ctx)?).await?;
-        let Some(after) =
-            db::asset::update(&txn, before.id, input.version, &attrs, owner, place).await?
-        else {
-            let current = db::asset::by_ids(&txn, &[before.id])
-                .await?
-                .remove(&before.id)
-                .map(|a| a.version);
-            return stale("idle asset", current, input.version);
-        };
+        let after = updated(
+            "idle asset",
+            db::asset::update(&txn, before.id, input.version, &attrs, owner, place).await?,
+            input.version,
+        )?;
         record(
             ctx,
             &txn,
@@ -514,13 +511,11 @@ impl AssetMutation {
         let from = stored(AssetStatus::parse(&before.status))?;
         let to = from.transition(input.status).map_err(AppError::from)?;
         let txn = db::begin_write(db_conn(ctx)?).await?;
-        let Some(after) = db::asset::set_status(&txn, before.id, input.version, to).await? else {
-            let current = db::asset::by_ids(&txn, &[before.id])
-                .await?
-                .remove(&before.id)
-                .map(|a| a.version);
-            return stale("idle asset", current, input.version);
-        };
+        let after = updated(
+            "idle asset",
+            db::asset::set_status(&txn, before.id, input.version, to).await?,
+            input.version,
+        )?;
         record(
             ctx,
             &txn,
@@ -610,13 +605,11 @@ impl AssetMutation {
         }
         let actor = party_scope(ctx, village).await?;
         let txn = db::begin_write(db_conn(ctx)?).await?;
-        let Some(after) = db::party::update(&txn, n, input.version, &party, village).await? else {
-            let current = db::party::by_ids(&txn, &[n])
-                .await?
-                .remove(&n)
-                .map(|p| p.version);
-            return stale("party", current, input.version);
-        };
+        let after = updated(
+            "party",
+            db::party::update(&txn, n, input.version, &party, village).await?,
+            input.version,
+        )?;
         record(
             ctx,
             &txn,
