@@ -250,6 +250,12 @@ fn round7(v: f64) -> f64 {
     (v * 1e7).round() / 1e7
 }
 
+/// A geometry with every coordinate rounded to 7 decimals (about 1 cm), as RFC 7946 advises.
+pub fn rounded(mut geometry: geojson::Geometry) -> geojson::Geometry {
+    geometry.value = round_value(geometry.value);
+    geometry
+}
+
 fn round_value(value: GeometryValue) -> GeometryValue {
     let ring = |r: Vec<Position>| -> Vec<Position> {
         r.into_iter()
@@ -265,6 +271,16 @@ fn round_value(value: GeometryValue) -> GeometryValue {
                 .into_iter()
                 .map(|p| p.into_iter().map(ring).collect())
                 .collect(),
+        },
+        GeometryValue::Point { coordinates } => GeometryValue::Point {
+            coordinates: Position::from(
+                coordinates
+                    .as_slice()
+                    .iter()
+                    .copied()
+                    .map(round7)
+                    .collect::<Vec<_>>(),
+            ),
         },
         other => other,
     }

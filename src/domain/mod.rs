@@ -4,6 +4,7 @@
 pub mod access;
 pub mod admin_area;
 pub mod asset;
+pub mod datum;
 pub mod demo_site;
 pub mod geometry;
 pub mod locator;

@@ -7,19 +7,21 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::access::{Details, caller};
 use super::audit::{AuditEvent, audit_connection, history_of};
+use super::geo;
 use super::ids::{self, Kind};
 use super::loaders::{AssetKey, DbLoader, PartyKey, RevitalizationsOf};
 use super::paging::{PageRequest, encode_cursor};
 use super::place::{Township, Village, township_of, village_of};
 use super::scalars::{GeoJson, Long};
-use super::{ListTotal, db_conn, stored, stored_json};
+use super::{ListTotal, db_conn, stored};
 use crate::db;
 use crate::db::asset::{AssetFilter, AssetOrder, AssetOrderField, Keyset, SortValue};
 use crate::db::entities::{idle_asset, party, revitalization};
 use crate::domain::asset::{
     AssetKind, AssetStatus, Condition, IdleCause, OwnerWillingness, Structure,
 };
-use crate::domain::geometry::{Location, point_geojson};
+use crate::domain::datum::Crs;
+use crate::domain::geometry::Location;
 use crate::domain::party::PartyKind;
 use crate::domain::revitalization::{RevenueSplit as DomainSplit, RevitalizationMode, WHOLE_BP};
 use crate::error::AppError;
@@ -62,24 +64,59 @@ impl IdleAsset {
 
     /// Location (位置) as a GeoJSON Point. Without a token, the centre of the 0.005° grid cell
     /// (about 500 m) it lies in: enough for a map of what is on offer, not to find a house.
-    async fn location(&self, ctx: &Context<'_>) -> Result<GeoJson> {
-        Ok(point_geojson(self.visible_location(ctx)?).into())
+    async fn location(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            default,
+            desc = "Datum of the coordinates returned (坐标系); WGS84 unless asked."
+        )]
+        crs: Crs,
+    ) -> Result<GeoJson> {
+        Ok(geo::point_in(self.visible_location(ctx)?, crs))
     }
 
-    /// Longitude in degrees, WGS84 (经度); snapped to the public grid without a token.
-    async fn longitude(&self, ctx: &Context<'_>) -> Result<f64> {
-        Ok(self.visible_location(ctx)?.lon())
+    /// Longitude in degrees (经度); snapped to the public grid without a token.
+    async fn longitude(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            default,
+            desc = "Datum of the coordinates returned (坐标系); WGS84 unless asked."
+        )]
+        crs: Crs,
+    ) -> Result<f64> {
+        Ok(geo::lon_lat_in(self.visible_location(ctx)?, crs).0)
     }
 
-    /// Latitude in degrees, WGS84 (纬度); snapped to the public grid without a token.
-    async fn latitude(&self, ctx: &Context<'_>) -> Result<f64> {
-        Ok(self.visible_location(ctx)?.lat())
+    /// Latitude in degrees (纬度); snapped to the public grid without a token.
+    async fn latitude(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            default,
+            desc = "Datum of the coordinates returned (坐标系); WGS84 unless asked."
+        )]
+        crs: Crs,
+    ) -> Result<f64> {
+        Ok(geo::lon_lat_in(self.visible_location(ctx)?, crs).1)
     }
 
     /// Footprint (占地范围) as a GeoJSON Polygon, where surveyed.
     #[graphql(guard = "Details(\"an asset's details\")")]
-    async fn footprint(&self) -> Result<Option<GeoJson>> {
-        self.0.footprint.as_deref().map(stored_json).transpose()
+    async fn footprint(
+        &self,
+        #[graphql(
+            default,
+            desc = "Datum of the coordinates returned (坐标系); WGS84 unless asked."
+        )]
+        crs: Crs,
+    ) -> Result<Option<GeoJson>> {
+        self.0
+            .footprint
+            .as_deref()
+            .map(|t| geo::stored_in(t, crs))
+            .transpose()
     }
 
     /// Land area in m² (占地面积): geodesic, from the footprint when there is one.

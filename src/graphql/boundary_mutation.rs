@@ -12,7 +12,8 @@ use super::scalars::GeoJson;
 use crate::db;
 use crate::domain::access::Actor;
 use crate::domain::admin_area::{NewTownship, NewVillage};
-use crate::domain::geometry::{Area, BBox, GeometryError, Location};
+use crate::domain::datum::Crs;
+use crate::domain::geometry::{Area, BBox, Location};
 use crate::domain::locator::Placement;
 use crate::error::AppError;
 
@@ -29,6 +30,10 @@ pub struct UpsertTownshipInput {
     pub name: String,
     /// Boundary (边界), a GeoJSON Polygon or MultiPolygon that overlaps no other township.
     pub boundary: GeoJson,
+    /// Datum of the coordinates and geometry sent (坐标系): GCJ02 for AMap or Tencent, BD09 for
+    /// Baidu; stored as WGS84.
+    #[graphql(default)]
+    pub crs: Crs,
 }
 
 /// Creates a village, or changes the one with this code (新增或修改村).
@@ -46,6 +51,10 @@ pub struct UpsertVillageInput {
     pub center_longitude: Option<f64>,
     /// Centre latitude (中心纬度).
     pub center_latitude: Option<f64>,
+    /// Datum of the coordinates and geometry sent (坐标系): GCJ02 for AMap or Tencent, BD09 for
+    /// Baidu; stored as WGS84.
+    #[graphql(default)]
+    pub crs: Crs,
 }
 
 /// The township as stored, and how many records its change moved.
@@ -66,8 +75,8 @@ pub struct VillagePayload {
     pub reassigned: i32,
 }
 
-fn geometry(value: GeoJson) -> Result<geojson::Geometry, AppError> {
-    serde_json::from_value(value.0).map_err(|e| GeometryError::Malformed(e.to_string()).into())
+fn geometry(value: GeoJson, crs: Crs) -> Result<geojson::Geometry, AppError> {
+    super::geo::input(value, crs)
 }
 
 fn union(a: BBox, b: Option<BBox>) -> BBox {
@@ -183,8 +192,12 @@ impl BoundaryMutation {
         let actor = caller(ctx)
             .may_administer("changing township boundaries")
             .map_err(AppError::from)?;
-        let new = NewTownship::parse(&input.code, &input.name, &geometry(input.boundary)?)
-            .map_err(AppError::from)?;
+        let new = NewTownship::parse(
+            &input.code,
+            &input.name,
+            &geometry(input.boundary, input.crs)?,
+        )
+        .map_err(AppError::from)?;
         let txn = db::begin_write(db_conn(ctx)?).await?;
         let mut before = None;
         for t in db::place::all_townships(&txn).await? {
@@ -250,7 +263,10 @@ impl BoundaryMutation {
             .may_administer("changing village boundaries")
             .map_err(AppError::from)?;
         let center = match (input.center_longitude, input.center_latitude) {
-            (Some(lon), Some(lat)) => Some(Location::parse(lon, lat).map_err(AppError::from)?),
+            (Some(lon), Some(lat)) => {
+                let (lon, lat) = input.crs.to_wgs84(lon, lat);
+                Some(Location::parse(lon, lat).map_err(AppError::from)?)
+            }
             (None, None) => None,
             _ => {
                 return Err(AppError::bad_input(
@@ -259,7 +275,7 @@ impl BoundaryMutation {
                 .into());
             }
         };
-        let boundary = input.boundary.map(geometry).transpose()?;
+        let boundary = input.boundary.map(|b| geometry(b, input.crs)).transpose()?;
         let new = NewVillage::parse(
             &input.township_code,
             &input.code,

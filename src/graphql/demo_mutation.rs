@@ -12,6 +12,7 @@ use super::{db_conn, stored};
 use crate::db;
 use crate::db::entities::{demo_site, idle_asset};
 use crate::domain::asset::AssetStatus;
+use crate::domain::datum::Crs;
 use crate::domain::demo_site::{DemoSiteDraft, DemoSiteLevel, Indicator, IndicatorCode};
 use crate::domain::revitalization::{RevenueSplit, RevitalizationDraft, RevitalizationMode};
 use crate::error::AppError;
@@ -150,6 +151,10 @@ pub struct CreateDemoSiteInput {
     /// The REVITALIZED assets it shows (盘活的资产).
     #[graphql(default)]
     pub asset_ids: Vec<ID>,
+    /// Datum of the coordinates and geometry sent (坐标系): GCJ02 for AMap or Tencent, BD09 for
+    /// Baidu; stored as WGS84.
+    #[graphql(default)]
+    pub crs: Crs,
 }
 
 /// Changes a demonstration site (修改示范点). Fields left out keep their value.
@@ -177,6 +182,10 @@ pub struct UpdateDemoSiteInput {
     pub latitude: Option<f64>,
     /// The assets it shows, replacing the current set (盘活的资产).
     pub asset_ids: Option<Vec<ID>>,
+    /// Datum of the coordinates and geometry sent (坐标系): GCJ02 for AMap or Tencent, BD09 for
+    /// Baidu; stored as WGS84.
+    #[graphql(default)]
+    pub crs: Crs,
 }
 
 /// One yearly value (年度指标).
@@ -288,8 +297,8 @@ impl DemoMutation {
             designation_year: input.designation_year,
             theme: input.theme,
             description: input.description,
-            lon: input.longitude,
-            lat: input.latitude,
+            lon: input.crs.to_wgs84(input.longitude, input.latitude).0,
+            lat: input.crs.to_wgs84(input.longitude, input.latitude).1,
         }
         .validate(today())
         .map_err(AppError::from)?;
@@ -343,7 +352,7 @@ impl DemoMutation {
             .may_write_in(before.township_id)
             .map_err(AppError::from)?;
         let (lon, lat) = match (input.longitude, input.latitude) {
-            (Some(lon), Some(lat)) => (lon, lat),
+            (Some(lon), Some(lat)) => input.crs.to_wgs84(lon, lat),
             (None, None) => (before.lon, before.lat),
             _ => return Err(AppError::bad_input("give longitude and latitude together").into()),
         };

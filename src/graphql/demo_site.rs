@@ -8,19 +8,27 @@ use super::ListTotal;
 use super::access::Details;
 use super::asset::{IdleAsset, Party};
 use super::audit::{AuditEvent, audit_connection, history_of};
+use super::geo;
 use super::ids::Kind;
 use super::loaders::{AssetKey, DbLoader, IndicatorsOf, PartyKey, SiteAssetsOf};
 use super::place::{Township, Village, township_of, village_of};
 use super::scalars::{GeoJson, Long};
 use super::stored;
 use crate::db::entities::{demo_indicator, demo_site};
+use crate::domain::datum::Crs;
 use crate::domain::demo_site::{DemoSiteLevel, IndicatorCode, IndicatorUnit};
-use crate::domain::geometry::{Location, point_geojson};
+use crate::domain::geometry::Location;
 use crate::error::AppError;
 
 /// A demonstration site (示范点/惠农共富样板): a village or base that shows what revitalization
 /// achieved, e.g. 东川白家七星山庄.
 pub struct DemoSite(pub demo_site::Model);
+
+impl DemoSite {
+    fn location_(&self) -> Result<Location> {
+        Location::parse(self.0.lon, self.0.lat).map_err(|e| AppError::internal(e).into())
+    }
+}
 
 /// A demonstration site (示范点/惠农共富样板): a village or base that shows what revitalization
 /// achieved, e.g. 东川白家七星山庄.
@@ -74,19 +82,39 @@ impl DemoSite {
     }
 
     /// Location (位置) as a GeoJSON Point.
-    async fn location(&self) -> Result<GeoJson> {
-        let location = Location::parse(self.0.lon, self.0.lat).map_err(AppError::internal)?;
-        Ok(point_geojson(location).into())
+    async fn location(
+        &self,
+        #[graphql(
+            default,
+            desc = "Datum of the coordinates returned (坐标系); WGS84 unless asked."
+        )]
+        crs: Crs,
+    ) -> Result<GeoJson> {
+        Ok(geo::point_in(self.location_()?, crs))
     }
 
-    /// Longitude in degrees, WGS84 (经度).
-    async fn longitude(&self) -> f64 {
-        self.0.lon
+    /// Longitude in degrees (经度).
+    async fn longitude(
+        &self,
+        #[graphql(
+            default,
+            desc = "Datum of the coordinates returned (坐标系); WGS84 unless asked."
+        )]
+        crs: Crs,
+    ) -> Result<f64> {
+        Ok(geo::lon_lat_in(self.location_()?, crs).0)
     }
 
-    /// Latitude in degrees, WGS84 (纬度).
-    async fn latitude(&self) -> f64 {
-        self.0.lat
+    /// Latitude in degrees (纬度).
+    async fn latitude(
+        &self,
+        #[graphql(
+            default,
+            desc = "Datum of the coordinates returned (坐标系); WGS84 unless asked."
+        )]
+        crs: Crs,
+    ) -> Result<f64> {
+        Ok(geo::lon_lat_in(self.location_()?, crs).1)
     }
 
     /// The village it lies in (所在村).

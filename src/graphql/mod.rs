@@ -8,6 +8,7 @@ pub mod audit;
 pub mod boundary_mutation;
 pub mod demo_mutation;
 pub mod demo_site;
+pub mod geo;
 pub mod ids;
 pub mod limits;
 pub mod loaders;
@@ -66,13 +67,6 @@ pub(crate) fn db_conn<'a>(ctx: &Context<'a>) -> Result<&'a DatabaseConnection> {
 /// A stored code that no longer parses means the database was edited by hand.
 pub(crate) fn stored<T>(parsed: Result<T, UnknownCode>) -> Result<T> {
     parsed.map_err(|e| AppError::internal(e).into())
-}
-
-/// Stored GeoJSON text as a GeoJSON value.
-pub(crate) fn stored_json(text: &str) -> Result<scalars::GeoJson> {
-    serde_json::from_str(text)
-        .map(scalars::GeoJson)
-        .map_err(|e| AppError::internal(e).into())
 }
 
 /// What a connection's `totalCount` counts. Counted only when the field is selected.

@@ -18,7 +18,8 @@ use crate::domain::access::Actor;
 use crate::domain::asset::{
     AssetKind, AssetStatus, Condition, IdleAssetDraft, IdleCause, OwnerWillingness, Structure,
 };
-use crate::domain::geometry::{GeometryError, Location};
+use crate::domain::datum::Crs;
+use crate::domain::geometry::Location;
 use crate::domain::locator::{Locator, Placement};
 use crate::domain::party::{PartyDraft, PartyKind};
 use crate::error::AppError;
@@ -79,13 +80,11 @@ pub(crate) fn locate(ctx: &Context<'_>, location: Location) -> Result<Placement>
     })
 }
 
-pub(crate) fn footprint(value: Option<GeoJson>) -> Result<Option<geojson::Geometry>, AppError> {
-    value
-        .map(|g| {
-            serde_json::from_value::<geojson::Geometry>(g.0)
-                .map_err(|e| AppError::from(GeometryError::Malformed(e.to_string())))
-        })
-        .transpose()
+pub(crate) fn footprint(
+    value: Option<GeoJson>,
+    crs: Crs,
+) -> Result<Option<geojson::Geometry>, AppError> {
+    value.map(|g| super::geo::input(g, crs)).transpose()
 }
 
 /// Writes `change` for `actor` in `txn`.
@@ -229,6 +228,10 @@ pub struct RegisterIdleAssetInput {
     pub owner_willingness: Option<OwnerWillingness>,
     /// Address (地址).
     pub address: Option<String>,
+    /// Datum of the coordinates and geometry sent (坐标系): GCJ02 for AMap or Tencent, BD09 for
+    /// Baidu; stored as WGS84.
+    #[graphql(default)]
+    pub crs: Crs,
 }
 
 /// The asset registered or changed.
@@ -276,6 +279,10 @@ pub struct UpdateIdleAssetInput {
     pub owner_willingness: MaybeUndefined<OwnerWillingness>,
     /// Address (地址).
     pub address: MaybeUndefined<String>,
+    /// Datum of the coordinates and geometry sent (坐标系): GCJ02 for AMap or Tencent, BD09 for
+    /// Baidu; stored as WGS84.
+    #[graphql(default)]
+    pub crs: Crs,
 }
 
 /// Moves an idle asset along its lifecycle (变更状态).
@@ -376,9 +383,9 @@ impl AssetMutation {
         let draft = IdleAssetDraft {
             code: input.code,
             kind: Some(input.kind),
-            lon: input.longitude,
-            lat: input.latitude,
-            footprint: footprint(input.footprint)?,
+            lon: input.crs.to_wgs84(input.longitude, input.latitude).0,
+            lat: input.crs.to_wgs84(input.longitude, input.latitude).1,
+            footprint: footprint(input.footprint, input.crs)?,
             land_area_m2: input.land_area_square_meters,
             floor_area_m2: input.floor_area_square_meters,
             structure: input.structure,
@@ -438,7 +445,7 @@ impl AssetMutation {
             draft.kind = Some(kind);
         }
         match (input.longitude, input.latitude) {
-            (Some(lon), Some(lat)) => (draft.lon, draft.lat) = (lon, lat),
+            (Some(lon), Some(lat)) => (draft.lon, draft.lat) = input.crs.to_wgs84(lon, lat),
             (None, None) => {}
             _ => return Err(AppError::bad_input("give longitude and latitude together").into()),
         }
@@ -446,7 +453,7 @@ impl AssetMutation {
             MaybeUndefined::Undefined => {}
             MaybeUndefined::Null => draft.footprint = None,
             MaybeUndefined::Value(g) => {
-                draft.footprint = footprint(Some(g))?;
+                draft.footprint = footprint(Some(g), input.crs)?;
                 draft.land_area_m2 = None;
             }
         }

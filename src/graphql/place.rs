@@ -5,15 +5,17 @@ use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 
 use super::asset::{IdleAsset, IdleAssetFilter, IdleAssetOrder, asset_connection};
+use super::geo;
 use super::ids::{self, Kind};
 use super::loaders::{DbLoader, StatusCountsOf, TownshipKey, VillageKey};
 use super::paging::{PageRequest, encode_cursor};
 use super::scalars::GeoJson;
-use super::{ListTotal, db_conn, stored_json};
+use super::{ListTotal, db_conn};
 use crate::db;
 use crate::db::entities::{township, village};
 use crate::domain::asset::AssetStatus;
-use crate::domain::geometry::{Location, point_geojson};
+use crate::domain::datum::Crs;
+use crate::domain::geometry::Location;
 use crate::error::AppError;
 
 /// A township or subdistrict (乡镇/街道): the unit cadres work in.
@@ -47,8 +49,15 @@ impl Township {
     }
 
     /// Boundary (行政边界) as a GeoJSON MultiPolygon.
-    async fn boundary(&self) -> Result<GeoJson> {
-        stored_json(&self.0.boundary)
+    async fn boundary(
+        &self,
+        #[graphql(
+            default,
+            desc = "Datum of the coordinates returned (坐标系); WGS84 unless asked."
+        )]
+        crs: Crs,
+    ) -> Result<GeoJson> {
+        geo::stored_in(&self.0.boundary, crs)
     }
 
     /// Version (版本号), raised by every boundary change.
@@ -157,15 +166,33 @@ impl Village {
     }
 
     /// Boundary (村界) as a GeoJSON Polygon or MultiPolygon; null where not surveyed.
-    async fn boundary(&self) -> Result<Option<GeoJson>> {
-        self.0.boundary.as_deref().map(stored_json).transpose()
+    async fn boundary(
+        &self,
+        #[graphql(
+            default,
+            desc = "Datum of the coordinates returned (坐标系); WGS84 unless asked."
+        )]
+        crs: Crs,
+    ) -> Result<Option<GeoJson>> {
+        self.0
+            .boundary
+            .as_deref()
+            .map(|t| geo::stored_in(t, crs))
+            .transpose()
     }
 
     /// Centre point (村委会/中心点) as a GeoJSON Point.
-    async fn center(&self) -> Result<GeoJson> {
+    async fn center(
+        &self,
+        #[graphql(
+            default,
+            desc = "Datum of the coordinates returned (坐标系); WGS84 unless asked."
+        )]
+        crs: Crs,
+    ) -> Result<GeoJson> {
         let location =
             Location::parse(self.0.center_lon, self.0.center_lat).map_err(AppError::internal)?;
-        Ok(point_geojson(location).into())
+        Ok(geo::point_in(location, crs))
     }
 
     /// The idle assets in this village (村内闲置资产); `filter.villageId` is ignored.
