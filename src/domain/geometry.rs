@@ -147,6 +147,11 @@ impl Area {
         self.shape.geodesic_area_unsigned()
     }
 
+    /// Perimeter on the WGS84 ellipsoid, in metres (holes included).
+    pub fn geodesic_perimeter_m(&self) -> f64 {
+        self.shape.geodesic_perimeter()
+    }
+
     pub fn bbox(&self) -> BBox {
         // A validated area has at least one ring of four positions, so it always has a box.
         let rect = self.shape.bounding_rect().unwrap_or_else(|| {
@@ -326,6 +331,11 @@ mod tests {
         // 0.001° × 0.001° at 28.2°N: about 98.2 m × 110.9 m.
         let m2 = area.geodesic_area_m2();
         assert!((m2 - 10_890.0).abs() < 60.0, "got {m2}");
+        let perimeter = area.geodesic_perimeter_m();
+        assert!(
+            (perimeter - 2.0 * (98.2 + 110.9)).abs() < 2.0,
+            "got {perimeter}"
+        );
         let GeometryValue::Polygon { coordinates } = area.to_geojson().value else {
             panic!("a single polygon is written as a Polygon");
         };

@@ -15,11 +15,17 @@ use crate::db;
 use crate::db::entities::{township, village};
 use crate::domain::asset::AssetStatus;
 use crate::domain::datum::Crs;
-use crate::domain::geometry::Location;
+use crate::domain::geometry::{Area, Location};
 use crate::error::AppError;
 
 /// A township or subdistrict (乡镇/街道): the unit cadres work in.
 pub struct Township(pub township::Model);
+
+impl Township {
+    fn area(&self) -> Result<Area> {
+        db::geometry::read_area(&self.0.boundary).map_err(|e| AppError::internal(e).into())
+    }
+}
 
 /// How many idle assets of a township have a status (按状态统计).
 #[derive(SimpleObject)]
@@ -58,6 +64,28 @@ impl Township {
         crs: Crs,
     ) -> Result<GeoJson> {
         geo::stored_in(&self.0.boundary, crs)
+    }
+
+    /// Area on the WGS84 ellipsoid, in m² (面积).
+    async fn area_square_meters(&self) -> Result<f64> {
+        Ok(self.area()?.geodesic_area_m2())
+    }
+
+    /// Perimeter on the WGS84 ellipsoid, in metres (周长).
+    async fn perimeter_meters(&self) -> Result<f64> {
+        Ok(self.area()?.geodesic_perimeter_m())
+    }
+
+    /// Centroid (几何中心) as a GeoJSON Point.
+    async fn centroid(
+        &self,
+        #[graphql(
+            default,
+            desc = "Datum of the coordinates returned (坐标系); WGS84 unless asked."
+        )]
+        crs: Crs,
+    ) -> Result<Option<GeoJson>> {
+        Ok(self.area()?.centroid().map(|c| geo::point_in(c, crs)))
     }
 
     /// Version (版本号), raised by every boundary change.
@@ -142,6 +170,18 @@ impl Township {
 /// An administrative village or community (行政村/社区).
 pub struct Village(pub village::Model);
 
+impl Village {
+    fn area(&self) -> Result<Option<Area>> {
+        let parsed = self
+            .0
+            .boundary
+            .as_deref()
+            .map(db::geometry::read_area)
+            .transpose();
+        parsed.map_err(|e| AppError::internal(e).into())
+    }
+}
+
 /// An administrative village or community (行政村/社区).
 #[Object]
 impl Village {
@@ -179,6 +219,31 @@ impl Village {
             .as_deref()
             .map(|t| geo::stored_in(t, crs))
             .transpose()
+    }
+
+    /// Area on the WGS84 ellipsoid, in m² (面积); null without a surveyed boundary.
+    async fn area_square_meters(&self) -> Result<Option<f64>> {
+        Ok(self.area()?.map(|a| a.geodesic_area_m2()))
+    }
+
+    /// Perimeter on the WGS84 ellipsoid, in metres (周长).
+    async fn perimeter_meters(&self) -> Result<Option<f64>> {
+        Ok(self.area()?.map(|a| a.geodesic_perimeter_m()))
+    }
+
+    /// Centroid (几何中心) as a GeoJSON Point.
+    async fn centroid(
+        &self,
+        #[graphql(
+            default,
+            desc = "Datum of the coordinates returned (坐标系); WGS84 unless asked."
+        )]
+        crs: Crs,
+    ) -> Result<Option<GeoJson>> {
+        Ok(self
+            .area()?
+            .and_then(|a| a.centroid())
+            .map(|c| geo::point_in(c, crs)))
     }
 
     /// Centre point (村委会/中心点) as a GeoJSON Point.

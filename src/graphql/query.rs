@@ -14,10 +14,14 @@ use super::ids::{self, Kind};
 use super::loaders::{
     AssetKey, DbLoader, DemoSiteKey, PartyKey, RevitalizationKey, TownshipKey, VillageKey,
 };
+use super::mutation::SharedLocator;
 use super::paging::{MAX_PAGE, PageRequest, encode_cursor};
 use super::place::{Township, Village, township_connection, village_connection};
 use super::{ListTotal, db_conn};
 use crate::db;
+use crate::domain::datum::Crs;
+use crate::domain::geometry::Location;
+use crate::domain::locator::Placement;
 use crate::error::AppError;
 
 /// Anything with a global ID (Relay's Node).
@@ -34,6 +38,17 @@ pub enum Node {
 
 #[derive(Default)]
 pub struct Query;
+
+/// Where a point lies, by the shared boundary locator (the one mutations place records with).
+fn place_of(ctx: &Context<'_>, lon: f64, lat: f64, crs: Crs) -> Result<Option<Placement>> {
+    let (lon, lat) = crs.to_wgs84(lon, lat);
+    let location = Location::parse(lon, lat).map_err(AppError::from)?;
+    let locator = ctx.data::<SharedLocator>()?;
+    let locator = locator
+        .read()
+        .map_err(|_| AppError::internal("the locator lock is poisoned"))?;
+    Ok(locator.locate(location))
+}
 
 /// Exactly one of `id` and `code`.
 fn id_or_code<'a>(id: Option<&'a ID>, code: Option<&'a str>) -> Result<Option<&'a ID>, AppError> {
@@ -290,6 +305,43 @@ impl Query {
     /// Every access token, oldest first, never their secrets (访问令牌): for the district office.
     async fn access_tokens(&self, ctx: &Context<'_>) -> Result<Vec<super::token::AccessToken>> {
         super::token::tokens(ctx).await
+    }
+
+    /// The township a point lies in (坐标所在乡镇); null outside the district.
+    async fn township_at(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Longitude (经度).")] longitude: f64,
+        #[graphql(desc = "Latitude (纬度).")] latitude: f64,
+        #[graphql(default, desc = "Datum of the point (坐标系).")] crs: Crs,
+    ) -> Result<Option<Township>> {
+        let Some(place) = place_of(ctx, longitude, latitude, crs)? else {
+            return Ok(None);
+        };
+        Ok(ctx
+            .data::<DataLoader<DbLoader>>()?
+            .load_one(TownshipKey(place.township_id))
+            .await?
+            .map(Township))
+    }
+
+    /// The village a point lies in (坐标所在村); null outside every village.
+    async fn village_at(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Longitude (经度).")] longitude: f64,
+        #[graphql(desc = "Latitude (纬度).")] latitude: f64,
+        #[graphql(default, desc = "Datum of the point (坐标系).")] crs: Crs,
+    ) -> Result<Option<Village>> {
+        let Some(village) = place_of(ctx, longitude, latitude, crs)?.and_then(|p| p.village_id)
+        else {
+            return Ok(None);
+        };
+        Ok(ctx
+            .data::<DataLoader<DbLoader>>()?
+            .load_one(VillageKey(village))
+            .await?
+            .map(Village))
     }
 
     /// One demonstration site by global ID or by code (示范点).

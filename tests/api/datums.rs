@@ -105,3 +105,73 @@ async fn anonymous_locations_are_snapped_before_they_are_shifted() {
         }
     }
 }
+
+#[tokio::test]
+async fn points_find_their_township_and_village_and_areas_add_up() {
+    for app in spawn_apps().await {
+        let r = app
+            .graphql(r#"{ idleAsset(code: "369901102203-0001") { longitude latitude township { code } village { code } } }"#, json!({}))
+            .await;
+        let a = &r["data"]["idleAsset"];
+        let (lon, lat) = (
+            a["longitude"].as_f64().expect("lon"),
+            a["latitude"].as_f64().expect("lat"),
+        );
+        let (glon, glat) = Crs::Gcj02.from_wgs84(lon, lat);
+        let q = "query ($lon: Float!, $lat: Float!, $glon: Float!, $glat: Float!) {
+            t: townshipAt(longitude: $lon, latitude: $lat) { code }
+            v: villageAt(longitude: $lon, latitude: $lat) { code }
+            g: villageAt(longitude: $glon, latitude: $glat, crs: GCJ02) { code }
+            out: townshipAt(longitude: 116.0, latitude: 28.2) { code } }";
+        let at = app
+            .graphql(
+                q,
+                json!({ "lon": lon, "lat": lat, "glon": glon, "glat": glat }),
+            )
+            .await;
+        assert_eq!(
+            at["data"]["t"]["code"], a["township"]["code"],
+            "{}: {at}",
+            app.engine
+        );
+        assert_eq!(at["data"]["v"]["code"], a["village"]["code"]);
+        assert_eq!(
+            at["data"]["g"]["code"], a["village"]["code"],
+            "a GCJ-02 point is converted first"
+        );
+        assert!(at["data"]["out"].is_null(), "outside the district");
+
+        let m = app
+            .graphql(
+                r#"{ township(code: "369901102000") { areaSquareMeters perimeterMeters centroid
+                villages(first: 100) { nodes { areaSquareMeters perimeterMeters } } } }"#,
+                json!({}),
+            )
+            .await;
+        let t = &m["data"]["township"];
+        let area = t["areaSquareMeters"].as_f64().expect("area");
+        let villages: f64 = t["villages"]["nodes"]
+            .as_array()
+            .expect("villages")
+            .iter()
+            .filter_map(|v| v["areaSquareMeters"].as_f64())
+            .sum();
+        assert!(
+            (villages - area).abs() / area < 1e-6,
+            "{}: the villages tile the township: {villages} vs {area}",
+            app.engine
+        );
+        assert!(
+            area > 1e7 && t["perimeterMeters"].as_f64().expect("perimeter") > 1e4,
+            "{m}"
+        );
+        let c = &t["centroid"]["coordinates"];
+        let inside = app
+            .graphql("query ($x: Float!, $y: Float!) { townshipAt(longitude: $x, latitude: $y) { code } }", json!({ "x": c[0], "y": c[1] }))
+            .await;
+        assert_eq!(
+            inside["data"]["townshipAt"]["code"], "369901102000",
+            "{inside}"
+        );
+    }
+}
