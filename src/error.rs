@@ -138,7 +138,7 @@ impl From<AssetError> for AppError {
     fn from(err: AssetError) -> Self {
         match err {
             AssetError::Geometry(g) => g.into(),
-            AssetError::LocationOutsideFootprint => {
+            AssetError::LocationOutsideFootprint | AssetError::FootprintOverlap { .. } => {
                 Self::new(ErrorCode::InvalidGeometry, err.to_string())
             }
             other => Self::bad_input(other.to_string()),

@@ -381,3 +381,37 @@ pub async fn set_place(conn: &impl ConnectionTrait, id: i64, place: Placement) -
         .await?;
     Ok(())
 }
+
+/// How far around a footprint's box other assets' points are looked for: footprints are house
+/// plots, so an overlapping one has its point within a couple of hundred metres.
+const FOOTPRINT_SEARCH_DEG: f64 = 0.005;
+
+/// (code, footprint) of the assets near `bbox` that still hold their land, but `except`.
+pub async fn active_footprints_near(
+    conn: &impl ConnectionTrait,
+    bbox: crate::domain::geometry::BBox,
+    except: Option<i64>,
+) -> StoreResult<Vec<(String, String)>> {
+    let d = FOOTPRINT_SEARCH_DEG;
+    let active: Vec<&str> = AssetStatus::ALL
+        .iter()
+        .filter(|s| s.holds_land())
+        .map(|s| s.as_str())
+        .collect();
+    let mut q = idle_asset::Entity::find()
+        .select_only()
+        .column(Column::Code)
+        .column(Column::Footprint)
+        .filter(Column::Footprint.is_not_null())
+        .filter(Column::Status.is_in(active))
+        .filter(Column::Lon.between(bbox.min_lon - d, bbox.max_lon + d))
+        .filter(Column::Lat.between(bbox.min_lat - d, bbox.max_lat + d));
+    if let Some(id) = except {
+        q = q.filter(Column::Id.ne(id));
+    }
+    let rows: Vec<(String, Option<String>)> = q.into_tuple().all(conn).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(code, f)| f.map(|f| (code, f)))
+        .collect())
+}

@@ -152,10 +152,42 @@ pub enum AssetError {
     IdleSinceInFuture { date: NaiveDate },
     #[error("the location is not inside the footprint")]
     LocationOutsideFootprint,
+    #[error("the footprint overlaps that of asset {code} by {shared_m2:.1} m²")]
+    FootprintOverlap { code: String, shared_m2: f64 },
     #[error(transparent)]
     Text(#[from] TextError),
     #[error(transparent)]
     Geometry(#[from] GeometryError),
+}
+
+/// How much two footprints may share before they count as overlapping, in m²: room for the
+/// slivers that digitising a shared wall leaves, not for a second claim on the same land.
+pub const FOOTPRINT_OVERLAP_TOLERANCE_M2: f64 = 1.0;
+
+impl AssetStatus {
+    /// Whether an asset in this status still holds its land: withdrawn and relinquished assets
+    /// no longer do, so their footprints do not block new ones.
+    pub fn holds_land(self) -> bool {
+        !matches!(self, AssetStatus::Withdrawn | AssetStatus::Relinquished)
+    }
+}
+
+/// The topology rule: a footprint may not overlap the footprint of another active asset by more
+/// than the tolerance. `others` are (code, footprint) of active assets nearby.
+pub fn check_footprint_overlap<'a>(
+    footprint: &Area,
+    others: impl IntoIterator<Item = (&'a str, &'a Area)>,
+) -> Result<(), AssetError> {
+    for (code, other) in others {
+        let shared = footprint.overlap_m2(other);
+        if shared > FOOTPRINT_OVERLAP_TOLERANCE_M2 {
+            return Err(AssetError::FootprintOverlap {
+                code: code.to_owned(),
+                shared_m2: shared,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The largest area taken as plausible for one house or homestead, to catch unit mistakes
@@ -358,6 +390,40 @@ mod tests {
         .expect("valid");
         let land = attrs.land_area_m2.expect("derived");
         assert!((land - 10_890.0).abs() < 60.0, "got {land}");
+    }
+
+    #[test]
+    fn footprints_may_touch_but_not_overlap() {
+        let square = |x: f64| {
+            Area::from_geojson(&geojson::Geometry::new(
+                geojson::GeometryValue::new_polygon([[
+                    [x, 28.2],
+                    [x + 0.0002, 28.2],
+                    [x + 0.0002, 28.2002],
+                    [x, 28.2002],
+                    [x, 28.2],
+                ]]),
+            ))
+            .expect("valid")
+        };
+        let (a, neighbour, sliver, overlapping) = (
+            square(117.0),
+            square(117.0002),
+            square(117.000_199_95),
+            square(117.0001),
+        );
+        assert!(
+            check_footprint_overlap(&a, [("N", &neighbour)]).is_ok(),
+            "a shared wall"
+        );
+        assert!(
+            check_footprint_overlap(&a, [("S", &sliver)]).is_ok(),
+            "a digitising sliver"
+        );
+        assert!(matches!(
+            check_footprint_overlap(&a, [("N", &neighbour), ("O", &overlapping)]),
+            Err(AssetError::FootprintOverlap { code, .. }) if code == "O"
+        ));
     }
 
     #[test]

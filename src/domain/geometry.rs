@@ -7,8 +7,8 @@
 //! rule (exterior counter-clockwise), whatever orientation they came in.
 
 use geo::{
-    BoundingRect, Centroid, Contains, GeodesicArea, Intersects, MultiPolygon, Orient, Point,
-    Polygon, Relate, Validation, orient::Direction,
+    BooleanOps, BoundingRect, Centroid, Contains, GeodesicArea, Intersects, MultiPolygon, Orient,
+    Point, Polygon, Relate, Validation, orient::Direction,
 };
 use geojson::{GeometryValue, PolygonType, Position};
 
@@ -179,6 +179,16 @@ impl Area {
     pub fn overlaps(&self, other: &Area) -> bool {
         let m = self.shape.relate(&other.shape);
         m.is_intersects() && !m.is_touches()
+    }
+
+    /// The area the two share, on the WGS84 ellipsoid, in m².
+    pub fn overlap_m2(&self, other: &Area) -> f64 {
+        if !self.shape.intersects(&other.shape) {
+            return 0.0;
+        }
+        self.shape
+            .intersection(&other.shape)
+            .geodesic_area_unsigned()
     }
 
     /// Whether this area lies entirely inside `other`, borders included.
@@ -415,6 +425,12 @@ mod tests {
         assert!(a.overlaps(&straddle) && b.overlaps(&straddle));
         assert!(inside.covered_by(&a) && a.covered_by(&a));
         assert!(!straddle.covered_by(&a));
+        assert_eq!(a.overlap_m2(&b), 0.0, "neighbours share no area");
+        let half = a.overlap_m2(&straddle);
+        assert!(
+            (half - a.geodesic_area_m2() / 2.0).abs() < 1.0,
+            "half of a overlaps: {half}"
+        );
     }
 
     #[test]

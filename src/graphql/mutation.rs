@@ -87,6 +87,28 @@ pub(crate) fn footprint(
     value.map(|g| super::geo::input(g, crs)).transpose()
 }
 
+/// The topology rule, checked inside the write transaction: a footprint may not overlap that of
+/// another asset that still holds its land.
+pub(crate) async fn check_overlap(
+    txn: &sea_orm::DatabaseTransaction,
+    footprint: Option<&crate::domain::geometry::Area>,
+    except: Option<i64>,
+) -> Result<()> {
+    let Some(footprint) = footprint else {
+        return Ok(());
+    };
+    let nearby = db::asset::active_footprints_near(txn, footprint.bbox(), except).await?;
+    let mut others = Vec::with_capacity(nearby.len());
+    for (code, text) in &nearby {
+        others.push((
+            code.as_str(),
+            db::geometry::read_area(text).map_err(AppError::internal)?,
+        ));
+    }
+    crate::domain::asset::check_footprint_overlap(footprint, others.iter().map(|(c, a)| (*c, a)))
+        .map_err(|e| AppError::from(e).into())
+}
+
 /// Writes `change` for `actor` in `txn`.
 pub(crate) async fn record(
     ctx: &Context<'_>,
@@ -410,6 +432,7 @@ impl AssetMutation {
             ))
             .into());
         }
+        check_overlap(&txn, attrs.footprint.as_ref(), None).await?;
         let row = db::asset::insert(&txn, &attrs, AssetStatus::Identified, owner, place).await?;
         record(
             ctx,
@@ -480,6 +503,7 @@ impl AssetMutation {
             None => before.owner_id,
         };
         let txn = db::begin_write(db_conn(ctx)?).await?;
+        check_overlap(&txn, attrs.footprint.as_ref(), Some(before.id)).await?;
         let after = updated(
             "idle asset",
             db::asset::update(&txn, before.id, input.version, &attrs, owner, place).await?,

@@ -486,3 +486,48 @@ async fn only_the_district_office_reads_the_audit_trail() {
         );
     }
 }
+
+#[tokio::test]
+async fn footprints_of_active_assets_may_not_overlap() {
+    for app in spawn_apps().await {
+        let r = app
+            .graphql(r#"{ township(code: "369901102000") { idleAssets(first: 50, filter: { status: [IDENTIFIED, VERIFIED] }) { nodes { id version code longitude latitude footprint owner { id } } } } }"#, json!({}))
+            .await;
+        let nodes = r["data"]["township"]["idleAssets"]["nodes"]
+            .as_array()
+            .expect("assets")
+            .clone();
+        let taken = nodes
+            .iter()
+            .find(|n| !n["footprint"].is_null())
+            .expect("an asset with a footprint");
+        let input = |code: &str| {
+            json!({ "code": code, "kind": "IDLE_HOMESTEAD", "ownerId": taken["owner"]["id"], "longitude": taken["longitude"],
+                    "latitude": taken["latitude"], "footprint": taken["footprint"] })
+        };
+        let r = app
+            .graphql(REGISTER, json!({ "input": input("OVER-1") }))
+            .await;
+        assert_eq!(
+            error_code(&r),
+            Some("INVALID_GEOMETRY"),
+            "{}: the same land twice: {r}",
+            app.engine
+        );
+        assert!(
+            r["errors"][0]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(taken["code"].as_str().expect("code")),
+            "names the other asset: {r}"
+        );
+
+        // Once the first asset is withdrawn it no longer holds the land.
+        let withdraw = json!({ "input": { "id": taken["id"], "version": taken["version"], "status": "WITHDRAWN" } });
+        assert!(app.graphql(STATUS, withdraw).await["errors"].is_null());
+        let r = app
+            .graphql(REGISTER, json!({ "input": input("OVER-2") }))
+            .await;
+        assert!(r["errors"].is_null(), "{}: {r}", app.engine);
+    }
+}
