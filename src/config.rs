@@ -145,9 +145,28 @@ pub struct Settings {
         default_value_t = 600
     )]
     pub rate_limit_per_minute: u32,
+    /// Origins whose web pages may call the API from the browser (CORS), comma-separated, e.g.
+    /// `https://map.example.cn,http://localhost:5173`; `*` allows any; empty allows none.
+    #[arg(long, env = "CORS_ORIGINS", global = true, value_delimiter = ',', value_parser = parse_origin)]
+    pub cors_origins: Vec<String>,
     /// Most operations in one batched request.
     #[arg(long, env = "MAX_BATCH", global = true, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
     pub max_batch: u16,
+}
+
+/// An origin as browsers send it: `*`, or scheme, host and optional port, no path.
+fn parse_origin(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    let rest = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"));
+    match rest {
+        _ if value == "*" => Ok(value.to_owned()),
+        Some(host) if !host.is_empty() && !host.contains('/') => Ok(value.to_owned()),
+        _ => Err(format!(
+            "{value:?} is not an origin like https://map.example.cn or http://localhost:5173"
+        )),
+    }
 }
 
 impl Settings {

@@ -22,7 +22,7 @@ type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
 
 #[test]
 fn bad_settings_name_themselves() {
-    let cases: [Case; 4] = [
+    let cases: [Case; 5] = [
         (&["--listen", "nowhere"], &[], "--listen"),
         (&["migrate"], &[("LISTEN_ADDR", "300.1.1.1:80")], "--listen"),
         (
@@ -34,6 +34,11 @@ fn bad_settings_name_themselves() {
             &["migrate", "--max-query-depth", "5"],
             &[],
             "--max-query-depth",
+        ),
+        (
+            &["migrate"],
+            &[("CORS_ORIGINS", "map.example.cn/path")],
+            "--cors-origins",
         ),
     ];
     for (args, env, named) in cases {

@@ -5,14 +5,16 @@ pub mod graphql;
 pub mod health;
 pub mod rate_limit;
 
-use poem::middleware::{CatchPanic, Tracing};
+use poem::http::Method;
+use poem::middleware::{CatchPanic, Cors, Tracing};
 use poem::{EndpointExt, Route, get};
 
 use crate::app::AppState;
 
 /// Every route of the server.
-pub fn routes(state: AppState) -> impl poem::Endpoint {
-    Route::new()
+pub fn routes(state: AppState) -> poem::endpoint::BoxEndpoint<'static> {
+    let cors = cors(&state.settings.cors_origins);
+    let routes = Route::new()
         .at("/graphql", get(graphql::handle).post(graphql::handle))
         .nest("/graphiql", graphiql::endpoint())
         .at("/healthz", get(health::healthz))
@@ -20,5 +22,26 @@ pub fn routes(state: AppState) -> impl poem::Endpoint {
         .data(state)
         // A bug that panics answers 500 and is logged; the connection and the server live on.
         .with(CatchPanic::new())
-        .with(Tracing)
+        .with(Tracing);
+    match cors {
+        Some(cors) => routes.with(cors).boxed(),
+        None => routes.boxed(),
+    }
+}
+
+/// The CORS policy: none without origins (poem's `Cors` with no origins would allow them all),
+/// any for `*`, else exactly the origins listed. Browsers may send the Authorization header.
+fn cors(origins: &[String]) -> Option<Cors> {
+    if origins.is_empty() {
+        return None;
+    }
+    let cors = Cors::new()
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers(["authorization", "content-type", "accept", "x-request-id"])
+        .expose_headers(["x-request-id", "retry-after"]);
+    Some(if origins.iter().any(|o| o == "*") {
+        cors
+    } else {
+        cors.allow_origins(origins.iter().map(String::as_str))
+    })
 }

@@ -10,3 +10,51 @@ async fn health_and_readiness_answer_ok() {
         assert_eq!(ready.text().await.expect("body"), "ready");
     }
 }
+
+#[tokio::test]
+async fn only_configured_origins_may_call_from_a_browser() {
+    let app =
+        crate::helpers::spawn_app_with(|s| s.cors_origins = vec!["https://map.example.cn".into()])
+            .await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, format!("{}/graphql", app.address))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type",
+            )
+            .send()
+    };
+    let allowed = preflight("https://map.example.cn").await.expect("sent");
+    assert_eq!(
+        allowed
+            .headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.as_bytes()),
+        Some(&b"https://map.example.cn"[..])
+    );
+    let refused = preflight("https://elsewhere.example").await.expect("sent");
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none(),
+        "{:?}",
+        refused.headers()
+    );
+
+    let closed = crate::helpers::spawn_app().await;
+    let r = closed
+        .client
+        .get(format!("{}/healthz", closed.address))
+        .header("origin", "https://map.example.cn")
+        .send()
+        .await
+        .expect("sent");
+    assert!(
+        r.headers().get("access-control-allow-origin").is_none(),
+        "no origins configured, no CORS"
+    );
+}
