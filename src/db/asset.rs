@@ -31,6 +31,19 @@ pub struct AssetFilter {
     pub conditions: Vec<AssetCondition>,
 }
 
+impl AssetFilter {
+    /// Whether it narrows by an asset's details (dates, areas, structure, condition) rather than
+    /// by where it is, its kind and status: such a filter could single out one household.
+    pub fn uses_details(&self) -> bool {
+        self.idle_since_from.is_some()
+            || self.idle_since_to.is_some()
+            || self.floor_area_min.is_some()
+            || self.floor_area_max.is_some()
+            || !self.structures.is_empty()
+            || !self.conditions.is_empty()
+    }
+}
+
 /// The column a listing is ordered by; ties are always broken by id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AssetOrderField {

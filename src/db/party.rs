@@ -23,14 +23,6 @@ pub async fn by_ids(
     Ok(rows.into_iter().map(|p| (p.id, p)).collect())
 }
 
-/// A party by the natural key a cadre knows: household number (户号) or credit code.
-pub async fn by_key(conn: &impl ConnectionTrait, key: &str) -> StoreResult<Option<party::Model>> {
-    Ok(party::Entity::find()
-        .filter(Column::HouseholdNo.eq(key).or(Column::CreditCode.eq(key)))
-        .one(conn)
-        .await?)
-}
-
 fn attributes(p: &NewParty, village_id: Option<i64>) -> party::ActiveModel {
     party::ActiveModel {
         kind: Set(p.kind.as_str().to_owned()),

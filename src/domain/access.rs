@@ -73,6 +73,16 @@ impl Caller {
         self.actor(what).map(|_| ())
     }
 
+    /// Filtering or ordering assets by their details: anonymous callers may narrow the public
+    /// map by place, kind and status only, so no filter singles out a household.
+    pub fn may_narrow_assets(&self, by_details: bool) -> Result<(), Denied> {
+        if by_details {
+            self.may_read_details("filtering or ordering assets by their details")
+        } else {
+            Ok(())
+        }
+    }
+
     /// A party's name and kind: households are people, so their names need a token; an
     /// organisation (an operator of a demonstration site, say) is public.
     pub fn may_see_party_identity(&self, is_household: bool) -> Result<(), Denied> {
@@ -235,6 +245,16 @@ mod tests {
             Caller::Anonymous.may_write_in(4),
             Err(Denied::Unauthenticated(_))
         ));
+    }
+
+    #[test]
+    fn anonymous_callers_narrow_the_map_by_place_kind_and_status_only() {
+        assert!(Caller::Anonymous.may_narrow_assets(false).is_ok());
+        assert!(matches!(
+            Caller::Anonymous.may_narrow_assets(true),
+            Err(Denied::Unauthenticated(_))
+        ));
+        assert!(signed(Role::Bank, None).may_narrow_assets(true).is_ok());
     }
 
     #[test]

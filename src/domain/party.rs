@@ -152,18 +152,6 @@ fn credit_code_format(value: &str) -> Result<String, PartyError> {
     }
 }
 
-/// Shows only the first and last characters, for logs and for callers who may know a party
-/// exists but not who it is.
-pub fn mask(value: &str) -> String {
-    let chars: Vec<char> = value.chars().collect();
-    if chars.len() <= 4 {
-        return "*".repeat(chars.len());
-    }
-    let head: String = chars[..2].iter().collect();
-    let tail: String = chars[chars.len() - 2..].iter().collect();
-    format!("{head}{}{tail}", "*".repeat(chars.len() - 4))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,11 +196,5 @@ mod tests {
             firm.validate(),
             Err(PartyError::OrganisationWithoutCreditCode)
         );
-    }
-
-    #[test]
-    fn masking_keeps_only_the_ends() {
-        assert_eq!(mask("13812345678"), "13*******78");
-        assert_eq!(mask("abc"), "***");
     }
 }

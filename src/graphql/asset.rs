@@ -651,18 +651,10 @@ pub async fn asset_connection(
     last: Option<i32>,
     before: Option<String>,
 ) -> Result<Connection<String, IdleAsset, ListTotal>> {
-    let anonymous_may_use = filter.idle_since_from.is_none()
-        && filter.idle_since_to.is_none()
-        && filter.floor_area_min.is_none()
-        && filter.floor_area_max.is_none()
-        && filter.structures.is_empty()
-        && filter.conditions.is_empty()
-        && order.field == IdleAssetOrderField::Id;
-    if !anonymous_may_use {
-        caller(ctx)
-            .may_read_details("filtering or ordering assets by their details")
-            .map_err(AppError::from)?;
-    }
+    let narrows_by_details = filter.uses_details() || order.field != IdleAssetOrderField::Id;
+    caller(ctx)
+        .may_narrow_assets(narrows_by_details)
+        .map_err(AppError::from)?;
     let tag = order.tag();
     let order_db = order.to_db();
     let page = PageRequest::new(tag, first, after, last, before)?;

@@ -6,7 +6,7 @@ use super::access::caller;
 use super::asset::Revitalization;
 use super::demo_site::DemoSite;
 use super::ids::{self, Kind};
-use super::mutation::{json, locate, patch, record, today, updated};
+use super::mutation::{json, locate, party_id, patch, record, today, updated};
 use super::scalars::Long;
 use super::{db_conn, stored};
 use crate::db;
@@ -20,19 +20,6 @@ use crate::error::AppError;
 /// Recording revitalization and demonstration sites (盘活记录与示范点).
 #[derive(Default)]
 pub struct DemoMutation;
-
-/// A party by global ID that must exist; `field` names the input field in the error.
-async fn party(ctx: &Context<'_>, id: &ID, field: &str) -> Result<i64> {
-    let n = ids::decode_as(id, Kind::Party)?;
-    if db::party::by_ids(db_conn(ctx)?, &[n])
-        .await?
-        .contains_key(&n)
-    {
-        Ok(n)
-    } else {
-        Err(AppError::bad_input(format!("`{field}` is not a registered party")).into())
-    }
-}
 
 async fn asset(ctx: &Context<'_>, id: &ID) -> Result<idle_asset::Model> {
     let n = ids::decode_as(id, Kind::IdleAsset)?;
@@ -253,7 +240,7 @@ impl DemoMutation {
         .validate(stored(AssetStatus::parse(&asset.status))?)
         .map_err(AppError::from)?;
         let counterparty = match &input.counterparty_id {
-            Some(id) => Some(party(ctx, id, "counterpartyId").await?),
+            Some(id) => Some(party_id(ctx, id, "counterpartyId").await?),
             None => None,
         };
         let txn = db::begin_write(db_conn(ctx)?).await?;
@@ -307,7 +294,7 @@ impl DemoMutation {
             .may_write_in(place.township_id)
             .map_err(AppError::from)?;
         let operator = match &input.operator_id {
-            Some(id) => Some(party(ctx, id, "operatorId").await?),
+            Some(id) => Some(party_id(ctx, id, "operatorId").await?),
             None => None,
         };
         let assets = revitalized_assets(ctx, &input.asset_ids).await?;
@@ -382,7 +369,7 @@ impl DemoMutation {
         let operator = match input.operator_id {
             MaybeUndefined::Undefined => before.operator_id,
             MaybeUndefined::Null => None,
-            MaybeUndefined::Value(id) => Some(party(ctx, &id, "operatorId").await?),
+            MaybeUndefined::Value(id) => Some(party_id(ctx, &id, "operatorId").await?),
         };
         let assets = match &input.asset_ids {
             Some(list) => Some(revitalized_assets(ctx, list).await?),

@@ -143,15 +143,16 @@ pub(crate) fn updated<M>(what: &str, outcome: Versioned<M>, version: i32) -> Res
     .into())
 }
 
-pub(crate) async fn owner_id(ctx: &Context<'_>, id: &ID) -> Result<i64> {
+/// A party by global ID that must exist; `field` names the input field in the error.
+pub(crate) async fn party_id(ctx: &Context<'_>, id: &ID, field: &str) -> Result<i64> {
     let n = ids::decode_as(id, Kind::Party)?;
-    match db::party::by_ids(db_conn(ctx)?, &[n])
+    if db::party::by_ids(db_conn(ctx)?, &[n])
         .await?
-        .into_keys()
-        .next()
+        .contains_key(&n)
     {
-        Some(id) => Ok(id),
-        None => Err(AppError::bad_input("the owner (ownerId) is not a registered party").into()),
+        Ok(n)
+    } else {
+        Err(AppError::bad_input(format!("`{field}` is not a registered party")).into())
     }
 }
 
@@ -423,7 +424,7 @@ impl AssetMutation {
         let actor = caller(ctx)
             .may_write_in(place.township_id)
             .map_err(AppError::from)?;
-        let owner = owner_id(ctx, &input.owner_id).await?;
+        let owner = party_id(ctx, &input.owner_id, "ownerId").await?;
         let txn = db::begin_write(db_conn(ctx)?).await?;
         if db::asset::by_code(&txn, &attrs.code).await?.is_some() {
             return Err(AppError::conflict(format!(
@@ -499,7 +500,7 @@ impl AssetMutation {
             .may_write_in(place.township_id)
             .map_err(AppError::from)?;
         let owner = match &input.owner_id {
-            Some(id) => owner_id(ctx, id).await?,
+            Some(id) => party_id(ctx, id, "ownerId").await?,
             None => before.owner_id,
         };
         let txn = db::begin_write(db_conn(ctx)?).await?;

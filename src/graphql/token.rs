@@ -38,10 +38,7 @@ impl AccessToken {
         let Some(id) = self.0.township_id else {
             return Ok(None);
         };
-        Ok(db::place::townships_by_ids(db_conn(ctx)?, &[id])
-            .await?
-            .remove(&id)
-            .map(|t| t.code))
+        Ok(Some(super::place::township_of(ctx, id).await?.0.code))
     }
 
     /// For a BANK token: the bank's code (银行).
