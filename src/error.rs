@@ -14,6 +14,7 @@ use crate::domain::asset::AssetError;
 use crate::domain::demo_site::DemoSiteError;
 use crate::domain::geometry::GeometryError;
 use crate::domain::party::PartyError;
+use crate::domain::region::RegionError;
 use crate::domain::revitalization::RevitalizationError;
 
 /// The stable codes of `extensions.code`.
@@ -173,6 +174,15 @@ impl From<AdminAreaError> for AppError {
 impl From<PartyError> for AppError {
     fn from(err: PartyError) -> Self {
         Self::bad_input(err.to_string())
+    }
+}
+
+impl From<RegionError> for AppError {
+    fn from(err: RegionError) -> Self {
+        match err {
+            RegionError::Geometry(e) => e.into(),
+            other => Self::bad_input(other.to_string()),
+        }
     }
 }
 

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_registry_core;
 mod m20261126_000001_access_tokens;
+mod m20261127_000001_asset_spatial_key;
 
 /// Every migration, in the order it runs.
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_registry_core::Migration),
             Box::new(m20261126_000001_access_tokens::Migration),
+            Box::new(m20261127_000001_asset_spatial_key::Migration),
         ]
     }
 }

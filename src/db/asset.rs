@@ -14,7 +14,10 @@ use super::{StoreResult, Versioned};
 use crate::domain::asset::{
     AssetKind, AssetStatus, Condition as AssetCondition, IdleAssetAttributes, Structure,
 };
+use crate::domain::geometry::{BBox, Location};
 use crate::domain::locator::Placement;
+use crate::domain::region::Region;
+use crate::domain::spatial_key;
 
 /// What a listing of idle assets is narrowed to. Empty lists mean "any".
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -29,6 +32,8 @@ pub struct AssetFilter {
     pub floor_area_max: Option<f64>,
     pub structures: Vec<Structure>,
     pub conditions: Vec<AssetCondition>,
+    /// Located in this box (edges included), found through the spatial key.
+    pub bbox: Option<BBox>,
 }
 
 impl AssetFilter {
@@ -128,7 +133,93 @@ fn filtered(filter: &AssetFilter) -> Select<idle_asset::Entity> {
     if let Some(a) = filter.floor_area_max {
         q = q.filter(Column::FloorAreaM2.lte(a));
     }
+    if let Some(b) = filter.bbox {
+        q = q.filter(in_box(b));
+    }
     q
+}
+
+/// Locations in `b`: the key ranges covering the box let either engine read a few runs of the
+/// spatial index; the coordinates (in the same index) then cut the runs to the box exactly.
+fn in_box(b: BBox) -> Condition {
+    let cells = spatial_key::ranges(b)
+        .into_iter()
+        .fold(Condition::any(), |c, (lo, hi)| {
+            c.add(Column::Cell.between(lo, hi))
+        });
+    Condition::all()
+        .add(cells)
+        .add(Column::Lon.between(b.min_lon, b.max_lon))
+        .add(Column::Lat.between(b.min_lat, b.max_lat))
+}
+
+/// (id, lon, lat) of every asset under `filter`: the candidates an exact spatial test in Rust
+/// decides on. Only the index is read when the filter is a box alone.
+pub async fn locations(
+    conn: &impl ConnectionTrait,
+    filter: &AssetFilter,
+) -> StoreResult<Vec<(i64, f64, f64)>> {
+    Ok(filtered(filter)
+        .select_only()
+        .column(Column::Id)
+        .column(Column::Lon)
+        .column(Column::Lat)
+        .into_tuple()
+        .all(conn)
+        .await?)
+}
+
+/// The assets under `filter` whose location, as the caller sees it (`seen`, at most `slack_deg`
+/// from the true one), lies in `region`: the spatial key narrows in SQL, Rust decides exactly.
+pub async fn in_region(
+    conn: &impl ConnectionTrait,
+    filter: &AssetFilter,
+    region: &Region,
+    seen: impl Fn(Location) -> Location,
+    slack_deg: f64,
+) -> StoreResult<Vec<(i64, Location)>> {
+    let mut narrowed = filter.clone();
+    narrowed.bbox = Some(region.envelope().grown(slack_deg));
+    Ok(locations(conn, &narrowed)
+        .await?
+        .into_iter()
+        .filter_map(|(id, lon, lat)| {
+            let at = seen(Location::parse(lon, lat).ok()?);
+            region.covers(at).then_some((id, at))
+        })
+        .collect())
+}
+
+/// Gives every asset without a spatial key its key (rows written before the key existed), in
+/// batches; returns how many it filled.
+pub async fn fill_cells(db: &sea_orm::DatabaseConnection) -> StoreResult<u64> {
+    use sea_orm::TransactionTrait;
+    let mut filled = 0;
+    loop {
+        let rows: Vec<(i64, f64, f64)> = idle_asset::Entity::find()
+            .select_only()
+            .column(Column::Id)
+            .column(Column::Lon)
+            .column(Column::Lat)
+            .filter(Column::Cell.is_null())
+            .limit(5_000)
+            .into_tuple()
+            .all(db)
+            .await?;
+        if rows.is_empty() {
+            return Ok(filled);
+        }
+        let txn = db.begin().await?;
+        for (id, lon, lat) in &rows {
+            idle_asset::Entity::update_many()
+                .col_expr(Column::Cell, Expr::val(spatial_key::key(*lon, *lat)))
+                .filter(Column::Id.eq(*id))
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        filled += rows.len() as u64;
+    }
 }
 
 /// The direction a page is read in: value order, and where rows without a value go.
@@ -289,6 +380,10 @@ fn attributes(
         village_id: Set(place.village_id),
         lon: Set(attrs.location.lon()),
         lat: Set(attrs.location.lat()),
+        cell: Set(Some(spatial_key::key(
+            attrs.location.lon(),
+            attrs.location.lat(),
+        ))),
         footprint: Set(attrs.footprint.as_ref().map(super::geometry::write_area)),
         land_area_m2: Set(attrs.land_area_m2),
         floor_area_m2: Set(attrs.floor_area_m2),
@@ -372,9 +467,7 @@ pub async fn in_bbox_or_township(
     bbox: crate::domain::geometry::BBox,
     township_id: Option<i64>,
 ) -> StoreResult<Vec<idle_asset::Model>> {
-    let mut within = Condition::all()
-        .add(Column::Lon.between(bbox.min_lon, bbox.max_lon))
-        .add(Column::Lat.between(bbox.min_lat, bbox.max_lat));
+    let mut within = in_box(bbox);
     if let Some(t) = township_id {
         within = Condition::any().add(within).add(Column::TownshipId.eq(t));
     }
@@ -417,8 +510,7 @@ pub async fn active_footprints_near(
         .column(Column::Footprint)
         .filter(Column::Footprint.is_not_null())
         .filter(Column::Status.is_in(active))
-        .filter(Column::Lon.between(bbox.min_lon - d, bbox.max_lon + d))
-        .filter(Column::Lat.between(bbox.min_lat - d, bbox.max_lat + d));
+        .filter(in_box(bbox.grown(d)));
     if let Some(id) = except {
         q = q.filter(Column::Id.ne(id));
     }

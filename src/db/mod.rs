@@ -169,7 +169,18 @@ pub async fn commit(txn: DatabaseTransaction) -> StoreResult<()> {
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None)
         .await
-        .context("migrating the database")
+        .context("migrating the database")?;
+    let filled = asset::fill_cells(db)
+        .await
+        .map_err(anyhow::Error::from)
+        .context("filling in the assets' spatial keys")?;
+    if filled > 0 {
+        tracing::info!(
+            filled,
+            "gave assets written before the spatial key their keys"
+        );
+    }
+    Ok(())
 }
 
 /// A URL without its password, for messages.

@@ -135,6 +135,16 @@ impl Caller {
         }
     }
 
+    /// How far, in degrees, the location this caller sees may lie from the true one: a
+    /// spatial search must look that much wider to find what the caller sees inside it.
+    pub fn location_slack_deg(&self) -> f64 {
+        if self.is_anonymous() {
+            PUBLIC_GRID_DEG
+        } else {
+            0.0
+        }
+    }
+
     /// The location as this caller may see it: exact when signed in, else snapped to the
     /// public grid.
     pub fn visible_location(&self, location: Location) -> Location {

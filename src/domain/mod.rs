@@ -9,7 +9,9 @@ pub mod demo_site;
 pub mod geometry;
 pub mod locator;
 pub mod party;
+pub mod region;
 pub mod revitalization;
+pub mod spatial_key;
 pub mod text;
 
 /// A closed list of codes, stored as text in the database and shown as a GraphQL enum.

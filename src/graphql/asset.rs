@@ -23,14 +23,26 @@ use crate::domain::asset::{
 use crate::domain::datum::Crs;
 use crate::domain::geometry::Location;
 use crate::domain::party::PartyKind;
+use crate::domain::region::Region;
 use crate::domain::revitalization::{RevenueSplit as DomainSplit, RevitalizationMode, WHOLE_BP};
 use crate::error::AppError;
 
 /// An idle farmhouse or homestead (闲置农房/闲置宅基地). Its township and village are derived
 /// from its location, never entered.
-pub struct IdleAsset(pub idle_asset::Model);
+pub struct IdleAsset(pub idle_asset::Model, pub Option<f64>);
+
+impl From<idle_asset::Model> for IdleAsset {
+    fn from(row: idle_asset::Model) -> Self {
+        Self(row, None)
+    }
+}
 
 impl IdleAsset {
+    /// The asset as listed by distance from a point, `distance_m` away.
+    pub fn at_distance(row: idle_asset::Model, distance_m: f64) -> Self {
+        Self(row, Some(distance_m))
+    }
+
     fn visible_location(&self, ctx: &Context<'_>) -> Result<Location> {
         let exact = Location::parse(self.0.lon, self.0.lat).map_err(AppError::internal)?;
         Ok(caller(ctx).visible_location(exact))
@@ -44,6 +56,13 @@ impl IdleAsset {
     /// Global ID.
     pub async fn id(&self) -> ID {
         Kind::IdleAsset.id(self.0.id)
+    }
+
+    /// Distance in metres (距离, 米) from the point a listing measured from: the centre of
+    /// `within: {circle: …}` or of `nearestIdleAssets`; null in other listings. Geodesic on
+    /// WGS84, to the location the caller sees.
+    async fn distance_meters(&self) -> Option<f64> {
+        self.1.map(|d| (d * 100.0).round() / 100.0)
     }
 
     /// Survey code (资产编号), unique in the district.
@@ -430,7 +449,7 @@ impl Revitalization {
             .data::<DataLoader<DbLoader>>()?
             .load_one(AssetKey(self.0.asset_id))
             .await?;
-        a.map(IdleAsset)
+        a.map(IdleAsset::from)
             .ok_or_else(|| AppError::internal(format!("record {} has no asset", self.0.id)).into())
     }
 
@@ -552,6 +571,7 @@ impl IdleAssetFilter {
             floor_area_max: self.floor_area_max,
             structures: self.structure.unwrap_or_default(),
             conditions: self.condition.unwrap_or_default(),
+            bbox: None,
         })
     }
 }
@@ -567,6 +587,8 @@ pub enum IdleAssetOrderField {
     IdleSince,
     /// Floor area (建筑面积).
     FloorArea,
+    /// Distance from the centre of `within: {circle: …}` (距离); only with a circle.
+    Distance,
 }
 
 /// Sort direction (排序方向).
@@ -596,6 +618,8 @@ impl IdleAssetOrder {
             IdleAssetOrderField::Id => AssetOrderField::Id,
             IdleAssetOrderField::IdleSince => AssetOrderField::IdleSince,
             IdleAssetOrderField::FloorArea => AssetOrderField::FloorArea,
+            // Distance is ordered in Rust; the SQL walk of a circle stays in id order.
+            IdleAssetOrderField::Distance => AssetOrderField::Id,
         };
         AssetOrder {
             field,
@@ -612,11 +636,13 @@ impl IdleAssetOrder {
             (IdleAssetOrderField::IdleSince, OrderDirection::Desc) => "IDLE_SINCE_DESC",
             (IdleAssetOrderField::FloorArea, OrderDirection::Asc) => "FLOOR_AREA",
             (IdleAssetOrderField::FloorArea, OrderDirection::Desc) => "FLOOR_AREA_DESC",
+            (IdleAssetOrderField::Distance, OrderDirection::Asc) => "DISTANCE",
+            (IdleAssetOrderField::Distance, OrderDirection::Desc) => "DISTANCE_DESC",
         }
     }
 }
 
-fn cursor_value(value: SortValue) -> String {
+pub(crate) fn cursor_value(value: SortValue) -> String {
     match value {
         SortValue::Null => String::new(),
         SortValue::Date(d) => d.to_string(),
@@ -641,28 +667,62 @@ fn keyset(order: AssetOrder, value: &str, id: i64) -> Result<Keyset, AppError> {
     Ok(Keyset { value, id })
 }
 
-/// A page of idle assets under a filter and order.
+/// A page of idle assets under a filter and order, in a region when one is given.
+#[allow(clippy::too_many_arguments)]
 pub async fn asset_connection(
     ctx: &Context<'_>,
     filter: AssetFilter,
+    within: Option<Region>,
     order: IdleAssetOrder,
     first: Option<i32>,
     after: Option<String>,
     last: Option<i32>,
     before: Option<String>,
 ) -> Result<Connection<String, IdleAsset, ListTotal>> {
-    let narrows_by_details = filter.uses_details() || order.field != IdleAssetOrderField::Id;
+    let narrows_by_details = filter.uses_details()
+        || !matches!(
+            order.field,
+            IdleAssetOrderField::Id | IdleAssetOrderField::Distance
+        );
     caller(ctx)
         .may_narrow_assets(narrows_by_details)
         .map_err(AppError::from)?;
     let tag = order.tag();
     let order_db = order.to_db();
     let page = PageRequest::new(tag, first, after, last, before)?;
-    let key = page
-        .cursor
-        .as_ref()
-        .map(|(v, id)| keyset(order_db, v, *id))
-        .transpose()?;
+    let by_distance = match (order.field, &within) {
+        (IdleAssetOrderField::Distance, Some(Region::Circle(_))) => {
+            Some(order.direction == OrderDirection::Desc)
+        }
+        (IdleAssetOrderField::Distance, _) => {
+            return Err(AppError::bad_input(
+                "ordering by DISTANCE needs `within: {circle: …}`: distance from its centre",
+            )
+            .into());
+        }
+        _ => None,
+    };
+    let key = match by_distance {
+        Some(_) => None,
+        None => page
+            .cursor
+            .as_ref()
+            .map(|(v, id)| keyset(order_db, v, *id))
+            .transpose()?,
+    };
+    if let Some(region) = within {
+        return super::spatial::region_connection(
+            ctx,
+            filter,
+            region,
+            order_db,
+            by_distance,
+            tag,
+            page,
+            key,
+        )
+        .await;
+    }
     let rows = db::asset::page(
         db_conn(ctx)?,
         &filter,
@@ -678,7 +738,7 @@ pub async fn asset_connection(
             let k = order_db.keyset(a);
             encode_cursor(tag, &cursor_value(k.value), k.id)
         },
-        IdleAsset,
+        IdleAsset::from,
         ListTotal::Assets(Box::new(filter)),
     ))
 }

@@ -138,7 +138,7 @@ impl DemoSite {
         Ok(ids
             .iter()
             .filter_map(|id| assets.get(&AssetKey(*id)).cloned())
-            .map(IdleAsset)
+            .map(IdleAsset::from)
             .collect())
     }
 

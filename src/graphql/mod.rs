@@ -17,6 +17,7 @@ pub mod paging;
 pub mod place;
 pub mod query;
 pub mod scalars;
+pub mod spatial;
 pub mod token;
 
 use async_graphql::{Context, EmptySubscription, Object, Result, Schema};
@@ -76,6 +77,8 @@ pub enum ListTotal {
     Assets(Box<db::asset::AssetFilter>),
     DemoSites(Option<i64>),
     AuditEvents(Box<db::audit::AuditFilter>),
+    /// Counted already, while the list was made.
+    Known(u64),
 }
 
 #[Object]
@@ -89,6 +92,7 @@ impl ListTotal {
             ListTotal::Assets(f) => db::asset::count(conn, f).await?,
             ListTotal::DemoSites(t) => db::demo_site::count(conn, *t).await?,
             ListTotal::AuditEvents(f) => db::audit::count(conn, f).await?,
+            ListTotal::Known(n) => *n,
         })
     }
 }

@@ -447,7 +447,7 @@ impl AssetMutation {
         .await?;
         db::commit(txn).await?;
         Ok(IdleAssetPayload {
-            idle_asset: IdleAsset(row),
+            idle_asset: IdleAsset::from(row),
         })
     }
 
@@ -522,7 +522,7 @@ impl AssetMutation {
         .await?;
         db::commit(txn).await?;
         Ok(IdleAssetPayload {
-            idle_asset: IdleAsset(after),
+            idle_asset: IdleAsset::from(after),
         })
     }
 
@@ -560,7 +560,7 @@ impl AssetMutation {
         .await?;
         db::commit(txn).await?;
         Ok(IdleAssetPayload {
-            idle_asset: IdleAsset(after),
+            idle_asset: IdleAsset::from(after),
         })
     }
 

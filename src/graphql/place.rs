@@ -134,6 +134,7 @@ impl Township {
         asset_connection(
             ctx,
             filter,
+            None,
             order_by.unwrap_or_default(),
             first,
             after,
@@ -278,6 +279,7 @@ impl Village {
         asset_connection(
             ctx,
             filter,
+            None,
             order_by.unwrap_or_default(),
             first,
             after,

@@ -17,6 +17,7 @@ use super::loaders::{
 use super::mutation::SharedLocator;
 use super::paging::{MAX_PAGE, PageRequest, encode_cursor};
 use super::place::{Township, Village, township_connection, village_connection};
+use super::spatial::WithinInput;
 use super::{ListTotal, db_conn};
 use crate::db;
 use crate::domain::datum::Crs;
@@ -78,7 +79,7 @@ async fn load_node(ctx: &Context<'_>, kind: Kind, id: i64) -> Result<Option<Node
         Kind::IdleAsset => loader
             .load_one(AssetKey(id))
             .await?
-            .map(|m| Node::IdleAsset(IdleAsset(m))),
+            .map(|m| Node::IdleAsset(IdleAsset::from(m))),
         Kind::Revitalization => loader
             .load_one(RevitalizationKey(id))
             .await?
@@ -205,6 +206,8 @@ impl Query {
         &self,
         ctx: &Context<'_>,
         filter: Option<IdleAssetFilter>,
+        #[graphql(desc = "Only assets located in this circle, polygon or box (空间范围).")]
+        within: Option<WithinInput>,
         order_by: Option<IdleAssetOrder>,
         first: Option<i32>,
         after: Option<String>,
@@ -212,9 +215,11 @@ impl Query {
         before: Option<String>,
     ) -> Result<Connection<String, IdleAsset, ListTotal>> {
         let filter = filter.unwrap_or_default().into_db()?;
+        let within = within.map(WithinInput::into_region).transpose()?;
         asset_connection(
             ctx,
             filter,
+            within,
             order_by.unwrap_or_default(),
             first,
             after,
@@ -222,6 +227,28 @@ impl Query {
             before,
         )
         .await
+    }
+
+    /// The idle assets nearest a point (最近的闲置资产), nearest first (ties in registration
+    /// order), each with its `distanceMeters`; looks up to 200 km away. Without a token,
+    /// distances are to the public (snapped) locations.
+    #[graphql(complexity = "k.clamp(1, 100) as usize * child_complexity + 1")]
+    async fn nearest_idle_assets(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Longitude (经度).")] longitude: f64,
+        #[graphql(desc = "Latitude (纬度).")] latitude: f64,
+        #[graphql(default, desc = "Datum of the point (坐标系).")] crs: Crs,
+        #[graphql(default = 10, desc = "How many (数量), 1 to 100.")] k: i32,
+        filter: Option<IdleAssetFilter>,
+    ) -> Result<Vec<IdleAsset>> {
+        let filter = filter.unwrap_or_default().into_db()?;
+        caller(ctx)
+            .may_narrow_assets(filter.uses_details())
+            .map_err(AppError::from)?;
+        let (lon, lat) = crs.to_wgs84(longitude, latitude);
+        let centre = Location::parse(lon, lat).map_err(AppError::from)?;
+        super::spatial::nearest(ctx, centre, k, filter).await
     }
 
     /// One idle asset by global ID or by survey code (资产编号).
@@ -238,12 +265,12 @@ impl Query {
                     .data::<DataLoader<DbLoader>>()?
                     .load_one(AssetKey(n))
                     .await?
-                    .map(IdleAsset))
+                    .map(IdleAsset::from))
             }
             None => Ok(
                 db::asset::by_code(db_conn(ctx)?, code.as_deref().unwrap_or_default())
                     .await?
-                    .map(IdleAsset),
+                    .map(IdleAsset::from),
             ),
         }
     }

@@ -19,4 +19,5 @@ mod mutations;
 mod queries;
 mod readme;
 mod seed;
+mod spatial;
 mod sql_count;

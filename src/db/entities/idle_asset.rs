@@ -18,6 +18,8 @@ pub struct Model {
     pub village_id: Option<i64>,
     pub lon: f64,
     pub lat: f64,
+    /// Spatial key of the location (`domain::spatial_key`); derived, never taken from input.
+    pub cell: Option<i64>,
     /// GeoJSON Polygon.
     pub footprint: Option<String>,
     pub land_area_m2: Option<f64>,

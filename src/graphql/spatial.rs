@@ -1,0 +1,293 @@
+//! Spatial listings of idle assets: within a circle, a polygon or a box, and the nearest to a
+//! point. The spatial key narrows the candidates in SQL; the exact geodesic test and the
+//! ordering by distance run here, on the locations the caller is allowed to see.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use async_graphql::connection::Connection;
+use async_graphql::{Context, InputObject, OneofObject, Result};
+
+use super::access::caller;
+use super::asset::IdleAsset;
+use super::paging::{PageRequest, encode_cursor};
+use super::scalars::GeoJson;
+use super::{ListTotal, db_conn};
+use crate::db;
+use crate::db::asset::{AssetFilter, AssetOrder, Keyset};
+use crate::domain::datum::Crs;
+use crate::domain::geometry::{Area, Location};
+use crate::domain::region::{self, Circle, MAX_RADIUS_M, Region};
+use crate::error::AppError;
+
+/// The largest `k` of a nearest-assets query.
+pub const MAX_NEAREST: i32 = 100;
+
+/// Where to look (空间范围), by each asset's location: exactly one of a circle, a polygon or a
+/// box. Edges count as inside. Without a token, the public (snapped) location is what is tested.
+#[derive(OneofObject)]
+pub enum WithinInput {
+    /// Within a geodesic distance of a point (圆形范围); results carry `distanceMeters` and can
+    /// be ordered by `DISTANCE`.
+    Circle(CircleInput),
+    /// Inside a drawn GeoJSON Polygon or MultiPolygon (多边形范围).
+    Polygon(PolygonInput),
+    /// Inside a longitude/latitude box (矩形范围).
+    Bbox(BboxInput),
+}
+
+/// A circle on the ground (圆形范围).
+#[derive(InputObject)]
+pub struct CircleInput {
+    /// Longitude of the centre (中心经度).
+    pub longitude: f64,
+    /// Latitude of the centre (中心纬度).
+    pub latitude: f64,
+    /// Radius in metres, geodesic on WGS84 (半径, 米); at most 200 km.
+    pub radius_meters: f64,
+    /// Datum of the centre (坐标系).
+    #[graphql(default)]
+    pub crs: Crs,
+}
+
+/// A drawn area (多边形范围).
+#[derive(InputObject)]
+pub struct PolygonInput {
+    /// A GeoJSON Polygon or MultiPolygon; rings in either winding.
+    pub geometry: GeoJson,
+    /// Datum of the coordinates (坐标系).
+    #[graphql(default)]
+    pub crs: Crs,
+}
+
+/// A box (矩形范围), as a map's visible extent gives it.
+#[derive(InputObject)]
+pub struct BboxInput {
+    /// West edge, longitude (最小经度).
+    pub min_longitude: f64,
+    /// South edge, latitude (最小纬度).
+    pub min_latitude: f64,
+    /// East edge, longitude (最大经度).
+    pub max_longitude: f64,
+    /// North edge, latitude (最大纬度).
+    pub max_latitude: f64,
+    /// Datum of the edges (坐标系).
+    #[graphql(default)]
+    pub crs: Crs,
+}
+
+fn location(lon: f64, lat: f64, crs: Crs) -> Result<Location, AppError> {
+    let (lon, lat) = crs.to_wgs84(lon, lat);
+    Ok(Location::parse(lon, lat)?)
+}
+
+impl WithinInput {
+    /// The region in WGS84, checked.
+    pub fn into_region(self) -> Result<Region, AppError> {
+        Ok(match self {
+            WithinInput::Circle(c) => Region::Circle(Circle::new(
+                location(c.longitude, c.latitude, c.crs)?,
+                c.radius_meters,
+            )?),
+            WithinInput::Polygon(p) => {
+                Region::Area(Area::from_geojson(&super::geo::input(p.geometry, p.crs)?)?)
+            }
+            WithinInput::Bbox(b) => {
+                region::parse_bbox([
+                    b.min_longitude,
+                    b.min_latitude,
+                    b.max_longitude,
+                    b.max_latitude,
+                ])?;
+                // A datum shift is not uniform, so the box in WGS84 is the envelope of its
+                // four corners.
+                let corners = [
+                    (b.min_longitude, b.min_latitude),
+                    (b.min_longitude, b.max_latitude),
+                    (b.max_longitude, b.min_latitude),
+                    (b.max_longitude, b.max_latitude),
+                ]
+                .map(|(lon, lat)| b.crs.to_wgs84(lon, lat));
+                let fold = |f: fn(f64, f64) -> f64, pick: fn(&(f64, f64)) -> f64| {
+                    corners.iter().map(pick).reduce(f).unwrap_or_default()
+                };
+                Region::Box(region::parse_bbox([
+                    fold(f64::min, |c| c.0),
+                    fold(f64::min, |c| c.1),
+                    fold(f64::max, |c| c.0),
+                    fold(f64::max, |c| c.1),
+                ])?)
+            }
+        })
+    }
+}
+
+/// The ids of the assets under `filter` in `region` as the caller sees them, with their
+/// distance from the centre when the region is a circle.
+async fn matches(
+    ctx: &Context<'_>,
+    filter: &AssetFilter,
+    region: &Region,
+) -> Result<Vec<(i64, Option<f64>)>> {
+    let who = caller(ctx);
+    let found = db::asset::in_region(
+        db_conn(ctx)?,
+        filter,
+        region,
+        |l| who.visible_location(l),
+        who.location_slack_deg(),
+    )
+    .await?;
+    Ok(found
+        .into_iter()
+        .map(|(id, at)| {
+            let distance = match region {
+                Region::Circle(c) => Some(c.distance_m(at)),
+                _ => None,
+            };
+            (id, distance)
+        })
+        .collect())
+}
+
+/// Distance, then id: the order of a listing by distance.
+fn by_distance(a: &(f64, i64), b: &(f64, i64)) -> Ordering {
+    a.0.total_cmp(&b.0).then(a.1.cmp(&b.1))
+}
+
+/// Loads the rows of `ranked` (id and distance), in that order.
+async fn load_ranked(ctx: &Context<'_>, ranked: &[(f64, i64)]) -> Result<Vec<IdleAsset>> {
+    let ids: Vec<i64> = ranked.iter().map(|(_, id)| *id).collect();
+    let mut rows = db::asset::by_ids(db_conn(ctx)?, &ids).await?;
+    Ok(ranked
+        .iter()
+        .filter_map(|(d, id)| rows.remove(id).map(|r| IdleAsset::at_distance(r, *d)))
+        .collect())
+}
+
+/// The cursor value of a distance: exact, since Rust prints the shortest text that reads back
+/// as the same number.
+fn distance_cursor(tag: &str, d: f64, id: i64) -> String {
+    encode_cursor(tag, &d.to_string(), id)
+}
+
+/// One page of assets in a region. Ordered by distance when `by_distance` (a circle only),
+/// else in `order`, keyset-paged like any other listing.
+#[allow(clippy::too_many_arguments)]
+pub async fn region_connection(
+    ctx: &Context<'_>,
+    filter: AssetFilter,
+    region: Region,
+    order: AssetOrder,
+    by_distance_desc: Option<bool>,
+    tag: &'static str,
+    page: PageRequest,
+    keyset: Option<Keyset>,
+) -> Result<Connection<String, IdleAsset, ListTotal>> {
+    let found = matches(ctx, &filter, &region).await?;
+    let total = ListTotal::Known(found.len() as u64);
+    if let Some(descending) = by_distance_desc {
+        let mut ranked: Vec<(f64, i64)> = found
+            .iter()
+            .map(|(id, d)| (d.unwrap_or_default(), *id))
+            .collect();
+        let ascending = descending == page.backward;
+        ranked.sort_unstable_by(|a, b| {
+            let o = by_distance(a, b);
+            if ascending { o } else { o.reverse() }
+        });
+        let start = match &page.cursor {
+            None => 0,
+            Some((value, id)) => {
+                let d: f64 = value
+                    .parse()
+                    .ok()
+                    .filter(|d: &f64| d.is_finite())
+                    .ok_or_else(|| {
+                        AppError::bad_input("the cursor does not fit this listing's order")
+                    })?;
+                let key = (d, *id);
+                ranked.partition_point(|r| {
+                    let o = by_distance(r, &key);
+                    if ascending {
+                        o != Ordering::Greater
+                    } else {
+                        o != Ordering::Less
+                    }
+                })
+            }
+        };
+        let end = (start + page.fetch() as usize).min(ranked.len());
+        let rows = load_ranked(ctx, &ranked[start..end]).await?;
+        return Ok(page.connection(
+            rows,
+            |a| distance_cursor(tag, a.1.unwrap_or_default(), a.0.id),
+            |a| a,
+            total,
+        ));
+    }
+    // Another order: walk the listing in SQL over the region's envelope, keeping the matches.
+    let distances: HashMap<i64, Option<f64>> = found.into_iter().collect();
+    let who = caller(ctx);
+    let mut narrowed = filter;
+    narrowed.bbox = Some(region.envelope().grown(who.location_slack_deg()));
+    let chunk = (page.fetch() * 2).max(50);
+    let mut rows = Vec::new();
+    let mut key = keyset;
+    loop {
+        let batch =
+            db::asset::page(db_conn(ctx)?, &narrowed, order, key, page.backward, chunk).await?;
+        let exhausted = (batch.len() as u64) < chunk;
+        key = batch.last().map(|r| order.keyset(r)).or(key);
+        rows.extend(
+            batch
+                .into_iter()
+                .filter_map(|r| distances.get(&r.id).map(|d| IdleAsset(r, *d))),
+        );
+        if exhausted || rows.len() as u64 >= page.fetch() {
+            break;
+        }
+    }
+    rows.truncate(page.fetch() as usize);
+    Ok(page.connection(
+        rows,
+        |a| {
+            let k = order.keyset(&a.0);
+            encode_cursor(tag, &super::asset::cursor_value(k.value), k.id)
+        },
+        |a| a,
+        total,
+    ))
+}
+
+/// The `k` assets nearest `centre` as the caller sees them, nearest first (ties by id), within
+/// the largest radius a query may draw. The search widens from 500 m until it holds `k`.
+pub async fn nearest(
+    ctx: &Context<'_>,
+    centre: Location,
+    k: i32,
+    filter: AssetFilter,
+) -> Result<Vec<IdleAsset>> {
+    if !(1..=MAX_NEAREST).contains(&k) {
+        return Err(AppError::bad_input(format!(
+            "`k` must be between 1 and {MAX_NEAREST}, got {k}"
+        ))
+        .into());
+    }
+    let k = k as usize;
+    let mut radius = 500.0;
+    let mut ranked: Vec<(f64, i64)> = loop {
+        let region = Region::Circle(Circle::new(centre, radius)?);
+        let found = matches(ctx, &filter, &region).await?;
+        if found.len() >= k || radius >= MAX_RADIUS_M {
+            break found
+                .into_iter()
+                .map(|(id, d)| (d.unwrap_or_default(), id))
+                .collect();
+        }
+        radius = (radius * 4.0).min(MAX_RADIUS_M);
+    };
+    ranked.sort_unstable_by(by_distance);
+    ranked.truncate(k);
+    load_ranked(ctx, &ranked).await
+}
