@@ -1,0 +1,3 @@
+//! Map output: vector tiles.
+
+pub mod mvt;
