@@ -318,6 +318,21 @@ pub async fn page(
     Ok(q.limit(limit).all(conn).await?)
 }
 
+/// `limit` assets under `filter` in id order after skipping `offset` (OGC API paging).
+pub async fn page_at_offset(
+    conn: &impl ConnectionTrait,
+    filter: &AssetFilter,
+    offset: u64,
+    limit: u64,
+) -> StoreResult<Vec<idle_asset::Model>> {
+    Ok(filtered(filter)
+        .order_by(Column::Id, Order::Asc)
+        .offset(offset)
+        .limit(limit)
+        .all(conn)
+        .await?)
+}
+
 pub async fn count(conn: &impl ConnectionTrait, filter: &AssetFilter) -> StoreResult<u64> {
     Ok(filtered(filter).count(conn).await?)
 }

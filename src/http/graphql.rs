@@ -15,9 +15,7 @@ use poem::web::Data;
 use poem::{Body, Request, Response, handler};
 
 use crate::app::AppState;
-use crate::db;
-use crate::domain::access::{Actor, Caller, Role};
-use crate::error::AppError;
+use crate::domain::access::Caller;
 use crate::graphql::limits::with_code;
 use crate::graphql::loaders;
 use crate::graphql::mutation::RequestId;
@@ -202,51 +200,14 @@ fn request_id(req: &Request) -> String {
         .map_or_else(crate::error::new_id, str::to_owned)
 }
 
-/// The caller named by the `Authorization` header: anonymous without one, UNAUTHENTICATED
-/// (401) for a malformed, unknown or revoked token, never a silent fall back to anonymous.
+/// The caller, or the refusal GraphQL answers with (401 for a bad token).
 async fn authenticate(
     req: &Request,
     state: &AppState,
 ) -> Result<Caller, (StatusCode, ServerError)> {
-    let Some(header) = req.headers().get(header::AUTHORIZATION) else {
-        return Ok(Caller::Anonymous);
-    };
-    let denied = |m: &str| (StatusCode::UNAUTHORIZED, error("UNAUTHENTICATED", m));
-    let secret = header
-        .to_str()
-        .ok()
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| denied("the Authorization header must be `Bearer <token>`"))?;
-    let internal = |e: crate::db::StoreError| {
-        let err = AppError::from(e);
-        (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            error("INTERNAL", err.message()),
-        )
-    };
-    let token = db::token::find_live(&state.db, secret)
+    super::rest::caller(req, state)
         .await
-        .map_err(internal)?
-        .ok_or_else(|| denied("the token is unknown or has been revoked"))?;
-    db::token::touch(&state.db, &token, chrono::Utc::now())
-        .await
-        .map_err(internal)?;
-    let role = Role::parse(&token.role).map_err(|e| {
-        let err = AppError::internal(e);
-        (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            error("INTERNAL", err.message()),
-        )
-    })?;
-    Ok(Caller::Signed(Actor {
-        token_id: token.id,
-        label: token.label,
-        role,
-        township_id: token.township_id,
-        bank_code: token.bank_code,
-    }))
+        .map_err(|e| (e.status, error(e.code, e.description)))
 }
 
 fn accepts_graphql_response(req: &Request) -> bool {

@@ -4,6 +4,7 @@ pub mod graphiql;
 pub mod graphql;
 pub mod health;
 pub mod rate_limit;
+pub mod rest;
 
 use poem::http::Method;
 use poem::middleware::{CatchPanic, Cors, Tracing};

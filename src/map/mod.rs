@@ -1,3 +1,4 @@
-//! Map output: vector tiles.
+//! Map output: the registry's layers as features, encoded as GeoJSON and vector tiles.
 
+pub mod features;
 pub mod mvt;

@@ -1,0 +1,109 @@
+//! What the routes beside GraphQL (OGC API, tiles, downloads) share: who is calling, and errors
+//! as JSON with the same codes GraphQL uses.
+
+use poem::http::{StatusCode, header};
+use poem::{IntoResponse, Request, Response};
+
+use crate::app::AppState;
+use crate::db;
+use crate::domain::access::{Actor, Caller, Role};
+use crate::error::AppError;
+
+/// An error answered as `{"code": …, "description": …}`: the shape OGC API – Features gives
+/// its exceptions, with the registry's error codes.
+#[derive(Debug)]
+pub struct RestError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub description: String,
+}
+
+impl RestError {
+    pub fn bad_input(description: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: "BAD_INPUT",
+            description: description.into(),
+        }
+    }
+
+    pub fn not_found(description: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::NOT_FOUND,
+            code: "NOT_FOUND",
+            description: description.into(),
+        }
+    }
+
+    fn unauthenticated(description: &str) -> Self {
+        Self {
+            status: StatusCode::UNAUTHORIZED,
+            code: "UNAUTHENTICATED",
+            description: description.to_owned(),
+        }
+    }
+}
+
+impl From<AppError> for RestError {
+    /// Keeps the code; an internal error shows only its id (the cause was logged with it).
+    fn from(err: AppError) -> Self {
+        let code = err.code();
+        let status = match code.as_str() {
+            "INTERNAL" => StatusCode::INTERNAL_SERVER_ERROR,
+            "FORBIDDEN" => StatusCode::FORBIDDEN,
+            "UNAUTHENTICATED" => StatusCode::UNAUTHORIZED,
+            "NOT_FOUND" => StatusCode::NOT_FOUND,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        Self {
+            status,
+            code: code.as_str(),
+            description: err.message().to_owned(),
+        }
+    }
+}
+
+impl From<db::StoreError> for RestError {
+    fn from(err: db::StoreError) -> Self {
+        AppError::from(err).into()
+    }
+}
+
+impl IntoResponse for RestError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "code": self.code, "description": self.description });
+        Response::builder()
+            .status(self.status)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body.to_string())
+    }
+}
+
+/// The caller named by the `Authorization` header: anonymous without one, UNAUTHENTICATED for a
+/// malformed, unknown or revoked token, never a silent fall back to anonymous.
+pub async fn caller(req: &Request, state: &AppState) -> Result<Caller, RestError> {
+    let Some(header) = req.headers().get(header::AUTHORIZATION) else {
+        return Ok(Caller::Anonymous);
+    };
+    let secret = header
+        .to_str()
+        .ok()
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            RestError::unauthenticated("the Authorization header must be `Bearer <token>`")
+        })?;
+    let token = db::token::find_live(&state.db, secret)
+        .await?
+        .ok_or_else(|| RestError::unauthenticated("the token is unknown or has been revoked"))?;
+    db::token::touch(&state.db, &token, chrono::Utc::now()).await?;
+    let role = Role::parse(&token.role).map_err(AppError::internal)?;
+    Ok(Caller::Signed(Actor {
+        token_id: token.id,
+        label: token.label,
+        role,
+        township_id: token.township_id,
+        bank_code: token.bank_code,
+    }))
+}
