@@ -1,8 +1,10 @@
 //! HTTP: the GraphQL endpoint, GraphiQL, and the routes that are not GraphQL.
 
+pub mod download;
 pub mod graphiql;
 pub mod graphql;
 pub mod health;
+pub mod ogc;
 pub mod rate_limit;
 pub mod rest;
 
@@ -18,6 +20,8 @@ pub fn routes(state: AppState) -> poem::endpoint::BoxEndpoint<'static> {
     let routes = Route::new()
         .at("/graphql", get(graphql::handle).post(graphql::handle))
         .nest("/graphiql", graphiql::endpoint())
+        .nest("/ogc", ogc::routes())
+        .at("/download/:file", get(download::geojson))
         .at("/healthz", get(health::healthz))
         .at("/readyz", get(health::readyz))
         .data(state)

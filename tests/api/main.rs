@@ -16,6 +16,7 @@ mod health;
 mod helpers;
 mod limits;
 mod mutations;
+mod ogc;
 mod queries;
 mod readme;
 mod seed;
