@@ -33,6 +33,8 @@ pub enum GeometryError {
     Invalid(String),
     #[error("the polygon has no area")]
     ZeroArea,
+    #[error("the location ({lon}, {lat}) lies outside every township of the district")]
+    OutsideDistrict { lon: f64, lat: f64 },
     #[error("the geometry is not valid GeoJSON: {0}")]
     Malformed(String),
 }
