@@ -21,3 +21,4 @@ mod readme;
 mod seed;
 mod spatial;
 mod sql_count;
+mod tiles;
