@@ -7,6 +7,7 @@ pub mod health;
 pub mod ogc;
 pub mod rate_limit;
 pub mod rest;
+pub mod tiles;
 
 use poem::http::Method;
 use poem::middleware::{CatchPanic, Cors, Tracing};
@@ -24,6 +25,8 @@ pub fn routes(state: AppState) -> poem::endpoint::BoxEndpoint<'static> {
         .at("/download/:file", get(download::geojson))
         .at("/healthz", get(health::healthz))
         .at("/readyz", get(health::readyz))
+        .at("/tiles/:layer/:z/:x/:y", get(tiles::vector_tile))
+        .at("/tiles/:tileset", get(tiles::tilejson))
         .data(state)
         // A bug that panics answers 500 and is logged; the connection and the server live on.
         .with(CatchPanic::new())

@@ -22,3 +22,4 @@ mod readme;
 mod seed;
 mod spatial;
 mod sql_count;
+mod tiles;
