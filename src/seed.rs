@@ -19,6 +19,8 @@ use crate::domain::demo_site::{DemoSiteDraft, DemoSiteLevel, Indicator, Indicato
 use crate::domain::party::{PartyDraft, PartyKind};
 use crate::domain::revitalization::{RevenueSplit, RevitalizationDraft, RevitalizationMode};
 
+mod credit;
+
 const TOWNSHIPS: &str = include_str!("../seeds/townships.geojson");
 const VILLAGES: &str = include_str!("../seeds/villages.geojson");
 const PARTIES: &str = include_str!("../seeds/parties.json");
@@ -35,6 +37,12 @@ pub struct SeedReport {
     pub assets: usize,
     pub revitalizations: usize,
     pub demo_sites: usize,
+    pub policies: usize,
+    pub banks: usize,
+    pub products: usize,
+    pub zones: usize,
+    pub rights: usize,
+    pub recommendations: usize,
 }
 
 impl SeedReport {
@@ -45,6 +53,12 @@ impl SeedReport {
             + self.assets
             + self.revitalizations
             + self.demo_sites
+            + self.policies
+            + self.banks
+            + self.products
+            + self.zones
+            + self.rights
+            + self.recommendations
     }
 }
 
@@ -426,6 +440,7 @@ async fn load_in(conn: &impl ConnectionTrait, today: NaiveDate) -> anyhow::Resul
         }
         report.demo_sites += 1;
     }
+    credit::load(conn, &mut report).await?;
     Ok(report)
 }
 

@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_registry_core;
 mod m20261126_000001_access_tokens;
 mod m20261127_000001_asset_spatial_key;
+mod m20261128_000001_rights_and_credit;
 
 /// Every migration, in the order it runs.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_registry_core::Migration),
             Box::new(m20261126_000001_access_tokens::Migration),
             Box::new(m20261127_000001_asset_spatial_key::Migration),
+            Box::new(m20261128_000001_rights_and_credit::Migration),
         ]
     }
 }

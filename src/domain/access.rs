@@ -135,6 +135,19 @@ impl Caller {
         }
     }
 
+    /// A bank's products and its business are its own: another bank's are FORBIDDEN. The
+    /// district office and the township cadres may look at every bank's.
+    pub fn may_see_bank_business(&self, bank_code: &str) -> Result<&Actor, Denied> {
+        let actor = self.actor("a bank's products and loans")?;
+        match (&actor.role, actor.bank_code.as_deref()) {
+            (Role::Bank, Some(own)) if own == bank_code => Ok(actor),
+            (Role::Bank, _) => Err(Denied::Forbidden(format!(
+                "this is bank {bank_code}'s business; a bank token sees its own only"
+            ))),
+            _ => Ok(actor),
+        }
+    }
+
     /// How far, in degrees, the location this caller sees may lie from the true one: a
     /// spatial search must look that much wider to find what the caller sees inside it.
     pub fn location_slack_deg(&self) -> f64 {

@@ -160,22 +160,9 @@ pub struct BorrowerFacts {
 /// The birth date and sex an 18-digit resident ID number (居民身份证号) encodes: digits 7–14
 /// are the date, digit 17 is odd for men. None for another format or a bad check digit.
 pub fn birth_and_sex(id_number: &str) -> Option<(NaiveDate, Sex)> {
-    let b = id_number.as_bytes();
-    if b.len() != 18 || !b[..17].iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    const CHECK: &[u8; 11] = b"10X98765432";
-    let sum: u32 = b[..17]
-        .iter()
-        .zip(WEIGHTS)
-        .map(|(d, w)| u32::from(d - b'0') * w)
-        .sum();
-    if b[17].to_ascii_uppercase() != CHECK[(sum % 11) as usize] {
-        return None;
-    }
-    let date = NaiveDate::parse_from_str(&id_number[6..14], "%Y%m%d").ok()?;
-    let sex = if (b[16] - b'0') % 2 == 1 {
+    let checked = super::party::resident_id_number(id_number).ok()?;
+    let date = NaiveDate::parse_from_str(&checked[6..14], "%Y%m%d").ok()?;
+    let sex = if (checked.as_bytes()[16] - b'0') % 2 == 1 {
         Sex::Male
     } else {
         Sex::Female

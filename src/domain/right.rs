@@ -209,3 +209,122 @@ mod tests {
         }
     }
 }
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RightError {
+    #[error("a right needs at least one holder")]
+    NoHolder,
+    #[error("party {0} is listed twice among the holders")]
+    DuplicateHolder(i64),
+    #[error("a holder's share must be more than 0 and at most 1, got {0}")]
+    Share(f64),
+    #[error("the holders' shares must sum to 1, they sum to {0}")]
+    SharesSum(f64),
+    #[error("the right expires ({expires}) before it was issued ({issued})")]
+    ExpiresBeforeIssued {
+        issued: chrono::NaiveDate,
+        expires: chrono::NaiveDate,
+    },
+    #[error("an appraised value must be more than 0 fen, got {0}")]
+    AppraisalValue(i64),
+    #[error("an appraisal cannot be valid until {until}, before it was made on {made}")]
+    AppraisalValidity {
+        made: chrono::NaiveDate,
+        until: chrono::NaiveDate,
+    },
+}
+
+/// Holders' shares given as fractions (as a cadre types them), checked and turned into basis
+/// points that sum exactly to 10 000: the last holder takes the rounding.
+pub fn holder_shares(holders: &[(i64, f64)]) -> Result<Vec<(i64, u32)>, RightError> {
+    if holders.is_empty() {
+        return Err(RightError::NoHolder);
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (party, share) in holders {
+        if !seen.insert(*party) {
+            return Err(RightError::DuplicateHolder(*party));
+        }
+        if !(share.is_finite() && *share > 0.0 && *share <= 1.0) {
+            return Err(RightError::Share(*share));
+        }
+    }
+    let sum: f64 = holders.iter().map(|(_, s)| s).sum();
+    if (sum - 1.0).abs() > 1e-6 {
+        return Err(RightError::SharesSum(sum));
+    }
+    let mut out: Vec<(i64, u32)> = holders
+        .iter()
+        .map(|(p, s)| (*p, (s * 10_000.0).round() as u32))
+        .collect();
+    let rest: u32 = out[..out.len() - 1].iter().map(|(_, bp)| bp).sum();
+    if let Some(last) = out.last_mut() {
+        last.1 = 10_000 - rest;
+    }
+    Ok(out)
+}
+
+/// Checks that a right does not expire before it was issued.
+pub fn check_term(
+    issued: Option<chrono::NaiveDate>,
+    expires: Option<chrono::NaiveDate>,
+) -> Result<(), RightError> {
+    match (issued, expires) {
+        (Some(issued), Some(expires)) if expires < issued => {
+            Err(RightError::ExpiresBeforeIssued { issued, expires })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Checks an appraisal's value and validity.
+pub fn check_appraisal(
+    value_fen: i64,
+    valued_on: chrono::NaiveDate,
+    valid_until: Option<chrono::NaiveDate>,
+) -> Result<(), RightError> {
+    if value_fen <= 0 {
+        return Err(RightError::AppraisalValue(value_fen));
+    }
+    match valid_until {
+        Some(until) if until < valued_on => Err(RightError::AppraisalValidity {
+            made: valued_on,
+            until,
+        }),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod holder_tests {
+    use super::*;
+
+    #[test]
+    fn shares_become_basis_points_summing_to_one() {
+        assert_eq!(
+            holder_shares(&[(1, 1.0 / 3.0), (2, 1.0 / 3.0), (3, 1.0 / 3.0)]),
+            Ok(vec![(1, 3_333), (2, 3_333), (3, 3_334)])
+        );
+        assert_eq!(holder_shares(&[]), Err(RightError::NoHolder));
+        assert_eq!(
+            holder_shares(&[(1, 0.5), (1, 0.5)]),
+            Err(RightError::DuplicateHolder(1))
+        );
+        assert!(matches!(
+            holder_shares(&[(1, 0.5), (2, 0.4)]),
+            Err(RightError::SharesSum(_))
+        ));
+        assert!(holder_shares(&[(1, f64::NAN)]).is_err());
+        assert!(holder_shares(&[(1, 0.0), (2, 1.0)]).is_err());
+    }
+
+    #[test]
+    fn dates_and_values_must_make_sense() {
+        let d = |s: &str| s.parse::<chrono::NaiveDate>().expect("date");
+        assert!(check_term(Some(d("2020-01-01")), Some(d("2019-01-01"))).is_err());
+        assert!(check_term(Some(d("2020-01-01")), None).is_ok());
+        assert!(check_appraisal(0, d("2026-01-01"), None).is_err());
+        assert!(check_appraisal(1, d("2026-01-01"), Some(d("2025-01-01"))).is_err());
+        assert!(check_appraisal(1, d("2026-01-01"), Some(d("2027-01-01"))).is_ok());
+    }
+}

@@ -196,6 +196,19 @@ impl IdleAsset {
         Ok(self.measures()?.map(|m| geo::bbox_in(m.bbox, crs)))
     }
 
+    /// The property rights recorded on it (产权).
+    #[graphql(guard = "Details(\"property rights\")")]
+    async fn property_rights(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<super::credit::PropertyRight>> {
+        Ok(db::credit::rights_on_asset(db_conn(ctx)?, self.0.id)
+            .await?
+            .into_iter()
+            .map(super::credit::PropertyRight)
+            .collect())
+    }
+
     /// Land area in m² (占地面积): geodesic, from the footprint when there is one.
     #[graphql(guard = "Details(\"an asset's details\")")]
     async fn land_area_square_meters(&self) -> Option<f64> {

@@ -16,16 +16,20 @@ pub enum Kind {
     IdleAsset,
     Revitalization,
     DemoSite,
+    PropertyRight,
+    LoanProduct,
 }
 
 impl Kind {
-    const ALL: [Kind; 6] = [
+    const ALL: [Kind; 8] = [
         Kind::Township,
         Kind::Village,
         Kind::Party,
         Kind::IdleAsset,
         Kind::Revitalization,
         Kind::DemoSite,
+        Kind::PropertyRight,
+        Kind::LoanProduct,
     ];
 
     fn name(self) -> &'static str {
@@ -36,6 +40,8 @@ impl Kind {
             Kind::IdleAsset => "IdleAsset",
             Kind::Revitalization => "Revitalization",
             Kind::DemoSite => "DemoSite",
+            Kind::PropertyRight => "PropertyRight",
+            Kind::LoanProduct => "LoanProduct",
         }
     }
 

@@ -6,6 +6,7 @@ pub mod access;
 pub mod asset;
 pub mod audit;
 pub mod boundary_mutation;
+pub mod credit;
 pub mod demo_mutation;
 pub mod demo_site;
 pub mod geo;
@@ -40,7 +41,7 @@ pub fn build_schema(
     limits: Limits,
 ) -> RegistrySchema {
     Schema::build(
-        query::Query,
+        query::Query::default(),
         mutation::Mutation::default(),
         EmptySubscription,
     )
@@ -53,7 +54,7 @@ pub fn build_schema(
 /// The SDL of the schema, as committed in `schema/schema.graphql`.
 pub fn sdl() -> String {
     Schema::build(
-        query::Query,
+        query::Query::default(),
         mutation::Mutation::default(),
         EmptySubscription,
     )

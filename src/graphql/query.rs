@@ -36,10 +36,16 @@ pub enum Node {
     IdleAsset(IdleAsset),
     Revitalization(Revitalization),
     DemoSite(DemoSite),
+    PropertyRight(super::credit::PropertyRight),
+    LoanProduct(super::credit::LoanProduct),
 }
 
+/// The root query: the registry itself, and the credit built on its property rights.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct Query(RegistryQuery, super::credit::CreditQuery);
+
 #[derive(Default)]
-pub struct Query;
+pub struct RegistryQuery;
 
 /// Where a point lies, by the shared boundary locator (the one mutations place records with).
 fn place_of(ctx: &Context<'_>, lon: f64, lat: f64, crs: Crs) -> Result<Option<Placement>> {
@@ -89,13 +95,39 @@ async fn load_node(ctx: &Context<'_>, kind: Kind, id: i64) -> Result<Option<Node
             .load_one(DemoSiteKey(id))
             .await?
             .map(|m| Node::DemoSite(DemoSite(m))),
+        // Rights and products need a token, like their own queries.
+        Kind::PropertyRight => {
+            caller(ctx)
+                .may_read_details("property rights")
+                .map_err(AppError::from)?;
+            db::credit::right(db_conn(ctx)?, id)
+                .await?
+                .map(|m| Node::PropertyRight(super::credit::PropertyRight(m)))
+        }
+        Kind::LoanProduct => {
+            let conn = db_conn(ctx)?;
+            match db::credit::product(conn, id).await? {
+                None => None,
+                Some(p) => {
+                    let bank = db::credit::banks(conn)
+                        .await?
+                        .into_iter()
+                        .find(|b| b.id == p.bank_id)
+                        .ok_or_else(|| AppError::internal("a product without its bank"))?;
+                    caller(ctx)
+                        .may_see_bank_business(&bank.code)
+                        .map_err(AppError::from)?;
+                    Some(Node::LoanProduct(super::credit::LoanProduct(p)))
+                }
+            }
+        }
     })
 }
 
 /// The registry of 青岚区 (乡村振兴资产登记): townships, villages, idle assets ("两闲") and
 /// demonstration sites. Every list is a Relay connection of at most 100 items a page.
 #[Object]
-impl Query {
+impl RegistryQuery {
     /// Any record by its global ID; null if there is none.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
         let (kind, n) = ids::decode(&id)?;

@@ -9,6 +9,7 @@
 mod access;
 mod bad_input;
 mod boundaries;
+mod credit;
 mod datums;
 mod demo_mutations;
 mod graphiql;
