@@ -20,6 +20,8 @@ use crate::error::AppError;
 /// forest right… with its certificate, holders and source documents (LADM: LA_Right).
 pub struct PropertyRight(pub property_right::Model);
 
+/// A property right (产权): a household's house with its homestead, a land management right, a
+/// forest right… with its certificate, holders and source documents (LADM: LA_Right).
 #[Object]
 impl PropertyRight {
     /// Global ID.
@@ -125,6 +127,7 @@ pub struct RightHolder {
     share: f64,
 }
 
+/// A holder of a right and its share (权利人).
 #[Object]
 impl RightHolder {
     /// The holder (权利人).
@@ -141,6 +144,7 @@ impl RightHolder {
 /// A source document of a right (来源文件).
 pub struct SourceDocument(source_document::Model);
 
+/// A source document of a right (来源文件).
 #[Object]
 impl SourceDocument {
     /// Kind (类型).
@@ -167,6 +171,7 @@ impl SourceDocument {
 /// An appraisal of a right (价值评估).
 pub struct Appraisal(appraisal::Model);
 
+/// An appraisal of a right (价值评估).
 #[Object]
 impl Appraisal {
     /// Method (评估方式).
@@ -198,6 +203,7 @@ impl Appraisal {
 /// A partner bank (合作银行).
 pub struct Bank(bank::Model);
 
+/// A partner bank (合作银行).
 #[Object]
 impl Bank {
     /// Bank code, as bank tokens name it (银行代码).
@@ -214,6 +220,7 @@ impl Bank {
 /// A loan product (贷款产品): one per kind of right at a bank ("一权一品").
 pub struct LoanProduct(pub loan_product::Model);
 
+/// A loan product (贷款产品): one per kind of right at a bank ("一权一品").
 #[Object]
 impl LoanProduct {
     /// Global ID.
