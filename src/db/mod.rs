@@ -10,6 +10,7 @@ pub mod credit;
 pub mod demo_site;
 pub mod entities;
 pub mod geometry;
+pub mod loan;
 pub mod party;
 pub mod place;
 pub mod revitalization;

@@ -8,6 +8,7 @@ pub mod datum;
 pub mod demo_site;
 pub mod eligibility;
 pub mod geometry;
+pub mod loan;
 pub mod locator;
 pub mod party;
 pub mod region;

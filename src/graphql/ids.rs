@@ -18,10 +18,11 @@ pub enum Kind {
     DemoSite,
     PropertyRight,
     LoanProduct,
+    LoanApplication,
 }
 
 impl Kind {
-    const ALL: [Kind; 8] = [
+    const ALL: [Kind; 9] = [
         Kind::Township,
         Kind::Village,
         Kind::Party,
@@ -30,6 +31,7 @@ impl Kind {
         Kind::DemoSite,
         Kind::PropertyRight,
         Kind::LoanProduct,
+        Kind::LoanApplication,
     ];
 
     fn name(self) -> &'static str {
@@ -42,6 +44,7 @@ impl Kind {
             Kind::DemoSite => "DemoSite",
             Kind::PropertyRight => "PropertyRight",
             Kind::LoanProduct => "LoanProduct",
+            Kind::LoanApplication => "LoanApplication",
         }
     }
 

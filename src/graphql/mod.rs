@@ -13,6 +13,7 @@ pub mod geo;
 pub mod ids;
 pub mod limits;
 pub mod loaders;
+pub mod loan;
 pub mod mutation;
 pub mod paging;
 pub mod place;

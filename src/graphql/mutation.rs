@@ -40,6 +40,7 @@ pub struct Mutation(
     super::demo_mutation::DemoMutation,
     super::boundary_mutation::BoundaryMutation,
     super::token::TokenMutation,
+    super::loan::LoanMutation,
 );
 
 /// Registering and changing assets and parties.

@@ -38,11 +38,16 @@ pub enum Node {
     DemoSite(DemoSite),
     PropertyRight(super::credit::PropertyRight),
     LoanProduct(super::credit::LoanProduct),
+    LoanApplication(super::loan::LoanApplication),
 }
 
 /// The root query: the registry itself, and the credit built on its property rights.
 #[derive(async_graphql::MergedObject, Default)]
-pub struct Query(RegistryQuery, super::credit::CreditQuery);
+pub struct Query(
+    RegistryQuery,
+    super::credit::CreditQuery,
+    super::loan::LoanQuery,
+);
 
 #[derive(Default)]
 pub struct RegistryQuery;
@@ -121,6 +126,7 @@ async fn load_node(ctx: &Context<'_>, kind: Kind, id: i64) -> Result<Option<Node
                 }
             }
         }
+        Kind::LoanApplication => super::loan::node(ctx, id).await?.map(Node::LoanApplication),
     })
 }
 

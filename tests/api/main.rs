@@ -16,6 +16,7 @@ mod graphiql;
 mod health;
 mod helpers;
 mod limits;
+mod loans;
 mod mutations;
 mod ogc;
 mod queries;

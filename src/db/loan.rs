@@ -1,0 +1,220 @@
+//! Loan applications, their mortgages and what happened to the loan.
+
+use chrono::{NaiveDate, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+
+use super::entities::{loan_application, loan_event, mortgage};
+use super::{StoreResult, Versioned};
+use crate::domain::loan::{LoanStatus, MortgageStatus};
+
+/// A loan application as submitted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewApplication {
+    pub code: String,
+    pub bank_id: i64,
+    pub product_id: i64,
+    pub right_id: i64,
+    pub borrower_id: i64,
+    pub recommendation_id: Option<i64>,
+    pub amount_fen: i64,
+    pub term_months: i32,
+    pub rank: i32,
+    pub submitted_by: String,
+}
+
+pub async fn insert_application(
+    conn: &impl ConnectionTrait,
+    a: &NewApplication,
+) -> StoreResult<loan_application::Model> {
+    let now = Utc::now();
+    Ok(loan_application::ActiveModel {
+        code: Set(a.code.clone()),
+        bank_id: Set(a.bank_id),
+        product_id: Set(a.product_id),
+        right_id: Set(a.right_id),
+        borrower_id: Set(a.borrower_id),
+        recommendation_id: Set(a.recommendation_id),
+        amount_fen: Set(a.amount_fen),
+        term_months: Set(a.term_months),
+        rank: Set(a.rank),
+        status: Set(LoanStatus::Submitted.as_str().to_owned()),
+        report: Set(None),
+        decided_at: Set(None),
+        submitted_by: Set(a.submitted_by.clone()),
+        decided_by: Set(None),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?)
+}
+
+pub async fn application(
+    conn: &impl ConnectionTrait,
+    id: i64,
+) -> StoreResult<Option<loan_application::Model>> {
+    Ok(loan_application::Entity::find_by_id(id).one(conn).await?)
+}
+
+/// Applications, newest first, of one bank when given.
+pub async fn applications(
+    conn: &impl ConnectionTrait,
+    bank_id: Option<i64>,
+    status: Option<LoanStatus>,
+    limit: u64,
+) -> StoreResult<Vec<loan_application::Model>> {
+    let mut q = loan_application::Entity::find();
+    if let Some(b) = bank_id {
+        q = q.filter(loan_application::Column::BankId.eq(b));
+    }
+    if let Some(s) = status {
+        q = q.filter(loan_application::Column::Status.eq(s.as_str()));
+    }
+    Ok(q.order_by_desc(loan_application::Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?)
+}
+
+/// Moves an application to `status` if it is still at `version`, with the decision's report
+/// and decider when given.
+pub async fn set_status(
+    conn: &impl ConnectionTrait,
+    id: i64,
+    version: i32,
+    status: LoanStatus,
+    decision: Option<(String, String)>,
+) -> StoreResult<Versioned<loan_application::Model>> {
+    let mut q = loan_application::Entity::update_many()
+        .col_expr(loan_application::Column::Status, Expr::val(status.as_str()))
+        .col_expr(
+            loan_application::Column::Version,
+            Expr::col(loan_application::Column::Version).add(1),
+        )
+        .col_expr(loan_application::Column::UpdatedAt, Expr::val(Utc::now()));
+    if let Some((report, by)) = decision {
+        q = q
+            .col_expr(loan_application::Column::Report, Expr::val(report))
+            .col_expr(loan_application::Column::DecidedBy, Expr::val(by))
+            .col_expr(loan_application::Column::DecidedAt, Expr::val(Utc::now()));
+    }
+    let result = q
+        .filter(loan_application::Column::Id.eq(id))
+        .filter(loan_application::Column::Version.eq(version))
+        .exec(conn)
+        .await?;
+    super::versioned::<loan_application::Entity>(conn, id, result.rows_affected, |m| m.version)
+        .await
+}
+
+pub async fn insert_mortgage(
+    conn: &impl ConnectionTrait,
+    app: &loan_application::Model,
+    registration_no: &str,
+    registered_on: NaiveDate,
+) -> StoreResult<mortgage::Model> {
+    let now = Utc::now();
+    Ok(mortgage::ActiveModel {
+        application_id: Set(app.id),
+        right_id: Set(app.right_id),
+        bank_id: Set(app.bank_id),
+        amount_fen: Set(app.amount_fen),
+        rank: Set(app.rank),
+        registration_no: Set(registration_no.to_owned()),
+        registered_on: Set(registered_on),
+        released_on: Set(None),
+        status: Set(MortgageStatus::Active.as_str().to_owned()),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?)
+}
+
+pub async fn mortgage_of(
+    conn: &impl ConnectionTrait,
+    application_id: i64,
+) -> StoreResult<Option<mortgage::Model>> {
+    Ok(mortgage::Entity::find()
+        .filter(mortgage::Column::ApplicationId.eq(application_id))
+        .one(conn)
+        .await?)
+}
+
+pub async fn set_mortgage_status(
+    conn: &impl ConnectionTrait,
+    id: i64,
+    status: MortgageStatus,
+    released_on: Option<NaiveDate>,
+) -> StoreResult<()> {
+    let mut q = mortgage::Entity::update_many()
+        .col_expr(mortgage::Column::Status, Expr::val(status.as_str()))
+        .col_expr(
+            mortgage::Column::Version,
+            Expr::col(mortgage::Column::Version).add(1),
+        )
+        .col_expr(mortgage::Column::UpdatedAt, Expr::val(Utc::now()));
+    if let Some(d) = released_on {
+        q = q.col_expr(mortgage::Column::ReleasedOn, Expr::val(d));
+    }
+    q.filter(mortgage::Column::Id.eq(id)).exec(conn).await?;
+    Ok(())
+}
+
+/// Something that happened to a loan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent<'a> {
+    pub kind: &'a str,
+    pub amount_fen: Option<i64>,
+    pub occurred_on: NaiveDate,
+    pub method: Option<&'a str>,
+    pub note: Option<String>,
+}
+
+pub async fn insert_event(
+    conn: &impl ConnectionTrait,
+    application_id: i64,
+    e: &NewEvent<'_>,
+) -> StoreResult<loan_event::Model> {
+    Ok(loan_event::ActiveModel {
+        application_id: Set(application_id),
+        kind: Set(e.kind.to_owned()),
+        amount_fen: Set(e.amount_fen),
+        occurred_on: Set(e.occurred_on),
+        method: Set(e.method.map(str::to_owned)),
+        note: Set(e.note.clone()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?)
+}
+
+pub async fn events_of(
+    conn: &impl ConnectionTrait,
+    application_id: i64,
+) -> StoreResult<Vec<loan_event::Model>> {
+    Ok(loan_event::Entity::find()
+        .filter(loan_event::Column::ApplicationId.eq(application_id))
+        .order_by_asc(loan_event::Column::Id)
+        .all(conn)
+        .await?)
+}
+
+/// The amount repaid so far, fen.
+pub async fn repaid_fen(conn: &impl ConnectionTrait, application_id: i64) -> StoreResult<i64> {
+    Ok(events_of(conn, application_id)
+        .await?
+        .iter()
+        .filter(|e| e.kind == "REPAYMENT")
+        .filter_map(|e| e.amount_fen)
+        .sum())
+}

@@ -1,0 +1,828 @@
+//! Loan applications and their mortgages (贷款与抵押): submitted by a bank or by a cadre on a
+//! household's behalf, decided by the bank on a fresh eligibility report, registered by the
+//! registry office, then disbursed, repaid and released, or defaulted and disposed of. Every
+//! step is one transaction with its audit event; a step outside the lifecycle is BAD_INPUT.
+
+use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::access::caller;
+use super::asset::Party;
+use super::credit::{LoanProduct, PropertyRight};
+use super::ids::{self, Kind};
+use super::mutation::{json, record, today, updated};
+use super::scalars::Long;
+use super::{db_conn, stored};
+use crate::db;
+use crate::db::entities::{loan_application, loan_event, mortgage};
+use crate::db::loan::{NewApplication, NewEvent};
+use crate::domain::access::{Actor, Role};
+use crate::domain::eligibility::{self, Request, Verdict};
+use crate::domain::loan::{DisposalMethod, LoanAction, LoanStatus, MortgageStatus, transition};
+use crate::error::AppError;
+
+/// A loan application and the loan it became (贷款申请).
+pub struct LoanApplication(pub loan_application::Model);
+
+/// A loan application and the loan it became (贷款申请).
+#[Object]
+impl LoanApplication {
+    /// Global ID.
+    pub async fn id(&self) -> ID {
+        Kind::LoanApplication.id(self.0.id)
+    }
+
+    /// Application number (申请编号).
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+
+    /// Where it stands (状态).
+    async fn status(&self) -> Result<LoanStatus> {
+        stored(LoanStatus::parse(&self.0.status))
+    }
+
+    /// Amount asked, fen (申请金额, 分).
+    async fn amount_fen(&self) -> Long {
+        Long(self.0.amount_fen)
+    }
+
+    /// Term, months (期限, 月).
+    async fn term_months(&self) -> i32 {
+        self.0.term_months
+    }
+
+    /// Mortgage rank asked for (抵押顺位).
+    async fn rank(&self) -> i32 {
+        self.0.rank
+    }
+
+    /// The product (贷款产品).
+    async fn product(&self, ctx: &Context<'_>) -> Result<Option<LoanProduct>> {
+        Ok(db::credit::product(db_conn(ctx)?, self.0.product_id)
+            .await?
+            .map(LoanProduct))
+    }
+
+    /// The right offered as collateral (抵押物权利).
+    async fn right(&self, ctx: &Context<'_>) -> Result<Option<PropertyRight>> {
+        Ok(db::credit::right(db_conn(ctx)?, self.0.right_id)
+            .await?
+            .map(PropertyRight))
+    }
+
+    /// The borrower (借款人); personal fields follow the access rules.
+    async fn borrower(&self, ctx: &Context<'_>) -> Result<Option<Party>> {
+        Ok(db::party::by_ids(db_conn(ctx)?, &[self.0.borrower_id])
+            .await?
+            .remove(&self.0.borrower_id)
+            .map(Party))
+    }
+
+    /// The eligibility report the decision rested on (审批依据), as stored then; null before the
+    /// decision.
+    async fn decision_report(&self) -> Result<Option<Json<serde_json::Value>>> {
+        self.0
+            .report
+            .as_deref()
+            .map(|r| {
+                serde_json::from_str(r)
+                    .map(Json)
+                    .map_err(|e| AppError::internal(e).into())
+            })
+            .transpose()
+    }
+
+    /// Who submitted it (申请经办).
+    async fn submitted_by(&self) -> &str {
+        &self.0.submitted_by
+    }
+
+    /// Who decided it (审批人).
+    async fn decided_by(&self) -> Option<&str> {
+        self.0.decided_by.as_deref()
+    }
+
+    /// When it was decided (审批时间).
+    async fn decided_at(&self) -> Option<DateTime<Utc>> {
+        self.0.decided_at
+    }
+
+    /// The mortgage registered for it (抵押登记), once registered.
+    async fn mortgage(&self, ctx: &Context<'_>) -> Result<Option<Mortgage>> {
+        Ok(db::loan::mortgage_of(db_conn(ctx)?, self.0.id)
+            .await?
+            .map(Mortgage))
+    }
+
+    /// What happened to the loan, oldest first (贷后记录).
+    async fn events(&self, ctx: &Context<'_>) -> Result<Vec<LoanEvent>> {
+        Ok(db::loan::events_of(db_conn(ctx)?, self.0.id)
+            .await?
+            .into_iter()
+            .map(LoanEvent)
+            .collect())
+    }
+
+    /// Repaid so far, fen (已还金额, 分).
+    async fn repaid_fen(&self, ctx: &Context<'_>) -> Result<Long> {
+        Ok(Long(db::loan::repaid_fen(db_conn(ctx)?, self.0.id).await?))
+    }
+
+    /// Version (版本号), for the next step.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
+    /// Submitted at (申请时间).
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// A mortgage on a right (抵押权, LADM LA_Mortgage).
+pub struct Mortgage(mortgage::Model);
+
+/// A mortgage on a right (抵押权, LADM LA_Mortgage).
+#[Object]
+impl Mortgage {
+    /// Registration number (抵押登记证明号).
+    async fn registration_no(&self) -> &str {
+        &self.0.registration_no
+    }
+
+    /// Registered on (登记日期).
+    async fn registered_on(&self) -> NaiveDate {
+        self.0.registered_on
+    }
+
+    /// Released on (注销日期).
+    async fn released_on(&self) -> Option<NaiveDate> {
+        self.0.released_on
+    }
+
+    /// Standing (状态).
+    async fn status(&self) -> Result<MortgageStatus> {
+        stored(MortgageStatus::parse(&self.0.status))
+    }
+
+    /// Amount secured, fen (担保金额, 分).
+    async fn amount_fen(&self) -> Long {
+        Long(self.0.amount_fen)
+    }
+
+    /// Rank (顺位).
+    async fn rank(&self) -> i32 {
+        self.0.rank
+    }
+}
+
+/// Something that happened to a loan (贷后事件).
+pub struct LoanEvent(loan_event::Model);
+
+/// Something that happened to a loan (贷后事件).
+#[Object]
+impl LoanEvent {
+    /// DISBURSEMENT, REPAYMENT, DEFAULT or DISPOSAL (类型).
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+
+    /// Amount, fen (金额, 分).
+    async fn amount_fen(&self) -> Option<Long> {
+        self.0.amount_fen.map(Long)
+    }
+
+    /// On (日期).
+    async fn occurred_on(&self) -> NaiveDate {
+        self.0.occurred_on
+    }
+
+    /// Disposal method (处置方式).
+    async fn method(&self) -> Option<&str> {
+        self.0.method.as_deref()
+    }
+
+    /// Note (备注).
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+}
+
+/// The bank code of a bank id.
+async fn bank_code(ctx: &Context<'_>, bank_id: i64) -> Result<String> {
+    db::credit::banks(db_conn(ctx)?)
+        .await?
+        .into_iter()
+        .find(|b| b.id == bank_id)
+        .map(|b| b.code)
+        .ok_or_else(|| AppError::internal("a record without its bank").into())
+}
+
+/// An application the caller may see: its bank's, or any for the district office and cadres.
+async fn visible_application(ctx: &Context<'_>, id: &ID) -> Result<loan_application::Model> {
+    let n = ids::decode_as(id, Kind::LoanApplication)?;
+    let app = db::loan::application(db_conn(ctx)?, n)
+        .await?
+        .ok_or_else(|| AppError::not_found("no loan application has this ID"))?;
+    let code = bank_code(ctx, app.bank_id).await?;
+    caller(ctx)
+        .may_see_bank_business(&code)
+        .map_err(AppError::from)?;
+    Ok(app)
+}
+
+/// An application by database id for `node`: none when missing, FORBIDDEN when another bank's.
+pub async fn node(ctx: &Context<'_>, id: i64) -> Result<Option<LoanApplication>> {
+    let Some(app) = db::loan::application(db_conn(ctx)?, id).await? else {
+        return Ok(None);
+    };
+    let code = bank_code(ctx, app.bank_id).await?;
+    caller(ctx)
+        .may_see_bank_business(&code)
+        .map_err(AppError::from)?;
+    Ok(Some(LoanApplication(app)))
+}
+
+/// The caller as the application's bank: a BANK token of that bank.
+async fn as_its_bank<'a>(ctx: &Context<'a>, app: &loan_application::Model) -> Result<&'a Actor> {
+    let code = bank_code(ctx, app.bank_id).await?;
+    let actor = caller(ctx)
+        .may_see_bank_business(&code)
+        .map_err(AppError::from)?;
+    if actor.role != Role::Bank {
+        return Err(AppError::from(crate::domain::access::Denied::Forbidden(
+            "only the lending bank takes this step".into(),
+        ))
+        .into());
+    }
+    Ok(actor)
+}
+
+fn check_transition(
+    status: &str,
+    action: LoanAction,
+) -> Result<(LoanStatus, Option<MortgageStatus>)> {
+    let current = stored(LoanStatus::parse(status))?;
+    transition(current, action).map_err(|e| AppError::bad_input(e.to_string()).into())
+}
+
+#[derive(Default)]
+pub struct LoanQuery;
+
+#[Object]
+impl LoanQuery {
+    /// Loan applications, newest first (贷款申请); a bank token sees its own bank's only.
+    async fn loan_applications(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only those in this state (状态).")] status: Option<LoanStatus>,
+        #[graphql(default = 20, desc = "How many, 1 to 100.")] first: i32,
+    ) -> Result<Vec<LoanApplication>> {
+        let actor = caller(ctx)
+            .actor("loan applications")
+            .map_err(AppError::from)?;
+        if !(1..=100).contains(&first) {
+            return Err(AppError::bad_input("`first` must be between 1 and 100").into());
+        }
+        let conn = db_conn(ctx)?;
+        let bank = match (&actor.role, actor.bank_code.as_deref()) {
+            (Role::Bank, Some(code)) => Some(
+                db::credit::bank_ids(conn)
+                    .await?
+                    .get(code)
+                    .copied()
+                    .unwrap_or(-1),
+            ),
+            _ => None,
+        };
+        Ok(db::loan::applications(conn, bank, status, first as u64)
+            .await?
+            .into_iter()
+            .map(LoanApplication)
+            .collect())
+    }
+
+    /// One loan application (贷款申请).
+    async fn loan_application(&self, ctx: &Context<'_>, id: ID) -> Result<LoanApplication> {
+        Ok(LoanApplication(visible_application(ctx, &id).await?))
+    }
+}
+
+/// Applies for a loan (提交贷款申请): by the bank, or by a cadre on a household's behalf.
+#[derive(InputObject)]
+pub struct SubmitLoanApplicationInput {
+    /// The product (贷款产品).
+    pub product_id: ID,
+    /// The right offered as collateral (抵押物权利).
+    pub right_id: ID,
+    /// The borrower (借款人).
+    pub borrower_id: ID,
+    /// Amount, fen (金额, 分).
+    pub amount_fen: Long,
+    /// Term, months (期限, 月).
+    pub term_months: i32,
+    /// Mortgage rank asked for (抵押顺位).
+    #[graphql(default = 1)]
+    pub rank: i32,
+    /// The village party branch's recommendation of the borrower, if any (党支部推荐).
+    pub recommendation_id: Option<Long>,
+}
+
+/// Decides an application (审批): the bank approves or rejects.
+#[derive(InputObject)]
+pub struct DecideLoanApplicationInput {
+    /// The application.
+    pub id: ID,
+    /// Its version, as read.
+    pub version: i32,
+    /// Approve (true) or reject (false).
+    pub approve: bool,
+}
+
+/// Registers the mortgage (抵押登记): the registry office, as ADMIN.
+#[derive(InputObject)]
+pub struct RegisterMortgageInput {
+    /// The approved application.
+    pub application_id: ID,
+    /// Its version, as read.
+    pub version: i32,
+    /// Registration number (登记证明号), unique.
+    pub registration_no: String,
+    /// Registered on (登记日期); today when absent.
+    pub registered_on: Option<NaiveDate>,
+}
+
+/// A step on a running loan (放款/还款/违约/注销).
+#[derive(InputObject)]
+pub struct LoanStepInput {
+    /// The application.
+    pub application_id: ID,
+    /// Its version, as read.
+    pub version: i32,
+    /// Amount, fen, for a disbursement or repayment (金额, 分).
+    pub amount_fen: Option<Long>,
+    /// On (日期); today when absent.
+    pub on: Option<NaiveDate>,
+    /// Note (备注).
+    pub note: Option<String>,
+}
+
+/// How a defaulted loan's collateral was dealt with (处置).
+#[derive(InputObject)]
+pub struct RecordDisposalInput {
+    /// The application.
+    pub application_id: ID,
+    /// Its version, as read.
+    pub version: i32,
+    /// How (处置方式).
+    pub method: DisposalMethod,
+    /// Proceeds, fen (处置所得, 分).
+    pub proceeds_fen: Option<Long>,
+    /// On (日期); today when absent.
+    pub on: Option<NaiveDate>,
+    /// Note (备注).
+    pub note: Option<String>,
+}
+
+/// The application after the step.
+#[derive(SimpleObject)]
+pub struct LoanApplicationPayload {
+    /// As stored (贷款申请).
+    pub loan_application: LoanApplication,
+}
+
+/// Loans and mortgages (贷款与抵押).
+#[derive(Default)]
+pub struct LoanMutation;
+
+/// A loan step: checks the transition, moves the status at `version`, writes the event and the
+/// mortgage change, audits, commits.
+#[allow(clippy::too_many_arguments)]
+async fn step(
+    ctx: &Context<'_>,
+    actor: &Actor,
+    app: loan_application::Model,
+    version: i32,
+    action: LoanAction,
+    event: Option<NewEvent<'_>>,
+    audit_action: &str,
+) -> Result<LoanApplicationPayload> {
+    let (next, mortgage_status) = check_transition(&app.status, action)?;
+    let txn = db::begin_write(db_conn(ctx)?).await?;
+    let after = updated(
+        "loan application",
+        db::loan::set_status(&txn, app.id, version, next, None).await?,
+        version,
+    )?;
+    if let Some(e) = &event {
+        db::loan::insert_event(&txn, app.id, e).await?;
+    }
+    if let Some(status) = mortgage_status {
+        let m = db::loan::mortgage_of(&txn, app.id)
+            .await?
+            .ok_or_else(|| AppError::internal("a registered loan without its mortgage"))?;
+        let released = (status == MortgageStatus::Released)
+            .then(|| event.as_ref().map_or_else(today, |e| e.occurred_on));
+        db::loan::set_mortgage_status(&txn, m.id, status, released).await?;
+    }
+    record(
+        ctx,
+        &txn,
+        actor,
+        audit_action,
+        "loan_application",
+        app.id,
+        (
+            Some(serde_json::json!({ "status": app.status })),
+            Some(serde_json::json!({ "status": next.as_str(), "event": event.as_ref().map(|e| e.kind) })),
+        ),
+    )
+    .await?;
+    db::commit(txn).await?;
+    Ok(LoanApplicationPayload {
+        loan_application: LoanApplication(after),
+    })
+}
+
+fn positive(amount: Option<Long>, what: &str) -> Result<i64> {
+    match amount {
+        Some(Long(n)) if n > 0 => Ok(n),
+        _ => {
+            Err(AppError::bad_input(format!("`amountFen` of a {what} must be more than 0")).into())
+        }
+    }
+}
+
+#[Object]
+impl LoanMutation {
+    /// Submits a loan application (提交贷款申请): a BANK for its own products, a CADRE for a
+    /// household in its township, or ADMIN.
+    async fn submit_loan_application(
+        &self,
+        ctx: &Context<'_>,
+        input: SubmitLoanApplicationInput,
+    ) -> Result<LoanApplicationPayload> {
+        let who = caller(ctx);
+        let conn = db_conn(ctx)?;
+        let product_id = ids::decode_as(&input.product_id, Kind::LoanProduct)?;
+        let product = db::credit::product(conn, product_id)
+            .await?
+            .ok_or_else(|| AppError::bad_input("`productId` names no loan product"))?;
+        let right_id = ids::decode_as(&input.right_id, Kind::PropertyRight)?;
+        let right = db::credit::right(conn, right_id)
+            .await?
+            .ok_or_else(|| AppError::bad_input("`rightId` names no property right"))?;
+        let borrower_id = super::mutation::party_id(ctx, &input.borrower_id, "borrowerId").await?;
+        let actor = match who
+            .actor("a loan application")
+            .map_err(AppError::from)?
+            .role
+        {
+            Role::Bank => who
+                .may_see_bank_business(&bank_code(ctx, product.bank_id).await?)
+                .map_err(AppError::from)?,
+            Role::Cadre => {
+                let township = match right.asset_id {
+                    Some(a) => db::asset::by_ids(conn, &[a])
+                        .await?
+                        .remove(&a)
+                        .map(|a| a.township_id),
+                    None => None,
+                }
+                .ok_or_else(|| {
+                    AppError::from(crate::domain::access::Denied::Forbidden(
+                        "a cadre applies for rights on assets of its township".into(),
+                    ))
+                })?;
+                who.may_write_in(township).map_err(AppError::from)?
+            }
+            Role::Admin => who.actor("a loan application").map_err(AppError::from)?,
+        };
+        if input.amount_fen.0 <= 0 {
+            return Err(AppError::bad_input("`amountFen` must be more than 0").into());
+        }
+        if !(1..=600).contains(&input.term_months) || !(1..=9).contains(&input.rank) {
+            return Err(AppError::bad_input("`termMonths` must be 1–600 and `rank` 1–9").into());
+        }
+        let new = NewApplication {
+            code: format!("LA-{}", crate::error::new_id()),
+            bank_id: product.bank_id,
+            product_id,
+            right_id,
+            borrower_id,
+            recommendation_id: input.recommendation_id.map(|r| r.0),
+            amount_fen: input.amount_fen.0,
+            term_months: input.term_months,
+            rank: input.rank,
+            submitted_by: actor.label.clone(),
+        };
+        let txn = db::begin_write(conn).await?;
+        let row = db::loan::insert_application(&txn, &new).await?;
+        record(
+            ctx,
+            &txn,
+            actor,
+            "submit",
+            "loan_application",
+            row.id,
+            (
+                None,
+                json(&serde_json::json!({ "code": row.code, "amountFen": row.amount_fen })),
+            ),
+        )
+        .await?;
+        db::commit(txn).await?;
+        Ok(LoanApplicationPayload {
+            loan_application: LoanApplication(row),
+        })
+    }
+
+    /// Approves or rejects an application (审批), as its bank: the eligibility report is
+    /// computed afresh and stored with the decision; an approval whose report does not PASS is
+    /// refused (BAD_INPUT).
+    async fn decide_loan_application(
+        &self,
+        ctx: &Context<'_>,
+        input: DecideLoanApplicationInput,
+    ) -> Result<LoanApplicationPayload> {
+        let app = visible_application(ctx, &input.id).await?;
+        let actor = as_its_bank(ctx, &app).await?;
+        let action = if input.approve {
+            LoanAction::Approve
+        } else {
+            LoanAction::Reject
+        };
+        let (next, _) = check_transition(&app.status, action)?;
+        let txn = db::begin_write(db_conn(ctx)?).await?;
+        let request = Request {
+            amount_fen: app.amount_fen,
+            term_months: app.term_months.max(0) as u32,
+            rank: app.rank.max(0) as u32,
+        };
+        let snapshot = db::credit::snapshot(
+            &txn,
+            app.right_id,
+            app.product_id,
+            app.borrower_id,
+            request,
+            today(),
+        )
+        .await?
+        .ok_or_else(|| AppError::bad_input("no district policy is in force"))?;
+        let report = eligibility::evaluate(&snapshot);
+        if input.approve && report.verdict != Verdict::Pass {
+            let failing: Vec<&str> = report
+                .rules
+                .iter()
+                .filter(|r| matches!(r.verdict, Verdict::Fail | Verdict::Unknown))
+                .map(|r| r.code.as_str())
+                .collect();
+            return Err(AppError::bad_input(format!(
+                "the eligibility report is {}, not PASS ({}): it cannot be approved",
+                report.verdict,
+                failing.join(", ")
+            ))
+            .into());
+        }
+        let mut stored_report = serde_json::to_value(&report).map_err(AppError::internal)?;
+        stored_report["computedAt"] = serde_json::json!(Utc::now());
+        let after = updated(
+            "loan application",
+            db::loan::set_status(
+                &txn,
+                app.id,
+                input.version,
+                next,
+                Some((stored_report.to_string(), actor.label.clone())),
+            )
+            .await?,
+            input.version,
+        )?;
+        record(
+            ctx,
+            &txn,
+            actor,
+            if input.approve { "approve" } else { "reject" },
+            "loan_application",
+            app.id,
+            (
+                Some(serde_json::json!({ "status": app.status })),
+                Some(serde_json::json!({ "status": next.as_str(), "verdict": report.verdict.as_str(), "snapshotDigest": report.snapshot_digest })),
+            ),
+        )
+        .await?;
+        db::commit(txn).await?;
+        Ok(LoanApplicationPayload {
+            loan_application: LoanApplication(after),
+        })
+    }
+
+    /// Registers the mortgage of an approved application (抵押登记), as the registry office
+    /// (ADMIN). At most one ACTIVE mortgage per right and rank: a second is CONFLICT.
+    async fn register_mortgage(
+        &self,
+        ctx: &Context<'_>,
+        input: RegisterMortgageInput,
+    ) -> Result<LoanApplicationPayload> {
+        let actor = caller(ctx)
+            .may_administer("registering a mortgage")
+            .map_err(AppError::from)?;
+        let app = visible_application(ctx, &input.application_id).await?;
+        let (next, _) = check_transition(&app.status, LoanAction::RegisterMortgage)?;
+        let registration_no =
+            crate::domain::text::required("registrationNo", &input.registration_no, 64)
+                .map_err(|e| AppError::bad_input(e.to_string()))?;
+        let txn = db::begin_write(db_conn(ctx)?).await?;
+        if let Some(held) = db::credit::active_mortgages_on(&txn, app.right_id)
+            .await?
+            .into_iter()
+            .find(|m| m.rank == app.rank)
+        {
+            return Err(AppError::conflict(format!(
+                "rank {} of this right is held by mortgage {}",
+                held.rank, held.registration_no
+            ))
+            .into());
+        }
+        let after = updated(
+            "loan application",
+            db::loan::set_status(&txn, app.id, input.version, next, None).await?,
+            input.version,
+        )?;
+        let m = db::loan::insert_mortgage(
+            &txn,
+            &app,
+            &registration_no,
+            input.registered_on.unwrap_or_else(today),
+        )
+        .await?;
+        record(
+            ctx,
+            &txn,
+            actor,
+            "register_mortgage",
+            "mortgage",
+            m.id,
+            (None, json(&serde_json::json!({ "registrationNo": m.registration_no, "rightId": m.right_id, "rank": m.rank }))),
+        )
+        .await?;
+        db::commit(txn).await?;
+        Ok(LoanApplicationPayload {
+            loan_application: LoanApplication(after),
+        })
+    }
+
+    /// Pays the loan out (放款), as its bank.
+    async fn disburse_loan(
+        &self,
+        ctx: &Context<'_>,
+        input: LoanStepInput,
+    ) -> Result<LoanApplicationPayload> {
+        let app = visible_application(ctx, &input.application_id).await?;
+        let actor = as_its_bank(ctx, &app).await?;
+        let amount = input
+            .amount_fen
+            .map_or(Ok(app.amount_fen), |a| positive(Some(a), "disbursement"))?;
+        if amount > app.amount_fen {
+            return Err(
+                AppError::bad_input("a disbursement cannot exceed the amount approved").into(),
+            );
+        }
+        let event = NewEvent {
+            kind: "DISBURSEMENT",
+            amount_fen: Some(amount),
+            occurred_on: input.on.unwrap_or_else(today),
+            method: None,
+            note: input.note,
+        };
+        step(
+            ctx,
+            actor,
+            app,
+            input.version,
+            LoanAction::Disburse,
+            Some(event),
+            "disburse",
+        )
+        .await
+    }
+
+    /// Records a repayment (还款), as the bank; the one that settles the loan makes it REPAID.
+    async fn record_repayment(
+        &self,
+        ctx: &Context<'_>,
+        input: LoanStepInput,
+    ) -> Result<LoanApplicationPayload> {
+        let app = visible_application(ctx, &input.application_id).await?;
+        let actor = as_its_bank(ctx, &app).await?;
+        let amount = positive(input.amount_fen, "repayment")?;
+        let repaid = db::loan::repaid_fen(db_conn(ctx)?, app.id).await?;
+        let settles = repaid + amount >= app.amount_fen;
+        let event = NewEvent {
+            kind: "REPAYMENT",
+            amount_fen: Some(amount),
+            occurred_on: input.on.unwrap_or_else(today),
+            method: None,
+            note: input.note,
+        };
+        step(
+            ctx,
+            actor,
+            app,
+            input.version,
+            LoanAction::Repay { settles },
+            Some(event),
+            "repay",
+        )
+        .await
+    }
+
+    /// Releases the mortgage of a repaid loan (注销抵押), as the registry office (ADMIN).
+    async fn release_mortgage(
+        &self,
+        ctx: &Context<'_>,
+        input: LoanStepInput,
+    ) -> Result<LoanApplicationPayload> {
+        let actor = caller(ctx)
+            .may_administer("releasing a mortgage")
+            .map_err(AppError::from)?;
+        let app = visible_application(ctx, &input.application_id).await?;
+        let event = NewEvent {
+            kind: "RELEASE",
+            amount_fen: None,
+            occurred_on: input.on.unwrap_or_else(today),
+            method: None,
+            note: input.note,
+        };
+        step(
+            ctx,
+            actor,
+            app,
+            input.version,
+            LoanAction::Release,
+            Some(event),
+            "release_mortgage",
+        )
+        .await
+    }
+
+    /// Records that the borrower defaulted (违约), as the bank.
+    async fn record_default(
+        &self,
+        ctx: &Context<'_>,
+        input: LoanStepInput,
+    ) -> Result<LoanApplicationPayload> {
+        let app = visible_application(ctx, &input.application_id).await?;
+        let actor = as_its_bank(ctx, &app).await?;
+        let event = NewEvent {
+            kind: "DEFAULT",
+            amount_fen: None,
+            occurred_on: input.on.unwrap_or_else(today),
+            method: None,
+            note: input.note,
+        };
+        step(
+            ctx,
+            actor,
+            app,
+            input.version,
+            LoanAction::Default,
+            Some(event),
+            "default",
+        )
+        .await
+    }
+
+    /// Records how a defaulted loan's collateral was dealt with (处置), as the bank: a
+    /// restructuring lets the loan run on; a sale, auction or compulsory management enforces
+    /// the mortgage.
+    async fn record_disposal(
+        &self,
+        ctx: &Context<'_>,
+        input: RecordDisposalInput,
+    ) -> Result<LoanApplicationPayload> {
+        let app = visible_application(ctx, &input.application_id).await?;
+        let actor = as_its_bank(ctx, &app).await?;
+        if input.proceeds_fen.is_some_and(|p| p.0 < 0) {
+            return Err(AppError::bad_input("`proceedsFen` must not be negative").into());
+        }
+        let event = NewEvent {
+            kind: "DISPOSAL",
+            amount_fen: input.proceeds_fen.map(|p| p.0),
+            occurred_on: input.on.unwrap_or_else(today),
+            method: Some(input.method.as_str()),
+            note: input.note,
+        };
+        step(
+            ctx,
+            actor,
+            app,
+            input.version,
+            LoanAction::Dispose(input.method),
+            Some(event),
+            "dispose",
+        )
+        .await
+    }
+}
