@@ -68,10 +68,10 @@ async fn passing_case(app: &TestApp, bank: &str) -> Case {
     panic!("no right passes in the demo");
 }
 
-async fn submit(app: &TestApp, token: &str, c: &Case) -> Value {
+async fn submit(app: &TestApp, token: Option<&str>, c: &Case) -> Value {
     let input = json!({ "productId": c.product, "rightId": c.right, "borrowerId": c.borrower,
                         "amountFen": 8000000, "termMonths": 24 });
-    app.graphql_as(Some(token), SUBMIT, json!({ "input": input }))
+    app.graphql_as(token, SUBMIT, json!({ "input": input }))
         .await
 }
 
@@ -85,7 +85,7 @@ async fn a_loan_runs_from_application_to_release() {
     for app in spawn_apps().await {
         let bank = app.token(Role::Bank, None, Some("JXRCB-DC")).await;
         let c = passing_case(&app, &bank).await;
-        let a = submit(&app, &bank, &c).await;
+        let a = submit(&app, Some(&bank), &c).await;
         let a = payload(&a, "submitLoanApplication").clone();
         assert_eq!(a["status"], "SUBMITTED");
         let id = a["id"].clone();
@@ -265,7 +265,7 @@ async fn a_hundred_racing_registrations_leave_one_active_mortgage() {
         let c = passing_case(&app, &bank).await;
         let mut ids = Vec::new();
         for _ in 0..100 {
-            let a = submit(&app, &bank, &c).await;
+            let a = submit(&app, Some(&bank), &c).await;
             let id = payload(&a, "submitLoanApplication")["id"].clone();
             let d = app
                 .graphql_as(
@@ -305,5 +305,109 @@ async fn a_hundred_racing_registrations_leave_one_active_mortgage() {
             .await
             .expect("query");
         assert_eq!(active.len(), 1, "{}", app.engine);
+    }
+}
+
+/// The role × operation cells of the credit side: who may look at products and eligibility,
+/// apply, decide and register.
+#[tokio::test]
+async fn credit_operations_answer_each_role_as_the_policy_says() {
+    use rural_registry::db::entities::idle_asset;
+    for app in spawn_apps().await {
+        let bank = app.token(Role::Bank, None, Some("JXRCB-DC")).await;
+        let other_bank = app.token(Role::Bank, None, Some("PSBC-DC")).await;
+        let c = passing_case(&app, &bank).await;
+        let right = property_right::Entity::find_by_id(c.right_id)
+            .one(&app.db)
+            .await
+            .expect("query")
+            .expect("right");
+        let asset = idle_asset::Entity::find_by_id(right.asset_id.expect("on an asset"))
+            .one(&app.db)
+            .await
+            .expect("query")
+            .expect("asset");
+        let townships = rural_registry::db::place::all_townships(&app.db)
+            .await
+            .expect("townships");
+        let own_code = townships
+            .iter()
+            .find(|t| t.id == asset.township_id)
+            .expect("township")
+            .code
+            .clone();
+        let other_code = townships
+            .iter()
+            .find(|t| t.id != asset.township_id)
+            .expect("another township")
+            .code
+            .clone();
+        let own_cadre = app.token(Role::Cadre, Some(&own_code), None).await;
+        let other_cadre = app.token(Role::Cadre, Some(&other_code), None).await;
+        let admin = app.admin.clone();
+        let eligibility = json!({ "right": c.right, "product": c.product, "borrower": c.borrower });
+        // (caller, token, products, eligibility, submit, decide, register)
+        type Row<'a> = (&'a str, Option<&'a str>, [Option<&'a str>; 5]);
+        let rows: [Row; 6] = [
+            (
+                "admin",
+                Some(&admin),
+                [None, None, None, Some("FORBIDDEN"), Some("BAD_INPUT")],
+            ),
+            (
+                "own cadre",
+                Some(&own_cadre),
+                [None, None, None, Some("FORBIDDEN"), Some("FORBIDDEN")],
+            ),
+            (
+                "other cadre",
+                Some(&other_cadre),
+                [
+                    None,
+                    None,
+                    Some("FORBIDDEN"),
+                    Some("FORBIDDEN"),
+                    Some("FORBIDDEN"),
+                ],
+            ),
+            (
+                "the bank",
+                Some(&bank),
+                [None, None, None, None, Some("FORBIDDEN")],
+            ),
+            (
+                "another bank",
+                Some(&other_bank),
+                [
+                    None,
+                    Some("FORBIDDEN"),
+                    Some("FORBIDDEN"),
+                    Some("FORBIDDEN"),
+                    Some("FORBIDDEN"),
+                ],
+            ),
+            ("anonymous", None, [Some("UNAUTHENTICATED"); 5]),
+        ];
+        for (who, token, want) in rows {
+            let fresh = submit(&app, Some(&bank), &c).await;
+            let id = payload(&fresh, "submitLoanApplication")["id"].clone();
+            let answers = [
+                app.graphql_as(token, "{ loanProducts { code } }", json!({})).await,
+                app.graphql_as(token, ELIGIBILITY, eligibility.clone()).await,
+                submit(&app, token, &c).await,
+                app.graphql_as(token, DECIDE, json!({ "input": { "id": id, "version": 1, "approve": false } }))
+                    .await,
+                app.graphql_as(token, REGISTER, json!({ "input": { "applicationId": id, "version": 1, "registrationNo": format!("DY-M-{who}") } }))
+                    .await,
+            ];
+            for (n, (r, expected)) in answers.iter().zip(want).enumerate() {
+                assert_eq!(
+                    error_code(r),
+                    expected,
+                    "{} operation {n} as {who}: {r}",
+                    app.engine
+                );
+            }
+        }
     }
 }
