@@ -199,6 +199,25 @@ pub async fn rights_on_asset(
         .await?)
 }
 
+/// Rights of `kind` on assets in a township.
+pub async fn rights_in_township(
+    conn: &impl ConnectionTrait,
+    township_id: i64,
+    kind: &str,
+) -> StoreResult<Vec<property_right::Model>> {
+    let in_township = sea_orm::sea_query::Query::select()
+        .column(idle_asset::Column::Id)
+        .from(idle_asset::Entity)
+        .and_where(idle_asset::Column::TownshipId.eq(township_id))
+        .to_owned();
+    Ok(property_right::Entity::find()
+        .filter(property_right::Column::AssetId.in_subquery(in_township))
+        .filter(property_right::Column::Kind.eq(kind))
+        .order_by_asc(property_right::Column::Id)
+        .all(conn)
+        .await?)
+}
+
 pub async fn right_by_code(
     conn: &impl ConnectionTrait,
     code: &str,

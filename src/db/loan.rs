@@ -218,3 +218,20 @@ pub async fn repaid_fen(conn: &impl ConnectionTrait, application_id: i64) -> Sto
         .filter_map(|e| e.amount_fen)
         .sum())
 }
+
+/// Whether `party_id` applied for a loan at the bank with `bank_code`.
+pub async fn is_borrower_of(
+    conn: &impl ConnectionTrait,
+    party_id: i64,
+    bank_code: &str,
+) -> StoreResult<bool> {
+    let Some(bank) = super::credit::bank_ids(conn).await?.get(bank_code).copied() else {
+        return Ok(false);
+    };
+    Ok(loan_application::Entity::find()
+        .filter(loan_application::Column::BorrowerId.eq(party_id))
+        .filter(loan_application::Column::BankId.eq(bank))
+        .one(conn)
+        .await?
+        .is_some())
+}

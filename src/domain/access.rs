@@ -109,6 +109,18 @@ impl Caller {
         }
     }
 
+    /// A bank sees the personal data of its own borrowers (parties who applied to it for a
+    /// loan), and no one else's.
+    pub fn may_see_borrower_data(&self, applied_to_caller: bool) -> Result<(), Denied> {
+        let actor = self.actor("personal data (身份证号, 电话)")?;
+        match actor.role {
+            Role::Bank if applied_to_caller => Ok(()),
+            _ => Err(Denied::Forbidden(
+                "a bank sees personal data only of its own borrowers".into(),
+            )),
+        }
+    }
+
     /// Registering or changing records located in `township_id`.
     pub fn may_write_in(&self, township_id: i64) -> Result<&Actor, Denied> {
         let actor = self.actor("changing the registry")?;

@@ -17,6 +17,7 @@ use super::{ListTotal, db_conn, stored};
 use crate::db;
 use crate::db::asset::{AssetFilter, AssetOrder, AssetOrderField, Keyset, SortValue};
 use crate::db::entities::{idle_asset, party, revitalization};
+use crate::domain::access::{Caller, Role};
 use crate::domain::asset::{
     AssetKind, AssetStatus, Condition, IdleCause, OwnerWillingness, Structure,
 };
@@ -377,6 +378,15 @@ impl Party {
         let who = caller(ctx);
         who.may_read_details("personal data (身份证号, 电话)")
             .map_err(AppError::from)?;
+        if let Caller::Signed(actor) = who
+            && actor.role == Role::Bank
+        {
+            let bank = actor.bank_code.as_deref().unwrap_or_default();
+            let own = db::loan::is_borrower_of(db_conn(ctx)?, self.0.id, bank).await?;
+            return who
+                .may_see_borrower_data(own)
+                .map_err(|d| AppError::from(d).into());
+        }
         let township = match village_of(ctx, self.0.village_id).await? {
             Some(v) => Some(v.0.township_id),
             None => None,

@@ -13,6 +13,7 @@ use super::{db_conn, stored};
 use crate::db;
 use crate::db::entities::{appraisal, bank, loan_product, property_right, source_document};
 use crate::domain::eligibility::{self, Request, RuleCode, Verdict};
+
 use crate::domain::right::{AppraisalMethod, CreditModel, DocumentKind, RightKind, RightStatus};
 use crate::error::AppError;
 
@@ -472,3 +473,230 @@ impl CreditQuery {
         Ok(eligibility::evaluate(&snapshot).into())
     }
 }
+
+/// Age limits for borrowers, years (年龄限制).
+#[derive(SimpleObject, async_graphql::InputObject)]
+#[graphql(input_name = "AgeLimitsInput")]
+pub struct AgeLimits {
+    /// Youngest (最低年龄).
+    pub min: i32,
+    /// Oldest for men (男性上限).
+    pub male_max: i32,
+    /// Oldest for women (女性上限).
+    pub female_max: i32,
+}
+
+/// A loan-to-value ceiling for one kind of right (抵押率上限).
+#[derive(SimpleObject, async_graphql::InputObject)]
+#[graphql(input_name = "LtvCeilingInput")]
+pub struct LtvCeiling {
+    /// Kind of right (权利类型).
+    pub kind: RightKind,
+    /// Largest loan-to-value, 0 to 1 (上限).
+    pub max_loan_to_value: f64,
+}
+
+/// The district's mortgage policy (抵押政策): data an ADMIN edits, applied by every eligibility
+/// report, named by its version.
+#[derive(SimpleObject, async_graphql::InputObject)]
+#[graphql(input_name = "MortgagePolicyInput")]
+pub struct MortgagePolicy {
+    /// Version (规则版本), unique: a new policy is a new version.
+    pub version: String,
+    /// Kinds of right the district allows as collateral (允许抵押的权利类型).
+    pub mortgageable: Vec<RightKind>,
+    /// Loan-to-value ceilings by kind (抵押率上限).
+    pub ltv_ceilings: Vec<LtvCeiling>,
+    /// Kinds whose mortgage needs the collective's written consent (需集体同意).
+    pub collective_consent: Vec<RightKind>,
+    /// Smallest appraised value accepted, fen (最低评估价值, 分).
+    pub min_appraisal_fen: Long,
+    /// Days an appraisal stays current when it names no expiry (评估有效天数).
+    pub appraisal_valid_days: i32,
+    /// Borrowers' ages (年龄限制).
+    pub age: AgeLimits,
+}
+
+impl From<crate::domain::right::Policy> for MortgagePolicy {
+    fn from(p: crate::domain::right::Policy) -> Self {
+        Self {
+            version: p.version,
+            mortgageable: p.mortgageable,
+            ltv_ceilings: p
+                .ltv_ceiling_bp
+                .into_iter()
+                .map(|(kind, bp)| LtvCeiling {
+                    kind,
+                    max_loan_to_value: f64::from(bp) / 10_000.0,
+                })
+                .collect(),
+            collective_consent: p.collective_consent,
+            min_appraisal_fen: Long(p.min_appraisal_fen),
+            appraisal_valid_days: p.appraisal_valid_days as i32,
+            age: AgeLimits {
+                min: p.age.min as i32,
+                male_max: p.age.male_max as i32,
+                female_max: p.age.female_max as i32,
+            },
+        }
+    }
+}
+
+impl MortgagePolicy {
+    fn into_domain(self) -> Result<crate::domain::right::Policy, AppError> {
+        let whole = |v: i32, what: &str| {
+            u32::try_from(v)
+                .map_err(|_| AppError::bad_input(format!("`{what}` must not be negative")))
+        };
+        let mut ceilings = std::collections::BTreeMap::new();
+        for c in self.ltv_ceilings {
+            if !(c.max_loan_to_value.is_finite()
+                && c.max_loan_to_value > 0.0
+                && c.max_loan_to_value <= 1.0)
+            {
+                return Err(AppError::bad_input(format!(
+                    "the loan-to-value ceiling for {} must be more than 0 and at most 1",
+                    c.kind
+                )));
+            }
+            ceilings.insert(c.kind, (c.max_loan_to_value * 10_000.0).round() as u32);
+        }
+        let policy = crate::domain::right::Policy {
+            version: self.version.trim().to_owned(),
+            mortgageable: self.mortgageable,
+            ltv_ceiling_bp: ceilings,
+            collective_consent: self.collective_consent,
+            min_appraisal_fen: self.min_appraisal_fen.0,
+            appraisal_valid_days: whole(self.appraisal_valid_days, "appraisalValidDays")?,
+            age: crate::domain::right::AgeLimits {
+                min: whole(self.age.min, "age.min")?,
+                male_max: whole(self.age.male_max, "age.maleMax")?,
+                female_max: whole(self.age.female_max, "age.femaleMax")?,
+            },
+        };
+        policy
+            .validate()
+            .map_err(|e| AppError::bad_input(e.to_string()))?;
+        Ok(policy)
+    }
+}
+
+/// A household whose registered house would pass (见房即授信 candidate).
+#[derive(SimpleObject)]
+pub struct PreCreditCandidate {
+    /// The household (农户); personal fields follow the access rules.
+    household: Party,
+    /// The right that would secure the credit (权利).
+    right: PropertyRight,
+    /// The indicative credit line, fen: the most the product would lend on it (预授信额度, 分).
+    indicative_credit_fen: Long,
+}
+
+#[derive(Default)]
+pub struct CreditMutation;
+
+#[Object]
+impl CreditMutation {
+    /// Puts a new version of the district's mortgage policy in force (修订抵押政策), as ADMIN;
+    /// audited. Reports computed from then on name the new version.
+    async fn set_mortgage_policy(
+        &self,
+        ctx: &Context<'_>,
+        input: MortgagePolicy,
+    ) -> Result<MortgagePolicy> {
+        let actor = caller(ctx)
+            .may_administer("the mortgage policy")
+            .map_err(AppError::from)?;
+        let policy = input.into_domain()?;
+        let conn = db_conn(ctx)?;
+        let txn = db::begin_write(conn).await?;
+        let before = db::credit::current_policy(&txn).await?;
+        if db::credit::policy_exists(&txn, &policy.version).await? {
+            return Err(AppError::conflict(format!(
+                "policy version {} exists; a change is a new version",
+                policy.version
+            ))
+            .into());
+        }
+        db::credit::insert_policy(&txn, &policy).await?;
+        super::mutation::record(
+            ctx,
+            &txn,
+            actor,
+            "set_policy",
+            "mortgage_policy",
+            0,
+            (
+                before.as_ref().and_then(super::mutation::json),
+                super::mutation::json(&policy),
+            ),
+        )
+        .await?;
+        db::commit(txn).await?;
+        Ok(policy.into())
+    }
+}
+
+#[Object]
+impl CampaignQuery {
+    /// The district's mortgage policy in force (现行抵押政策).
+    #[graphql(guard = "Details(\"the mortgage policy\")")]
+    async fn mortgage_policy(&self, ctx: &Context<'_>) -> Result<Option<MortgagePolicy>> {
+        Ok(db::credit::current_policy(db_conn(ctx)?)
+            .await?
+            .map(Into::into))
+    }
+
+    /// The "见房即授信" campaign list (预授信名单): the households of a township whose
+    /// registered houses (rights of the product's kind) would pass every rule for the product,
+    /// each with an indicative credit line. A bank asks for its own products only.
+    async fn pre_credit_candidates(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The product (贷款产品).")] product_id: ID,
+        #[graphql(desc = "The township (乡镇).")] township_id: ID,
+    ) -> Result<Vec<PreCreditCandidate>> {
+        let product = product_for(ctx, &product_id).await?;
+        let township = ids::decode_as(&township_id, Kind::Township)?;
+        let conn = db_conn(ctx)?;
+        let today = chrono::Local::now().date_naive();
+        let rights = db::credit::rights_in_township(conn, township, &product.right_kind).await?;
+        let mut out = Vec::new();
+        for right in rights {
+            let holders = db::credit::holders_of(conn, right.id).await?;
+            let Some(head) = holders.first() else {
+                continue;
+            };
+            let request = Request {
+                amount_fen: product.min_amount_fen,
+                term_months: product.min_term_months.max(1) as u32,
+                rank: 1,
+            };
+            let Some(snapshot) =
+                db::credit::snapshot(conn, right.id, product.id, head.party_id, request, today)
+                    .await?
+            else {
+                continue;
+            };
+            let report = eligibility::evaluate(&snapshot);
+            if let (Verdict::Pass, Some(max)) = (report.verdict, report.max_amount_fen) {
+                let Some(party) = db::party::by_ids(conn, &[head.party_id])
+                    .await?
+                    .remove(&head.party_id)
+                else {
+                    continue;
+                };
+                out.push(PreCreditCandidate {
+                    household: Party(party),
+                    right: PropertyRight(right),
+                    indicative_credit_fen: Long(max),
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The mortgage policy and the pre-credit campaign list.
+#[derive(Default)]
+pub struct CampaignQuery;

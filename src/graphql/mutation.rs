@@ -41,6 +41,7 @@ pub struct Mutation(
     super::boundary_mutation::BoundaryMutation,
     super::token::TokenMutation,
     super::loan::LoanMutation,
+    super::credit::CreditMutation,
 );
 
 /// Registering and changing assets and parties.

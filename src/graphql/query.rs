@@ -46,6 +46,7 @@ pub enum Node {
 pub struct Query(
     RegistryQuery,
     super::credit::CreditQuery,
+    super::credit::CampaignQuery,
     super::loan::LoanQuery,
 );
 

@@ -291,3 +291,128 @@ async fn bad_eligibility_questions_get_their_code() {
         assert_eq!(error_code(&r), Some(code), "{why}: {r}");
     }
 }
+
+#[tokio::test]
+async fn the_policy_is_data_the_district_office_versions() {
+    for app in spawn_apps().await {
+        let r = app
+            .graphql("{ mortgagePolicy { version mortgageable ltvCeilings { kind maxLoanToValue } minAppraisalFen appraisalValidDays collectiveConsent age { min maleMax femaleMax } } }", json!({}))
+            .await;
+        let mut policy = r["data"]["mortgagePolicy"].clone();
+        assert_eq!(policy["version"], "东川区-2026-1", "{r}");
+        policy["version"] = json!("东川区-2026-2");
+        policy["mortgageable"] = json!(["FARMHOUSE_PROPERTY", "HOMESTEAD_USE"]);
+        let set = "mutation($p: MortgagePolicyInput!) { setMortgagePolicy(input: $p) { version mortgageable } }";
+        let cadre = app.token(Role::Cadre, Some("369901102000"), None).await;
+        let r = app
+            .graphql_as(Some(&cadre), set, json!({ "p": policy }))
+            .await;
+        assert_eq!(error_code(&r), Some("FORBIDDEN"));
+        let mut bad = policy.clone();
+        bad["ltvCeilings"][0]["maxLoanToValue"] = json!(1.5);
+        assert_eq!(
+            error_code(&app.graphql(set, json!({ "p": bad })).await),
+            Some("BAD_INPUT")
+        );
+        let r = app.graphql(set, json!({ "p": policy })).await;
+        assert!(r["errors"].is_null(), "{r}");
+        assert_eq!(
+            error_code(&app.graphql(set, json!({ "p": policy })).await),
+            Some("CONFLICT"),
+            "a version is written once"
+        );
+
+        // Reports now name the new version, and homestead rights pass JURISDICTION_ALLOWS.
+        let d = demo(&app).await;
+        let homestead = d
+            .rights
+            .iter()
+            .find(|r| r.kind == "HOMESTEAD_USE")
+            .expect("a homestead right");
+        let v = vars(
+            homestead.id,
+            d.product("JXRCB-DC", "HOMESTEAD_USE").id,
+            2_000_000,
+            24,
+            d.first_holder(homestead.id),
+        );
+        let r = app.graphql(ELIGIBILITY, v).await;
+        let report = &r["data"]["mortgageEligibility"];
+        assert_eq!(report["ruleSetVersion"], "东川区-2026-2");
+        let jurisdiction = report["rules"]
+            .as_array()
+            .expect("rules")
+            .iter()
+            .find(|r| r["code"] == "JURISDICTION_ALLOWS")
+            .expect("rule");
+        assert_eq!(jurisdiction["verdict"], "PASS");
+        let audit = app
+            .graphql(r#"{ auditEvents(first: 5, filter: { entity: "mortgage_policy" }) { nodes { action } } }"#, json!({}))
+            .await;
+        assert_eq!(
+            audit["data"]["auditEvents"]["nodes"][0]["action"], "set_policy",
+            "{audit}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_pre_credit_list_holds_exactly_the_households_whose_houses_pass() {
+    for app in spawn_apps().await {
+        let d = demo(&app).await;
+        let bank = app.token(Role::Bank, None, Some("JXRCB-DC")).await;
+        let product = d.product("JXRCB-DC", "FARMHOUSE_PROPERTY");
+        let township = rural_registry::db::place::township_by_code(&app.db, "369901101000")
+            .await
+            .expect("query")
+            .expect("township");
+        let q = r#"query($p: ID!, $t: ID!) { preCreditCandidates(productId: $p, townshipId: $t) {
+            household { id } right { id } indicativeCreditFen } }"#;
+        let v =
+            json!({ "p": Kind::LoanProduct.id(product.id), "t": Kind::Township.id(township.id) });
+        let r = app.graphql_as(Some(&bank), q, v.clone()).await;
+        assert!(r["errors"].is_null(), "{r}");
+        let listed: BTreeSet<String> = r["data"]["preCreditCandidates"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|c| c["right"]["id"].as_str().expect("id").to_owned())
+            .collect();
+        // Brute force: every farmhouse right in the township, asked one by one.
+        let assets = rural_registry::db::entities::idle_asset::Entity::find()
+            .all(&app.db)
+            .await
+            .expect("assets");
+        let mut expected = BTreeSet::new();
+        for right in d.rights.iter().filter(|r| r.kind == "FARMHOUSE_PROPERTY") {
+            let in_township = assets
+                .iter()
+                .any(|a| Some(a.id) == right.asset_id && a.township_id == township.id);
+            if !in_township {
+                continue;
+            }
+            let vars = vars(
+                right.id,
+                product.id,
+                product.min_amount_fen,
+                product.min_term_months,
+                d.first_holder(right.id),
+            );
+            let r = app.graphql_as(Some(&bank), ELIGIBILITY, vars).await;
+            if r["data"]["mortgageEligibility"]["verdict"] == "PASS" {
+                expected.insert(Kind::PropertyRight.id(right.id).to_string());
+            }
+        }
+        assert!(
+            !expected.is_empty(),
+            "{}: some house in the township passes",
+            app.engine
+        );
+        assert_eq!(listed, expected, "{}", app.engine);
+        let other = app.token(Role::Bank, None, Some("PSBC-DC")).await;
+        assert_eq!(
+            error_code(&app.graphql_as(Some(&other), q, v).await),
+            Some("FORBIDDEN")
+        );
+    }
+}

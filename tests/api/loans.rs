@@ -90,6 +90,25 @@ async fn a_loan_runs_from_application_to_release() {
         assert_eq!(a["status"], "SUBMITTED");
         let id = a["id"].clone();
 
+        // The bank now sees its applicant's personal data, and still no one else's.
+        let q = "query($id: ID!) { loanApplication(id: $id) { borrower { idNumber } } }";
+        let r = app.graphql_as(Some(&bank), q, json!({ "id": id })).await;
+        assert!(
+            r["data"]["loanApplication"]["borrower"]["idNumber"].is_string(),
+            "{r}"
+        );
+        let other = if c.borrower == json!(Kind::Party.id(1)) {
+            2
+        } else {
+            1
+        };
+        let q = format!(
+            r#"{{ node(id: "{}") {{ ... on Party {{ idNumber }} }} }}"#,
+            Kind::Party.id(other).as_str()
+        );
+        let r = app.graphql_as(Some(&bank), &q, json!({})).await;
+        assert_eq!(error_code(&r), Some("FORBIDDEN"), "{r}");
+
         // Out of order: nothing registers or pays out before approval.
         let r = app
             .graphql(
