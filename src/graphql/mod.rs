@@ -79,8 +79,8 @@ pub enum ListTotal {
     Assets(Box<db::asset::AssetFilter>),
     DemoSites(Option<i64>),
     AuditEvents(Box<db::audit::AuditFilter>),
-    /// Counted already, while the list was made.
-    Known(u64),
+    /// Assets under a filter in a region, as the caller sees them.
+    InRegion(Box<(db::asset::AssetFilter, crate::domain::region::Region)>),
 }
 
 #[Object]
@@ -94,7 +94,7 @@ impl ListTotal {
             ListTotal::Assets(f) => db::asset::count(conn, f).await?,
             ListTotal::DemoSites(t) => db::demo_site::count(conn, *t).await?,
             ListTotal::AuditEvents(f) => db::audit::count(conn, f).await?,
-            ListTotal::Known(n) => *n,
+            ListTotal::InRegion(q) => spatial::count_in_region(ctx, &q.0, &q.1).await?,
         })
     }
 }

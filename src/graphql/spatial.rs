@@ -171,8 +171,54 @@ fn distance_cursor(tag: &str, d: f64, id: i64) -> String {
     encode_cursor(tag, &d.to_string(), id)
 }
 
-/// One page of assets in a region. Ordered by distance when `by_distance` (a circle only),
-/// else in `order`, keyset-paged like any other listing.
+/// Where a location, as the caller sees it, stands in `region`: its distance from the centre
+/// for a circle (None outside it), or 0 when inside another region.
+fn placed(region: &Region, seen: Location) -> Option<Option<f64>> {
+    match region {
+        Region::Circle(c) => {
+            let d = c.distance_m(seen);
+            (d <= c.radius_m()).then_some(Some(d))
+        }
+        other => other.covers(seen).then_some(None),
+    }
+}
+
+/// The first `want` assets nearest the centre of `circle`, after `after` (distance, id), by
+/// widening circles: once a circle holds `want` of them, nothing outside it can come before
+/// them. A dense village answers from a few hundred metres instead of the whole radius.
+async fn nearest_after(
+    ctx: &Context<'_>,
+    filter: &AssetFilter,
+    circle: Circle,
+    after: Option<(f64, i64)>,
+    want: usize,
+) -> Result<Vec<(f64, i64)>> {
+    let beyond = |r: &(f64, i64)| after.is_none_or(|a| by_distance(r, &a) == Ordering::Greater);
+    let floor = after.map_or(0.0, |a| a.0);
+    let mut radius = (floor + 250.0).min(circle.radius_m());
+    loop {
+        let ring = Region::Circle(Circle::new(circle.centre(), radius)?);
+        let mut found: Vec<(f64, i64)> = matches(ctx, filter, &ring)
+            .await?
+            .into_iter()
+            .map(|(id, d)| (d.unwrap_or_default(), id))
+            .filter(beyond)
+            .collect();
+        if found.len() >= want || radius >= circle.radius_m() {
+            found.sort_unstable_by(by_distance);
+            found.truncate(want);
+            return Ok(found);
+        }
+        // Grow by the shortfall, assuming the density so far holds, and at least double.
+        let seen = found.len().max(1) as f64;
+        let grow = ((want as f64 / seen).sqrt() * 1.2).max(2.0);
+        radius = (floor + (radius - floor) * grow).min(circle.radius_m());
+    }
+}
+
+/// One page of assets in a region. Ordered by distance when `by_distance_desc` is given (a
+/// circle only), else in `order`, keyset-paged like any other listing. The total is counted
+/// only when asked for.
 #[allow(clippy::too_many_arguments)]
 pub async fn region_connection(
     ctx: &Context<'_>,
@@ -184,20 +230,10 @@ pub async fn region_connection(
     page: PageRequest,
     keyset: Option<Keyset>,
 ) -> Result<Connection<String, IdleAsset, ListTotal>> {
-    let found = matches(ctx, &filter, &region).await?;
-    let total = ListTotal::Known(found.len() as u64);
+    let total = ListTotal::InRegion(Box::new((filter.clone(), region.clone())));
     if let Some(descending) = by_distance_desc {
-        let mut ranked: Vec<(f64, i64)> = found
-            .iter()
-            .map(|(id, d)| (d.unwrap_or_default(), *id))
-            .collect();
-        let ascending = descending == page.backward;
-        ranked.sort_unstable_by(|a, b| {
-            let o = by_distance(a, b);
-            if ascending { o } else { o.reverse() }
-        });
-        let start = match &page.cursor {
-            None => 0,
+        let cursor = match &page.cursor {
+            None => None,
             Some((value, id)) => {
                 let d: f64 = value
                     .parse()
@@ -206,19 +242,29 @@ pub async fn region_connection(
                     .ok_or_else(|| {
                         AppError::bad_input("the cursor does not fit this listing's order")
                     })?;
-                let key = (d, *id);
-                ranked.partition_point(|r| {
-                    let o = by_distance(r, &key);
-                    if ascending {
-                        o != Ordering::Greater
-                    } else {
-                        o != Ordering::Less
-                    }
-                })
+                Some((d, *id))
             }
         };
-        let end = (start + page.fetch() as usize).min(ranked.len());
-        let rows = load_ranked(ctx, &ranked[start..end]).await?;
+        let ascending = descending == page.backward;
+        let ranked = match (&region, ascending) {
+            // Nearest first: widen from the centre until the page is full.
+            (Region::Circle(circle), true) => {
+                nearest_after(ctx, &filter, *circle, cursor, page.fetch() as usize).await?
+            }
+            // Farthest first: every match is needed to know which are farthest.
+            _ => {
+                let mut ranked: Vec<(f64, i64)> = matches(ctx, &filter, &region)
+                    .await?
+                    .into_iter()
+                    .map(|(id, d)| (d.unwrap_or_default(), id))
+                    .filter(|r| cursor.is_none_or(|c| by_distance(r, &c) == Ordering::Less))
+                    .collect();
+                ranked.sort_unstable_by(|a, b| by_distance(b, a));
+                ranked.truncate(page.fetch() as usize);
+                ranked
+            }
+        };
+        let rows = load_ranked(ctx, &ranked).await?;
         return Ok(page.connection(
             rows,
             |a| distance_cursor(tag, a.1.unwrap_or_default(), a.0.id),
@@ -226,8 +272,8 @@ pub async fn region_connection(
             total,
         ));
     }
-    // Another order: walk the listing in SQL over the region's envelope, keeping the matches.
-    let distances: HashMap<i64, Option<f64>> = found.into_iter().collect();
+    // Another order: walk the listing in SQL over the region's envelope, keeping the rows whose
+    // location, as the caller sees it, lies in the region.
     let who = caller(ctx);
     let mut narrowed = filter;
     narrowed.bbox = Some(region.envelope().grown(who.location_slack_deg()));
@@ -239,11 +285,10 @@ pub async fn region_connection(
             db::asset::page(db_conn(ctx)?, &narrowed, order, key, page.backward, chunk).await?;
         let exhausted = (batch.len() as u64) < chunk;
         key = batch.last().map(|r| order.keyset(r)).or(key);
-        rows.extend(
-            batch
-                .into_iter()
-                .filter_map(|r| distances.get(&r.id).map(|d| IdleAsset(r, *d))),
-        );
+        rows.extend(batch.into_iter().filter_map(|r| {
+            let seen = who.visible_location(Location::parse(r.lon, r.lat).ok()?);
+            placed(&region, seen).map(|d| IdleAsset(r, d))
+        }));
         if exhausted || rows.len() as u64 >= page.fetch() {
             break;
         }
@@ -258,6 +303,15 @@ pub async fn region_connection(
         |a| a,
         total,
     ))
+}
+
+/// How many assets under `filter` lie in `region`, as the caller sees them.
+pub async fn count_in_region(
+    ctx: &Context<'_>,
+    filter: &AssetFilter,
+    region: &Region,
+) -> Result<u64> {
+    Ok(matches(ctx, filter, region).await?.len() as u64)
 }
 
 /// The `k` assets nearest `centre` as the caller sees them, nearest first (ties by id), within
