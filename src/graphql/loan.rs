@@ -406,7 +406,7 @@ async fn step(
     version: i32,
     action: LoanAction,
     event: Option<NewEvent<'_>>,
-    audit_action: &str,
+    audit_action: &'static str,
 ) -> Result<LoanApplicationPayload> {
     let (next, mortgage_status) = check_transition(&app.status, action)?;
     let txn = db::begin_write(db_conn(ctx)?).await?;
@@ -440,9 +440,32 @@ async fn step(
     )
     .await?;
     db::commit(txn).await?;
+    publish(ctx, &after, audit_action, mortgage_status);
     Ok(LoanApplicationPayload {
         loan_application: LoanApplication(after),
     })
+}
+
+/// Tells subscribers about a committed change.
+fn publish(
+    ctx: &Context<'_>,
+    app: &loan_application::Model,
+    action: &'static str,
+    mortgage_status: Option<MortgageStatus>,
+) {
+    if let (Ok(events), Ok(status)) = (
+        ctx.data::<super::events::LoanEvents>(),
+        LoanStatus::parse(&app.status),
+    ) {
+        events.publish(super::events::LoanChange {
+            bank_id: app.bank_id,
+            application_id: app.id,
+            status,
+            mortgage_status,
+            action,
+            at: Utc::now(),
+        });
+    }
 }
 
 fn positive(amount: Option<Long>, what: &str) -> Result<i64> {
@@ -533,6 +556,7 @@ impl LoanMutation {
         )
         .await?;
         db::commit(txn).await?;
+        publish(ctx, &row, "submit", None);
         Ok(LoanApplicationPayload {
             loan_application: LoanApplication(row),
         })
@@ -613,6 +637,12 @@ impl LoanMutation {
         )
         .await?;
         db::commit(txn).await?;
+        publish(
+            ctx,
+            &after,
+            if input.approve { "approve" } else { "reject" },
+            None,
+        );
         Ok(LoanApplicationPayload {
             loan_application: LoanApplication(after),
         })
@@ -668,6 +698,12 @@ impl LoanMutation {
         )
         .await?;
         db::commit(txn).await?;
+        publish(
+            ctx,
+            &after,
+            "register_mortgage",
+            Some(MortgageStatus::Active),
+        );
         Ok(LoanApplicationPayload {
             loan_application: LoanApplication(after),
         })

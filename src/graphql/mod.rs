@@ -9,6 +9,7 @@ pub mod boundary_mutation;
 pub mod credit;
 pub mod demo_mutation;
 pub mod demo_site;
+pub mod events;
 pub mod geo;
 pub mod ids;
 pub mod limits;
@@ -22,7 +23,7 @@ pub mod scalars;
 pub mod spatial;
 pub mod token;
 
-use async_graphql::{Context, EmptySubscription, Object, Result, Schema};
+use async_graphql::{Context, Object, Result, Schema};
 use sea_orm::DatabaseConnection;
 
 use crate::db;
@@ -32,7 +33,7 @@ use crate::error::AppError;
 pub use limits::Limits;
 
 /// The registry's schema.
-pub type RegistrySchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+pub type RegistrySchema = Schema<query::Query, mutation::Mutation, events::Subscription>;
 
 /// Builds the schema with its limits. The database connection and the boundary locator are
 /// schema data; everything that depends on the caller (who, loaders) is added per request.
@@ -44,9 +45,10 @@ pub fn build_schema(
     Schema::build(
         query::Query::default(),
         mutation::Mutation::default(),
-        EmptySubscription,
+        events::Subscription,
     )
     .data(db)
+    .data(events::LoanEvents::default())
     .data(locator)
     .extension(limits)
     .finish()
@@ -57,7 +59,7 @@ pub fn sdl() -> String {
     Schema::build(
         query::Query::default(),
         mutation::Mutation::default(),
-        EmptySubscription,
+        events::Subscription,
     )
     .finish()
     .sdl()

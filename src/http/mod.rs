@@ -7,6 +7,7 @@ pub mod health;
 pub mod ogc;
 pub mod rate_limit;
 pub mod rest;
+pub mod subscription;
 pub mod tiles;
 
 use std::sync::Arc;
@@ -22,6 +23,7 @@ pub fn routes(state: AppState) -> poem::endpoint::BoxEndpoint<'static> {
     let cors = cors(&state.settings.cors_origins);
     let routes = Route::new()
         .at("/graphql", get(graphql::handle).post(graphql::handle))
+        .at("/graphql/ws", get(subscription::subscribe))
         .nest("/graphiql", graphiql::endpoint())
         .nest("/ogc", ogc::routes())
         .at("/download/:file", get(download::geojson))

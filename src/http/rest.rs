@@ -82,12 +82,22 @@ impl IntoResponse for RestError {
 /// The caller named by the `Authorization` header: anonymous without one, UNAUTHENTICATED for a
 /// malformed, unknown or revoked token, never a silent fall back to anonymous.
 pub async fn caller(req: &Request, state: &AppState) -> Result<Caller, RestError> {
-    let Some(header) = req.headers().get(header::AUTHORIZATION) else {
+    let header = match req.headers().get(header::AUTHORIZATION) {
+        None => None,
+        Some(h) => Some(h.to_str().map_err(|_| {
+            RestError::unauthenticated("the Authorization header must be `Bearer <token>`")
+        })?),
+    };
+    caller_of(header, state).await
+}
+
+/// The caller an `Authorization` value names (from a header, or a WebSocket's
+/// `connection_init` payload).
+pub async fn caller_of(authorization: Option<&str>, state: &AppState) -> Result<Caller, RestError> {
+    let Some(header) = authorization else {
         return Ok(Caller::Anonymous);
     };
-    let secret = header
-        .to_str()
-        .ok()
+    let secret = Some(header)
         .and_then(|h| h.strip_prefix("Bearer "))
         .map(str::trim)
         .filter(|s| !s.is_empty())

@@ -430,3 +430,122 @@ async fn credit_operations_answer_each_role_as_the_policy_says() {
         }
     }
 }
+
+/// A graphql-transport-ws connection with `token` in its `connection_init`, subscribed to
+/// `mortgageEvents`.
+async fn listen(
+    app: &TestApp,
+    token: Option<&str>,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let url = format!("{}/graphql/ws", app.address.replace("http://", "ws://"));
+    let mut request = url.into_client_request().expect("request");
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("connect");
+    let payload = match token {
+        Some(t) => json!({ "Authorization": format!("Bearer {t}") }),
+        None => json!({}),
+    };
+    ws.send(Message::text(
+        json!({ "type": "connection_init", "payload": payload }).to_string(),
+    ))
+    .await
+    .expect("init");
+    let ack = ws.next().await.expect("an answer").expect("a message");
+    assert!(ack.to_string().contains("connection_ack"), "{ack}");
+    ws.send(Message::text(
+        json!({ "id": "1", "type": "subscribe", "payload": {
+            "query": "subscription { mortgageEvents { applicationId action status mortgageStatus } }" } })
+        .to_string(),
+    ))
+    .await
+    .expect("subscribe");
+    ws
+}
+
+/// The next message, or None after a while.
+async fn next_message(
+    ws: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+    wait_ms: u64,
+) -> Option<Value> {
+    use futures_util::StreamExt;
+    let m = tokio::time::timeout(std::time::Duration::from_millis(wait_ms), ws.next())
+        .await
+        .ok()??
+        .ok()?;
+    serde_json::from_str(&m.to_string()).ok()
+}
+
+#[tokio::test]
+async fn a_bank_hears_its_own_loans_change_and_no_one_elses() {
+    for app in spawn_apps().await {
+        let bank = app.token(Role::Bank, None, Some("JXRCB-DC")).await;
+        let other = app.token(Role::Bank, None, Some("PSBC-DC")).await;
+        let mut mine = listen(&app, Some(&bank)).await;
+        let mut theirs = listen(&app, Some(&other)).await;
+        let mut stranger = listen(&app, None).await;
+        let refused = next_message(&mut stranger, 5_000).await.expect("an answer");
+        assert_eq!(
+            refused["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+            "{refused}"
+        );
+        // The subscription is live once the server has it; give it a moment.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+
+        let c = passing_case(&app, &bank).await;
+        let a = submit(&app, Some(&bank), &c).await;
+        let id = payload(&a, "submitLoanApplication")["id"].clone();
+        let d = app
+            .graphql_as(
+                Some(&bank),
+                DECIDE,
+                json!({ "input": { "id": id, "version": 1, "approve": true } }),
+            )
+            .await;
+        payload(&d, "decideLoanApplication");
+        let r = app
+            .graphql(REGISTER, json!({ "input": { "applicationId": id, "version": 2, "registrationNo": "DY-WS" } }))
+            .await;
+        payload(&r, "registerMortgage");
+        let mut heard = Vec::new();
+        for _ in 0..3 {
+            let m = next_message(&mut mine, 5_000).await.expect("an event");
+            assert_eq!(m["type"], "next", "{m}");
+            let e = &m["payload"]["data"]["mortgageEvents"];
+            assert_eq!(e["applicationId"], id);
+            heard.push((
+                e["action"].clone(),
+                e["status"].clone(),
+                e["mortgageStatus"].clone(),
+            ));
+        }
+        assert_eq!(
+            heard,
+            vec![
+                (json!("submit"), json!("SUBMITTED"), Value::Null),
+                (json!("approve"), json!("APPROVED"), Value::Null),
+                (
+                    json!("register_mortgage"),
+                    json!("REGISTERED"),
+                    json!("ACTIVE")
+                ),
+            ],
+            "{}",
+            app.engine
+        );
+        assert_eq!(
+            next_message(&mut theirs, 300).await,
+            None,
+            "another bank hears nothing"
+        );
+    }
+}
