@@ -65,6 +65,7 @@ pub struct MortgageEvent {
 #[derive(Default)]
 pub struct Subscription;
 
+/// Live events (订阅), over WebSocket at `/graphql/ws`.
 #[Subscription]
 impl Subscription {
     /// Status changes of loan applications and mortgages (贷款与抵押动态), as they commit: a
