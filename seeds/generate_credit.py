@@ -173,6 +173,36 @@ for n, a in enumerate(households[:220:4]):
         "issuedOn": "2026-04-18",
     })
 
+# Loans in every state, on rights whose reports pass as of their decision day, taken through
+# the same lifecycle code as the API: (right code, bank, amount, months, steps).
+DECIDED = "2026-11-10"
+scenarios = [
+    ("R-369901101203-0006", "PSBC-DC", 10_000_000, 24, []),
+    ("R-369901102201-0001", "JXRCB-DC", 12_000_000, 36, ["approve"]),
+    ("R-369901102202-0002", "JXRCB-DC", 900_000_000, 36, ["reject"]),
+    ("R-369901102202-0006", "JXRCB-DC", 15_000_000, 36, ["approve", "register"]),
+    ("R-369901102202-0009", "PSBC-DC", 8_000_000, 24, ["approve", "register", "disburse", "repay:1000000"]),
+    ("R-369901102203-0005", "JXRCB-DC", 6_000_000, 12, ["approve", "register", "disburse", "repay:6000000", "release"]),
+    ("R-369901102203-0014", "JXRCB-DC", 10_000_000, 36, ["approve", "register", "disburse", "default"]),
+    ("R-369901102204-0003", "PSBC-DC", 9_000_000, 24, ["approve", "register", "disburse", "default", "dispose:AUCTION:7200000"]),
+]
+by_code = {r["code"]: r for r in rights}
+applications = []
+for n, (code, bank, amount, months, steps) in enumerate(scenarios):
+    right = by_code[code]
+    applications.append({
+        "key": f"LA-DEMO-{n + 1:03}",
+        "rightCode": code,
+        "productCode": f"{bank}-{right['kind']}",
+        "borrowerKey": right["holders"][0]["partyKey"],
+        "amountFen": amount,
+        "termMonths": months,
+        "submittedOn": "2026-11-03",
+        "decidedOn": DECIDED,
+        "registrationNo": f"赣(2026)东川区不动产证明第{n + 1:07}号",
+        "steps": steps,
+    })
+
 out = {
     "policy": policy,
     "banks": banks,
@@ -180,6 +210,7 @@ out = {
     "zones": zones,
     "rights": rights,
     "recommendations": recommendations,
+    "applications": applications,
 }
 with open("seeds/credit.json", "w", encoding="utf-8") as f:
     json.dump(out, f, ensure_ascii=False, indent=1)

@@ -8,5 +8,6 @@ pub mod domain;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod lending;
 pub mod map;
 pub mod seed;

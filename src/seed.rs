@@ -43,6 +43,7 @@ pub struct SeedReport {
     pub zones: usize,
     pub rights: usize,
     pub recommendations: usize,
+    pub applications: usize,
 }
 
 impl SeedReport {
@@ -59,6 +60,7 @@ impl SeedReport {
             + self.zones
             + self.rights
             + self.recommendations
+            + self.applications
     }
 }
 

@@ -172,7 +172,7 @@ pub async fn set_mortgage_status(
 /// Something that happened to a loan.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent<'a> {
-    pub kind: &'a str,
+    pub kind: &'static str,
     pub amount_fen: Option<i64>,
     pub occurred_on: NaiveDate,
     pub method: Option<&'a str>,

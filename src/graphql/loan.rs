@@ -10,16 +10,16 @@ use super::access::caller;
 use super::asset::Party;
 use super::credit::{LoanProduct, PropertyRight};
 use super::ids::{self, Kind};
-use super::mutation::{json, record, today, updated};
+use super::mutation::today;
 use super::scalars::Long;
 use super::{db_conn, stored};
 use crate::db;
 use crate::db::entities::{loan_application, loan_event, mortgage};
 use crate::db::loan::{NewApplication, NewEvent};
 use crate::domain::access::{Actor, Role};
-use crate::domain::eligibility::{self, Request, Verdict};
-use crate::domain::loan::{DisposalMethod, LoanAction, LoanStatus, MortgageStatus, transition};
+use crate::domain::loan::{DisposalMethod, LoanAction, LoanStatus, MortgageStatus};
 use crate::error::AppError;
+use crate::lending;
 
 /// A loan application and the loan it became (贷款申请).
 pub struct LoanApplication(pub loan_application::Model);
@@ -259,14 +259,6 @@ async fn as_its_bank<'a>(ctx: &Context<'a>, app: &loan_application::Model) -> Re
     Ok(actor)
 }
 
-fn check_transition(
-    status: &str,
-    action: LoanAction,
-) -> Result<(LoanStatus, Option<MortgageStatus>)> {
-    let current = stored(LoanStatus::parse(status))?;
-    transition(current, action).map_err(|e| AppError::bad_input(e.to_string()).into())
-}
-
 #[derive(Default)]
 pub struct LoanQuery;
 
@@ -396,54 +388,23 @@ pub struct LoanApplicationPayload {
 #[derive(Default)]
 pub struct LoanMutation;
 
-/// A loan step: checks the transition, moves the status at `version`, writes the event and the
-/// mortgage change, audits, commits.
-#[allow(clippy::too_many_arguments)]
-async fn step(
-    ctx: &Context<'_>,
-    actor: &Actor,
-    app: loan_application::Model,
-    version: i32,
-    action: LoanAction,
-    event: Option<NewEvent<'_>>,
-    audit_action: &'static str,
-) -> Result<LoanApplicationPayload> {
-    let (next, mortgage_status) = check_transition(&app.status, action)?;
-    let txn = db::begin_write(db_conn(ctx)?).await?;
-    let after = updated(
-        "loan application",
-        db::loan::set_status(&txn, app.id, version, next, None).await?,
-        version,
-    )?;
-    if let Some(e) = &event {
-        db::loan::insert_event(&txn, app.id, e).await?;
+/// The audit identity of an API caller.
+fn audit_actor(actor: &Actor) -> crate::db::audit::Actor {
+    crate::db::audit::Actor {
+        label: actor.label.clone(),
+        role: actor.role.as_str().to_owned(),
     }
-    if let Some(status) = mortgage_status {
-        let m = db::loan::mortgage_of(&txn, app.id)
-            .await?
-            .ok_or_else(|| AppError::internal("a registered loan without its mortgage"))?;
-        let released = (status == MortgageStatus::Released)
-            .then(|| event.as_ref().map_or_else(today, |e| e.occurred_on));
-        db::loan::set_mortgage_status(&txn, m.id, status, released).await?;
-    }
-    record(
-        ctx,
-        &txn,
+}
+
+/// The audit identity and day of a step taken through the API.
+fn step_by<'a>(ctx: &Context<'_>, actor: &'a crate::db::audit::Actor) -> lending::Step<'a> {
+    lending::Step {
         actor,
-        audit_action,
-        "loan_application",
-        app.id,
-        (
-            Some(serde_json::json!({ "status": app.status })),
-            Some(serde_json::json!({ "status": next.as_str(), "event": event.as_ref().map(|e| e.kind) })),
-        ),
-    )
-    .await?;
-    db::commit(txn).await?;
-    publish(ctx, &after, audit_action, mortgage_status);
-    Ok(LoanApplicationPayload {
-        loan_application: LoanApplication(after),
-    })
+        request_id: ctx
+            .data_opt::<super::mutation::RequestId>()
+            .map(|r| r.0.clone()),
+        on: today(),
+    }
 }
 
 /// Tells subscribers about a committed change.
@@ -468,12 +429,44 @@ fn publish(
     }
 }
 
+/// A step on a running loan through the API: one transaction, then subscribers are told.
+async fn run_step(
+    ctx: &Context<'_>,
+    actor: &Actor,
+    app: loan_application::Model,
+    version: i32,
+    action: LoanAction,
+    event: NewEvent<'_>,
+) -> Result<LoanApplicationPayload> {
+    let who = audit_actor(actor);
+    let txn = db::begin_write(db_conn(ctx)?).await?;
+    let (after, mortgage_status) =
+        lending::step(&txn, &step_by(ctx, &who), &app, version, action, &event)
+            .await
+            .map_err(AppError::from)?;
+    db::commit(txn).await?;
+    publish(ctx, &after, event.kind, mortgage_status);
+    Ok(LoanApplicationPayload {
+        loan_application: LoanApplication(after),
+    })
+}
+
 fn positive(amount: Option<Long>, what: &str) -> Result<i64> {
     match amount {
         Some(Long(n)) if n > 0 => Ok(n),
         _ => {
             Err(AppError::bad_input(format!("`amountFen` of a {what} must be more than 0")).into())
         }
+    }
+}
+
+fn event<'a>(kind: &'static str, input: &'a LoanStepInput, amount: Option<i64>) -> NewEvent<'a> {
+    NewEvent {
+        kind,
+        amount_fen: amount,
+        occurred_on: input.on.unwrap_or_else(today),
+        method: None,
+        note: input.note.clone(),
     }
 }
 
@@ -540,21 +533,11 @@ impl LoanMutation {
             rank: input.rank,
             submitted_by: actor.label.clone(),
         };
+        let who = audit_actor(actor);
         let txn = db::begin_write(conn).await?;
-        let row = db::loan::insert_application(&txn, &new).await?;
-        record(
-            ctx,
-            &txn,
-            actor,
-            "submit",
-            "loan_application",
-            row.id,
-            (
-                None,
-                json(&serde_json::json!({ "code": row.code, "amountFen": row.amount_fen })),
-            ),
-        )
-        .await?;
+        let row = lending::submit(&txn, &step_by(ctx, &who), &new)
+            .await
+            .map_err(AppError::from)?;
         db::commit(txn).await?;
         publish(ctx, &row, "submit", None);
         Ok(LoanApplicationPayload {
@@ -572,70 +555,17 @@ impl LoanMutation {
     ) -> Result<LoanApplicationPayload> {
         let app = visible_application(ctx, &input.id).await?;
         let actor = as_its_bank(ctx, &app).await?;
-        let action = if input.approve {
-            LoanAction::Approve
-        } else {
-            LoanAction::Reject
-        };
-        let (next, _) = check_transition(&app.status, action)?;
+        let who = audit_actor(actor);
         let txn = db::begin_write(db_conn(ctx)?).await?;
-        let request = Request {
-            amount_fen: app.amount_fen,
-            term_months: app.term_months.max(0) as u32,
-            rank: app.rank.max(0) as u32,
-        };
-        let snapshot = db::credit::snapshot(
+        let (after, _) = lending::decide(
             &txn,
-            app.right_id,
-            app.product_id,
-            app.borrower_id,
-            request,
-            today(),
-        )
-        .await?
-        .ok_or_else(|| AppError::bad_input("no district policy is in force"))?;
-        let report = eligibility::evaluate(&snapshot);
-        if input.approve && report.verdict != Verdict::Pass {
-            let failing: Vec<&str> = report
-                .rules
-                .iter()
-                .filter(|r| matches!(r.verdict, Verdict::Fail | Verdict::Unknown))
-                .map(|r| r.code.as_str())
-                .collect();
-            return Err(AppError::bad_input(format!(
-                "the eligibility report is {}, not PASS ({}): it cannot be approved",
-                report.verdict,
-                failing.join(", ")
-            ))
-            .into());
-        }
-        let mut stored_report = serde_json::to_value(&report).map_err(AppError::internal)?;
-        stored_report["computedAt"] = serde_json::json!(Utc::now());
-        let after = updated(
-            "loan application",
-            db::loan::set_status(
-                &txn,
-                app.id,
-                input.version,
-                next,
-                Some((stored_report.to_string(), actor.label.clone())),
-            )
-            .await?,
+            &step_by(ctx, &who),
+            &app,
             input.version,
-        )?;
-        record(
-            ctx,
-            &txn,
-            actor,
-            if input.approve { "approve" } else { "reject" },
-            "loan_application",
-            app.id,
-            (
-                Some(serde_json::json!({ "status": app.status })),
-                Some(serde_json::json!({ "status": next.as_str(), "verdict": report.verdict.as_str(), "snapshotDigest": report.snapshot_digest })),
-            ),
+            input.approve,
         )
-        .await?;
+        .await
+        .map_err(AppError::from)?;
         db::commit(txn).await?;
         publish(
             ctx,
@@ -659,44 +589,16 @@ impl LoanMutation {
             .may_administer("registering a mortgage")
             .map_err(AppError::from)?;
         let app = visible_application(ctx, &input.application_id).await?;
-        let (next, _) = check_transition(&app.status, LoanAction::RegisterMortgage)?;
         let registration_no =
             crate::domain::text::required("registrationNo", &input.registration_no, 64)
                 .map_err(|e| AppError::bad_input(e.to_string()))?;
+        let who = audit_actor(actor);
+        let mut step = step_by(ctx, &who);
+        step.on = input.registered_on.unwrap_or(step.on);
         let txn = db::begin_write(db_conn(ctx)?).await?;
-        if let Some(held) = db::credit::active_mortgages_on(&txn, app.right_id)
-            .await?
-            .into_iter()
-            .find(|m| m.rank == app.rank)
-        {
-            return Err(AppError::conflict(format!(
-                "rank {} of this right is held by mortgage {}",
-                held.rank, held.registration_no
-            ))
-            .into());
-        }
-        let after = updated(
-            "loan application",
-            db::loan::set_status(&txn, app.id, input.version, next, None).await?,
-            input.version,
-        )?;
-        let m = db::loan::insert_mortgage(
-            &txn,
-            &app,
-            &registration_no,
-            input.registered_on.unwrap_or_else(today),
-        )
-        .await?;
-        record(
-            ctx,
-            &txn,
-            actor,
-            "register_mortgage",
-            "mortgage",
-            m.id,
-            (None, json(&serde_json::json!({ "registrationNo": m.registration_no, "rightId": m.right_id, "rank": m.rank }))),
-        )
-        .await?;
+        let after = lending::register(&txn, &step, &app, input.version, &registration_no)
+            .await
+            .map_err(AppError::from)?;
         db::commit(txn).await?;
         publish(
             ctx,
@@ -717,31 +619,17 @@ impl LoanMutation {
     ) -> Result<LoanApplicationPayload> {
         let app = visible_application(ctx, &input.application_id).await?;
         let actor = as_its_bank(ctx, &app).await?;
-        let amount = input
-            .amount_fen
-            .map_or(Ok(app.amount_fen), |a| positive(Some(a), "disbursement"))?;
+        let amount = match input.amount_fen {
+            None => app.amount_fen,
+            some => positive(some, "disbursement")?,
+        };
         if amount > app.amount_fen {
             return Err(
                 AppError::bad_input("a disbursement cannot exceed the amount approved").into(),
             );
         }
-        let event = NewEvent {
-            kind: "DISBURSEMENT",
-            amount_fen: Some(amount),
-            occurred_on: input.on.unwrap_or_else(today),
-            method: None,
-            note: input.note,
-        };
-        step(
-            ctx,
-            actor,
-            app,
-            input.version,
-            LoanAction::Disburse,
-            Some(event),
-            "disburse",
-        )
-        .await
+        let e = event("DISBURSEMENT", &input, Some(amount));
+        run_step(ctx, actor, app, input.version, LoanAction::Disburse, e).await
     }
 
     /// Records a repayment (还款), as the bank; the one that settles the loan makes it REPAID.
@@ -755,21 +643,14 @@ impl LoanMutation {
         let amount = positive(input.amount_fen, "repayment")?;
         let repaid = db::loan::repaid_fen(db_conn(ctx)?, app.id).await?;
         let settles = repaid + amount >= app.amount_fen;
-        let event = NewEvent {
-            kind: "REPAYMENT",
-            amount_fen: Some(amount),
-            occurred_on: input.on.unwrap_or_else(today),
-            method: None,
-            note: input.note,
-        };
-        step(
+        let e = event("REPAYMENT", &input, Some(amount));
+        run_step(
             ctx,
             actor,
             app,
             input.version,
             LoanAction::Repay { settles },
-            Some(event),
-            "repay",
+            e,
         )
         .await
     }
@@ -784,23 +665,8 @@ impl LoanMutation {
             .may_administer("releasing a mortgage")
             .map_err(AppError::from)?;
         let app = visible_application(ctx, &input.application_id).await?;
-        let event = NewEvent {
-            kind: "RELEASE",
-            amount_fen: None,
-            occurred_on: input.on.unwrap_or_else(today),
-            method: None,
-            note: input.note,
-        };
-        step(
-            ctx,
-            actor,
-            app,
-            input.version,
-            LoanAction::Release,
-            Some(event),
-            "release_mortgage",
-        )
-        .await
+        let e = event("RELEASE", &input, None);
+        run_step(ctx, actor, app, input.version, LoanAction::Release, e).await
     }
 
     /// Records that the borrower defaulted (违约), as the bank.
@@ -811,23 +677,8 @@ impl LoanMutation {
     ) -> Result<LoanApplicationPayload> {
         let app = visible_application(ctx, &input.application_id).await?;
         let actor = as_its_bank(ctx, &app).await?;
-        let event = NewEvent {
-            kind: "DEFAULT",
-            amount_fen: None,
-            occurred_on: input.on.unwrap_or_else(today),
-            method: None,
-            note: input.note,
-        };
-        step(
-            ctx,
-            actor,
-            app,
-            input.version,
-            LoanAction::Default,
-            Some(event),
-            "default",
-        )
-        .await
+        let e = event("DEFAULT", &input, None);
+        run_step(ctx, actor, app, input.version, LoanAction::Default, e).await
     }
 
     /// Records how a defaulted loan's collateral was dealt with (处置), as the bank: a
@@ -843,21 +694,20 @@ impl LoanMutation {
         if input.proceeds_fen.is_some_and(|p| p.0 < 0) {
             return Err(AppError::bad_input("`proceedsFen` must not be negative").into());
         }
-        let event = NewEvent {
+        let e = NewEvent {
             kind: "DISPOSAL",
             amount_fen: input.proceeds_fen.map(|p| p.0),
             occurred_on: input.on.unwrap_or_else(today),
             method: Some(input.method.as_str()),
             note: input.note,
         };
-        step(
+        run_step(
             ctx,
             actor,
             app,
             input.version,
             LoanAction::Dispose(input.method),
-            Some(event),
-            "dispose",
+            e,
         )
         .await
     }

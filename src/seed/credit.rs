@@ -29,6 +29,24 @@ struct File {
     zones: Vec<ZoneRow>,
     rights: Vec<RightRow>,
     recommendations: Vec<RecommendationRow>,
+    applications: Vec<ApplicationRow>,
+}
+
+/// A demo loan, taken through the lifecycle step by step.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ApplicationRow {
+    key: String,
+    right_code: String,
+    product_code: String,
+    borrower_key: String,
+    amount_fen: i64,
+    term_months: i32,
+    decided_on: NaiveDate,
+    registration_no: String,
+    /// `approve`, `reject`, `register`, `disburse`, `repay:FEN`, `release`, `default`,
+    /// `dispose:METHOD:PROCEEDS_FEN`.
+    steps: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -347,6 +365,133 @@ pub(super) async fn load(
             .await?;
             report.recommendations += 1;
         }
+    }
+    applications(conn, &file.applications, &parties, report).await
+}
+
+/// Takes each demo loan through its steps with the lifecycle code the API uses, as the seed.
+async fn applications(
+    conn: &impl ConnectionTrait,
+    rows: &[ApplicationRow],
+    parties: &HashMap<String, i64>,
+    report: &mut SeedReport,
+) -> anyhow::Result<()> {
+    use crate::db::loan::{NewApplication, NewEvent};
+    use crate::domain::loan::{DisposalMethod, LoanAction};
+    use crate::lending::{self, Step};
+    let known = existing::<entities::loan_application::Entity>(
+        conn,
+        entities::loan_application::Column::Code,
+    )
+    .await?;
+    let seed = db::audit::Actor {
+        label: "seed".into(),
+        role: "SYSTEM".into(),
+    };
+    let products = db::credit::products(conn).await?;
+    for row in rows {
+        if known.contains(&row.key) {
+            continue;
+        }
+        let context = format!("credit.json: application {}", row.key);
+        let right = db::credit::right_by_code(conn, &row.right_code)
+            .await?
+            .with_context(|| format!("{context}: unknown right {}", row.right_code))?;
+        let product = products
+            .iter()
+            .find(|p| p.code == row.product_code)
+            .with_context(|| format!("{context}: unknown product {}", row.product_code))?;
+        let borrower = *parties
+            .get(&row.borrower_key)
+            .with_context(|| format!("{context}: unknown party {}", row.borrower_key))?;
+        let mut day = row.decided_on;
+        let step = |on: NaiveDate| Step {
+            actor: &seed,
+            request_id: None,
+            on,
+        };
+        let new = NewApplication {
+            code: row.key.clone(),
+            bank_id: product.bank_id,
+            product_id: product.id,
+            right_id: right.id,
+            borrower_id: borrower,
+            recommendation_id: None,
+            amount_fen: row.amount_fen,
+            term_months: row.term_months,
+            rank: 1,
+            submitted_by: "seed".into(),
+        };
+        let mut app = lending::submit(conn, &step(day), &new)
+            .await
+            .with_context(|| context.clone())?;
+        let mut repaid = 0;
+        for s in &row.steps {
+            let mut parts = s.split(':');
+            let verb = parts.next().unwrap_or_default();
+            let number = |p: Option<&str>| -> anyhow::Result<i64> {
+                p.and_then(|v| v.parse().ok())
+                    .with_context(|| format!("{context}: step {s} needs an amount"))
+            };
+            let event =
+                |kind: &'static str, amount: Option<i64>, method: Option<&'static str>| NewEvent {
+                    kind,
+                    amount_fen: amount,
+                    occurred_on: day,
+                    method,
+                    note: None,
+                };
+            let version = app.version;
+            app = match verb {
+                "approve" | "reject" => {
+                    lending::decide(conn, &step(day), &app, version, verb == "approve")
+                        .await
+                        .with_context(|| format!("{context}: {s}"))?
+                        .0
+                }
+                "register" => {
+                    lending::register(conn, &step(day), &app, version, &row.registration_no)
+                        .await
+                        .with_context(|| format!("{context}: {s}"))?
+                }
+                other => {
+                    let (action, e) = match other {
+                        "disburse" => (
+                            LoanAction::Disburse,
+                            event("DISBURSEMENT", Some(app.amount_fen), None),
+                        ),
+                        "repay" => {
+                            let amount = number(parts.next())?;
+                            repaid += amount;
+                            (
+                                LoanAction::Repay {
+                                    settles: repaid >= app.amount_fen,
+                                },
+                                event("REPAYMENT", Some(amount), None),
+                            )
+                        }
+                        "release" => (LoanAction::Release, event("RELEASE", None, None)),
+                        "default" => (LoanAction::Default, event("DEFAULT", None, None)),
+                        "dispose" => {
+                            let method = DisposalMethod::parse(parts.next().unwrap_or_default())
+                                .with_context(|| format!("{context}: {s}"))?;
+                            let proceeds = number(parts.next())?;
+                            (
+                                LoanAction::Dispose(method),
+                                event("DISPOSAL", Some(proceeds), Some(method.as_str())),
+                            )
+                        }
+                        _ => anyhow::bail!("{context}: unknown step {s}"),
+                    };
+                    lending::step(conn, &step(day), &app, version, action, &e)
+                        .await
+                        .with_context(|| format!("{context}: {s}"))?
+                        .0
+                }
+            };
+            day = day.succ_opt().unwrap_or(day);
+        }
+        report.applications += 1;
     }
     Ok(())
 }

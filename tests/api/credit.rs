@@ -140,6 +140,8 @@ async fn every_rule_fails_somewhere_in_the_demo_and_some_rights_pass() {
             "CO_OWNER_CONSENT",
             "NO_TITLE_DISPUTE",
             "NOT_SEIZED",
+            "NOT_ENCUMBERED",
+            "MORTGAGE_RANK_UNIQUE",
             "PRODUCT_MATCHES_RIGHT",
             "JURISDICTION_ALLOWS",
             "APPRAISAL_PRESENT",
