@@ -10,3 +10,4 @@ pub mod graphql;
 pub mod http;
 pub mod map;
 pub mod seed;
+pub mod synthetic;
