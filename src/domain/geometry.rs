@@ -33,6 +33,8 @@ pub enum GeometryError {
     Invalid(String),
     #[error("the polygon has no area")]
     ZeroArea,
+    #[error("the location ({lon}, {lat}) lies outside every township of the district")]
+    OutsideDistrict { lon: f64, lat: f64 },
     #[error("the geometry is not valid GeoJSON: {0}")]
     Malformed(String),
 }
@@ -220,6 +222,62 @@ impl Area {
     pub fn to_multi_geojson(&self) -> geojson::Geometry {
         geojson::Geometry::new(round_value(GeometryValue::from(&self.shape)))
     }
+}
+
+/// Geodesic measures of a piece of land made of areas, with points that belong to it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Measures {
+    /// Total area on the WGS84 ellipsoid, m² (0 without areas).
+    pub area_m2: f64,
+    /// Total length of the areas' rings on the ellipsoid, m.
+    pub perimeter_m: f64,
+    /// The areas' centroid (weighted by area); without areas, the mean of the points.
+    pub centroid: Location,
+    /// The box holding every area and point.
+    pub bbox: BBox,
+}
+
+/// The measures of `areas` and `points` together; none when both are empty.
+pub fn measures(areas: &[&Area], points: &[Location]) -> Option<Measures> {
+    let all = MultiPolygon::new(
+        areas
+            .iter()
+            .flat_map(|a| a.shape.0.iter().cloned())
+            .collect(),
+    );
+    let from_points = || {
+        let n = points.len() as f64;
+        let (x, y) = points
+            .iter()
+            .fold((0.0, 0.0), |(x, y), p| (x + p.lon / n, y + p.lat / n));
+        Location::parse(x, y).ok()
+    };
+    let centroid = match all.centroid() {
+        Some(c) if !areas.is_empty() => Location::parse(c.x(), c.y()).ok(),
+        _ if points.is_empty() => None,
+        _ => from_points(),
+    }?;
+    let boxes = areas
+        .iter()
+        .map(|a| a.bbox())
+        .chain(points.iter().map(|p| BBox {
+            min_lon: p.lon,
+            min_lat: p.lat,
+            max_lon: p.lon,
+            max_lat: p.lat,
+        }));
+    let bbox = boxes.reduce(|a, b| BBox {
+        min_lon: a.min_lon.min(b.min_lon),
+        min_lat: a.min_lat.min(b.min_lat),
+        max_lon: a.max_lon.max(b.max_lon),
+        max_lat: a.max_lat.max(b.max_lat),
+    })?;
+    Some(Measures {
+        area_m2: areas.iter().map(|a| a.geodesic_area_m2()).sum(),
+        perimeter_m: areas.iter().map(|a| a.geodesic_perimeter_m()).sum(),
+        centroid,
+        bbox,
+    })
 }
 
 /// The GeoJSON Point of a location, rounded like every output.

@@ -6,11 +6,13 @@ pub mod admin_area;
 pub mod asset;
 pub mod datum;
 pub mod demo_site;
+pub mod eligibility;
 pub mod geometry;
 pub mod locator;
 pub mod party;
 pub mod region;
 pub mod revitalization;
+pub mod right;
 pub mod spatial_key;
 pub mod text;
 
@@ -58,6 +60,12 @@ macro_rules! code_enum {
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
             }
         }
     };

@@ -21,7 +21,7 @@ use crate::domain::asset::{
     AssetKind, AssetStatus, Condition, IdleCause, OwnerWillingness, Structure,
 };
 use crate::domain::datum::Crs;
-use crate::domain::geometry::Location;
+use crate::domain::geometry::{Area, Location, Measures, measures};
 use crate::domain::party::PartyKind;
 use crate::domain::region::Region;
 use crate::domain::revitalization::{RevenueSplit as DomainSplit, RevitalizationMode, WHOLE_BP};
@@ -41,6 +41,20 @@ impl IdleAsset {
     /// The asset as listed by distance from a point, `distance_m` away.
     pub fn at_distance(row: idle_asset::Model, distance_m: f64) -> Self {
         Self(row, Some(distance_m))
+    }
+
+    /// Measures of the footprint, or of the bare location where none was surveyed.
+    fn measures(&self) -> Result<Option<Measures>> {
+        let location = Location::parse(self.0.lon, self.0.lat).map_err(AppError::internal)?;
+        let footprint = self
+            .0
+            .footprint
+            .as_deref()
+            .map(db::geometry::read_area)
+            .transpose()
+            .map_err(AppError::internal)?;
+        let areas: Vec<&Area> = footprint.iter().collect();
+        Ok(measures(&areas, &[location]))
     }
 
     fn visible_location(&self, ctx: &Context<'_>) -> Result<Location> {
@@ -136,6 +150,50 @@ impl IdleAsset {
             .as_deref()
             .map(|t| geo::stored_in(t, crs))
             .transpose()
+    }
+
+    /// Geodesic area of the surveyed footprint on WGS84, m² (图斑面积); null without one.
+    #[graphql(guard = "Details(\"an asset's details\")")]
+    async fn area_square_meters(&self) -> Result<Option<f64>> {
+        Ok(self
+            .measures()?
+            .filter(|_| self.0.footprint.is_some())
+            .map(|m| m.area_m2))
+    }
+
+    /// Geodesic perimeter of the surveyed footprint, m (图斑周长); null without one.
+    #[graphql(guard = "Details(\"an asset's details\")")]
+    async fn perimeter_meters(&self) -> Result<Option<f64>> {
+        Ok(self
+            .measures()?
+            .filter(|_| self.0.footprint.is_some())
+            .map(|m| m.perimeter_m))
+    }
+
+    /// Centroid of the footprint (几何中心), or the location where none was surveyed.
+    #[graphql(guard = "Details(\"an asset's details\")")]
+    async fn centroid(
+        &self,
+        #[graphql(
+            default,
+            desc = "Datum of the coordinates returned (坐标系); WGS84 unless asked."
+        )]
+        crs: Crs,
+    ) -> Result<Option<GeoJson>> {
+        Ok(self.measures()?.map(|m| geo::point_in(m.centroid, crs)))
+    }
+
+    /// Bounding box [west, south, east, north] of the footprint and location (外包矩形).
+    #[graphql(guard = "Details(\"an asset's details\")")]
+    async fn bbox(
+        &self,
+        #[graphql(
+            default,
+            desc = "Datum of the coordinates returned (坐标系); WGS84 unless asked."
+        )]
+        crs: Crs,
+    ) -> Result<Option<Vec<f64>>> {
+        Ok(self.measures()?.map(|m| geo::bbox_in(m.bbox, crs)))
     }
 
     /// Land area in m² (占地面积): geodesic, from the footprint when there is one.

@@ -5,7 +5,7 @@ use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, Object, Result};
 
 use super::ListTotal;
-use super::access::Details;
+use super::access::{Details, caller};
 use super::asset::{IdleAsset, Party};
 use super::audit::{AuditEvent, audit_connection, history_of};
 use super::geo;
@@ -14,10 +14,11 @@ use super::loaders::{AssetKey, DbLoader, IndicatorsOf, PartyKey, SiteAssetsOf};
 use super::place::{Township, Village, township_of, village_of};
 use super::scalars::{GeoJson, Long};
 use super::stored;
-use crate::db::entities::{demo_indicator, demo_site};
+use crate::db;
+use crate::db::entities::{demo_indicator, demo_site, idle_asset};
 use crate::domain::datum::Crs;
 use crate::domain::demo_site::{DemoSiteLevel, IndicatorCode, IndicatorUnit};
-use crate::domain::geometry::Location;
+use crate::domain::geometry::{Area, Location, Measures, measures};
 use crate::error::AppError;
 
 /// A demonstration site (示范点/惠农共富样板): a village or base that shows what revitalization
@@ -27,6 +28,48 @@ pub struct DemoSite(pub demo_site::Model);
 impl DemoSite {
     fn location_(&self) -> Result<Location> {
         Location::parse(self.0.lon, self.0.lat).map_err(|e| AppError::internal(e).into())
+    }
+
+    async fn members(&self, ctx: &Context<'_>) -> Result<Vec<idle_asset::Model>> {
+        let loader = ctx.data::<DataLoader<DbLoader>>()?;
+        let ids = loader
+            .load_one(SiteAssetsOf(self.0.id))
+            .await?
+            .unwrap_or_default();
+        let assets = loader.load_many(ids.iter().map(|id| AssetKey(*id))).await?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| assets.get(&AssetKey(*id)).cloned())
+            .collect())
+    }
+
+    /// The site's land: its assets' footprints, with the site's own location. Totals are the
+    /// same for every caller; where the land lies (centroid, box) is told from footprints only
+    /// to a caller who may see them, else from the public points.
+    async fn measures(&self, ctx: &Context<'_>) -> Result<Measures> {
+        let who = caller(ctx);
+        let members = self.members(ctx).await?;
+        let mut points = vec![self.location_()?];
+        let mut areas = Vec::new();
+        for m in &members {
+            let at = Location::parse(m.lon, m.lat).map_err(AppError::internal)?;
+            points.push(who.visible_location(at));
+            if let Some(f) = m.footprint.as_deref() {
+                areas.push(db::geometry::read_area(f).map_err(AppError::internal)?);
+            }
+        }
+        let areas: Vec<&Area> = areas.iter().collect();
+        let missing = || AppError::internal("a site always has its own location");
+        let whole = measures(&areas, &points).ok_or_else(missing)?;
+        if who.is_anonymous() {
+            let public = measures(&[], &points).ok_or_else(missing)?;
+            return Ok(Measures {
+                centroid: public.centroid,
+                bbox: public.bbox,
+                ..whole
+            });
+        }
+        Ok(whole)
     }
 }
 
@@ -129,17 +172,50 @@ impl DemoSite {
 
     /// The idle assets it put back to use (盘活的闲置资产).
     async fn revitalized_assets(&self, ctx: &Context<'_>) -> Result<Vec<IdleAsset>> {
-        let loader = ctx.data::<DataLoader<DbLoader>>()?;
-        let ids = loader
-            .load_one(SiteAssetsOf(self.0.id))
+        Ok(self
+            .members(ctx)
             .await?
-            .unwrap_or_default();
-        let assets = loader.load_many(ids.iter().map(|id| AssetKey(*id))).await?;
-        Ok(ids
-            .iter()
-            .filter_map(|id| assets.get(&AssetKey(*id)).cloned())
+            .into_iter()
             .map(IdleAsset::from)
             .collect())
+    }
+
+    /// Total geodesic area of its revitalized assets' surveyed footprints, m² (示范点占地面积);
+    /// 0 when none is surveyed.
+    async fn area_square_meters(&self, ctx: &Context<'_>) -> Result<f64> {
+        Ok(self.measures(ctx).await?.area_m2)
+    }
+
+    /// Total geodesic perimeter of those footprints, m (占地周长).
+    async fn perimeter_meters(&self, ctx: &Context<'_>) -> Result<f64> {
+        Ok(self.measures(ctx).await?.perimeter_m)
+    }
+
+    /// Centroid of those footprints (几何中心); the site's location when none is surveyed.
+    async fn centroid(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            default,
+            desc = "Datum of the coordinates returned (坐标系); WGS84 unless asked."
+        )]
+        crs: Crs,
+    ) -> Result<GeoJson> {
+        Ok(geo::point_in(self.measures(ctx).await?.centroid, crs))
+    }
+
+    /// Bounding box [west, south, east, north] of the site and its assets (外包矩形); without a
+    /// token, of the site and its assets' public (snapped) points.
+    async fn bbox(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            default,
+            desc = "Datum of the coordinates returned (坐标系); WGS84 unless asked."
+        )]
+        crs: Crs,
+    ) -> Result<Vec<f64>> {
+        Ok(geo::bbox_in(self.measures(ctx).await?.bbox, crs))
     }
 
     /// Every change to this site, oldest first (变更记录).

@@ -5,7 +5,7 @@ use async_graphql::Result;
 
 use super::scalars::GeoJson;
 use crate::domain::datum::Crs;
-use crate::domain::geometry::{Location, point_geojson, rounded};
+use crate::domain::geometry::{BBox, Location, point_geojson, rounded};
 use crate::error::AppError;
 
 /// A stored WGS84 geometry in `crs`.
@@ -38,4 +38,25 @@ pub fn input(value: GeoJson, crs: Crs) -> Result<geojson::Geometry, AppError> {
         ))
     })?;
     Ok(crs.geometry_to_wgs84(geometry))
+}
+
+/// A box [west, south, east, north] in `crs`: the envelope of its corners there, since a datum
+/// shift is not the same everywhere.
+pub fn bbox_in(b: BBox, crs: Crs) -> Vec<f64> {
+    let corners = [
+        (b.min_lon, b.min_lat),
+        (b.min_lon, b.max_lat),
+        (b.max_lon, b.min_lat),
+        (b.max_lon, b.max_lat),
+    ]
+    .map(|(lon, lat)| crs.from_wgs84(lon, lat));
+    let round = |v: f64| (v * 1e7).round() / 1e7;
+    let min = |f: fn(&(f64, f64)) -> f64| corners.iter().map(f).fold(f64::INFINITY, f64::min);
+    let max = |f: fn(&(f64, f64)) -> f64| corners.iter().map(f).fold(f64::NEG_INFINITY, f64::max);
+    vec![
+        round(min(|c| c.0)),
+        round(min(|c| c.1)),
+        round(max(|c| c.0)),
+        round(max(|c| c.1)),
+    ]
 }

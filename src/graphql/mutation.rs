@@ -19,6 +19,7 @@ use crate::domain::asset::{
     AssetKind, AssetStatus, Condition, IdleAssetDraft, IdleCause, OwnerWillingness, Structure,
 };
 use crate::domain::datum::Crs;
+use crate::domain::geometry::GeometryError;
 use crate::domain::geometry::Location;
 use crate::domain::locator::{Locator, Placement};
 use crate::domain::party::{PartyDraft, PartyKind};
@@ -64,18 +65,17 @@ pub(crate) fn json<T: serde::Serialize>(value: &T) -> Option<serde_json::Value> 
     serde_json::to_value(value).ok()
 }
 
-/// The township and village of a location, or BAD_INPUT when it is outside the district.
+/// The township and village of a location, or INVALID_GEOMETRY when it is outside the district.
 pub(crate) fn locate(ctx: &Context<'_>, location: Location) -> Result<Placement> {
     let locator = ctx.data::<SharedLocator>()?;
     let locator = locator
         .read()
         .map_err(|_| AppError::internal("the locator lock is poisoned"))?;
     locator.locate(location).ok_or_else(|| {
-        AppError::bad_input(format!(
-            "the location ({}, {}) lies outside every township of the district",
-            location.lon(),
-            location.lat()
-        ))
+        AppError::from(GeometryError::OutsideDistrict {
+            lon: location.lon(),
+            lat: location.lat(),
+        })
         .into()
     })
 }

@@ -94,13 +94,23 @@ impl Township {
     }
 
     /// Bounding box [west, south, east, north] in degrees (外包矩形).
-    async fn bbox(&self) -> Vec<f64> {
-        vec![
-            self.0.min_lon,
-            self.0.min_lat,
-            self.0.max_lon,
-            self.0.max_lat,
-        ]
+    async fn bbox(
+        &self,
+        #[graphql(
+            default,
+            desc = "Datum of the coordinates returned (坐标系); WGS84 unless asked."
+        )]
+        crs: Crs,
+    ) -> Vec<f64> {
+        geo::bbox_in(
+            crate::domain::geometry::BBox {
+                min_lon: self.0.min_lon,
+                min_lat: self.0.min_lat,
+                max_lon: self.0.max_lon,
+                max_lat: self.0.max_lat,
+            },
+            crs,
+        )
     }
 
     /// The villages of this township (下辖村), in id order.
@@ -245,6 +255,19 @@ impl Village {
             .area()?
             .and_then(|a| a.centroid())
             .map(|c| geo::point_in(c, crs)))
+    }
+
+    /// Bounding box [west, south, east, north] of the surveyed boundary (外包矩形); null
+    /// without one.
+    async fn bbox(
+        &self,
+        #[graphql(
+            default,
+            desc = "Datum of the coordinates returned (坐标系); WGS84 unless asked."
+        )]
+        crs: Crs,
+    ) -> Result<Option<Vec<f64>>> {
+        Ok(self.area()?.map(|a| geo::bbox_in(a.bbox(), crs)))
     }
 
     /// Centre point (村委会/中心点) as a GeoJSON Point.

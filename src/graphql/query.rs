@@ -17,6 +17,7 @@ use super::loaders::{
 use super::mutation::SharedLocator;
 use super::paging::{MAX_PAGE, PageRequest, encode_cursor};
 use super::place::{Township, Village, township_connection, village_connection};
+use super::scalars::GeoJson;
 use super::spatial::WithinInput;
 use super::{ListTotal, db_conn};
 use crate::db;
@@ -249,6 +250,36 @@ impl Query {
         let (lon, lat) = crs.to_wgs84(longitude, latitude);
         let centre = Location::parse(lon, lat).map_err(AppError::from)?;
         super::spatial::nearest(ctx, centre, k, filter).await
+    }
+
+    /// Idle assets as one GeoJSON FeatureCollection (GeoJSON 要素集), for a map layer or a GIS
+    /// desk: points with kind and status (and, with a token, the survey attributes), nearest
+    /// first inside a circle, else in registration order. `numberMatched` tells how many the
+    /// selection held; at most `limit` (≤ 5000) are returned.
+    #[graphql(complexity = "limit.clamp(1, 5000) as usize + 1")]
+    async fn idle_assets_geo_json(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<IdleAssetFilter>,
+        #[graphql(desc = "Only assets located in this circle, polygon or box (空间范围).")]
+        within: Option<WithinInput>,
+        #[graphql(
+            default = 500,
+            desc = "How many features at most (数量上限), 1 to 5000."
+        )]
+        limit: i32,
+        #[graphql(
+            default,
+            desc = "Datum of the coordinates returned (坐标系); WGS84 unless asked."
+        )]
+        crs: Crs,
+    ) -> Result<GeoJson> {
+        let filter = filter.unwrap_or_default().into_db()?;
+        caller(ctx)
+            .may_narrow_assets(filter.uses_details())
+            .map_err(AppError::from)?;
+        let within = within.map(WithinInput::into_region).transpose()?;
+        super::spatial::geojson_collection(ctx, filter, within, limit, crs).await
     }
 
     /// One idle asset by global ID or by survey code (资产编号).

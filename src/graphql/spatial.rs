@@ -291,3 +291,63 @@ pub async fn nearest(
     ranked.truncate(k);
     load_ranked(ctx, &ranked).await
 }
+
+/// The most features one `idleAssetsGeoJson` answer holds.
+pub const MAX_FEATURES: i32 = 5000;
+
+/// The assets under `filter` (in `region` when given) as a GeoJSON FeatureCollection in `crs`:
+/// nearest first for a circle (each with its `distanceMeters`), else in registration order;
+/// `limit` of them, and how many matched.
+pub async fn geojson_collection(
+    ctx: &Context<'_>,
+    filter: AssetFilter,
+    region: Option<Region>,
+    limit: i32,
+    crs: Crs,
+) -> Result<GeoJson> {
+    if !(1..=MAX_FEATURES).contains(&limit) {
+        return Err(AppError::bad_input(format!(
+            "`limit` must be between 1 and {MAX_FEATURES}, got {limit}"
+        ))
+        .into());
+    }
+    let limit = limit as usize;
+    let conn = db_conn(ctx)?;
+    let (rows, distances, matched) = match region {
+        Some(region) => {
+            let mut ranked: Vec<(f64, i64)> = matches(ctx, &filter, &region)
+                .await?
+                .into_iter()
+                .map(|(id, d)| (d.unwrap_or_default(), id))
+                .collect();
+            ranked.sort_unstable_by(by_distance);
+            let matched = ranked.len() as u64;
+            ranked.truncate(limit);
+            let ids: Vec<i64> = ranked.iter().map(|(_, id)| *id).collect();
+            let mut found = db::asset::by_ids(conn, &ids).await?;
+            let rows = ids.iter().filter_map(|id| found.remove(id)).collect();
+            let distances: HashMap<i64, f64> = match region {
+                Region::Circle(_) => ranked.iter().map(|(d, id)| (*id, *d)).collect(),
+                _ => HashMap::new(),
+            };
+            (rows, distances, matched)
+        }
+        None => (
+            db::asset::page_at_offset(conn, &filter, 0, limit as u64).await?,
+            HashMap::new(),
+            db::asset::count(conn, &filter).await?,
+        ),
+    };
+    let mut features = crate::map::features::asset_features(conn, caller(ctx), &rows).await?;
+    for f in &mut features {
+        if let Some(d) = distances.get(&f.id) {
+            f.properties.insert(
+                "distanceMeters".into(),
+                serde_json::json!((d * 100.0).round() / 100.0),
+            );
+        }
+    }
+    Ok(GeoJson(crate::map::features::collection(
+        &features, matched, crs,
+    )))
+}

@@ -1,14 +1,19 @@
 //! HTTP: the GraphQL endpoint, GraphiQL, and the routes that are not GraphQL.
 
+pub mod download;
 pub mod graphiql;
 pub mod graphql;
 pub mod health;
+pub mod ogc;
 pub mod rate_limit;
 pub mod rest;
+pub mod tiles;
 
-use poem::http::Method;
+use std::sync::Arc;
+
+use poem::http::{Method, header};
 use poem::middleware::{CatchPanic, Cors, Tracing};
-use poem::{EndpointExt, Route, get};
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get};
 
 use crate::app::AppState;
 
@@ -18,16 +23,47 @@ pub fn routes(state: AppState) -> poem::endpoint::BoxEndpoint<'static> {
     let routes = Route::new()
         .at("/graphql", get(graphql::handle).post(graphql::handle))
         .nest("/graphiql", graphiql::endpoint())
+        .nest("/ogc", ogc::routes())
+        .at("/download/:file", get(download::geojson))
         .at("/healthz", get(health::healthz))
         .at("/readyz", get(health::readyz))
+        .at("/tiles/:layer/:z/:x/:y", get(tiles::vector_tile))
+        .at("/tiles/:tileset", get(tiles::tilejson))
         .data(state)
         // A bug that panics answers 500 and is logged; the connection and the server live on.
         .with(CatchPanic::new())
         .with(Tracing);
     match cors {
-        Some(cors) => routes.with(cors).boxed(),
-        None => routes.boxed(),
+        // Outside the CORS middleware, which sets `Vary` to `Origin` alone on its way out.
+        Some(cors) => routes.with(cors).around(vary_by_caller).boxed(),
+        None => routes.around(vary_by_caller).boxed(),
     }
+}
+
+/// Every answer depends on who asks (anonymous callers see generalized assets), so a shared
+/// cache must key on the Authorization header as well as on whatever else varies.
+async fn vary_by_caller<E: Endpoint>(ep: Arc<E>, req: Request) -> poem::Result<Response> {
+    let mut response = ep.call(req).await?.into_response();
+    let headers = response.headers_mut();
+    let current: Vec<String> = headers
+        .get_all(header::VARY)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .collect();
+    if !current
+        .iter()
+        .any(|v| v.eq_ignore_ascii_case("authorization") || v == "*")
+    {
+        let mut all = current;
+        all.push("Authorization".to_owned());
+        if let Ok(v) = all.join(", ").parse() {
+            headers.insert(header::VARY, v);
+        }
+    }
+    Ok(response)
 }
 
 /// The CORS policy: none without origins (poem's `Cors` with no origins would allow them all),

@@ -380,6 +380,33 @@ async fn asset_page(
     })
 }
 
+/// Assets as `caller` may see them on a map, in the order given.
+pub async fn asset_features(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    rows: &[idle_asset::Model],
+) -> StoreResult<Vec<MapFeature>> {
+    let places = if caller.is_anonymous() {
+        None
+    } else {
+        Some(Places::load(conn).await?)
+    };
+    Ok(rows
+        .iter()
+        .filter_map(|a| asset_feature(a, caller, places.as_ref()))
+        .collect())
+}
+
+/// A GeoJSON FeatureCollection of `features` in `crs`, telling how many the selection held.
+pub fn collection(features: &[MapFeature], matched: u64, crs: Crs) -> Value {
+    json!({
+        "type": "FeatureCollection",
+        "numberMatched": matched,
+        "numberReturned": features.len(),
+        "features": features.iter().map(|f| f.to_geojson(crs)).collect::<Vec<_>>(),
+    })
+}
+
 /// One feature of `layer` by id, if it exists (every layer's features are visible to all, in
 /// the form the caller may see).
 pub async fn one(

@@ -106,7 +106,7 @@ impl TileId {
 
     /// Web Mercator projection of a WGS84 position into this tile's units: x east, y south,
     /// (0, 0) at the tile's north-west corner.
-    fn project(&self, c: Coord<f64>) -> Coord<f64> {
+    pub fn project(&self, c: Coord<f64>) -> Coord<f64> {
         let world = self.world_size();
         let extent = f64::from(EXTENT);
         let lat = c.y.clamp(-MAX_LATITUDE, MAX_LATITUDE).to_radians();

@@ -58,3 +58,34 @@ async fn only_configured_origins_may_call_from_a_browser() {
         "no origins configured, no CORS"
     );
 }
+
+#[tokio::test]
+async fn map_answers_vary_by_caller_even_behind_open_cors() {
+    let app = crate::helpers::spawn_app_with(|s| s.cors_origins = vec!["*".into()]).await;
+    for path in [
+        "/tiles/townships/0/0/0.mvt",
+        "/ogc/collections/idle-assets/items",
+        "/download/demo-sites.geojson",
+    ] {
+        let r = app
+            .client
+            .get(format!("{}{path}", app.address))
+            .header("origin", "https://map.example.cn")
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(r.status(), 200, "{path}");
+        let vary: Vec<String> = r
+            .headers()
+            .get_all("vary")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|v| v.trim().to_ascii_lowercase())
+            .collect();
+        assert!(
+            vary.contains(&"authorization".to_owned()),
+            "{path}: Vary {vary:?}"
+        );
+    }
+}

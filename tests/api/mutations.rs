@@ -200,6 +200,24 @@ async fn bad_writes_get_their_code_and_change_nothing() {
     for app in spawn_apps().await {
         let s = spot(&app, DONGCHUAN).await;
         let bow_tie = json!({ "type": "Polygon", "coordinates": [[[s.lon, s.lat], [s.lon + 0.0002, s.lat + 0.0002], [s.lon + 0.0002, s.lat], [s.lon, s.lat + 0.0002], [s.lon, s.lat]]] });
+        let d = 0.0002;
+        let square = |x: f64, y: f64, size: f64| {
+            json!([
+                [x, y],
+                [x + size, y],
+                [x + size, y + size],
+                [x, y + size],
+                [x, y]
+            ])
+        };
+        let hole_outside = json!({ "type": "Polygon", "coordinates": [
+            square(s.lon - d, s.lat - d, 2.0 * d), square(s.lon + 3.0 * d, s.lat, d / 2.0)] });
+        let open_ring = json!({ "type": "Polygon", "coordinates": [[
+            [s.lon - d, s.lat - d], [s.lon + d, s.lat - d], [s.lon + d, s.lat + d], [s.lon - d, s.lat + d]]] });
+        let flat = json!({ "type": "Polygon", "coordinates": [[
+            [s.lon - d, s.lat], [s.lon, s.lat], [s.lon + d, s.lat], [s.lon - d, s.lat]]] });
+        let three = json!({ "type": "Polygon", "coordinates": [[
+            [s.lon - d, s.lat - d], [s.lon + d, s.lat - d], [s.lon - d, s.lat - d]]] });
         let with = |patch: Value| {
             let mut input = asset_input("BAD-1", &s);
             for (k, v) in patch.as_object().expect("object") {
@@ -210,7 +228,7 @@ async fn bad_writes_get_their_code_and_change_nothing() {
         let cases = [
             (
                 with(json!({ "longitude": 116.0 })),
-                "BAD_INPUT",
+                "INVALID_GEOMETRY",
                 "outside the district",
             ),
             (
@@ -222,6 +240,26 @@ async fn bad_writes_get_their_code_and_change_nothing() {
                 with(json!({ "footprint": bow_tie })),
                 "INVALID_GEOMETRY",
                 "self-intersecting footprint",
+            ),
+            (
+                with(json!({ "footprint": hole_outside })),
+                "INVALID_GEOMETRY",
+                "a hole outside its polygon",
+            ),
+            (
+                with(json!({ "footprint": open_ring })),
+                "INVALID_GEOMETRY",
+                "a ring not closed",
+            ),
+            (
+                with(json!({ "footprint": flat })),
+                "INVALID_GEOMETRY",
+                "a footprint without area",
+            ),
+            (
+                with(json!({ "footprint": three })),
+                "INVALID_GEOMETRY",
+                "fewer than four positions",
             ),
             (
                 with(json!({ "floorAreaSquareMeters": 0 })),
@@ -278,7 +316,7 @@ async fn bad_writes_get_their_code_and_change_nothing() {
         let r = app.graphql(UPDATE, json!({ "input": { "id": s.asset, "version": version, "longitude": 116.0, "latitude": 28.2 } })).await;
         assert_eq!(
             error_code(&r),
-            Some("BAD_INPUT"),
+            Some("INVALID_GEOMETRY"),
             "moved out of the district: {r}"
         );
         assert_eq!(

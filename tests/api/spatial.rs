@@ -378,3 +378,91 @@ async fn bad_regions_are_refused_with_their_codes() {
         "one region at a time: {r}"
     );
 }
+
+#[tokio::test]
+async fn measures_are_geodesic_and_follow_the_access_rules() {
+    use geo::GeodesicArea;
+    for app in spawn_apps().await {
+        let rows = idle_asset::Entity::find()
+            .all(&app.db)
+            .await
+            .expect("assets");
+        let with_footprint = rows
+            .iter()
+            .find(|r| r.footprint.is_some())
+            .expect("a surveyed footprint in the demo");
+        let shape: geojson::Geometry = with_footprint
+            .footprint
+            .as_deref()
+            .expect("footprint")
+            .parse()
+            .expect("GeoJSON");
+        let polygon = geo::Polygon::<f64>::try_from(shape.value).expect("a polygon");
+        let q = format!(
+            r#"{{ idleAsset(code: "{}") {{ areaSquareMeters perimeterMeters
+                centroid bbox gcj: bbox(crs: GCJ02) }} }}"#,
+            with_footprint.code
+        );
+        let r = app.graphql(&q, json!({})).await;
+        assert!(r["errors"].is_null(), "{r}");
+        let a = &r["data"]["idleAsset"];
+        let area = a["areaSquareMeters"].as_f64().expect("area");
+        assert!((area - polygon.geodesic_area_unsigned()).abs() < 1e-6 * area.max(1.0));
+        assert!(
+            (a["perimeterMeters"].as_f64().expect("perimeter") - polygon.geodesic_perimeter())
+                .abs()
+                < 1e-6
+        );
+        let b: Vec<f64> = serde_json::from_value(a["bbox"].clone()).expect("bbox");
+        assert!(b[0] <= with_footprint.lon && with_footprint.lon <= b[2]);
+        let g: Vec<f64> = serde_json::from_value(a["gcj"].clone()).expect("bbox");
+        assert!(
+            (g[0] - b[0]).abs() > 1e-3,
+            "GCJ-02 shifts the box: {b:?} {g:?}"
+        );
+
+        // Without a token an asset's measures are details; a demo site's totals are not, but
+        // where its land lies is told on the public grid only.
+        let r = app.graphql_as(None, &q, json!({})).await;
+        assert_eq!(error_code(&r), Some("UNAUTHENTICATED"), "{r}");
+        let q = r#"{ demoSites { nodes { code areaSquareMeters bbox
+            revitalizedAssets { code } } } }"#;
+        let signed = app.graphql(q, json!({})).await;
+        let public = app
+            .graphql_as(
+                None,
+                "{ demoSites { nodes { code areaSquareMeters bbox } } }",
+                json!({}),
+            )
+            .await;
+        assert!(public["errors"].is_null(), "{public}");
+        for (s, p) in signed["data"]["demoSites"]["nodes"]
+            .as_array()
+            .expect("sites")
+            .iter()
+            .zip(
+                public["data"]["demoSites"]["nodes"]
+                    .as_array()
+                    .expect("sites"),
+            )
+        {
+            let expected: f64 = s["revitalizedAssets"]
+                .as_array()
+                .expect("assets")
+                .iter()
+                .filter_map(|m| rows.iter().find(|r| m["code"] == r.code.as_str()))
+                .filter_map(|r| r.footprint.as_deref())
+                .map(|f| {
+                    let g: geojson::Geometry = f.parse().expect("GeoJSON");
+                    geo::Polygon::<f64>::try_from(g.value)
+                        .expect("polygon")
+                        .geodesic_area_unsigned()
+                })
+                .sum();
+            let area = s["areaSquareMeters"].as_f64().expect("area");
+            assert!((area - expected).abs() < 1e-6 * expected.max(1.0), "{s}");
+            assert_eq!(p["areaSquareMeters"], s["areaSquareMeters"]);
+            assert_eq!(p["bbox"].as_array().map(Vec::len), Some(4));
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! Whole layers as GeoJSON files to download (`/download/{layer}.geojson`), streamed page by
+//! page so that a million assets never sit in memory at once. Same access rules as every
+//! other map output (`map::features`).
+
+use futures_util::stream::{self, StreamExt as _};
+use poem::http::header;
+use poem::web::{Data, Path, Query};
+use poem::{Body, IntoResponse, Request, Response, handler};
+use sea_orm::DatabaseConnection;
+
+use super::rest::{RestError, caller};
+use crate::app::AppState;
+use crate::db;
+use crate::db::asset::{AssetFilter, AssetOrder, AssetOrderField, Keyset, SortValue};
+use crate::domain::access::Caller;
+use crate::domain::datum::Crs;
+use crate::domain::geometry::{BBox, Location};
+use crate::domain::region::parse_bbox;
+use crate::map::features::{self, Layer, Selection};
+
+/// Assets read per page of the stream.
+const CHUNK: u64 = 5_000;
+
+struct Params {
+    bbox: Option<BBox>,
+    crs: Crs,
+}
+
+fn parse(params: &[(String, String)]) -> Result<Params, RestError> {
+    let mut p = Params {
+        bbox: None,
+        crs: Crs::Wgs84,
+    };
+    for (name, value) in params {
+        match name.as_str() {
+            "bbox" => {
+                let n: Vec<f64> = value
+                    .split(',')
+                    .map(|v| v.trim().parse())
+                    .collect::<Result<_, _>>()
+                    .map_err(|_| {
+                        RestError::bad_input(format!("`bbox` must be numbers, got {value:?}"))
+                    })?;
+                let [a, b, c, d] = n.as_slice() else {
+                    return Err(RestError::bad_input(
+                        "`bbox` takes minLon,minLat,maxLon,maxLat",
+                    ));
+                };
+                p.bbox = Some(
+                    parse_bbox([*a, *b, *c, *d])
+                        .map_err(|e| RestError::bad_input(format!("`bbox`: {e}")))?,
+                );
+            }
+            "crs" => {
+                p.crs = Crs::parse(value).map_err(|_| {
+                    RestError::bad_input(format!(
+                        "`crs` must be WGS84, GCJ02 or BD09, got {value:?}"
+                    ))
+                })?;
+            }
+            other => {
+                return Err(RestError::bad_input(format!(
+                    "unknown parameter `{other}`; a download takes bbox and crs"
+                )));
+            }
+        }
+    }
+    Ok(p)
+}
+
+#[handler]
+pub async fn geojson(
+    req: &Request,
+    Path(file): Path<String>,
+    Query(params): Query<Vec<(String, String)>>,
+    state: Data<&AppState>,
+) -> Response {
+    match respond(req, &file, &params, state.0).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn respond(
+    req: &Request,
+    file: &str,
+    params: &[(String, String)],
+    state: &AppState,
+) -> Result<Response, RestError> {
+    let layer = file
+        .strip_suffix(".geojson")
+        .and_then(Layer::parse)
+        .ok_or_else(|| {
+            RestError::not_found(format!(
+                "no download `{file}`; there are {}",
+                Layer::ALL
+                    .iter()
+                    .map(|l| format!("{}.geojson", l.id()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
+    let p = parse(params)?;
+    let who = caller(req, state).await?;
+    let head = "{\"type\":\"FeatureCollection\",\"features\":[";
+    let body = match layer {
+        Layer::IdleAssets => {
+            let pages = asset_pages(state.db.clone(), who, p.bbox, p.crs);
+            Body::from_bytes_stream(
+                stream::once(async { Ok::<_, std::io::Error>(head.to_owned()) })
+                    .chain(pages)
+                    .chain(stream::once(async { Ok("]}\n".to_owned()) })),
+            )
+        }
+        other => {
+            let all = features::page(
+                &state.db,
+                &who,
+                other,
+                Selection {
+                    bbox: p.bbox,
+                    limit: u64::MAX,
+                    offset: 0,
+                },
+            )
+            .await?;
+            let items: Vec<String> = all
+                .features
+                .iter()
+                .map(|f| f.to_geojson(p.crs).to_string())
+                .collect();
+            Body::from_string(format!("{head}{}]}}\n", items.join(",")))
+        }
+    };
+    Ok(Response::builder()
+        .content_type("application/geo+json")
+        .header(
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{}.geojson\"", layer.id()),
+        )
+        .body(body))
+}
+
+/// The assets in `bbox` (all without one) as comma-separated GeoJSON features, a page of the
+/// id order at a time.
+fn asset_pages(
+    db: DatabaseConnection,
+    who: Caller,
+    bbox: Option<BBox>,
+    crs: Crs,
+) -> impl futures_util::Stream<Item = Result<String, std::io::Error>> + Send + 'static {
+    let filter = AssetFilter {
+        bbox: bbox.map(|b| b.grown(who.location_slack_deg())),
+        ..AssetFilter::default()
+    };
+    let order = AssetOrder {
+        field: AssetOrderField::Id,
+        descending: false,
+    };
+    // (where the next page starts, whether a feature was written yet); None when done.
+    stream::try_unfold(Some((None::<i64>, false)), move |state| {
+        let (db, who, filter) = (db.clone(), who.clone(), filter.clone());
+        async move {
+            let Some((after, mut written)) = state else {
+                return Ok(None);
+            };
+            let key = after.map(|id| Keyset {
+                value: SortValue::Null,
+                id,
+            });
+            let rows = db::asset::page(&db, &filter, order, key, false, CHUNK)
+                .await
+                .map_err(|e| std::io::Error::other(format!("{e:?}")))?;
+            let last = rows.last().map(|r| r.id);
+            let full = rows.len() as u64 == CHUNK;
+            // Without a token the box is tested on the public point, as everywhere else.
+            let rows: Vec<_> = rows
+                .into_iter()
+                .filter(|r| match (bbox, Location::parse(r.lon, r.lat)) {
+                    (Some(b), Ok(l)) => b.covers(who.visible_location(l)),
+                    _ => true,
+                })
+                .collect();
+            let features = features::asset_features(&db, &who, &rows)
+                .await
+                .map_err(|e| std::io::Error::other(format!("{e:?}")))?;
+            let mut out = String::new();
+            for f in features {
+                if written {
+                    out.push(',');
+                }
+                out.push_str(&f.to_geojson(crs).to_string());
+                written = true;
+            }
+            let next = match last {
+                Some(id) if full => Some((Some(id), written)),
+                _ => None,
+            };
+            Ok(Some((out, next)))
+        }
+    })
+    .filter(|chunk| std::future::ready(!matches!(chunk, Ok(s) if s.is_empty())))
+}
