@@ -40,6 +40,9 @@ TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 BIN=$TARGET/release/rural-registry
 SQLITE_URL="sqlite://$WORK/registry.db?mode=rwc"
 PG_URL="$PG/$PG_DB"
+# Loopback: no TLS for either server (node-pg, under PostGraphile, does not ask for it; sqlx
+# would by default).
+REGISTRY_PG_URL="$PG_URL?sslmode=disable"
 REGISTRY_PORT=5060
 POSTGRAPHILE_PORT=5050
 mkdir -p "$WORK/bodies" "$WORK/logs"
@@ -207,7 +210,7 @@ start_postgraphile() {
 for engine in $ENGINES; do
     case $engine in
     sqlite) start_registry sqlite "$SQLITE_URL" ;;
-    postgres) start_registry postgres "$PG_URL" ;;
+    postgres) start_registry postgres "$REGISTRY_PG_URL" ;;
     postgraphile) start_postgraphile ;;
     *) echo "unknown engine $engine" >&2; exit 1 ;;
     esac
