@@ -34,6 +34,17 @@ pub enum Command {
         #[command(subcommand)]
         action: TokenCommand,
     },
+    /// Generate synthetic idle assets and their owner households, for benchmarks: the same seed
+    /// gives the same rows. Loads the demo district first into an empty database. A second run
+    /// with another seed adds a distinct batch; with the same seed it is refused.
+    GenSynthetic {
+        /// How many assets to generate.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=50_000_000))]
+        assets: u64,
+        /// The seed the data is drawn from.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Write the GraphQL schema (SDL).
     ExportSchema {
         /// Where to write it.

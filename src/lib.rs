@@ -11,3 +11,4 @@ pub mod http;
 pub mod lending;
 pub mod map;
 pub mod seed;
+pub mod synthetic;

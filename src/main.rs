@@ -3,7 +3,7 @@ use clap::Parser as _;
 use rural_registry::app::App;
 use rural_registry::config::{Cli, Command, Settings, TokenCommand};
 use rural_registry::domain::access::{Role, check_scope};
-use rural_registry::{db, graphql, seed};
+use rural_registry::{db, graphql, seed, synthetic};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -48,6 +48,31 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token { action } => token(&cli.settings, action).await,
+        Command::GenSynthetic { assets, seed } => {
+            let (conn, _) = db::connect(&cli.settings.database_url).await?;
+            db::migrate(&conn).await?;
+            let mut progress = synthetic::Progress::new(assets);
+            let report = synthetic::generate(&conn, assets, seed, |done| progress.update(done));
+            let report = report.await;
+            progress.finish();
+            let report = report?;
+            let secs = report.elapsed.as_secs_f64();
+            println!(
+                "generated {} assets and {} households from seed {seed} in {secs:.1} s ({:.0} assets/s){}",
+                report.assets,
+                report.households,
+                report.assets as f64 / secs.max(1e-3),
+                if report.demo_records > 0 {
+                    format!(
+                        ", after loading the demo district ({} records)",
+                        report.demo_records
+                    )
+                } else {
+                    String::new()
+                }
+            );
+            Ok(())
+        }
         Command::ExportSchema { path } => {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent)?;

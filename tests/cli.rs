@@ -221,3 +221,114 @@ fn token_commands_print_the_secret_alone_and_never_list_it() {
     );
     assert!(!unknown.status.success());
 }
+
+/// The synthetic assets and their owners in a database, without the load's timestamps.
+fn synthetic_rows(url: &str) -> anyhow::Result<(Vec<serde_json::Value>, Vec<serde_json::Value>)> {
+    use rural_registry::db::entities::{idle_asset, party};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    let json = |v: serde_json::Result<serde_json::Value>| {
+        let mut v = v?;
+        if let Some(o) = v.as_object_mut() {
+            o.remove("created_at");
+            o.remove("updated_at");
+        }
+        Ok(v)
+    };
+    tokio::runtime::Runtime::new()?.block_on(async {
+        let (conn, _) = rural_registry::db::connect(url).await?;
+        let assets = idle_asset::Entity::find()
+            .filter(idle_asset::Column::Code.starts_with("SYN-"))
+            .order_by_asc(idle_asset::Column::Id)
+            .all(&conn)
+            .await?;
+        let parties = party::Entity::find()
+            .filter(party::Column::HouseholdNo.starts_with("S"))
+            .order_by_asc(party::Column::Id)
+            .all(&conn)
+            .await?;
+        Ok((
+            assets
+                .iter()
+                .map(serde_json::to_value)
+                .map(json)
+                .collect::<anyhow::Result<_>>()?,
+            parties
+                .iter()
+                .map(serde_json::to_value)
+                .map(json)
+                .collect::<anyhow::Result<_>>()?,
+        ))
+    })
+}
+
+#[test]
+fn gen_synthetic_draws_the_same_rows_from_the_same_seed_and_never_repeats_one() {
+    // Two transactions' worth, so that a batch boundary is crossed.
+    const N: usize = 10_300;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = |name: &str| format!("sqlite://{}/{name}.db?mode=rwc", dir.path().display());
+    let generate = |name: &str, seed: &str| {
+        run(
+            &[
+                "--database-url",
+                &url(name),
+                "--log",
+                "warn",
+                "gen-synthetic",
+                "--assets",
+                &N.to_string(),
+                "--seed",
+                seed,
+            ],
+            &[],
+        )
+    };
+    for (name, seed) in [("a", "7"), ("b", "7"), ("c", "8")] {
+        let out = generate(name, seed);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains(&format!("generated {N} assets")),
+            "{stdout}"
+        );
+    }
+    let (a, a_owners) = synthetic_rows(&url("a")).expect("read");
+    let (b, b_owners) = synthetic_rows(&url("b")).expect("read");
+    let (c, _) = synthetic_rows(&url("c")).expect("read");
+    assert_eq!(a.len(), N);
+    assert!(a == b && a_owners == b_owners, "same seed, same rows");
+    assert_eq!(c.len(), N);
+    assert_ne!(a, c, "another seed, other rows");
+    assert!(a_owners.len() < N, "some households own two assets");
+    assert!(
+        a.iter().all(|r| r["cell"].is_i64()),
+        "every asset has its spatial key"
+    );
+
+    let again = generate("a", "7");
+    assert!(!again.status.success(), "the same seed twice is refused");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("seed 7"));
+    assert_eq!(
+        synthetic_rows(&url("a")).expect("read").0.len(),
+        N,
+        "nothing was added"
+    );
+
+    let other = generate("a", "8");
+    assert!(
+        other.status.success(),
+        "{}",
+        String::from_utf8_lossy(&other.stderr)
+    );
+    let (both, _) = synthetic_rows(&url("a")).expect("read");
+    assert_eq!(both.len(), 2 * N, "another seed adds a distinct batch");
+    let place = |r: &serde_json::Value| (r["code"].clone(), r["lon"].clone(), r["lat"].clone());
+    assert!(
+        both[N..].iter().map(place).eq(c.iter().map(place)),
+        "drawn as in a database of its own"
+    );
+}
