@@ -552,3 +552,61 @@ pub async fn bank_ids(conn: &impl ConnectionTrait) -> StoreResult<HashMap<String
         .map(|b| (b.code, b.id))
         .collect())
 }
+
+/// Changes a right's standing if it is still at `version`.
+pub async fn set_standing(
+    conn: &impl ConnectionTrait,
+    id: i64,
+    version: i32,
+    status: Option<RightStatus>,
+    disputed: Option<bool>,
+    seized: Option<bool>,
+) -> StoreResult<super::Versioned<property_right::Model>> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    let mut q = property_right::Entity::update_many()
+        .col_expr(
+            property_right::Column::Version,
+            Expr::col(property_right::Column::Version).add(1),
+        )
+        .col_expr(property_right::Column::UpdatedAt, Expr::val(Utc::now()));
+    if let Some(s) = status {
+        q = q.col_expr(property_right::Column::Status, Expr::val(s.as_str()));
+    }
+    if let Some(d) = disputed {
+        q = q.col_expr(property_right::Column::Disputed, Expr::val(d));
+    }
+    if let Some(s) = seized {
+        q = q.col_expr(property_right::Column::Seized, Expr::val(s));
+    }
+    let result = q
+        .filter(property_right::Column::Id.eq(id))
+        .filter(property_right::Column::Version.eq(version))
+        .exec(conn)
+        .await?;
+    super::versioned::<property_right::Entity>(conn, id, result.rows_affected, |m| m.version).await
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_credit_line(
+    conn: &impl ConnectionTrait,
+    bank_id: i64,
+    party_id: i64,
+    right_id: i64,
+    amount_fen: i64,
+    granted_on: NaiveDate,
+    expires_on: NaiveDate,
+) -> StoreResult<i64> {
+    Ok(super::entities::credit_line::ActiveModel {
+        bank_id: Set(bank_id),
+        party_id: Set(party_id),
+        right_id: Set(right_id),
+        amount_fen: Set(amount_fen),
+        granted_on: Set(granted_on),
+        expires_on: Set(expires_on),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?
+    .id)
+}

@@ -75,6 +75,11 @@ impl PropertyRight {
         self.0.seized
     }
 
+    /// Version (版本号), raised by every change; `setRightStanding` takes it.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
     /// The idle asset it is on (所在资产).
     async fn asset(&self, ctx: &Context<'_>) -> Result<Option<IdleAsset>> {
         let Some(id) = self.0.asset_id else {

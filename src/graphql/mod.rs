@@ -19,6 +19,7 @@ pub mod mutation;
 pub mod paging;
 pub mod place;
 pub mod query;
+pub mod rights;
 pub mod scalars;
 pub mod spatial;
 pub mod token;

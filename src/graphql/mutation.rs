@@ -42,6 +42,7 @@ pub struct Mutation(
     super::token::TokenMutation,
     super::loan::LoanMutation,
     super::credit::CreditMutation,
+    super::rights::RightsMutation,
 );
 
 /// Registering and changing assets and parties.

@@ -21,6 +21,7 @@ mod mutations;
 mod ogc;
 mod queries;
 mod readme;
+mod rights;
 mod seed;
 mod spatial;
 mod sql_count;
