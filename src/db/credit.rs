@@ -355,6 +355,14 @@ pub async fn zones(conn: &impl ConnectionTrait) -> StoreResult<Vec<expropriation
         .await?)
 }
 
+/// The party a recommendation endorses, if it exists.
+pub async fn recommended_party(conn: &impl ConnectionTrait, id: i64) -> StoreResult<Option<i64>> {
+    Ok(recommendation::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .map(|r| r.party_id))
+}
+
 pub async fn insert_recommendation(
     conn: &impl ConnectionTrait,
     party_id: i64,

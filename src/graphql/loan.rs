@@ -521,6 +521,14 @@ impl LoanMutation {
         if !(1..=600).contains(&input.term_months) || !(1..=9).contains(&input.rank) {
             return Err(AppError::bad_input("`termMonths` must be 1–600 and `rank` 1–9").into());
         }
+        if let Some(r) = input.recommendation_id
+            && db::credit::recommended_party(conn, r.0).await? != Some(borrower_id)
+        {
+            return Err(AppError::bad_input(
+                "`recommendationId` names no recommendation of this borrower",
+            )
+            .into());
+        }
         let new = NewApplication {
             code: format!("LA-{}", crate::error::new_id()),
             bank_id: product.bank_id,

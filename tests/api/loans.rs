@@ -544,3 +544,31 @@ async fn a_bank_hears_its_own_loans_change_and_no_one_elses() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_application_carries_only_its_borrowers_recommendation() {
+    use rural_registry::db::entities::recommendation;
+    for app in spawn_apps().await {
+        let bank = app.token(Role::Bank, None, Some("JXRCB-DC")).await;
+        let c = passing_case(&app, &bank).await;
+        let borrower = rural_registry::graphql::ids::decode_as(
+            &async_graphql::ID(c.borrower.as_str().expect("id").to_owned()),
+            Kind::Party,
+        )
+        .expect("a party id");
+        let someone_elses = recommendation::Entity::find()
+            .all(&app.db)
+            .await
+            .expect("recommendations")
+            .into_iter()
+            .find(|r| r.party_id != borrower)
+            .expect("a recommendation of another household");
+        let input = json!({ "productId": c.product, "rightId": c.right, "borrowerId": c.borrower,
+                            "amountFen": 8000000, "termMonths": 24,
+                            "recommendationId": someone_elses.id });
+        let r = app
+            .graphql_as(Some(&bank), SUBMIT, json!({ "input": input }))
+            .await;
+        assert_eq!(error_code(&r), Some("BAD_INPUT"), "{r}");
+    }
+}
