@@ -618,3 +618,110 @@ pub async fn insert_credit_line(
     .await?
     .id)
 }
+
+/// Rows of `E` whose `column` is one of `ids`, grouped by that column.
+async fn grouped<E, F>(
+    conn: &impl ConnectionTrait,
+    column: E::Column,
+    ids: &[i64],
+    key: F,
+) -> StoreResult<HashMap<i64, Vec<E::Model>>>
+where
+    E: EntityTrait,
+    F: Fn(&E::Model) -> i64,
+{
+    let rows = E::find()
+        .filter(column.is_in(ids.iter().copied()))
+        .all(conn)
+        .await?;
+    let mut out: HashMap<i64, Vec<E::Model>> = HashMap::new();
+    for r in rows {
+        out.entry(key(&r)).or_default().push(r);
+    }
+    Ok(out)
+}
+
+pub async fn rights_by_ids(
+    conn: &impl ConnectionTrait,
+    ids: &[i64],
+) -> StoreResult<HashMap<i64, property_right::Model>> {
+    Ok(
+        grouped::<property_right::Entity, _>(conn, property_right::Column::Id, ids, |r| r.id)
+            .await?
+            .into_iter()
+            .filter_map(|(id, mut v)| v.pop().map(|r| (id, r)))
+            .collect(),
+    )
+}
+
+pub async fn products_by_ids(
+    conn: &impl ConnectionTrait,
+    ids: &[i64],
+) -> StoreResult<HashMap<i64, loan_product::Model>> {
+    Ok(
+        grouped::<loan_product::Entity, _>(conn, loan_product::Column::Id, ids, |r| r.id)
+            .await?
+            .into_iter()
+            .filter_map(|(id, mut v)| v.pop().map(|r| (id, r)))
+            .collect(),
+    )
+}
+
+pub async fn banks_by_ids(
+    conn: &impl ConnectionTrait,
+    ids: &[i64],
+) -> StoreResult<HashMap<i64, bank::Model>> {
+    Ok(
+        grouped::<bank::Entity, _>(conn, bank::Column::Id, ids, |r| r.id)
+            .await?
+            .into_iter()
+            .filter_map(|(id, mut v)| v.pop().map(|r| (id, r)))
+            .collect(),
+    )
+}
+
+/// Holders of each right, largest share first.
+pub async fn holders_of_rights(
+    conn: &impl ConnectionTrait,
+    ids: &[i64],
+) -> StoreResult<HashMap<i64, Vec<right_holder::Model>>> {
+    let mut out =
+        grouped::<right_holder::Entity, _>(conn, right_holder::Column::RightId, ids, |h| {
+            h.right_id
+        })
+        .await?;
+    for v in out.values_mut() {
+        v.sort_by_key(|h| std::cmp::Reverse(h.share_bp));
+    }
+    Ok(out)
+}
+
+/// Source documents of each right, in filing order.
+pub async fn documents_of_rights(
+    conn: &impl ConnectionTrait,
+    ids: &[i64],
+) -> StoreResult<HashMap<i64, Vec<source_document::Model>>> {
+    let mut out =
+        grouped::<source_document::Entity, _>(conn, source_document::Column::RightId, ids, |d| {
+            d.right_id
+        })
+        .await?;
+    for v in out.values_mut() {
+        v.sort_by_key(|d| d.id);
+    }
+    Ok(out)
+}
+
+/// Appraisals of each right, oldest first.
+pub async fn appraisals_of_rights(
+    conn: &impl ConnectionTrait,
+    ids: &[i64],
+) -> StoreResult<HashMap<i64, Vec<appraisal::Model>>> {
+    let mut out =
+        grouped::<appraisal::Entity, _>(conn, appraisal::Column::RightId, ids, |a| a.right_id)
+            .await?;
+    for v in out.values_mut() {
+        v.sort_by_key(|a| a.id);
+    }
+    Ok(out)
+}

@@ -235,3 +235,35 @@ pub async fn is_borrower_of(
         .await?
         .is_some())
 }
+
+/// The mortgage of each application that has one.
+pub async fn mortgages_of(
+    conn: &impl ConnectionTrait,
+    application_ids: &[i64],
+) -> StoreResult<std::collections::HashMap<i64, mortgage::Model>> {
+    Ok(mortgage::Entity::find()
+        .filter(mortgage::Column::ApplicationId.is_in(application_ids.iter().copied()))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|m| (m.application_id, m))
+        .collect())
+}
+
+/// The events of each application, oldest first.
+pub async fn events_of_applications(
+    conn: &impl ConnectionTrait,
+    application_ids: &[i64],
+) -> StoreResult<std::collections::HashMap<i64, Vec<loan_event::Model>>> {
+    let mut out: std::collections::HashMap<i64, Vec<loan_event::Model>> =
+        std::collections::HashMap::new();
+    for e in loan_event::Entity::find()
+        .filter(loan_event::Column::ApplicationId.is_in(application_ids.iter().copied()))
+        .order_by_asc(loan_event::Column::Id)
+        .all(conn)
+        .await?
+    {
+        out.entry(e.application_id).or_default().push(e);
+    }
+    Ok(out)
+}

@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::access::{Details, caller};
 use super::asset::{IdleAsset, Party};
 use super::ids::{self, Kind};
+use super::loaders::{AppraisalsOf, AssetKey, BankKey, DocumentsOf, HoldersOf, PartyKey};
 use super::scalars::Long;
 use super::{db_conn, stored};
 use crate::db;
@@ -85,22 +86,26 @@ impl PropertyRight {
         let Some(id) = self.0.asset_id else {
             return Ok(None);
         };
-        Ok(db::asset::by_ids(db_conn(ctx)?, &[id])
+        Ok(super::loaders::of(ctx)?
+            .load_one(AssetKey(id))
             .await?
-            .remove(&id)
             .map(IdleAsset::from))
     }
 
     /// Holders and their shares (权利人及份额); a household's members are co-owners.
     async fn holders(&self, ctx: &Context<'_>) -> Result<Vec<RightHolder>> {
-        let conn = db_conn(ctx)?;
-        let holders = db::credit::holders_of(conn, self.0.id).await?;
-        let ids: Vec<i64> = holders.iter().map(|h| h.party_id).collect();
-        let mut parties = db::party::by_ids(conn, &ids).await?;
+        let loader = super::loaders::of(ctx)?;
+        let holders = loader
+            .load_one(HoldersOf(self.0.id))
+            .await?
+            .unwrap_or_default();
+        let mut parties = loader
+            .load_many(holders.iter().map(|h| PartyKey(h.party_id)))
+            .await?;
         Ok(holders
             .into_iter()
             .filter_map(|h| {
-                parties.remove(&h.party_id).map(|p| RightHolder {
+                parties.remove(&PartyKey(h.party_id)).map(|p| RightHolder {
                     party: Party(p),
                     share: f64::from(h.share_bp) / 10_000.0,
                 })
@@ -110,8 +115,10 @@ impl PropertyRight {
 
     /// Source documents (来源文件): certificates, consents, resolutions.
     async fn documents(&self, ctx: &Context<'_>) -> Result<Vec<SourceDocument>> {
-        Ok(db::credit::documents_of(db_conn(ctx)?, self.0.id)
+        Ok(super::loaders::of(ctx)?
+            .load_one(DocumentsOf(self.0.id))
             .await?
+            .unwrap_or_default()
             .into_iter()
             .map(SourceDocument)
             .collect())
@@ -119,8 +126,10 @@ impl PropertyRight {
 
     /// Appraisals (价值评估), oldest first.
     async fn appraisals(&self, ctx: &Context<'_>) -> Result<Vec<Appraisal>> {
-        Ok(db::credit::appraisals_of(db_conn(ctx)?, self.0.id)
+        Ok(super::loaders::of(ctx)?
+            .load_one(AppraisalsOf(self.0.id))
             .await?
+            .unwrap_or_default()
             .into_iter()
             .map(Appraisal)
             .collect())
@@ -284,10 +293,9 @@ impl LoanProduct {
 
     /// The bank (所属银行).
     async fn bank(&self, ctx: &Context<'_>) -> Result<Option<Bank>> {
-        Ok(db::credit::banks(db_conn(ctx)?)
+        Ok(super::loaders::of(ctx)?
+            .load_one(BankKey(self.0.bank_id))
             .await?
-            .into_iter()
-            .find(|b| b.id == self.0.bank_id)
             .map(Bank))
     }
 }

@@ -9,13 +9,19 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use sea_orm::DatabaseConnection;
 
 use crate::db::entities::{
-    demo_indicator, demo_site, idle_asset, party, revitalization, township, village,
+    appraisal, bank, demo_indicator, demo_site, idle_asset, loan_event, loan_product, mortgage,
+    party, property_right, revitalization, right_holder, source_document, township, village,
 };
 use crate::db::{self, StoreError};
 
 /// The loader behind every relation; one key type per relation.
 pub struct DbLoader {
     db: DatabaseConnection,
+}
+
+/// The request's loader.
+pub fn of<'a>(ctx: &async_graphql::Context<'a>) -> async_graphql::Result<&'a DataLoader<DbLoader>> {
+    ctx.data::<DataLoader<DbLoader>>()
 }
 
 /// A fresh loader for one request, gathering keys for `window` before each batched query.
@@ -51,6 +57,22 @@ key!(/// The assets a demonstration site revitalized.
     SiteAssetsOf);
 key!(/// The yearly indicators of a demonstration site.
     IndicatorsOf);
+key!(/// A property right by id.
+    RightKey);
+key!(/// A loan product by id.
+    ProductKey);
+key!(/// A bank by id.
+    BankKey);
+key!(/// The holders of a right.
+    HoldersOf);
+key!(/// The source documents of a right.
+    DocumentsOf);
+key!(/// The appraisals of a right.
+    AppraisalsOf);
+key!(/// The mortgage of a loan application.
+    MortgageOf);
+key!(/// The events of a loan application.
+    LoanEventsOf);
 
 macro_rules! loader {
     ($key:ident => $value:ty, $fetch:path) => {
@@ -80,3 +102,11 @@ loader!(RevitalizationsOf => Vec<revitalization::Model>, db::revitalization::of_
 loader!(StatusCountsOf => Vec<(String, i64)>, db::asset::status_counts);
 loader!(SiteAssetsOf => Vec<i64>, db::demo_site::asset_ids_of);
 loader!(IndicatorsOf => Vec<demo_indicator::Model>, db::demo_site::indicators_of);
+loader!(RightKey => property_right::Model, db::credit::rights_by_ids);
+loader!(ProductKey => loan_product::Model, db::credit::products_by_ids);
+loader!(BankKey => bank::Model, db::credit::banks_by_ids);
+loader!(HoldersOf => Vec<right_holder::Model>, db::credit::holders_of_rights);
+loader!(DocumentsOf => Vec<source_document::Model>, db::credit::documents_of_rights);
+loader!(AppraisalsOf => Vec<appraisal::Model>, db::credit::appraisals_of_rights);
+loader!(MortgageOf => mortgage::Model, db::loan::mortgages_of);
+loader!(LoanEventsOf => Vec<loan_event::Model>, db::loan::events_of_applications);

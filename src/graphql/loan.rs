@@ -10,6 +10,7 @@ use super::access::caller;
 use super::asset::Party;
 use super::credit::{LoanProduct, PropertyRight};
 use super::ids::{self, Kind};
+use super::loaders::{LoanEventsOf, MortgageOf, PartyKey, ProductKey, RightKey};
 use super::mutation::today;
 use super::scalars::Long;
 use super::{db_conn, stored};
@@ -59,23 +60,25 @@ impl LoanApplication {
 
     /// The product (贷款产品).
     async fn product(&self, ctx: &Context<'_>) -> Result<Option<LoanProduct>> {
-        Ok(db::credit::product(db_conn(ctx)?, self.0.product_id)
+        Ok(super::loaders::of(ctx)?
+            .load_one(ProductKey(self.0.product_id))
             .await?
             .map(LoanProduct))
     }
 
     /// The right offered as collateral (抵押物权利).
     async fn right(&self, ctx: &Context<'_>) -> Result<Option<PropertyRight>> {
-        Ok(db::credit::right(db_conn(ctx)?, self.0.right_id)
+        Ok(super::loaders::of(ctx)?
+            .load_one(RightKey(self.0.right_id))
             .await?
             .map(PropertyRight))
     }
 
     /// The borrower (借款人); personal fields follow the access rules.
     async fn borrower(&self, ctx: &Context<'_>) -> Result<Option<Party>> {
-        Ok(db::party::by_ids(db_conn(ctx)?, &[self.0.borrower_id])
+        Ok(super::loaders::of(ctx)?
+            .load_one(PartyKey(self.0.borrower_id))
             .await?
-            .remove(&self.0.borrower_id)
             .map(Party))
     }
 
@@ -110,15 +113,18 @@ impl LoanApplication {
 
     /// The mortgage registered for it (抵押登记), once registered.
     async fn mortgage(&self, ctx: &Context<'_>) -> Result<Option<Mortgage>> {
-        Ok(db::loan::mortgage_of(db_conn(ctx)?, self.0.id)
+        Ok(super::loaders::of(ctx)?
+            .load_one(MortgageOf(self.0.id))
             .await?
             .map(Mortgage))
     }
 
     /// What happened to the loan, oldest first (贷后记录).
     async fn events(&self, ctx: &Context<'_>) -> Result<Vec<LoanEvent>> {
-        Ok(db::loan::events_of(db_conn(ctx)?, self.0.id)
+        Ok(super::loaders::of(ctx)?
+            .load_one(LoanEventsOf(self.0.id))
             .await?
+            .unwrap_or_default()
             .into_iter()
             .map(LoanEvent)
             .collect())
@@ -126,7 +132,17 @@ impl LoanApplication {
 
     /// Repaid so far, fen (已还金额, 分).
     async fn repaid_fen(&self, ctx: &Context<'_>) -> Result<Long> {
-        Ok(Long(db::loan::repaid_fen(db_conn(ctx)?, self.0.id).await?))
+        let events = super::loaders::of(ctx)?
+            .load_one(LoanEventsOf(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(Long(
+            events
+                .iter()
+                .filter(|e| e.kind == "REPAYMENT")
+                .filter_map(|e| e.amount_fen)
+                .sum(),
+        ))
     }
 
     /// Version (版本号), for the next step.
