@@ -109,6 +109,29 @@ impl Caller {
         }
     }
 
+    /// A step only the lending bank takes (deciding, disbursing, granting a credit line): a
+    /// BANK token of `bank_code`.
+    pub fn may_lend_as(&self, bank_code: &str) -> Result<&Actor, Denied> {
+        let actor = self.may_see_bank_business(bank_code)?;
+        match actor.role {
+            Role::Bank => Ok(actor),
+            _ => Err(Denied::Forbidden(format!(
+                "only bank {bank_code} takes this step on its own business"
+            ))),
+        }
+    }
+
+    /// Recording an appraisal: the banks and the district office value collateral.
+    pub fn may_appraise(&self) -> Result<&Actor, Denied> {
+        let actor = self.actor("an appraisal")?;
+        match actor.role {
+            Role::Bank | Role::Admin => Ok(actor),
+            Role::Cadre => Err(Denied::Forbidden(
+                "appraisals are recorded by the banks and the district office".into(),
+            )),
+        }
+    }
+
     /// A bank sees the personal data of its own borrowers (parties who applied to it for a
     /// loan), and no one else's.
     pub fn may_see_borrower_data(&self, applied_to_caller: bool) -> Result<(), Denied> {

@@ -78,6 +78,24 @@ code_enum! {
     }
 }
 
+code_enum! {
+    /// A household's credit grade, as a village party branch rates it (信用等级).
+    pub enum CreditGrade {
+        /// Excellent (AAA).
+        Aaa = "AAA",
+        /// Very good (AA).
+        Aa = "AA",
+        /// Good (A).
+        A = "A",
+        /// Fair (B).
+        B = "B",
+        /// Weak (C).
+        C = "C",
+        /// Poor (D).
+        D = "D",
+    }
+}
+
 /// Age limits for borrowers, in whole years.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AgeLimits {

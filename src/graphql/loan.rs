@@ -263,16 +263,7 @@ pub async fn node(ctx: &Context<'_>, id: i64) -> Result<Option<LoanApplication>>
 /// The caller as the application's bank: a BANK token of that bank.
 async fn as_its_bank<'a>(ctx: &Context<'a>, app: &loan_application::Model) -> Result<&'a Actor> {
     let code = bank_code(ctx, app.bank_id).await?;
-    let actor = caller(ctx)
-        .may_see_bank_business(&code)
-        .map_err(AppError::from)?;
-    if actor.role != Role::Bank {
-        return Err(AppError::from(crate::domain::access::Denied::Forbidden(
-            "only the lending bank takes this step".into(),
-        ))
-        .into());
-    }
-    Ok(actor)
+    Ok(caller(ctx).may_lend_as(&code).map_err(AppError::from)?)
 }
 
 #[derive(Default)]

@@ -14,11 +14,13 @@ use super::scalars::{GeoJson, Long};
 use crate::db;
 use crate::db::credit::{NewAppraisal, NewDocument, NewRight};
 use crate::db::entities::property_right;
-use crate::domain::access::{Actor, Denied, Role};
+use crate::domain::access::Actor;
 use crate::domain::datum::Crs;
 use crate::domain::eligibility::{self, Request, Verdict};
 use crate::domain::geometry::Area;
-use crate::domain::right::{self, AppraisalMethod, DocumentKind, RightKind, RightStatus};
+use crate::domain::right::{
+    self, AppraisalMethod, CreditGrade, DocumentKind, RightKind, RightStatus,
+};
 use crate::error::AppError;
 
 /// A holder of a new right and its share (权利人及份额).
@@ -123,8 +125,8 @@ pub struct AnnounceExpropriationZoneInput {
 pub struct RecordRecommendationInput {
     /// The household (农户).
     pub party_id: ID,
-    /// Grade, AAA to D (信用等级).
-    pub grade: String,
+    /// Grade (信用等级).
+    pub grade: CreditGrade,
     /// The branch (推荐党支部).
     pub issuer: String,
     /// On (推荐日期); today when absent.
@@ -357,13 +359,7 @@ impl RightsMutation {
         ctx: &Context<'_>,
         input: RecordAppraisalInput,
     ) -> Result<RecordedPayload> {
-        let actor = caller(ctx).actor("an appraisal").map_err(AppError::from)?;
-        if actor.role == Role::Cadre {
-            return Err(AppError::from(Denied::Forbidden(
-                "appraisals are recorded by the banks and the district office".into(),
-            ))
-            .into());
-        }
+        let actor = caller(ctx).may_appraise().map_err(AppError::from)?;
         let right = right_row(ctx, &input.right_id).await?;
         right::check_appraisal(input.value_fen.0, input.valued_on, input.valid_until)
             .map_err(|e| AppError::bad_input(e.to_string()))?;
@@ -436,16 +432,13 @@ impl RightsMutation {
         let actor = caller(ctx)
             .may_write_in(village.township_id)
             .map_err(AppError::from)?;
-        if !["AAA", "AA", "A", "B", "C", "D"].contains(&input.grade.as_str()) {
-            return Err(AppError::bad_input("`grade` is one of AAA, AA, A, B, C, D").into());
-        }
         let issuer = text("issuer", &input.issuer, 100)?;
         let txn = db::begin_write(conn).await?;
         let id = db::credit::insert_recommendation(
             &txn,
             n,
             village_id,
-            &input.grade,
+            input.grade.as_str(),
             &issuer,
             input.issued_on.unwrap_or_else(today),
         )
@@ -459,7 +452,7 @@ impl RightsMutation {
             n,
             (
                 None,
-                json(&serde_json::json!({ "recommendationId": id, "grade": input.grade })),
+                json(&serde_json::json!({ "recommendationId": id, "grade": input.grade.as_str() })),
             ),
         )
         .await?;
@@ -488,14 +481,8 @@ impl RightsMutation {
             .find(|b| b.id == product.bank_id)
             .ok_or_else(|| AppError::internal("a product without its bank"))?;
         let actor = caller(ctx)
-            .may_see_bank_business(&bank.code)
+            .may_lend_as(&bank.code)
             .map_err(AppError::from)?;
-        if actor.role != Role::Bank {
-            return Err(AppError::from(Denied::Forbidden(
-                "a credit line is granted by its bank".into(),
-            ))
-            .into());
-        }
         let right = right_row(ctx, &input.right_id).await?;
         let holder = db::credit::holders_of(conn, right.id)
             .await?

@@ -351,14 +351,12 @@ pub(super) async fn load(
             let village = *villages
                 .get(&r.village_code)
                 .with_context(|| format!("{context}: unknown village {}", r.village_code))?;
-            if !["AAA", "AA", "A", "B", "C", "D"].contains(&r.grade.as_str()) {
-                anyhow::bail!("{context}: grade {} is not AAA–D", r.grade);
-            }
+            let grade = right::CreditGrade::parse(&r.grade).with_context(|| context.clone())?;
             db::credit::insert_recommendation(
                 conn,
                 party(&r.party_key, &context)?,
                 village,
-                &r.grade,
+                grade.as_str(),
                 &r.issuer,
                 r.issued_on,
             )
