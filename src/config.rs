@@ -45,6 +45,28 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Export records as CSV (UTF-8 with BOM, or GB18030) or GeoJSON, to a file or stdout.
+    /// Runs as the district office: personal fields are included.
+    Export {
+        /// What to export.
+        #[arg(value_enum)]
+        kind: crate::export::Kind,
+        /// File format.
+        #[arg(long, value_enum, default_value = "csv")]
+        format: crate::export::Format,
+        /// Only records of this township (12-digit code).
+        #[arg(long)]
+        township: Option<String>,
+        /// Datum of the coordinates written: WGS84, GCJ02 or BD09.
+        #[arg(long, default_value = "WGS84")]
+        crs: String,
+        /// Text encoding of a CSV file.
+        #[arg(long, value_enum, default_value = "utf8")]
+        encoding: crate::export::Encoding,
+        /// Where to write it; stdout when absent.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
     /// Write the GraphQL schema (SDL).
     ExportSchema {
         /// Where to write it.

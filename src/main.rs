@@ -48,6 +48,60 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token { action } => token(&cli.settings, action).await,
+        Command::Export {
+            kind,
+            format,
+            township,
+            crs,
+            encoding,
+            output,
+        } => {
+            use futures_util::StreamExt as _;
+            use std::io::Write as _;
+            let crs = rural_registry::domain::datum::Crs::parse(&crs)
+                .with_context(|| format!("--crs {crs:?}"))?;
+            let (conn, _) = db::connect(&cli.settings.database_url).await?;
+            db::migrate(&conn).await?;
+            let township_id = match &township {
+                Some(code) => Some(
+                    db::place::township_by_code(&conn, code)
+                        .await?
+                        .with_context(|| format!("no township has the code {code}"))?
+                        .id,
+                ),
+                None => None,
+            };
+            let caller = rural_registry::domain::access::Caller::Signed(
+                rural_registry::domain::access::Actor {
+                    token_id: 0,
+                    label: "command line".into(),
+                    role: Role::Admin,
+                    township_id: None,
+                    bank_code: None,
+                },
+            );
+            let options = rural_registry::export::Options {
+                kind,
+                format,
+                township_id,
+                crs,
+                encoding,
+                caller,
+            };
+            let mut out: Box<dyn std::io::Write> = match &output {
+                Some(path) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(path)
+                        .with_context(|| format!("creating {}", path.display()))?,
+                )),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            };
+            let mut chunks = std::pin::pin!(rural_registry::export::stream(conn, options));
+            while let Some(chunk) = chunks.next().await {
+                out.write_all(&chunk?)?;
+            }
+            out.flush()?;
+            Ok(())
+        }
         Command::GenSynthetic { assets, seed } => {
             let (conn, _) = db::connect(&cli.settings.database_url).await?;
             db::migrate(&conn).await?;

@@ -332,3 +332,58 @@ fn gen_synthetic_draws_the_same_rows_from_the_same_seed_and_never_repeats_one() 
         "drawn as in a database of its own"
     );
 }
+
+#[test]
+fn export_writes_a_township_as_csv_and_all_townships_as_geojson() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}/registry.db?mode=rwc", dir.path().display());
+    let db = ["--database-url", url.as_str()];
+    assert!(run(&[&db[..], &["seed"]].concat(), &[]).status.success());
+    let file = dir.path().join("assets.csv");
+    let file_arg = file.display().to_string();
+    let out = run(
+        &[
+            &db[..],
+            &[
+                "export",
+                "assets",
+                "--township",
+                "369901102000",
+                "--output",
+                &file_arg,
+            ],
+        ]
+        .concat(),
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&file).expect("the file");
+    let mut lines = text.lines();
+    assert!(
+        lines
+            .next()
+            .expect("a header")
+            .starts_with("\u{feff}code,kind,status")
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert!(rows.len() > 10 && rows.iter().all(|r| r.contains(",369901102000,")));
+
+    let out = run(
+        &[&db[..], &["export", "townships", "--format", "geojson"]].concat(),
+        &[],
+    );
+    assert!(out.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("GeoJSON on stdout");
+    assert_eq!(doc["features"].as_array().map(Vec::len), Some(8));
+
+    let out = run(
+        &[&db[..], &["export", "assets", "--township", "999"]].concat(),
+        &[],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("999"));
+}

@@ -1,6 +1,7 @@
 //! HTTP: the GraphQL endpoint, GraphiQL, and the routes that are not GraphQL.
 
 pub mod download;
+pub mod export;
 pub mod graphiql;
 pub mod graphql;
 pub mod health;
@@ -27,6 +28,7 @@ pub fn routes(state: AppState) -> poem::endpoint::BoxEndpoint<'static> {
         .nest("/graphiql", graphiql::endpoint())
         .nest("/ogc", ogc::routes())
         .at("/download/:file", get(download::geojson))
+        .at("/export/:file", get(export::download))
         .at("/healthz", get(health::healthz))
         .at("/readyz", get(health::readyz))
         .at("/tiles/:layer/:z/:x/:y", get(tiles::vector_tile))

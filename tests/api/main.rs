@@ -12,6 +12,7 @@ mod boundaries;
 mod credit;
 mod datums;
 mod demo_mutations;
+mod export;
 mod graphiql;
 mod health;
 mod helpers;

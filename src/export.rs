@@ -1,0 +1,535 @@
+//! Data out: the registry's records as CSV (Excel opens it: UTF-8 with a BOM, or GB18030 on
+//! request) or GeoJSON, a page of rows at a time so that a million assets never sit in memory.
+//! Records are named by their natural keys (codes, household numbers), as a cadre knows them,
+//! and geometry goes into CSV as WKT. Personal fields follow the access rules.
+
+use std::collections::HashMap;
+
+use futures_util::Stream;
+use futures_util::stream::{self, StreamExt as _};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde_json::{Map, Value, json};
+use wkt::ToWkt;
+
+use crate::db::entities::{idle_asset, party, revitalization, township, village};
+use crate::db::{self, StoreError, StoreResult};
+use crate::domain::access::Caller;
+use crate::domain::datum::Crs;
+use crate::domain::geometry::{Area, rounded};
+
+/// Rows read per page.
+const CHUNK: u64 = 5_000;
+
+/// What to export (导出内容).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Kind {
+    Townships,
+    Villages,
+    Parties,
+    Assets,
+    Revitalizations,
+}
+
+impl Kind {
+    pub fn parse(name: &str) -> Option<Kind> {
+        match name {
+            "townships" => Some(Kind::Townships),
+            "villages" => Some(Kind::Villages),
+            "parties" => Some(Kind::Parties),
+            "assets" => Some(Kind::Assets),
+            "revitalizations" => Some(Kind::Revitalizations),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Townships => "townships",
+            Kind::Villages => "villages",
+            Kind::Parties => "parties",
+            Kind::Assets => "assets",
+            Kind::Revitalizations => "revitalizations",
+        }
+    }
+
+    /// The columns of a CSV file of this kind, in order; import reads the same headers.
+    pub fn columns(self) -> &'static [&'static str] {
+        match self {
+            Kind::Townships => &["code", "name", "boundary"],
+            Kind::Villages => &[
+                "code",
+                "name",
+                "townshipCode",
+                "centerLon",
+                "centerLat",
+                "boundary",
+            ],
+            Kind::Parties => &[
+                "key",
+                "kind",
+                "name",
+                "householdNo",
+                "creditCode",
+                "idNumber",
+                "phone",
+                "villageCode",
+            ],
+            Kind::Assets => &[
+                "code",
+                "kind",
+                "status",
+                "townshipCode",
+                "villageCode",
+                "ownerKey",
+                "lon",
+                "lat",
+                "footprint",
+                "landAreaM2",
+                "floorAreaM2",
+                "structure",
+                "yearBuilt",
+                "condition",
+                "idleSince",
+                "idleCause",
+                "ownerWillingness",
+                "address",
+            ],
+            Kind::Revitalizations => &[
+                "contractNo",
+                "assetCode",
+                "mode",
+                "endUse",
+                "counterpartyKey",
+                "startDate",
+                "termMonths",
+                "annualRentFen",
+                "investmentFen",
+                "compensationFen",
+                "jobsCreated",
+                "collectiveShare",
+                "operatorShare",
+                "farmerShare",
+            ],
+        }
+    }
+}
+
+/// The file format (格式).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Csv,
+    Geojson,
+}
+
+/// The text encoding of a CSV file (编码).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Encoding {
+    /// UTF-8 with a byte-order mark, which Excel needs to read Chinese correctly.
+    #[default]
+    Utf8,
+    /// GB18030, what Chinese Excel writes by default.
+    Gb18030,
+}
+
+/// What an export covers and how it is written.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub kind: Kind,
+    pub format: Format,
+    pub township_id: Option<i64>,
+    pub crs: Crs,
+    pub encoding: Encoding,
+    pub caller: Caller,
+}
+
+/// One exported record: its columns and, for GeoJSON, its geometry.
+struct Row {
+    values: Map<String, Value>,
+    geometry: Option<geojson::Geometry>,
+}
+
+/// Natural keys of places and parties, to name what rows refer to.
+struct Names {
+    townships: HashMap<i64, String>,
+    villages: HashMap<i64, (String, i64)>,
+    parties: HashMap<i64, String>,
+}
+
+impl Names {
+    async fn load(db: &DatabaseConnection) -> StoreResult<Names> {
+        let parties: Vec<(i64, Option<String>, Option<String>)> = party::Entity::find()
+            .select_only()
+            .column(party::Column::Id)
+            .column(party::Column::HouseholdNo)
+            .column(party::Column::CreditCode)
+            .into_tuple()
+            .all(db)
+            .await?;
+        Ok(Names {
+            townships: db::place::all_townships(db)
+                .await?
+                .into_iter()
+                .map(|t| (t.id, t.code))
+                .collect(),
+            villages: db::place::all_villages(db)
+                .await?
+                .into_iter()
+                .map(|v| (v.id, (v.code, v.township_id)))
+                .collect(),
+            parties: parties
+                .into_iter()
+                .filter_map(|(id, h, c)| h.or(c).map(|k| (id, k)))
+                .collect(),
+        })
+    }
+
+    fn township(&self, id: i64) -> Value {
+        json!(self.townships.get(&id))
+    }
+
+    fn village(&self, id: Option<i64>) -> Value {
+        json!(id.and_then(|v| self.villages.get(&v)).map(|v| &v.0))
+    }
+
+    fn party(&self, id: Option<i64>) -> Value {
+        json!(id.and_then(|p| self.parties.get(&p)))
+    }
+}
+
+fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::from(sea_orm::DbErr::Custom(format!("stored geometry: {e}")))
+}
+
+/// A stored area in `crs`, as GeoJSON, rounded like every output.
+fn area_in(text: &str, crs: Crs) -> StoreResult<geojson::Geometry> {
+    let area = Area::from_geojson_str(text).map_err(corrupt)?;
+    Ok(rounded(crs.geometry_from_wgs84(area.to_geojson())))
+}
+
+fn point_in(lon: f64, lat: f64, crs: Crs) -> (f64, f64) {
+    let (x, y) = crs.from_wgs84(lon, lat);
+    ((x * 1e7).round() / 1e7, (y * 1e7).round() / 1e7)
+}
+
+fn to_wkt(g: &geojson::Geometry) -> StoreResult<String> {
+    let shape: geo::Geometry<f64> = g.value.clone().try_into().map_err(corrupt)?;
+    Ok(shape.wkt_string())
+}
+
+fn bp_share(bp: Option<i32>) -> Value {
+    json!(bp.map(|b| f64::from(b) / 10_000.0))
+}
+
+/// The rows of one page: `after` the last id of the previous page; None when done.
+async fn page(
+    db: &DatabaseConnection,
+    o: &Options,
+    names: &Names,
+    after: i64,
+) -> StoreResult<(Vec<Row>, Option<i64>)> {
+    let crs = o.crs;
+    match o.kind {
+        Kind::Townships => {
+            let mut rows = Vec::new();
+            for t in township::Entity::find()
+                .filter(township::Column::Id.gt(after))
+                .order_by_asc(township::Column::Id)
+                .all(db)
+                .await?
+                .into_iter()
+                .filter(|t| o.township_id.is_none_or(|w| w == t.id))
+            {
+                let g = area_in(&t.boundary, crs)?;
+                let mut v = Map::new();
+                v.insert("code".into(), json!(t.code));
+                v.insert("name".into(), json!(t.name));
+                rows.push(Row {
+                    values: v,
+                    geometry: Some(g),
+                });
+            }
+            Ok((rows, None))
+        }
+        Kind::Villages => {
+            let mut q = village::Entity::find().order_by_asc(village::Column::Id);
+            if let Some(t) = o.township_id {
+                q = q.filter(village::Column::TownshipId.eq(t));
+            }
+            let mut rows = Vec::new();
+            for v in q.all(db).await? {
+                let (lon, lat) = point_in(v.center_lon, v.center_lat, crs);
+                let g = v.boundary.as_deref().map(|b| area_in(b, crs)).transpose()?;
+                let mut m = Map::new();
+                m.insert("code".into(), json!(v.code));
+                m.insert("name".into(), json!(v.name));
+                m.insert("townshipCode".into(), names.township(v.township_id));
+                m.insert("centerLon".into(), json!(lon));
+                m.insert("centerLat".into(), json!(lat));
+                let geometry = g.or_else(|| {
+                    Some(geojson::Geometry::new(geojson::GeometryValue::new_point([
+                        lon, lat,
+                    ])))
+                });
+                rows.push(Row {
+                    values: m,
+                    geometry,
+                });
+            }
+            Ok((rows, None))
+        }
+        Kind::Parties => {
+            let mut q = party::Entity::find()
+                .filter(party::Column::Id.gt(after))
+                .order_by_asc(party::Column::Id)
+                .limit(CHUNK);
+            if let Some(t) = o.township_id {
+                let villages: Vec<i64> = names
+                    .villages
+                    .iter()
+                    .filter(|(_, (_, tw))| *tw == t)
+                    .map(|(id, _)| *id)
+                    .collect();
+                q = q.filter(party::Column::VillageId.is_in(villages));
+            }
+            let found = q.all(db).await?;
+            let next = (found.len() as u64 == CHUNK)
+                .then(|| found.last().map(|p| p.id))
+                .flatten();
+            let rows = found
+                .into_iter()
+                .map(|p| {
+                    let township = p
+                        .village_id
+                        .and_then(|v| names.villages.get(&v))
+                        .map(|v| v.1);
+                    let personal = o.caller.may_see_personal_data(township).is_ok();
+                    let mut m = Map::new();
+                    m.insert(
+                        "key".into(),
+                        json!(p.household_no.clone().or(p.credit_code.clone())),
+                    );
+                    m.insert("kind".into(), json!(p.kind));
+                    m.insert("name".into(), json!(p.name));
+                    m.insert("householdNo".into(), json!(p.household_no));
+                    m.insert("creditCode".into(), json!(p.credit_code));
+                    m.insert("idNumber".into(), json!(p.id_number.filter(|_| personal)));
+                    m.insert("phone".into(), json!(p.phone.filter(|_| personal)));
+                    m.insert("villageCode".into(), names.village(p.village_id));
+                    Row {
+                        values: m,
+                        geometry: None,
+                    }
+                })
+                .collect();
+            Ok((rows, next))
+        }
+        Kind::Assets => {
+            let mut q = idle_asset::Entity::find()
+                .filter(idle_asset::Column::Id.gt(after))
+                .order_by_asc(idle_asset::Column::Id)
+                .limit(CHUNK);
+            if let Some(t) = o.township_id {
+                q = q.filter(idle_asset::Column::TownshipId.eq(t));
+            }
+            let found = q.all(db).await?;
+            let next = (found.len() as u64 == CHUNK)
+                .then(|| found.last().map(|a| a.id))
+                .flatten();
+            let mut rows = Vec::with_capacity(found.len());
+            for a in found {
+                let (lon, lat) = point_in(a.lon, a.lat, crs);
+                let footprint = a
+                    .footprint
+                    .as_deref()
+                    .map(|f| area_in(f, crs))
+                    .transpose()?;
+                let mut m = Map::new();
+                m.insert("code".into(), json!(a.code));
+                m.insert("kind".into(), json!(a.kind));
+                m.insert("status".into(), json!(a.status));
+                m.insert("townshipCode".into(), names.township(a.township_id));
+                m.insert("villageCode".into(), names.village(a.village_id));
+                m.insert("ownerKey".into(), names.party(Some(a.owner_id)));
+                m.insert("lon".into(), json!(lon));
+                m.insert("lat".into(), json!(lat));
+                m.insert(
+                    "footprint".into(),
+                    match (&o.format, &footprint) {
+                        (Format::Csv, Some(f)) => json!(to_wkt(f)?),
+                        (_, Some(f)) => json!(f),
+                        (_, None) => Value::Null,
+                    },
+                );
+                m.insert("landAreaM2".into(), json!(a.land_area_m2));
+                m.insert("floorAreaM2".into(), json!(a.floor_area_m2));
+                m.insert("structure".into(), json!(a.structure));
+                m.insert("yearBuilt".into(), json!(a.year_built));
+                m.insert("condition".into(), json!(a.condition));
+                m.insert("idleSince".into(), json!(a.idle_since));
+                m.insert("idleCause".into(), json!(a.idle_cause));
+                m.insert("ownerWillingness".into(), json!(a.owner_willingness));
+                m.insert("address".into(), json!(a.address));
+                let point = geojson::Geometry::new(geojson::GeometryValue::new_point([lon, lat]));
+                rows.push(Row {
+                    values: m,
+                    geometry: Some(point),
+                });
+            }
+            Ok((rows, next))
+        }
+        Kind::Revitalizations => {
+            let assets: HashMap<i64, (String, i64)> = idle_asset::Entity::find()
+                .select_only()
+                .column(idle_asset::Column::Id)
+                .column(idle_asset::Column::Code)
+                .column(idle_asset::Column::TownshipId)
+                .into_tuple::<(i64, String, i64)>()
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|(id, code, t)| (id, (code, t)))
+                .collect();
+            let rows = revitalization::Entity::find()
+                .order_by_asc(revitalization::Column::Id)
+                .all(db)
+                .await?
+                .into_iter()
+                .filter(|r| {
+                    o.township_id
+                        .is_none_or(|t| assets.get(&r.asset_id).is_some_and(|a| a.1 == t))
+                })
+                .map(|r| {
+                    let mut m = Map::new();
+                    m.insert("contractNo".into(), json!(r.contract_no));
+                    m.insert(
+                        "assetCode".into(),
+                        json!(assets.get(&r.asset_id).map(|a| &a.0)),
+                    );
+                    m.insert("mode".into(), json!(r.mode));
+                    m.insert("endUse".into(), json!(r.end_use));
+                    m.insert("counterpartyKey".into(), names.party(r.counterparty_id));
+                    m.insert("startDate".into(), json!(r.start_date));
+                    m.insert("termMonths".into(), json!(r.term_months));
+                    m.insert("annualRentFen".into(), json!(r.annual_rent_fen));
+                    m.insert("investmentFen".into(), json!(r.investment_fen));
+                    m.insert("compensationFen".into(), json!(r.compensation_fen));
+                    m.insert("jobsCreated".into(), json!(r.jobs_created));
+                    m.insert("collectiveShare".into(), bp_share(r.collective_share_bp));
+                    m.insert("operatorShare".into(), bp_share(r.operator_share_bp));
+                    m.insert("farmerShare".into(), bp_share(r.farmer_share_bp));
+                    Row {
+                        values: m,
+                        geometry: None,
+                    }
+                })
+                .collect();
+            Ok((rows, None))
+        }
+    }
+}
+
+/// A CSV cell: text as it is, numbers as JSON writes them, null as empty.
+fn cell(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn csv_lines(kind: Kind, rows: &[Row], geometry: bool) -> Vec<u8> {
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    for r in rows {
+        let record: Vec<String> = kind
+            .columns()
+            .iter()
+            .map(|c| match (*c, geometry) {
+                ("boundary", true) => r
+                    .geometry
+                    .as_ref()
+                    .filter(|g| !matches!(g.value, geojson::GeometryValue::Point { .. }))
+                    .and_then(|g| to_wkt(g).ok())
+                    .unwrap_or_default(),
+                _ => cell(r.values.get(*c).unwrap_or(&Value::Null)),
+            })
+            .collect();
+        // Writing to a Vec cannot fail.
+        let _ = w.write_record(&record);
+    }
+    w.into_inner().unwrap_or_default()
+}
+
+fn encode(text: Vec<u8>, encoding: Encoding) -> Vec<u8> {
+    match encoding {
+        Encoding::Utf8 => text,
+        Encoding::Gb18030 => {
+            let s = String::from_utf8_lossy(&text);
+            encoding_rs::GB18030.encode(&s).0.into_owned()
+        }
+    }
+}
+
+/// The export as a stream of byte chunks: header first, a page of rows at a time.
+pub fn stream(
+    db: DatabaseConnection,
+    o: Options,
+) -> impl Stream<Item = Result<Vec<u8>, std::io::Error>> + Send + 'static {
+    let head = match o.format {
+        Format::Csv => {
+            let mut bytes = match o.encoding {
+                Encoding::Utf8 => "\u{feff}".as_bytes().to_vec(),
+                Encoding::Gb18030 => Vec::new(),
+            };
+            bytes.extend(encode(
+                format!("{}\r\n", o.kind.columns().join(",")).into_bytes(),
+                o.encoding,
+            ));
+            bytes
+        }
+        Format::Geojson => b"{\"type\":\"FeatureCollection\",\"features\":[".to_vec(),
+    };
+    let tail: Vec<u8> = match o.format {
+        Format::Csv => Vec::new(),
+        Format::Geojson => b"]}\n".to_vec(),
+    };
+    let body = stream::try_unfold(
+        (Some(0i64), None::<Names>, false),
+        move |(after, names, written)| {
+            let (db, o) = (db.clone(), o.clone());
+            async move {
+                let Some(after) = after else {
+                    return Ok(None);
+                };
+                let io = |e: StoreError| std::io::Error::other(format!("{e:?}"));
+                let names = match names {
+                    Some(n) => n,
+                    None => Names::load(&db).await.map_err(io)?,
+                };
+                let (rows, next) = page(&db, &o, &names, after).await.map_err(io)?;
+                let mut written = written;
+                let bytes = match o.format {
+                    Format::Csv => encode(csv_lines(o.kind, &rows, true), o.encoding),
+                    Format::Geojson => {
+                        let mut out = String::new();
+                        for r in rows {
+                            if written {
+                                out.push(',');
+                            }
+                            written = true;
+                            let f = json!({ "type": "Feature", "geometry": r.geometry, "properties": r.values });
+                            out.push_str(&f.to_string());
+                        }
+                        out.into_bytes()
+                    }
+                };
+                Ok(Some((bytes, (next, Some(names), written))))
+            }
+        },
+    );
+    stream::once(async move { Ok(head) })
+        .chain(body)
+        .chain(stream::once(async move { Ok(tail) }))
+        .filter(|c| std::future::ready(!matches!(c, Ok(b) if b.is_empty())))
+}

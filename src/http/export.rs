@@ -1,0 +1,105 @@
+//! Exports over HTTP (`/export/{kind}.csv`, `/export/{kind}.geojson`), streamed, for callers
+//! with a token; personal fields follow the access rules. The same code as `rural-registry export`.
+
+use poem::http::header;
+use poem::web::{Data, Path, Query};
+use poem::{Body, IntoResponse, Request, Response, handler};
+
+use super::rest::{RestError, caller};
+use crate::app::AppState;
+use crate::db;
+use crate::domain::datum::Crs;
+use crate::export::{Encoding, Format, Kind, Options};
+
+#[handler]
+pub async fn download(
+    req: &Request,
+    Path(file): Path<String>,
+    Query(params): Query<Vec<(String, String)>>,
+    state: Data<&AppState>,
+) -> Response {
+    match respond(req, &file, &params, state.0).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn respond(
+    req: &Request,
+    file: &str,
+    params: &[(String, String)],
+    state: &AppState,
+) -> Result<Response, RestError> {
+    let unknown = || {
+        RestError::not_found(format!(
+            "no export `{file}`; there are townships, villages, parties, assets and \
+             revitalizations, each .csv or .geojson"
+        ))
+    };
+    let (name, extension) = file.rsplit_once('.').ok_or_else(unknown)?;
+    let kind = Kind::parse(name).ok_or_else(unknown)?;
+    let format = match extension {
+        "csv" => Format::Csv,
+        "geojson" => Format::Geojson,
+        _ => return Err(unknown()),
+    };
+    let who = caller(req, state).await?;
+    who.may_read_details("exports").map_err(|d| {
+        let e = crate::error::AppError::from(d);
+        RestError::from(e)
+    })?;
+    let mut options = Options {
+        kind,
+        format,
+        township_id: None,
+        crs: Crs::Wgs84,
+        encoding: Encoding::Utf8,
+        caller: who,
+    };
+    for (k, v) in params {
+        match k.as_str() {
+            "township" => {
+                let t = db::place::township_by_code(&state.db, v)
+                    .await?
+                    .ok_or_else(|| {
+                        RestError::bad_input(format!("no township has the code {v:?}"))
+                    })?;
+                options.township_id = Some(t.id);
+            }
+            "crs" => {
+                options.crs = Crs::parse(v).map_err(|_| {
+                    RestError::bad_input(format!("`crs` must be WGS84, GCJ02 or BD09, got {v:?}"))
+                })?;
+            }
+            "encoding" => {
+                options.encoding = match v.as_str() {
+                    "utf8" | "utf-8" => Encoding::Utf8,
+                    "gb18030" => Encoding::Gb18030,
+                    _ => {
+                        return Err(RestError::bad_input(format!(
+                            "`encoding` must be utf8 or gb18030, got {v:?}"
+                        )));
+                    }
+                };
+            }
+            other => {
+                return Err(RestError::bad_input(format!(
+                    "unknown parameter `{other}`; an export takes township, crs and encoding"
+                )));
+            }
+        }
+    }
+    let content_type = match (format, options.encoding) {
+        (Format::Csv, Encoding::Utf8) => "text/csv; charset=utf-8",
+        (Format::Csv, Encoding::Gb18030) => "text/csv; charset=gb18030",
+        (Format::Geojson, _) => "application/geo+json",
+    };
+    let body = Body::from_bytes_stream(crate::export::stream(state.db.clone(), options));
+    Ok(Response::builder()
+        .content_type(content_type)
+        .header(
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{file}\""),
+        )
+        .body(body))
+}
