@@ -67,6 +67,27 @@ pub enum Command {
         #[arg(long)]
         output: Option<PathBuf>,
     },
+    /// Import idle assets from a CSV file (UTF-8 or GB18030; headers in English or Chinese).
+    /// All or nothing unless `--partial`; every refused row is reported.
+    Import {
+        /// What to import (idle assets, for now).
+        #[arg(value_parser = ["assets"])]
+        kind: String,
+        /// The CSV file.
+        file: PathBuf,
+        /// Write the good rows even when others fail; the refused ones go to FILE.rejected.csv.
+        #[arg(long)]
+        partial: bool,
+        /// Update assets whose code exists instead of refusing the row.
+        #[arg(long)]
+        upsert: bool,
+        /// Where to write the report of refused rows (default: FILE.report.csv beside the input).
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// The file's text encoding.
+        #[arg(long, value_enum, default_value = "auto")]
+        encoding: crate::import::Encoding,
+    },
     /// Write the GraphQL schema (SDL).
     ExportSchema {
         /// Where to write it.

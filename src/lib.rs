@@ -9,6 +9,7 @@ pub mod error;
 pub mod export;
 pub mod graphql;
 pub mod http;
+pub mod import;
 pub mod lending;
 pub mod map;
 pub mod seed;

@@ -102,6 +102,86 @@ async fn main() -> anyhow::Result<()> {
             out.flush()?;
             Ok(())
         }
+        Command::Import {
+            kind: _,
+            file,
+            partial,
+            upsert,
+            report,
+            encoding,
+        } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let (conn, _) = db::connect(&cli.settings.database_url).await?;
+            db::migrate(&conn).await?;
+            let actor = db::audit::Actor {
+                label: "command line".into(),
+                role: "ADMIN".into(),
+            };
+            let mode = rural_registry::import::Mode {
+                partial,
+                upsert,
+                encoding,
+            };
+            let mut progress =
+                synthetic::Progress::new(bytes.iter().filter(|b| **b == b'\n').count() as u64);
+            let name = file.display().to_string();
+            let outcome = rural_registry::import::assets(
+                &conn,
+                &bytes,
+                &name,
+                mode,
+                &actor,
+                chrono::Local::now().date_naive(),
+                |done| progress.update(done as u64),
+            )
+            .await;
+            progress.finish();
+            let outcome = outcome?;
+            for e in &outcome.errors {
+                eprintln!(
+                    "row {}: {} {} {:?}: {}",
+                    e.row, e.code, e.column, e.value, e.message
+                );
+            }
+            if !outcome.errors.is_empty() {
+                let path = report.unwrap_or_else(|| file.with_extension("report.csv"));
+                std::fs::write(&path, outcome.errors_csv())
+                    .with_context(|| format!("writing {}", path.display()))?;
+                eprintln!(
+                    "{} row(s) refused; report in {}",
+                    outcome.errors.len(),
+                    path.display()
+                );
+                if partial {
+                    let rejected = file.with_extension("rejected.csv");
+                    std::fs::write(&rejected, &outcome.rejected_csv)
+                        .with_context(|| format!("writing {}", rejected.display()))?;
+                    eprintln!(
+                        "the refused rows, to fix and import again: {}",
+                        rejected.display()
+                    );
+                }
+            }
+            println!(
+                "{} rows: {} inserted, {} updated, {} refused{}",
+                outcome.rows,
+                outcome.inserted,
+                outcome.updated,
+                outcome.errors.len(),
+                if outcome.written {
+                    ""
+                } else {
+                    "; nothing was written"
+                }
+            );
+            if !outcome.errors.is_empty() && !partial {
+                anyhow::bail!(
+                    "the import was refused: fix the rows in the report and run it again"
+                );
+            }
+            Ok(())
+        }
         Command::GenSynthetic { assets, seed } => {
             let (conn, _) = db::connect(&cli.settings.database_url).await?;
             db::migrate(&conn).await?;

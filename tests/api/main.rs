@@ -16,6 +16,7 @@ mod export;
 mod graphiql;
 mod health;
 mod helpers;
+mod import;
 mod limits;
 mod loans;
 mod mutations;

@@ -1,0 +1,258 @@
+//! Importing a township's survey: a table of broken files, each refused whole with its row
+//! report; partial imports write exactly the good rows; exports import back unchanged.
+
+use rural_registry::db::audit::Actor;
+use rural_registry::db::entities::idle_asset;
+use rural_registry::import::{self, Encoding, Mode, Report};
+use sea_orm::{EntityTrait, PaginatorTrait};
+
+use crate::helpers::{TestApp, spawn_apps};
+
+const HEADER: &str = "code,kind,status,townshipCode,villageCode,ownerKey,lon,lat,footprint,landAreaM2,floorAreaM2,structure,yearBuilt,condition,idleSince,idleCause,ownerWillingness,address";
+
+async fn count(app: &TestApp) -> u64 {
+    idle_asset::Entity::find()
+        .count(&app.db)
+        .await
+        .expect("count")
+}
+
+async fn run(app: &TestApp, bytes: &[u8], mode: Mode) -> Report {
+    let actor = Actor {
+        label: "test".into(),
+        role: "ADMIN".into(),
+    };
+    let today = chrono::Local::now().date_naive();
+    import::assets(&app.db, bytes, "test.csv", mode, &actor, today, |_| {})
+        .await
+        .expect("the import runs")
+}
+
+/// A good row for a new asset at the point of an existing one (no footprint: points may share
+/// a spot, land may not).
+async fn good_row(app: &TestApp, code: &str) -> String {
+    let a = idle_asset::Entity::find()
+        .all(&app.db)
+        .await
+        .expect("assets")
+        .into_iter()
+        .next()
+        .expect("an asset");
+    let owner = rural_registry::db::party::by_ids(&app.db, &[a.owner_id])
+        .await
+        .expect("owner")
+        .remove(&a.owner_id)
+        .expect("owner");
+    let key = owner.household_no.or(owner.credit_code).expect("a key");
+    format!(
+        "{code},IDLE_FARMHOUSE,IDENTIFIED,,,{key},{},{},,,120.5,BRICK_WOOD,1990,FAIR,2020-01-01,,,测试地址",
+        a.lon, a.lat
+    )
+}
+
+#[tokio::test]
+async fn broken_files_are_refused_whole_with_a_report_of_every_row() {
+    for app in spawn_apps().await {
+        let before = count(&app).await;
+        let good = good_row(&app, "IMP-GOOD-1").await;
+        let existing = idle_asset::Entity::find()
+            .all(&app.db)
+            .await
+            .expect("assets")
+            .into_iter()
+            .next()
+            .expect("an asset")
+            .code;
+        let with = |find: &str, replace: &str| good.replacen(find, replace, 1);
+        let square =
+            "\"POLYGON((117.1 28.15,117.1002 28.15,117.1002 28.1502,117.1 28.1502,117.1 28.15))\"";
+        // (file, encoding, (row, column, code) expected, why)
+        type Case<'a> = (String, Encoding, (usize, &'a str, &'a str), &'a str);
+        let cases: Vec<Case> = vec![
+            (
+                format!("{}\n{good}\n", HEADER.replace(",lon,", ",longitude,")),
+                Encoding::Auto,
+                (1, "lon", "BAD_INPUT"),
+                "a missing column",
+            ),
+            (
+                format!(
+                    "{HEADER}\n{good}\n{}\n",
+                    with("IMP-GOOD-1", "IMP-2").replacen(",,,", ",369901999000,,", 1)
+                ),
+                Encoding::Auto,
+                (3, "townshipCode", "BAD_INPUT"),
+                "an unknown township code",
+            ),
+            (
+                format!(
+                    "{HEADER}\n{good}\n{}\n",
+                    good.replace("IMP-GOOD-1", "IMP-3")
+                        .replace(",117.", ",100.")
+                ),
+                Encoding::Auto,
+                (3, "lon", "INVALID_GEOMETRY"),
+                "a point outside the district",
+            ),
+            (
+                format!("{HEADER}\n{good}\n{good}\n"),
+                Encoding::Auto,
+                (3, "code", "CONFLICT"),
+                "a duplicate key",
+            ),
+            (
+                format!(
+                    "{HEADER}\n{good}\n{}\n",
+                    good.replace("IMP-GOOD-1", &existing)
+                ),
+                Encoding::Auto,
+                (3, "code", "CONFLICT"),
+                "a code that exists, without --upsert",
+            ),
+            (
+                format!("{HEADER}\n{good}\n{}\n", good.replace("120.5", "一百二")),
+                Encoding::Auto,
+                (3, "floorAreaM2", "BAD_INPUT"),
+                "an unparseable number",
+            ),
+            (
+                format!("{HEADER}\n{good}\nIMP-5,IDLE_FARMHOUSE,IDENTIFIED\n"),
+                Encoding::Auto,
+                (3, "", "BAD_INPUT"),
+                "a truncated file",
+            ),
+        ];
+        for (text, encoding, (row, column, code), why) in cases {
+            let report = run(
+                &app,
+                text.as_bytes(),
+                Mode {
+                    encoding,
+                    ..Mode::default()
+                },
+            )
+            .await;
+            assert!(!report.written, "{why}: nothing is written");
+            let found = report
+                .errors
+                .iter()
+                .any(|e| e.row == row && e.column == column && e.code == code);
+            assert!(found, "{} {why}: {:?}", app.engine, report.errors);
+            assert_eq!(count(&app).await, before, "{why}: nothing is written");
+        }
+
+        // Two new footprints on the same land, both in the file.
+        let fp = |code: &str| {
+            format!(
+                "{code},IDLE_HOMESTEAD,IDENTIFIED,,,{},117.1001,28.1501,{square},,,,,,,,,",
+                good.split(',').nth(5).expect("owner")
+            )
+        };
+        let text = format!("{HEADER}\n{}\n{}\n", fp("IMP-F1"), fp("IMP-F2"));
+        let report = run(&app, text.as_bytes(), Mode::default()).await;
+        assert!(
+            report
+                .errors
+                .iter()
+                .any(|e| e.row == 3 && e.code == "INVALID_GEOMETRY"),
+            "overlapping footprints: {:?}",
+            report.errors
+        );
+        assert_eq!(count(&app).await, before);
+
+        // GB18030 bytes read as UTF-8 are a bad encoding; detected, they import.
+        let chinese = format!("{}\n{good}\n", HEADER.replace("lon,lat", "经度,纬度"));
+        let gb = encoding_rs::GB18030.encode(&chinese).0.into_owned();
+        let refused = run(
+            &app,
+            &gb,
+            Mode {
+                encoding: Encoding::Utf8,
+                ..Mode::default()
+            },
+        )
+        .await;
+        assert_eq!(refused.errors[0].code, "BAD_ENCODING");
+        let report = run(&app, &gb, Mode::default()).await;
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        assert_eq!((report.inserted, report.written), (1, true));
+        assert_eq!(count(&app).await, before + 1);
+    }
+}
+
+#[tokio::test]
+async fn partial_imports_write_exactly_the_good_rows_and_exports_import_back_unchanged() {
+    for app in spawn_apps().await {
+        let before = count(&app).await;
+        let text = format!(
+            "\u{feff}{HEADER}\n{}\n{}\n{}\n",
+            good_row(&app, "IMP-P1").await,
+            good_row(&app, "IMP-P2").await.replace(",117.", ",100."),
+            good_row(&app, "IMP-P3").await,
+        );
+        let report = run(
+            &app,
+            text.as_bytes(),
+            Mode {
+                partial: true,
+                ..Mode::default()
+            },
+        )
+        .await;
+        assert_eq!(
+            (report.inserted, report.errors.len()),
+            (2, 1),
+            "{:?}",
+            report.errors
+        );
+        assert_eq!(count(&app).await, before + 2);
+        let rejected = String::from_utf8(report.rejected_csv.clone()).expect("UTF-8");
+        assert!(
+            rejected.contains("IMP-P2") && !rejected.contains("IMP-P1"),
+            "{rejected}"
+        );
+        assert!(rejected.lines().next().expect("header").ends_with(",error"));
+
+        // Export, re-import with --upsert: every record stays as it was.
+        let export = |db: sea_orm::DatabaseConnection| async move {
+            use futures_util::StreamExt;
+            let options = rural_registry::export::Options {
+                kind: rural_registry::export::Kind::Assets,
+                format: rural_registry::export::Format::Csv,
+                township_id: None,
+                crs: rural_registry::domain::datum::Crs::Wgs84,
+                encoding: rural_registry::export::Encoding::Utf8,
+                caller: rural_registry::domain::access::Caller::Anonymous,
+            };
+            let chunks: Vec<_> = rural_registry::export::stream(db, options).collect().await;
+            chunks
+                .into_iter()
+                .flat_map(|c| c.expect("a chunk"))
+                .collect::<Vec<u8>>()
+        };
+        let first = export(app.db.clone()).await;
+        let report = run(
+            &app,
+            &first,
+            Mode {
+                upsert: true,
+                ..Mode::default()
+            },
+        )
+        .await;
+        assert!(
+            report.errors.is_empty(),
+            "{} {:?}",
+            app.engine,
+            report.errors.first()
+        );
+        assert_eq!(report.updated as u64, count(&app).await);
+        let second = export(app.db.clone()).await;
+        assert_eq!(
+            String::from_utf8_lossy(&first),
+            String::from_utf8_lossy(&second),
+            "{}",
+            app.engine
+        );
+    }
+}
