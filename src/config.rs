@@ -162,6 +162,9 @@ pub struct Settings {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", global = true, default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Largest upload accepted by `importFile` (a multipart request), in bytes.
+    #[arg(long, env = "MAX_UPLOAD_BYTES", global = true, default_value_t = 100 * 1024 * 1024)]
+    pub max_upload_bytes: usize,
     /// Deepest query nesting accepted (GraphiQL's introspection needs 13).
     #[arg(long, env = "MAX_QUERY_DEPTH", global = true, default_value_t = 16, value_parser = clap::value_parser!(u16).range(13..))]
     pub max_query_depth: u16,

@@ -39,6 +39,8 @@ pub struct Mode {
     /// Update the assets whose code exists, instead of reporting the row.
     pub upsert: bool,
     pub encoding: Encoding,
+    /// Only rows located in this township (a cadre's import).
+    pub only_township: Option<i64>,
 }
 
 /// One refused row (or the file itself, as row 0 or 1).
@@ -198,6 +200,7 @@ struct Checked {
 
 fn check_row(
     c: &Cells<'_>,
+    only_township: Option<i64>,
     today: NaiveDate,
     locator: &Locator,
     owners: &HashMap<String, i64>,
@@ -245,6 +248,13 @@ fn check_row(
             "the location lies outside every township of the district",
         )
     })?;
+    if only_township.is_some_and(|t| t != place.township_id) {
+        return Err(c.error(
+            "lon",
+            "FORBIDDEN",
+            "the location lies outside the township this token may change",
+        ));
+    }
     if let Some(given) = c.text("townshipCode")
         && townships.get(&place.township_id).map(String::as_str) != Some(given)
     {
@@ -419,7 +429,14 @@ pub async fn assets(
             record: &record,
             index: &index,
         };
-        let checked = match check_row(&cells, today, &locator, &owners, &townships) {
+        let checked = match check_row(
+            &cells,
+            mode.only_township,
+            today,
+            &locator,
+            &owners,
+            &townships,
+        ) {
             Ok(c) => c,
             Err(e) => {
                 report.errors.push(e);

@@ -122,6 +122,7 @@ async fn main() -> anyhow::Result<()> {
                 partial,
                 upsert,
                 encoding,
+                only_township: None,
             };
             let mut progress =
                 synthetic::Progress::new(bytes.iter().filter(|b| **b == b'\n').count() as u64);

@@ -12,6 +12,7 @@ pub mod demo_site;
 pub mod events;
 pub mod geo;
 pub mod ids;
+pub mod import;
 pub mod limits;
 pub mod loaders;
 pub mod loan;

@@ -43,6 +43,7 @@ pub struct Mutation(
     super::loan::LoanMutation,
     super::credit::CreditMutation,
     super::rights::RightsMutation,
+    super::import::ImportMutation,
 );
 
 /// Registering and changing assets and parties.

@@ -236,7 +236,17 @@ async fn read_request(
             BatchRequest::Single(request)
         }
         Method::POST => {
-            let limit = state.settings.max_body_bytes;
+            let content_type = req
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok());
+            // A multipart request carries a file to import: it may be as large as an upload.
+            let multipart = content_type.is_some_and(|c| c.starts_with("multipart/"));
+            let limit = if multipart {
+                state.settings.max_upload_bytes
+            } else {
+                state.settings.max_body_bytes
+            };
             let bytes = body.into_bytes_limit(limit).await.map_err(|_| {
                 (
                     StatusCode::PAYLOAD_TOO_LARGE,
@@ -246,14 +256,10 @@ async fn read_request(
                     ),
                 )
             })?;
-            let content_type = req
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok());
             async_graphql::http::receive_batch_body(
                 content_type,
                 &bytes[..],
-                MultipartOptions::default(),
+                MultipartOptions::default().max_file_size(state.settings.max_upload_bytes),
             )
             .await
             .map_err(|e| bad(format!("cannot read the request: {e}")))?

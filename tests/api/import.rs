@@ -256,3 +256,100 @@ async fn partial_imports_write_exactly_the_good_rows_and_exports_import_back_unc
         );
     }
 }
+
+/// POSTs `csv` to `importFile` as a GraphQL multipart request.
+async fn upload(
+    app: &TestApp,
+    token: Option<&str>,
+    csv: &str,
+    partial: bool,
+) -> (u16, serde_json::Value) {
+    let boundary = "rr-test-boundary";
+    let operations = serde_json::json!({
+        "query": "mutation($f: Upload!, $p: Boolean!) { importFile(kind: ASSETS, file: $f, partial: $p) { rows inserted updated written checksum errors { row column code message } rejectedCsv } }",
+        "variables": { "f": null, "p": partial },
+    });
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{operations}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"map\"\r\n\r\n{{\"0\":[\"variables.f\"]}}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"0\"; filename=\"survey.csv\"\r\nContent-Type: text/csv\r\n\r\n{csv}\r\n\
+         --{boundary}--\r\n"
+    );
+    let mut req = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let r = req.send().await.expect("sent");
+    let status = r.status().as_u16();
+    (status, r.json().await.expect("JSON"))
+}
+
+#[tokio::test]
+async fn import_file_takes_an_upload_within_the_callers_township_and_size_limit() {
+    use rural_registry::domain::access::Role;
+    for app in spawn_apps().await {
+        let before = count(&app).await;
+        let row = good_row(&app, "IMP-UP-1").await;
+        let first = idle_asset::Entity::find()
+            .all(&app.db)
+            .await
+            .expect("assets")
+            .into_iter()
+            .next()
+            .expect("an asset");
+        let townships = rural_registry::db::place::all_townships(&app.db)
+            .await
+            .expect("townships");
+        let code = |own: bool| {
+            townships
+                .iter()
+                .find(|t| (t.id == first.township_id) == own)
+                .expect("township")
+                .code
+                .clone()
+        };
+        let own = app.token(Role::Cadre, Some(&code(true)), None).await;
+        let other = app.token(Role::Cadre, Some(&code(false)), None).await;
+        let bank = app.token(Role::Bank, None, Some("JXRCB-DC")).await;
+        let csv = format!("{HEADER}\n{row}\n");
+
+        let (_, r) = upload(&app, Some(&other), &csv, false).await;
+        let report = &r["data"]["importFile"];
+        assert_eq!(report["written"], false, "{r}");
+        assert_eq!(
+            report["errors"][0]["code"], "FORBIDDEN",
+            "another township's land: {r}"
+        );
+        let (_, r) = upload(&app, Some(&bank), &csv, false).await;
+        assert_eq!(crate::helpers::error_code(&r), Some("FORBIDDEN"));
+        let (_, r) = upload(&app, None, &csv, false).await;
+        assert_eq!(crate::helpers::error_code(&r), Some("UNAUTHENTICATED"));
+        assert_eq!(count(&app).await, before);
+
+        let (status, r) = upload(&app, Some(&own), &csv, false).await;
+        assert_eq!(status, 200);
+        let report = &r["data"]["importFile"];
+        assert_eq!(
+            (report["inserted"].as_i64(), report["written"].as_bool()),
+            (Some(1), Some(true)),
+            "{r}"
+        );
+        assert_eq!(report["checksum"].as_str().map(str::len), Some(64));
+        assert_eq!(count(&app).await, before + 1);
+    }
+    let small = crate::helpers::spawn_app_with(|s| s.max_upload_bytes = 200).await;
+    let big = format!("{HEADER}\n{}\n", "x".repeat(1000));
+    let (status, r) = upload(&small, Some(&small.admin), &big, false).await;
+    assert_eq!(
+        (status, crate::helpers::error_code(&r)),
+        (413, Some("LIMIT_EXCEEDED")),
+        "{r}"
+    );
+}
