@@ -470,64 +470,74 @@ pub async fn assets(
         good.push((row, checked));
     }
 
-    // Then write, in one transaction, checking what only the database knows.
+    // Then write, in one transaction, checking what only the database knows: a batch of rows
+    // at a time, with one lookup of the codes that exist and multi-row INSERTs for the new ones.
     let txn = db::begin_write(db).await?;
     let mut written_rows = 0;
-    for (row, c) in &good {
-        let existing = db::asset::by_code(&txn, &c.attrs.code).await?;
-        let error = |column: &str, code: &'static str, message: String| RowError {
-            row: *row,
-            column: column.to_owned(),
-            value: c.attrs.code.clone(),
-            code,
-            message,
-        };
-        if let Some(f) = &c.attrs.footprint
-            && c.status.holds_land()
-        {
-            let nearby =
-                db::asset::active_footprints_near(&txn, f.bbox(), existing.as_ref().map(|e| e.id))
-                    .await?;
-            let areas: Vec<(String, Area)> = nearby
-                .into_iter()
-                .filter_map(|(code, text)| Area::from_geojson_str(&text).ok().map(|a| (code, a)))
-                .collect();
-            if let Err(e) =
-                asset::check_footprint_overlap(f, areas.iter().map(|(c, a)| (c.as_str(), a)))
+    for chunk in good.chunks(db::asset::INSERT_BATCH) {
+        let codes: Vec<&str> = chunk.iter().map(|(_, c)| c.attrs.code.as_str()).collect();
+        let existing = db::asset::by_codes(&txn, &codes).await?;
+        let mut inserts = Vec::new();
+        for (row, c) in chunk {
+            let current = existing.get(&c.attrs.code);
+            let error = |column: &str, code: &'static str, message: String| RowError {
+                row: *row,
+                column: column.to_owned(),
+                value: c.attrs.code.clone(),
+                code,
+                message,
+            };
+            if let Some(f) = &c.attrs.footprint
+                && c.status.holds_land()
             {
-                report
-                    .errors
-                    .push(error("footprint", "INVALID_GEOMETRY", e.to_string()));
-                continue;
-            }
-        }
-        match existing {
-            Some(_) if !mode.upsert => {
-                report.errors.push(error(
-                    "code",
-                    "CONFLICT",
-                    "an asset with this code exists; import with --upsert to update it".into(),
-                ));
-            }
-            Some(e) => {
-                if e.status != c.status.as_str() {
-                    report.errors.push(error(
-                        "status",
-                        "BAD_INPUT",
-                        format!("the asset is {}; a status changes through its lifecycle, not an import", e.status),
-                    ));
+                let nearby =
+                    db::asset::active_footprints_near(&txn, f.bbox(), current.map(|e| e.id))
+                        .await?;
+                let areas: Vec<(String, Area)> = nearby
+                    .into_iter()
+                    .filter_map(|(code, text)| {
+                        Area::from_geojson_str(&text).ok().map(|a| (code, a))
+                    })
+                    .collect();
+                if let Err(e) =
+                    asset::check_footprint_overlap(f, areas.iter().map(|(c, a)| (c.as_str(), a)))
+                {
+                    report
+                        .errors
+                        .push(error("footprint", "INVALID_GEOMETRY", e.to_string()));
                     continue;
                 }
-                db::asset::update(&txn, e.id, e.version, &c.attrs, c.owner, c.place).await?;
-                report.updated += 1;
-                written_rows += 1;
             }
-            None => {
-                db::asset::insert(&txn, &c.attrs, c.status, c.owner, c.place).await?;
-                report.inserted += 1;
-                written_rows += 1;
+            match current {
+                Some(_) if !mode.upsert => {
+                    report.errors.push(error(
+                        "code",
+                        "CONFLICT",
+                        "an asset with this code exists; import with --upsert to update it".into(),
+                    ));
+                }
+                Some(e) => {
+                    if e.status != c.status.as_str() {
+                        report.errors.push(error(
+                            "status",
+                            "BAD_INPUT",
+                            format!(
+                                "the asset is {}; a status changes through its lifecycle, not an import",
+                                e.status
+                            ),
+                        ));
+                        continue;
+                    }
+                    db::asset::update(&txn, e.id, e.version, &c.attrs, c.owner, c.place).await?;
+                    report.updated += 1;
+                    written_rows += 1;
+                }
+                None => inserts.push((&c.attrs, c.status, c.owner, c.place)),
             }
         }
+        db::asset::insert_many(&txn, &inserts).await?;
+        report.inserted += inserts.len();
+        written_rows += inserts.len();
     }
     report.errors.sort_by_key(|e| e.row);
     report.rejected_csv = rejected(&headers, &raw, &report.errors);

@@ -414,6 +414,22 @@ fn attributes(
     }
 }
 
+/// A new row for a checked asset, at version 1.
+fn new_row(
+    attrs: &IdleAssetAttributes,
+    status: AssetStatus,
+    owner_id: i64,
+    place: Placement,
+) -> idle_asset::ActiveModel {
+    let now = Utc::now();
+    let mut row = attributes(attrs, owner_id, place);
+    row.status = Set(status.as_str().to_owned());
+    row.version = Set(1);
+    row.created_at = Set(now);
+    row.updated_at = Set(now);
+    row
+}
+
 /// Stores a checked asset at the place its location was found in.
 pub async fn insert(
     conn: &impl ConnectionTrait,
@@ -422,13 +438,39 @@ pub async fn insert(
     owner_id: i64,
     place: Placement,
 ) -> StoreResult<idle_asset::Model> {
-    let now = Utc::now();
-    let mut row = attributes(attrs, owner_id, place);
-    row.status = Set(status.as_str().to_owned());
-    row.version = Set(1);
-    row.created_at = Set(now);
-    row.updated_at = Set(now);
-    Ok(row.insert(conn).await?)
+    Ok(new_row(attrs, status, owner_id, place).insert(conn).await?)
+}
+
+/// Rows a multi-row INSERT carries: 1,000 rows of the asset's columns stay under SQLite's
+/// 32,766 bound parameters and PostgreSQL's 65,535.
+pub const INSERT_BATCH: usize = 1_000;
+
+/// Stores many checked assets, a multi-row INSERT per `INSERT_BATCH` of them.
+pub async fn insert_many(
+    conn: &impl ConnectionTrait,
+    rows: &[(&IdleAssetAttributes, AssetStatus, i64, Placement)],
+) -> StoreResult<()> {
+    for chunk in rows.chunks(INSERT_BATCH) {
+        let models = chunk
+            .iter()
+            .map(|(attrs, status, owner, place)| new_row(attrs, *status, *owner, *place));
+        idle_asset::Entity::insert_many(models).exec(conn).await?;
+    }
+    Ok(())
+}
+
+/// The assets with these codes, by code.
+pub async fn by_codes(
+    conn: &impl ConnectionTrait,
+    codes: &[&str],
+) -> StoreResult<HashMap<String, idle_asset::Model>> {
+    Ok(idle_asset::Entity::find()
+        .filter(Column::Code.is_in(codes.iter().copied()))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|a| (a.code.clone(), a))
+        .collect())
 }
 
 /// Applies `row`'s set columns to asset `id` if it is still at `version`, bumping the version;
