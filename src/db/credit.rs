@@ -641,43 +641,45 @@ where
     Ok(out)
 }
 
+/// Rows of `E` whose `column` is one of `ids`, by that key.
+async fn keyed<E, F>(
+    conn: &impl ConnectionTrait,
+    column: E::Column,
+    ids: &[i64],
+    key: F,
+) -> StoreResult<HashMap<i64, E::Model>>
+where
+    E: EntityTrait,
+    F: Fn(&E::Model) -> i64,
+{
+    Ok(E::find()
+        .filter(column.is_in(ids.iter().copied()))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|m| (key(&m), m))
+        .collect())
+}
+
 pub async fn rights_by_ids(
     conn: &impl ConnectionTrait,
     ids: &[i64],
 ) -> StoreResult<HashMap<i64, property_right::Model>> {
-    Ok(
-        grouped::<property_right::Entity, _>(conn, property_right::Column::Id, ids, |r| r.id)
-            .await?
-            .into_iter()
-            .filter_map(|(id, mut v)| v.pop().map(|r| (id, r)))
-            .collect(),
-    )
+    keyed::<property_right::Entity, _>(conn, property_right::Column::Id, ids, |r| r.id).await
 }
 
 pub async fn products_by_ids(
     conn: &impl ConnectionTrait,
     ids: &[i64],
 ) -> StoreResult<HashMap<i64, loan_product::Model>> {
-    Ok(
-        grouped::<loan_product::Entity, _>(conn, loan_product::Column::Id, ids, |r| r.id)
-            .await?
-            .into_iter()
-            .filter_map(|(id, mut v)| v.pop().map(|r| (id, r)))
-            .collect(),
-    )
+    keyed::<loan_product::Entity, _>(conn, loan_product::Column::Id, ids, |r| r.id).await
 }
 
 pub async fn banks_by_ids(
     conn: &impl ConnectionTrait,
     ids: &[i64],
 ) -> StoreResult<HashMap<i64, bank::Model>> {
-    Ok(
-        grouped::<bank::Entity, _>(conn, bank::Column::Id, ids, |r| r.id)
-            .await?
-            .into_iter()
-            .filter_map(|(id, mut v)| v.pop().map(|r| (id, r)))
-            .collect(),
-    )
+    keyed::<bank::Entity, _>(conn, bank::Column::Id, ids, |r| r.id).await
 }
 
 /// Holders of each right, largest share first.
