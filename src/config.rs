@@ -73,8 +73,12 @@ pub enum Command {
         /// What to import (idle assets, for now).
         #[arg(value_parser = ["assets"])]
         kind: String,
-        /// The CSV file.
-        file: PathBuf,
+        /// The CSV file (with `--template`: where to write the template; stdout when absent).
+        #[arg(required_unless_present = "template")]
+        file: Option<PathBuf>,
+        /// Write an empty file with the column headers (UTF-8 with BOM), to fill in Excel.
+        #[arg(long)]
+        template: bool,
         /// Write the good rows even when others fail; the refused ones go to FILE.rejected.csv.
         #[arg(long)]
         partial: bool,

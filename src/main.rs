@@ -105,11 +105,25 @@ async fn main() -> anyhow::Result<()> {
         Command::Import {
             kind: _,
             file,
+            template,
             partial,
             upsert,
             report,
             encoding,
         } => {
+            if template {
+                let header = format!(
+                    "\u{feff}{}\r\n",
+                    rural_registry::export::Kind::Assets.columns().join(",")
+                );
+                match &file {
+                    Some(path) => std::fs::write(path, header)
+                        .with_context(|| format!("writing {}", path.display()))?,
+                    None => print!("{header}"),
+                }
+                return Ok(());
+            }
+            let file = file.context("the file to import")?;
             let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let (conn, _) = db::connect(&cli.settings.database_url).await?;

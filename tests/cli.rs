@@ -387,3 +387,35 @@ fn export_writes_a_township_as_csv_and_all_townships_as_geojson() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("999"));
 }
+
+#[test]
+fn import_writes_a_template_and_refuses_a_bad_file_whole() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}/registry.db?mode=rwc", dir.path().display());
+    let db = ["--database-url", url.as_str()];
+    assert!(run(&[&db[..], &["seed"]].concat(), &[]).status.success());
+    let template = run(&["import", "--template", "assets"], &[]);
+    assert!(template.status.success());
+    let header = String::from_utf8(template.stdout).expect("UTF-8");
+    assert!(
+        header.starts_with("\u{feff}code,kind,status,townshipCode,villageCode,ownerKey,lon,lat")
+    );
+
+    let file = dir.path().join("survey.csv");
+    std::fs::write(
+        &file,
+        format!("{header}BAD-1,IDLE_FARMHOUSE,,,,nobody,117.16,28.16,,,,,,,,,,\n"),
+    )
+    .expect("write");
+    let file_arg = file.display().to_string();
+    let out = run(&[&db[..], &["import", "assets", &file_arg]].concat(), &[]);
+    assert!(!out.status.success(), "a refused import fails");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("row 2") && stderr.contains("ownerKey"),
+        "{stderr}"
+    );
+    let report = std::fs::read_to_string(dir.path().join("survey.report.csv")).expect("a report");
+    assert!(report.starts_with("row,column,value,code,message"));
+    assert!(report.contains("2,ownerKey,nobody,BAD_INPUT"), "{report}");
+}
