@@ -232,11 +232,10 @@ pub async fn holders_of(
     conn: &impl ConnectionTrait,
     right_id: i64,
 ) -> StoreResult<Vec<right_holder::Model>> {
-    Ok(right_holder::Entity::find()
-        .filter(right_holder::Column::RightId.eq(right_id))
-        .order_by_desc(right_holder::Column::ShareBp)
-        .all(conn)
-        .await?)
+    Ok(holders_of_rights(conn, &[right_id])
+        .await?
+        .remove(&right_id)
+        .unwrap_or_default())
 }
 
 /// A source document of a right.
@@ -272,11 +271,10 @@ pub async fn documents_of(
     conn: &impl ConnectionTrait,
     right_id: i64,
 ) -> StoreResult<Vec<source_document::Model>> {
-    Ok(source_document::Entity::find()
-        .filter(source_document::Column::RightId.eq(right_id))
-        .order_by_asc(source_document::Column::Id)
-        .all(conn)
-        .await?)
+    Ok(documents_of_rights(conn, &[right_id])
+        .await?
+        .remove(&right_id)
+        .unwrap_or_default())
 }
 
 /// An appraisal as recorded.
@@ -313,11 +311,10 @@ pub async fn appraisals_of(
     conn: &impl ConnectionTrait,
     right_id: i64,
 ) -> StoreResult<Vec<appraisal::Model>> {
-    Ok(appraisal::Entity::find()
-        .filter(appraisal::Column::RightId.eq(right_id))
-        .order_by_asc(appraisal::Column::Id)
-        .all(conn)
-        .await?)
+    Ok(appraisals_of_rights(conn, &[right_id])
+        .await?
+        .remove(&right_id)
+        .unwrap_or_default())
 }
 
 /// Stores an announced zone, its box beside it.

@@ -211,12 +211,16 @@ pub async fn events_of(
 
 /// The amount repaid so far, fen.
 pub async fn repaid_fen(conn: &impl ConnectionTrait, application_id: i64) -> StoreResult<i64> {
-    Ok(events_of(conn, application_id)
-        .await?
+    Ok(repaid(&events_of(conn, application_id).await?))
+}
+
+/// The amount repaid in `events`, fen.
+pub fn repaid(events: &[loan_event::Model]) -> i64 {
+    events
         .iter()
         .filter(|e| e.kind == "REPAYMENT")
         .filter_map(|e| e.amount_fen)
-        .sum())
+        .sum()
 }
 
 /// Whether `party_id` applied for a loan at the bank with `bank_code`.

@@ -121,6 +121,37 @@ impl Caller {
         }
     }
 
+    /// Applying for a loan: the product's bank, a cadre for a right on an asset of its township
+    /// (`right_township`), or the district office.
+    pub fn may_apply(
+        &self,
+        bank_code: &str,
+        right_township: Option<i64>,
+    ) -> Result<&Actor, Denied> {
+        let actor = self.actor("a loan application")?;
+        match (actor.role, right_township) {
+            (Role::Bank, _) => self.may_see_bank_business(bank_code),
+            (Role::Cadre, Some(t)) => self.may_write_in(t),
+            (Role::Cadre, None) => Err(Denied::Forbidden(
+                "a cadre applies for rights on assets of its township".into(),
+            )),
+            (Role::Admin, _) => Ok(actor),
+        }
+    }
+
+    /// Where an import may place rows: anywhere for the district office (None), in its own
+    /// township for a cadre; a bank imports nothing.
+    pub fn import_scope(&self) -> Result<Option<i64>, Denied> {
+        let actor = self.actor("importing a file")?;
+        match actor.role {
+            Role::Admin => Ok(None),
+            Role::Cadre => Ok(actor.township_id),
+            Role::Bank => Err(Denied::Forbidden(
+                "a bank token cannot change the registry".into(),
+            )),
+        }
+    }
+
     /// Recording an appraisal: the banks and the district office value collateral.
     pub fn may_appraise(&self) -> Result<&Actor, Denied> {
         let actor = self.actor("an appraisal")?;

@@ -370,22 +370,33 @@ impl From<eligibility::Report> for EligibilityReport {
     }
 }
 
-/// The bank of a product, checked against the caller.
-async fn product_for(ctx: &Context<'_>, id: &ID) -> Result<loan_product::Model> {
-    let conn = db_conn(ctx)?;
-    let n = ids::decode_as(id, Kind::LoanProduct)?;
-    let product = db::credit::product(conn, n)
+/// The code of a bank, by id (through the request's loader).
+pub async fn bank_code(ctx: &Context<'_>, bank_id: i64) -> Result<String> {
+    super::loaders::of(ctx)?
+        .load_one(BankKey(bank_id))
         .await?
-        .ok_or_else(|| AppError::not_found(format!("no loan product {}", id.as_str())))?;
-    let bank = db::credit::banks(conn)
-        .await?
-        .into_iter()
-        .find(|b| b.id == product.bank_id)
-        .ok_or_else(|| AppError::internal("a product without its bank"))?;
+        .map(|b| b.code)
+        .ok_or_else(|| AppError::internal("a record without its bank").into())
+}
+
+/// A product by id, if the caller may see its bank's business (FORBIDDEN otherwise).
+pub async fn visible_product(ctx: &Context<'_>, id: i64) -> Result<Option<loan_product::Model>> {
+    let Some(product) = db::credit::product(db_conn(ctx)?, id).await? else {
+        return Ok(None);
+    };
+    let code = bank_code(ctx, product.bank_id).await?;
     caller(ctx)
-        .may_see_bank_business(&bank.code)
+        .may_see_bank_business(&code)
         .map_err(AppError::from)?;
-    Ok(product)
+    Ok(Some(product))
+}
+
+/// A product by global ID, which must exist and be the caller's to see.
+async fn product_for(ctx: &Context<'_>, id: &ID) -> Result<loan_product::Model> {
+    let n = ids::decode_as(id, Kind::LoanProduct)?;
+    visible_product(ctx, n)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("no loan product {}", id.as_str())).into())
 }
 
 #[derive(Default)]

@@ -6,7 +6,6 @@ use async_graphql::{Context, Enum, Object, Result, SimpleObject, Upload};
 use super::access::caller;
 use super::db_conn;
 use super::mutation::today;
-use crate::domain::access::Role;
 use crate::error::AppError;
 use crate::import::{self, Encoding, Mode};
 
@@ -80,17 +79,8 @@ impl ImportMutation {
         #[graphql(default)] encoding: ImportEncoding,
     ) -> Result<ImportReport> {
         let who = caller(ctx);
+        let only_township = who.import_scope().map_err(AppError::from)?;
         let actor = who.actor("importing a file").map_err(AppError::from)?;
-        let only_township = match actor.role {
-            Role::Admin => None,
-            Role::Cadre => actor.township_id,
-            Role::Bank => {
-                return Err(AppError::from(crate::domain::access::Denied::Forbidden(
-                    "a bank token cannot change the registry".into(),
-                ))
-                .into());
-            }
-        };
         let upload = file
             .value(ctx)
             .map_err(|e| AppError::bad_input(format!("the upload cannot be read: {e}")))?;

@@ -136,13 +136,7 @@ impl LoanApplication {
             .load_one(LoanEventsOf(self.0.id))
             .await?
             .unwrap_or_default();
-        Ok(Long(
-            events
-                .iter()
-                .filter(|e| e.kind == "REPAYMENT")
-                .filter_map(|e| e.amount_fen)
-                .sum(),
-        ))
+        Ok(Long(db::loan::repaid(&events)))
     }
 
     /// Version (版本号), for the next step.
@@ -225,27 +219,13 @@ impl LoanEvent {
     }
 }
 
-/// The bank code of a bank id.
-async fn bank_code(ctx: &Context<'_>, bank_id: i64) -> Result<String> {
-    db::credit::banks(db_conn(ctx)?)
-        .await?
-        .into_iter()
-        .find(|b| b.id == bank_id)
-        .map(|b| b.code)
-        .ok_or_else(|| AppError::internal("a record without its bank").into())
-}
-
 /// An application the caller may see: its bank's, or any for the district office and cadres.
 async fn visible_application(ctx: &Context<'_>, id: &ID) -> Result<loan_application::Model> {
     let n = ids::decode_as(id, Kind::LoanApplication)?;
-    let app = db::loan::application(db_conn(ctx)?, n)
+    node(ctx, n)
         .await?
-        .ok_or_else(|| AppError::not_found("no loan application has this ID"))?;
-    let code = bank_code(ctx, app.bank_id).await?;
-    caller(ctx)
-        .may_see_bank_business(&code)
-        .map_err(AppError::from)?;
-    Ok(app)
+        .map(|a| a.0)
+        .ok_or_else(|| AppError::not_found("no loan application has this ID").into())
 }
 
 /// An application by database id for `node`: none when missing, FORBIDDEN when another bank's.
@@ -253,7 +233,7 @@ pub async fn node(ctx: &Context<'_>, id: i64) -> Result<Option<LoanApplication>>
     let Some(app) = db::loan::application(db_conn(ctx)?, id).await? else {
         return Ok(None);
     };
-    let code = bank_code(ctx, app.bank_id).await?;
+    let code = super::credit::bank_code(ctx, app.bank_id).await?;
     caller(ctx)
         .may_see_bank_business(&code)
         .map_err(AppError::from)?;
@@ -262,7 +242,7 @@ pub async fn node(ctx: &Context<'_>, id: i64) -> Result<Option<LoanApplication>>
 
 /// The caller as the application's bank: a BANK token of that bank.
 async fn as_its_bank<'a>(ctx: &Context<'a>, app: &loan_application::Model) -> Result<&'a Actor> {
-    let code = bank_code(ctx, app.bank_id).await?;
+    let code = super::credit::bank_code(ctx, app.bank_id).await?;
     Ok(caller(ctx).may_lend_as(&code).map_err(AppError::from)?)
 }
 
@@ -497,31 +477,9 @@ impl LoanMutation {
             .await?
             .ok_or_else(|| AppError::bad_input("`rightId` names no property right"))?;
         let borrower_id = super::mutation::party_id(ctx, &input.borrower_id, "borrowerId").await?;
-        let actor = match who
-            .actor("a loan application")
-            .map_err(AppError::from)?
-            .role
-        {
-            Role::Bank => who
-                .may_see_bank_business(&bank_code(ctx, product.bank_id).await?)
-                .map_err(AppError::from)?,
-            Role::Cadre => {
-                let township = match right.asset_id {
-                    Some(a) => db::asset::by_ids(conn, &[a])
-                        .await?
-                        .remove(&a)
-                        .map(|a| a.township_id),
-                    None => None,
-                }
-                .ok_or_else(|| {
-                    AppError::from(crate::domain::access::Denied::Forbidden(
-                        "a cadre applies for rights on assets of its township".into(),
-                    ))
-                })?;
-                who.may_write_in(township).map_err(AppError::from)?
-            }
-            Role::Admin => who.actor("a loan application").map_err(AppError::from)?,
-        };
+        let bank = super::credit::bank_code(ctx, product.bank_id).await?;
+        let township = super::rights::right_township(ctx, &right).await?;
+        let actor = who.may_apply(&bank, township).map_err(AppError::from)?;
         if input.amount_fen.0 <= 0 {
             return Err(AppError::bad_input("`amountFen` must be more than 0").into());
         }

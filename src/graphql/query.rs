@@ -110,23 +110,9 @@ async fn load_node(ctx: &Context<'_>, kind: Kind, id: i64) -> Result<Option<Node
                 .await?
                 .map(|m| Node::PropertyRight(super::credit::PropertyRight(m)))
         }
-        Kind::LoanProduct => {
-            let conn = db_conn(ctx)?;
-            match db::credit::product(conn, id).await? {
-                None => None,
-                Some(p) => {
-                    let bank = db::credit::banks(conn)
-                        .await?
-                        .into_iter()
-                        .find(|b| b.id == p.bank_id)
-                        .ok_or_else(|| AppError::internal("a product without its bank"))?;
-                    caller(ctx)
-                        .may_see_bank_business(&bank.code)
-                        .map_err(AppError::from)?;
-                    Some(Node::LoanProduct(super::credit::LoanProduct(p)))
-                }
-            }
-        }
+        Kind::LoanProduct => super::credit::visible_product(ctx, id)
+            .await?
+            .map(|p| Node::LoanProduct(super::credit::LoanProduct(p))),
         Kind::LoanApplication => super::loan::node(ctx, id).await?.map(Node::LoanApplication),
     })
 }

@@ -163,7 +163,10 @@ pub struct RecordedPayload {
 }
 
 /// The township of the asset a right is on, for the cadre rule.
-async fn right_township(ctx: &Context<'_>, right: &property_right::Model) -> Result<Option<i64>> {
+pub(crate) async fn right_township(
+    ctx: &Context<'_>,
+    right: &property_right::Model,
+) -> Result<Option<i64>> {
     Ok(match right.asset_id {
         Some(a) => db::asset::by_ids(db_conn(ctx)?, &[a])
             .await?
@@ -475,13 +478,9 @@ impl RightsMutation {
         let product = db::credit::product(conn, product_n)
             .await?
             .ok_or_else(|| AppError::bad_input("`productId` names no loan product"))?;
-        let bank = db::credit::banks(conn)
-            .await?
-            .into_iter()
-            .find(|b| b.id == product.bank_id)
-            .ok_or_else(|| AppError::internal("a product without its bank"))?;
+        let bank_code = super::credit::bank_code(ctx, product.bank_id).await?;
         let actor = caller(ctx)
-            .may_lend_as(&bank.code)
+            .may_lend_as(&bank_code)
             .map_err(AppError::from)?;
         let right = right_row(ctx, &input.right_id).await?;
         let holder = db::credit::holders_of(conn, right.id)
@@ -521,7 +520,7 @@ impl RightsMutation {
         }
         let id = db::credit::insert_credit_line(
             &txn,
-            bank.id,
+            product.bank_id,
             holder.party_id,
             right.id,
             input.amount_fen.0,
