@@ -67,22 +67,24 @@ pub enum Command {
         #[arg(long)]
         output: Option<PathBuf>,
     },
-    /// Import idle assets from a CSV file (UTF-8 or GB18030; headers in English or Chinese).
-    /// All or nothing unless `--partial`; every refused row is reported.
+    /// Import townships, villages, parties, idle assets or revitalizations from CSV (UTF-8 or
+    /// GB18030; headers in English or Chinese) or a GeoJSON FeatureCollection. All or nothing
+    /// unless `--partial`; every refused row is reported.
     Import {
-        /// What to import (idle assets, for now).
-        #[arg(value_parser = ["assets"])]
-        kind: String,
-        /// The CSV file (with `--template`: where to write the template; stdout when absent).
+        /// What the file holds.
+        #[arg(value_enum)]
+        kind: crate::export::Kind,
+        /// The file (with `--template`: where to write the template; stdout when absent).
         #[arg(required_unless_present = "template")]
         file: Option<PathBuf>,
-        /// Write an empty file with the column headers (UTF-8 with BOM), to fill in Excel.
+        /// Write an empty CSV file with the kind's column headers (UTF-8 with BOM), to fill in
+        /// Excel.
         #[arg(long)]
         template: bool,
         /// Write the good rows even when others fail; the refused ones go to FILE.rejected.csv.
         #[arg(long)]
         partial: bool,
-        /// Update assets whose code exists instead of refusing the row.
+        /// Update the records whose natural key exists instead of refusing the row.
         #[arg(long)]
         upsert: bool,
         /// Where to write the report of refused rows (default: FILE.report.csv beside the input).
@@ -91,6 +93,9 @@ pub enum Command {
         /// The file's text encoding.
         #[arg(long, value_enum, default_value = "auto")]
         encoding: crate::import::Encoding,
+        /// Datum of the file's coordinates: WGS84, GCJ02 or BD09; stored as WGS84.
+        #[arg(long, default_value = "WGS84")]
+        crs: String,
     },
     /// Write the GraphQL schema (SDL).
     ExportSchema {

@@ -2,6 +2,7 @@
 //! the demonstration villages, served as GraphQL.
 
 pub mod app;
+pub mod boundaries;
 pub mod config;
 pub mod db;
 pub mod domain;

@@ -3,7 +3,7 @@ use clap::Parser as _;
 use rural_registry::app::App;
 use rural_registry::config::{Cli, Command, Settings, TokenCommand};
 use rural_registry::domain::access::{Role, check_scope};
-use rural_registry::{db, graphql, seed, synthetic};
+use rural_registry::{db, graphql, import, seed, synthetic};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -103,19 +103,17 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Import {
-            kind: _,
+            kind,
             file,
             template,
             partial,
             upsert,
             report,
             encoding,
+            crs,
         } => {
             if template {
-                let header = format!(
-                    "\u{feff}{}\r\n",
-                    rural_registry::export::Kind::Assets.columns().join(",")
-                );
+                let header = format!("\u{feff}{}\r\n", import::columns(kind).join(","));
                 match &file {
                     Some(path) => std::fs::write(path, header)
                         .with_context(|| format!("writing {}", path.display()))?,
@@ -123,35 +121,41 @@ async fn main() -> anyhow::Result<()> {
                 }
                 return Ok(());
             }
+            let crs = rural_registry::domain::datum::Crs::parse(&crs)
+                .with_context(|| format!("--crs {crs:?}"))?;
             let file = file.context("the file to import")?;
-            let bytes =
-                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let input = std::fs::File::open(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
             let (conn, _) = db::connect(&cli.settings.database_url).await?;
             db::migrate(&conn).await?;
             let actor = db::audit::Actor {
                 label: "command line".into(),
                 role: "ADMIN".into(),
             };
-            let mode = rural_registry::import::Mode {
+            let mode = import::Mode {
                 partial,
                 upsert,
                 encoding,
                 only_township: None,
+                crs,
             };
-            let mut progress =
-                synthetic::Progress::new(bytes.iter().filter(|b| **b == b'\n').count() as u64);
             let name = file.display().to_string();
-            let outcome = rural_registry::import::assets(
-                &conn,
-                &bytes,
-                &name,
-                mode,
-                &actor,
-                chrono::Local::now().date_naive(),
-                |done| progress.update(done as u64),
-            )
+            eprintln!("importing {} from {name}", kind.name());
+            let mut progress: Option<synthetic::Progress> = None;
+            let who = import::Importing {
+                actor: &actor,
+                file_name: &name,
+                today: chrono::Local::now().date_naive(),
+            };
+            let outcome = import::run(&conn, kind, input, mode, who, |done, total| {
+                progress
+                    .get_or_insert_with(|| synthetic::Progress::new(total.saturating_sub(1) as u64))
+                    .update(done as u64)
+            })
             .await;
-            progress.finish();
+            if let Some(p) = progress.as_mut() {
+                p.finish();
+            }
             let outcome = outcome?;
             for e in &outcome.errors {
                 eprintln!(

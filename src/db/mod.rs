@@ -223,6 +223,22 @@ fn create_sqlite_folder(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The highest id in `E`'s table, 0 when it is empty: rows above it came later.
+pub async fn max_id<E: sea_orm::EntityTrait>(
+    conn: &impl sea_orm::ConnectionTrait,
+    id: E::Column,
+) -> StoreResult<i64> {
+    use sea_orm::QuerySelect;
+    use sea_orm::sea_query::{Expr, Func};
+    let max: Option<Option<i64>> = E::find()
+        .select_only()
+        .column_as(Expr::expr(Func::max(Expr::col(id))), "max_id")
+        .into_tuple()
+        .one(conn)
+        .await?;
+    Ok(max.flatten().unwrap_or(0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

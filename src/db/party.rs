@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
+    QueryFilter,
 };
 
 use super::entities::party::{self, Column};
@@ -67,4 +68,43 @@ pub async fn update(
         .exec(conn)
         .await?;
     super::versioned::<party::Entity>(conn, id, result.rows_affected, |m| m.version).await
+}
+
+/// The parties that one of `keys` names — a household number, a credit code or a resident ID
+/// number, the keys a cadre knows — in one query.
+pub async fn by_keys(conn: &impl ConnectionTrait, keys: &[&str]) -> StoreResult<Vec<party::Model>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys = || keys.iter().copied();
+    Ok(party::Entity::find()
+        .filter(
+            Condition::any()
+                .add(Column::HouseholdNo.is_in(keys()))
+                .add(Column::CreditCode.is_in(keys()))
+                .add(Column::IdNumber.is_in(keys())),
+        )
+        .all(conn)
+        .await?)
+}
+
+/// The keys a party is known by, household number first.
+pub fn keys_of(p: &party::Model) -> impl Iterator<Item = &str> {
+    [&p.household_no, &p.credit_code, &p.id_number]
+        .into_iter()
+        .filter_map(|k| k.as_deref())
+}
+
+/// Party ids by the keys in `keys` that name one.
+pub async fn ids_by_keys(
+    conn: &impl ConnectionTrait,
+    keys: &[&str],
+) -> StoreResult<HashMap<String, i64>> {
+    let mut ids = HashMap::new();
+    for p in by_keys(conn, keys).await? {
+        for k in keys_of(&p) {
+            ids.entry(k.to_owned()).or_insert(p.id);
+        }
+    }
+    Ok(ids)
 }

@@ -51,14 +51,12 @@ pub async fn by_contract_no(
         .await?)
 }
 
-pub async fn insert(
-    conn: &impl ConnectionTrait,
+fn attributes(
     asset_id: i64,
     counterparty_id: Option<i64>,
     r: &NewRevitalization,
-) -> StoreResult<revitalization::Model> {
-    let now = Utc::now();
-    let row = revitalization::ActiveModel {
+) -> revitalization::ActiveModel {
+    revitalization::ActiveModel {
         asset_id: Set(asset_id),
         contract_no: Set(r.contract_no.clone()),
         mode: Set(r.mode.as_str().to_owned()),
@@ -73,10 +71,48 @@ pub async fn insert(
         collective_share_bp: Set(r.split.map(|s| s.collective_bp)),
         operator_share_bp: Set(r.split.map(|s| s.operator_bp)),
         farmer_share_bp: Set(r.split.map(|s| s.farmer_bp)),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
         ..Default::default()
-    };
+    }
+}
+
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    asset_id: i64,
+    counterparty_id: Option<i64>,
+    r: &NewRevitalization,
+) -> StoreResult<revitalization::Model> {
+    let now = Utc::now();
+    let mut row = attributes(asset_id, counterparty_id, r);
+    row.version = Set(1);
+    row.created_at = Set(now);
+    row.updated_at = Set(now);
     Ok(row.insert(conn).await?)
+}
+
+/// Replaces a record's terms, bumping its version.
+pub async fn update(
+    conn: &impl ConnectionTrait,
+    current: &revitalization::Model,
+    counterparty_id: Option<i64>,
+    r: &NewRevitalization,
+) -> StoreResult<revitalization::Model> {
+    let mut row = attributes(current.asset_id, counterparty_id, r);
+    row.id = Set(current.id);
+    row.version = Set(current.version + 1);
+    row.updated_at = Set(Utc::now());
+    Ok(row.update(conn).await?)
+}
+
+/// The records with these contract numbers, by number.
+pub async fn by_contract_nos(
+    conn: &impl ConnectionTrait,
+    nos: &[&str],
+) -> StoreResult<HashMap<String, revitalization::Model>> {
+    Ok(revitalization::Entity::find()
+        .filter(Column::ContractNo.is_in(nos.iter().copied()))
+        .all(conn)
+        .await?
+        .into_iter()
+        .filter_map(|r| r.contract_no.clone().map(|no| (no, r)))
+        .collect())
 }

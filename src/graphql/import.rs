@@ -6,14 +6,35 @@ use async_graphql::{Context, Enum, Object, Result, SimpleObject, Upload};
 use super::access::caller;
 use super::db_conn;
 use super::mutation::today;
+use crate::domain::datum::Crs;
 use crate::error::AppError;
-use crate::import::{self, Encoding, Mode};
+use crate::import::{self, Encoding, Importing, Kind, Mode};
 
 /// What a file holds (导入内容).
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum ImportKind {
+    /// Townships and their boundaries (乡镇), for the district office.
+    Townships,
+    /// Villages (村), for the district office.
+    Villages,
+    /// Parties (权利人): households, collectives, cooperatives, enterprises.
+    Parties,
     /// Idle assets (闲置资产), with the columns `export assets` writes.
     Assets,
+    /// Revitalization records (盘活利用).
+    Revitalizations,
+}
+
+impl From<ImportKind> for Kind {
+    fn from(kind: ImportKind) -> Self {
+        match kind {
+            ImportKind::Townships => Kind::Townships,
+            ImportKind::Villages => Kind::Villages,
+            ImportKind::Parties => Kind::Parties,
+            ImportKind::Assets => Kind::Assets,
+            ImportKind::Revitalizations => Kind::Revitalizations,
+        }
+    }
 }
 
 /// The text encoding of an uploaded file (编码).
@@ -67,8 +88,10 @@ pub struct ImportMutation;
 
 #[Object]
 impl ImportMutation {
-    /// Imports a CSV file (导入文件), as `rural-registry import` does: all or nothing unless
-    /// `partial`; a CADRE's rows must lie in its township. Sent as a multipart request.
+    /// Imports a CSV or GeoJSON file (导入文件), as `rural-registry import` does: all or
+    /// nothing unless `partial`; a CADRE's rows must lie in its township, and only the district
+    /// office imports townships and villages. Sent as a multipart request.
+    #[allow(clippy::too_many_arguments)]
     async fn import_file(
         &self,
         ctx: &Context<'_>,
@@ -77,22 +100,20 @@ impl ImportMutation {
         #[graphql(default)] partial: bool,
         #[graphql(default)] upsert: bool,
         #[graphql(default)] encoding: ImportEncoding,
+        #[graphql(default)] crs: Crs,
     ) -> Result<ImportReport> {
         let who = caller(ctx);
         let only_township = who.import_scope().map_err(AppError::from)?;
         let actor = who.actor("importing a file").map_err(AppError::from)?;
+        let boundaries = matches!(kind, ImportKind::Townships | ImportKind::Villages);
+        if boundaries {
+            who.may_administer("importing townships and villages")
+                .map_err(AppError::from)?;
+        }
         let upload = file
             .value(ctx)
             .map_err(|e| AppError::bad_input(format!("the upload cannot be read: {e}")))?;
         let name = upload.filename.clone();
-        let bytes = tokio::task::spawn_blocking(move || {
-            use std::io::Read as _;
-            let mut bytes = Vec::new();
-            upload.into_read().read_to_end(&mut bytes).map(|_| bytes)
-        })
-        .await
-        .map_err(AppError::internal)?
-        .map_err(AppError::internal)?;
         let mode = Mode {
             partial,
             upsert,
@@ -102,25 +123,22 @@ impl ImportMutation {
                 ImportEncoding::Gb18030 => Encoding::Gb18030,
             },
             only_township,
+            crs,
         };
         let audit_actor = crate::db::audit::Actor {
             label: actor.label.clone(),
             role: actor.role.as_str().to_owned(),
         };
-        let report = match kind {
-            ImportKind::Assets => {
-                import::assets(
-                    db_conn(ctx)?,
-                    &bytes,
-                    &name,
-                    mode,
-                    &audit_actor,
-                    today(),
-                    |_| {},
-                )
-                .await?
-            }
+        let who = Importing {
+            actor: &audit_actor,
+            file_name: &name,
+            today: today(),
         };
+        let input = std::io::Cursor::new(upload.content);
+        let report = import::run(db_conn(ctx)?, kind.into(), input, mode, who, |_, _| {}).await?;
+        if boundaries && report.written {
+            super::boundary_mutation::refresh_locator(ctx).await?;
+        }
         let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
         Ok(ImportReport {
             rows: count(report.rows),

@@ -65,6 +65,14 @@ fn request_id(ctx: &Context<'_>) -> Option<String> {
     ctx.data_opt::<RequestId>().map(|r| r.0.clone())
 }
 
+/// The audit identity of a change made through the API.
+pub(crate) fn author(ctx: &Context<'_>, actor: &Actor) -> crate::boundaries::Author {
+    crate::boundaries::Author {
+        actor: audit_actor(actor),
+        request_id: request_id(ctx),
+    }
+}
+
 pub(crate) fn json<T: serde::Serialize>(value: &T) -> Option<serde_json::Value> {
     serde_json::to_value(value).ok()
 }

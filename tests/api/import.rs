@@ -22,8 +22,13 @@ async fn run(app: &TestApp, bytes: &[u8], mode: Mode) -> Report {
         label: "test".into(),
         role: "ADMIN".into(),
     };
-    let today = chrono::Local::now().date_naive();
-    import::assets(&app.db, bytes, "test.csv", mode, &actor, today, |_| {})
+    let who = import::Importing {
+        actor: &actor,
+        file_name: "test.csv",
+        today: chrono::Local::now().date_naive(),
+    };
+    let input = std::io::Cursor::new(bytes.to_vec());
+    import::run(&app.db, import::Kind::Assets, input, mode, who, |_, _| {})
         .await
         .expect("the import runs")
 }
