@@ -20,6 +20,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub queries: Arc<QueryCounter>,
     pub db: DatabaseConnection,
+    /// The database's URL, for the command line.
+    pub database_url: String,
     /// An ADMIN token's secret: `graphql` sends it; `graphql_as` chooses.
     pub admin: String,
     _database: TestDatabase,
@@ -129,7 +131,7 @@ async fn spawn_adjusted(
     demo: bool,
     adjust: impl FnOnce(&mut Settings),
 ) -> TestApp {
-    let mut settings = Settings::with_database(url);
+    let mut settings = Settings::with_database(url.clone());
     settings.listen = "127.0.0.1:0".parse().expect("address");
     // Debug builds on a shared two-core machine resolve a page of 100 slowly; a wide batching
     // window keeps the SQL-count test about batching, not about the machine's speed.
@@ -157,6 +159,7 @@ async fn spawn_adjusted(
         client: reqwest::Client::new(),
         queries,
         db,
+        database_url: url,
         admin,
         _database: database,
     }

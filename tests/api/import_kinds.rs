@@ -118,7 +118,10 @@ async fn counts(db: &DatabaseConnection) -> [u64; 4] {
         township::Entity::find().count(db).await.expect("count"),
         village::Entity::find().count(db).await.expect("count"),
         party::Entity::find().count(db).await.expect("count"),
-        revitalization::Entity::find().count(db).await.expect("count"),
+        revitalization::Entity::find()
+            .count(db)
+            .await
+            .expect("count"),
     ]
 }
 
@@ -145,7 +148,12 @@ async fn broken_files_of_every_kind_are_refused_whole_with_their_row_report() {
         let first_party = line(&parties, 1);
         let first_record = line(&revitalizations, 1);
         // (kind, file, (row, column, code) expected, why)
-        type Case = (Kind, String, (usize, &'static str, &'static str), &'static str);
+        type Case = (
+            Kind,
+            String,
+            (usize, &'static str, &'static str),
+            &'static str,
+        );
         let cases: Vec<Case> = vec![
             (
                 Kind::Townships,

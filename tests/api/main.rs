@@ -17,6 +17,7 @@ mod graphiql;
 mod health;
 mod helpers;
 mod import;
+mod import_kill;
 mod import_kinds;
 mod limits;
 mod loans;

@@ -1,0 +1,122 @@
+//! A large import killed half-way, once it has written rows in its transaction, leaves the
+//! database as it was: on SQLite the uncommitted pages in the write-ahead log are dropped, on
+//! PostgreSQL the transaction dies with its connection.
+
+use std::time::{Duration, Instant};
+
+use rural_registry::db::entities::idle_asset;
+use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, Statement};
+
+use crate::helpers::{TestApp, spawn_apps};
+
+/// Rows enough that a debug build takes many seconds to import them.
+const ROWS: usize = 300_000;
+
+async fn count(app: &TestApp) -> u64 {
+    idle_asset::Entity::find()
+        .count(&app.db)
+        .await
+        .expect("count")
+}
+
+/// A survey of `ROWS` new assets at the point of an existing one, owned by its owner.
+async fn large_file(app: &TestApp, path: &std::path::Path) {
+    let a = idle_asset::Entity::find()
+        .one(&app.db)
+        .await
+        .expect("assets")
+        .expect("an asset");
+    let owner = rural_registry::db::party::by_ids(&app.db, &[a.owner_id])
+        .await
+        .expect("owner")
+        .remove(&a.owner_id)
+        .expect("owner");
+    let key = owner.household_no.or(owner.credit_code).expect("a key");
+    let mut text = String::from("code,kind,ownerKey,lon,lat,floorAreaM2\n");
+    for n in 0..ROWS {
+        text.push_str(&format!(
+            "KILL-{n:07},IDLE_FARMHOUSE,{key},{},{},80\n",
+            a.lon, a.lat
+        ));
+    }
+    std::fs::write(path, text).expect("write the file");
+}
+
+/// Whether the import has written rows it has not committed.
+async fn writing(app: &TestApp, wal: &std::path::Path, wal_before: u64) -> bool {
+    match app.engine {
+        // Uncommitted pages spill from SQLite's cache into the write-ahead log.
+        "sqlite" => std::fs::metadata(wal).map_or(0, |m| m.len()) > wal_before + (4 << 20),
+        _ => {
+            let sql = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
+                       WHERE c.relname = 'idle_asset' AND l.mode = 'RowExclusiveLock' \
+                       AND l.pid <> pg_backend_pid()";
+            let row = app
+                .db
+                .query_one_raw(Statement::from_string(app.db.get_database_backend(), sql))
+                .await
+                .expect("pg_locks")
+                .expect("a row");
+            row.try_get_by_index::<i64>(0).expect("a count") > 0
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_import_killed_half_way_leaves_the_database_as_it_was() {
+    for app in spawn_apps().await {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("large.csv");
+        large_file(&app, &file).await;
+        let before = count(&app).await;
+        let wal = std::path::PathBuf::from(format!(
+            "{}-wal",
+            app.database_url
+                .trim_start_matches("sqlite://")
+                .split('?')
+                .next()
+                .expect("a path")
+        ));
+        let wal_before = std::fs::metadata(&wal).map_or(0, |m| m.len());
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rural-registry"))
+            .args(["--database-url", &app.database_url, "import", "assets"])
+            .arg(&file)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the import starts");
+        let started = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                panic!(
+                    "{}: the import ended ({status}) before it was killed",
+                    app.engine
+                );
+            }
+            if writing(&app, &wal, wal_before).await {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "{}: the import never started writing",
+                app.engine
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        child.kill().expect("kill");
+        child.wait().expect("reaped");
+        assert_eq!(count(&app).await, before, "{}", app.engine);
+        let codes = idle_asset::Entity::find()
+            .all(&app.db)
+            .await
+            .expect("assets")
+            .into_iter()
+            .filter(|a| a.code.starts_with("KILL-"))
+            .count();
+        assert_eq!(
+            codes, 0,
+            "{}: no row of the killed import remains",
+            app.engine
+        );
+    }
+}
