@@ -5,8 +5,7 @@ use std::collections::HashMap;
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
-    QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
 };
 
 use super::entities::party::{self, Column};
@@ -71,21 +70,21 @@ pub async fn update(
 }
 
 /// The parties that one of `keys` names — a household number, a credit code or a resident ID
-/// number, the keys a cadre knows — in one query.
+/// number, the keys a cadre knows: one query per key column, each on its unique index (an OR
+/// across the three would scan the table on SQLite).
 pub async fn by_keys(conn: &impl ConnectionTrait, keys: &[&str]) -> StoreResult<Vec<party::Model>> {
+    let mut found: HashMap<i64, party::Model> = HashMap::new();
     if keys.is_empty() {
         return Ok(Vec::new());
     }
-    let keys = || keys.iter().copied();
-    Ok(party::Entity::find()
-        .filter(
-            Condition::any()
-                .add(Column::HouseholdNo.is_in(keys()))
-                .add(Column::CreditCode.is_in(keys()))
-                .add(Column::IdNumber.is_in(keys())),
-        )
-        .all(conn)
-        .await?)
+    for column in [Column::HouseholdNo, Column::CreditCode, Column::IdNumber] {
+        let rows = party::Entity::find()
+            .filter(column.is_in(keys.iter().copied()))
+            .all(conn)
+            .await?;
+        found.extend(rows.into_iter().map(|p| (p.id, p)));
+    }
+    Ok(found.into_values().collect())
 }
 
 /// The keys a party is known by, household number first.
