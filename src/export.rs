@@ -438,8 +438,10 @@ fn cell(v: &Value) -> String {
 }
 
 fn csv_lines(kind: Kind, rows: &[Row], geometry: bool) -> Vec<u8> {
+    // CRLF, as the header line and RFC 4180: one line ending through the file.
     let mut w = csv::WriterBuilder::new()
         .has_headers(false)
+        .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new());
     for r in rows {
         let record: Vec<String> = kind

@@ -70,19 +70,26 @@ pub async fn update(
 }
 
 /// The parties that one of `keys` names — a household number, a credit code or a resident ID
-/// number, the keys a cadre knows: one query per key column, each on its unique index (an OR
-/// across the three would scan the table on SQLite).
+/// number, the keys a cadre knows: a query per key column, each on its unique index. Only keys
+/// of 18 characters can be credit codes or ID numbers; they are asked for a few at a time,
+/// since SQLite's statistics count the many NULLs of those columns as one repeated key and
+/// would scan the table for a long list.
 pub async fn by_keys(conn: &impl ConnectionTrait, keys: &[&str]) -> StoreResult<Vec<party::Model>> {
     let mut found: HashMap<i64, party::Model> = HashMap::new();
-    if keys.is_empty() {
-        return Ok(Vec::new());
-    }
-    for column in [Column::HouseholdNo, Column::CreditCode, Column::IdNumber] {
-        let rows = party::Entity::find()
-            .filter(column.is_in(keys.iter().copied()))
-            .all(conn)
-            .await?;
-        found.extend(rows.into_iter().map(|p| (p.id, p)));
+    let long: Vec<&str> = keys.iter().copied().filter(|k| k.len() == 18).collect();
+    let lists = [
+        (Column::HouseholdNo, keys.chunks(1_000)),
+        (Column::CreditCode, long.chunks(32)),
+        (Column::IdNumber, long.chunks(32)),
+    ];
+    for (column, chunks) in lists {
+        for chunk in chunks {
+            let rows = party::Entity::find()
+                .filter(column.is_in(chunk.iter().copied()))
+                .all(conn)
+                .await?;
+            found.extend(rows.into_iter().map(|p| (p.id, p)));
+        }
     }
     Ok(found.into_values().collect())
 }

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
-use sea_orm::{DatabaseConnection, DatabaseTransaction};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait};
 
 use super::source::{Column, Role, Row};
 use super::{Check, Importer, Mode, Outcome, RowError};
@@ -129,7 +129,13 @@ impl Check for Checker {
     }
 }
 
+/// An import of at least this many rows that at least doubles the asset table is a bulk load.
+pub const BULK_ROWS: usize = 50_000;
+
 pub struct Assets {
+    /// A bulk load builds the table's secondary indexes and foreign keys once, at its end.
+    bulk: bool,
+    deferred: Option<db::asset::Deferred>,
     /// Assets with a higher id were written by this import.
     watermark: i64,
     /// Assets this import updated.
@@ -141,6 +147,7 @@ impl Assets {
         db: &DatabaseConnection,
         mode: Mode,
         today: NaiveDate,
+        lines: usize,
     ) -> StoreResult<(Self, Checker)> {
         let locator = db::place::locator(db)
             .await
@@ -162,7 +169,10 @@ impl Assets {
             only_township: mode.only_township,
             today,
         };
+        let stored = idle_asset::Entity::find().count(db).await?;
         let importer = Self {
+            bulk: lines >= BULK_ROWS && lines as u64 >= stored,
+            deferred: None,
             watermark: db::max_id::<idle_asset::Entity>(db, idle_asset::Column::Id).await?,
             updated: HashSet::new(),
         };
@@ -184,6 +194,20 @@ impl Importer for Assets {
     type Check = Checker;
     const COLUMNS: &'static [Column] = COLUMNS;
     const ENTITY: &'static str = "idle_asset";
+
+    async fn begin(&mut self, txn: &DatabaseTransaction) -> StoreResult<()> {
+        if self.bulk {
+            self.deferred = Some(db::asset::defer_upkeep(txn).await?);
+        }
+        Ok(())
+    }
+
+    async fn finish(&mut self, txn: &DatabaseTransaction) -> StoreResult<()> {
+        match self.deferred.take() {
+            Some(deferred) => db::asset::restore_upkeep(txn, deferred).await,
+            None => Ok(()),
+        }
+    }
 
     async fn write(
         &mut self,

@@ -31,6 +31,7 @@ use serde::Serialize;
 use crate::db::{self, StoreError, StoreResult};
 use crate::domain::datum::Crs;
 pub use crate::export::Kind;
+pub use assets::BULK_ROWS;
 pub use source::Encoding;
 use source::{Column, Row, Source};
 
@@ -123,6 +124,16 @@ trait Importer: Send {
     /// The entity named in the import's audit event.
     const ENTITY: &'static str;
 
+    /// Called first in the import's transaction.
+    fn begin(&mut self, _: &DatabaseTransaction) -> impl Future<Output = StoreResult<()>> + Send {
+        std::future::ready(Ok(()))
+    }
+
+    /// Called last in the import's transaction, when it is to be committed.
+    fn finish(&mut self, _: &DatabaseTransaction) -> impl Future<Output = StoreResult<()>> + Send {
+        std::future::ready(Ok(()))
+    }
+
     /// Writes a batch in `txn`; one outcome per row.
     fn write(
         &mut self,
@@ -193,7 +204,7 @@ pub async fn run<R: Read + Seek + Send + 'static>(
             drive(db, i, source, mode, &who, lines, report, progress).await
         }
         Kind::Assets => {
-            let i = assets::Assets::new(db, mode, who.today).await?;
+            let i = assets::Assets::new(db, mode, who.today, lines).await?;
             drive(db, i, source, mode, &who, lines, report, progress).await
         }
         Kind::Revitalizations => {
@@ -267,6 +278,7 @@ async fn drive<I: Importer, R: Read + Send + 'static>(
     });
 
     let txn = db::begin_write(db).await?;
+    importer.begin(&txn).await?;
     let mut rejected = csv::WriterBuilder::new()
         .flexible(true)
         .from_writer(Vec::new());
@@ -349,6 +361,7 @@ async fn drive<I: Importer, R: Read + Send + 'static>(
         request_id: None,
     };
     db::audit::record(&txn, who.actor, change).await?;
+    importer.finish(&txn).await?;
     txn.commit().await?;
     report.written = true;
     Ok(report)

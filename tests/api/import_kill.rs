@@ -1,6 +1,7 @@
-//! A large import killed half-way, once it has written rows in its transaction, leaves the
-//! database as it was: on SQLite the uncommitted pages in the write-ahead log are dropped, on
-//! PostgreSQL the transaction dies with its connection.
+//! Bulk loads: a large import killed half-way, once it has written rows in its transaction,
+//! leaves the database as it was (on SQLite the uncommitted pages in the write-ahead log are
+//! dropped, on PostgreSQL the transaction dies with its connection), indexes and foreign keys
+//! included; one that completes builds them all again.
 
 use std::time::{Duration, Instant};
 
@@ -19,8 +20,32 @@ async fn count(app: &TestApp) -> u64 {
         .expect("count")
 }
 
-/// A survey of `ROWS` new assets at the point of an existing one, owned by its owner.
-async fn large_file(app: &TestApp, path: &std::path::Path) {
+/// The asset table's indexes and foreign keys, by name.
+async fn upkeep(app: &TestApp) -> Vec<String> {
+    let sql = match app.engine {
+        "sqlite" => {
+            "SELECT name FROM sqlite_master WHERE tbl_name = 'idle_asset' AND type = 'index' \
+             UNION ALL SELECT 'fk ' || \"table\" FROM pragma_foreign_key_list('idle_asset') \
+             ORDER BY 1"
+        }
+        _ => {
+            "SELECT indexname::text FROM pg_indexes WHERE tablename = 'idle_asset' \
+             UNION ALL SELECT conname::text FROM pg_constraint \
+             WHERE conrelid = 'idle_asset'::regclass AND contype = 'f' ORDER BY 1"
+        }
+    };
+    let rows = app
+        .db
+        .query_all_raw(Statement::from_string(app.db.get_database_backend(), sql))
+        .await
+        .expect("the catalogue");
+    rows.iter()
+        .map(|r| r.try_get_by_index::<String>(0).expect("a name"))
+        .collect()
+}
+
+/// A survey of `rows` new assets at the point of an existing one, owned by its owner.
+async fn large_file(app: &TestApp, path: &std::path::Path, rows: usize) {
     let a = idle_asset::Entity::find()
         .one(&app.db)
         .await
@@ -33,7 +58,7 @@ async fn large_file(app: &TestApp, path: &std::path::Path) {
         .expect("owner");
     let key = owner.household_no.or(owner.credit_code).expect("a key");
     let mut text = String::from("code,kind,ownerKey,lon,lat,floorAreaM2\n");
-    for n in 0..ROWS {
+    for n in 0..rows {
         text.push_str(&format!(
             "KILL-{n:07},IDLE_FARMHOUSE,{key},{},{},80\n",
             a.lon, a.lat
@@ -67,8 +92,9 @@ async fn an_import_killed_half_way_leaves_the_database_as_it_was() {
     for app in spawn_apps().await {
         let dir = tempfile::tempdir().expect("temp dir");
         let file = dir.path().join("large.csv");
-        large_file(&app, &file).await;
+        large_file(&app, &file, ROWS).await;
         let before = count(&app).await;
+        let upkeep_before = upkeep(&app).await;
         let wal = std::path::PathBuf::from(format!(
             "{}-wal",
             app.database_url
@@ -118,5 +144,43 @@ async fn an_import_killed_half_way_leaves_the_database_as_it_was() {
             "{}: no row of the killed import remains",
             app.engine
         );
+        assert_eq!(upkeep(&app).await, upkeep_before, "{}", app.engine);
+    }
+}
+
+#[tokio::test]
+async fn a_bulk_load_builds_the_indexes_and_foreign_keys_again() {
+    use rural_registry::import::{self, BULK_ROWS};
+    for app in spawn_apps().await {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("bulk.csv");
+        large_file(&app, &file, BULK_ROWS).await;
+        let before = count(&app).await;
+        let upkeep_before = upkeep(&app).await;
+        assert!(upkeep_before.len() > 4, "{upkeep_before:?}");
+        let actor = rural_registry::db::audit::Actor {
+            label: "test".into(),
+            role: "ADMIN".into(),
+        };
+        let who = import::Importing {
+            actor: &actor,
+            file_name: "bulk.csv",
+            today: chrono::Local::now().date_naive(),
+        };
+        let input = std::fs::File::open(&file).expect("open");
+        let report = import::run(
+            &app.db,
+            import::Kind::Assets,
+            input,
+            import::Mode::default(),
+            who,
+            |_, _| {},
+        )
+        .await
+        .expect("the import runs");
+        assert!(report.errors.is_empty(), "{:?}", report.errors.first());
+        assert_eq!(report.inserted, BULK_ROWS);
+        assert_eq!(count(&app).await, before + BULK_ROWS as u64);
+        assert_eq!(upkeep(&app).await, upkeep_before, "{}", app.engine);
     }
 }
