@@ -83,14 +83,12 @@ else
     say "exporting the assets"
     "$BIN" --database-url "$(registry_pg "$PG_DB")" --log warn export assets --format csv --output "$WORK/export.csv"
     # One record a line (no field of the export holds a line break): the header, then the
-    # synthetic rows, byte for byte but for the header's line end: the export ends it with CRLF
-    # and its rows with LF, and COPY refuses mixed line ends ("unquoted newline found in data").
-    { head -n 1 "$WORK/export.csv" | tr -d '\r'; grep -a "^SYN-$SEED-" "$WORK/export.csv"; } >"$CSV"
+    # synthetic rows, byte for byte.
+    { head -n 1 "$WORK/export.csv"; grep -a "^SYN-$SEED-" "$WORK/export.csv"; } >"$CSV"
     rm -f "$WORK/export.csv"
     echo "$DATASET" >"$CSV.dataset"
 fi
 csv_rows=$(($(wc -l <"$CSV") - 1))
-if grep -qa $'\r' "$CSV"; then echo "$CSV has CR line ends; COPY wants one style" >&2; exit 1; fi
 [[ $csv_rows == "$ROWS" ]] || { echo "$CSV has $csv_rows rows, not $ROWS" >&2; exit 1; }
 csv_bytes=$(stat -c %s "$CSV")
 CSV_SIZE="$(awk -v b="$csv_bytes" 'BEGIN { printf "%.1f MB", b / 1e6 }') ($csv_bytes bytes, $csv_rows rows)"

@@ -459,15 +459,31 @@ pub async fn insert_many(
     Ok(())
 }
 
-/// The index a bulk load keeps: the topology rule's search for nearby footprints needs it.
-const KEPT_INDEX: &str = "idx_idle_asset_cell";
+/// The spatial index, which the topology rule's search for nearby footprints needs.
+const SPATIAL_INDEX: &str = "idx_idle_asset_cell";
 
 /// The upkeep of the asset table a bulk load puts off until its end: the statements that
 /// build again the secondary indexes (and, on PostgreSQL, the foreign keys) it dropped.
 #[derive(Debug, Default)]
-pub struct Deferred(Vec<String>);
+pub struct Deferred {
+    restore: Vec<String>,
+    /// The spatial index, built again as soon as a footprint is to be checked.
+    spatial: Option<String>,
+}
 
-/// Drops, inside `txn`, the asset table's secondary indexes but the spatial one, and on
+impl Deferred {
+    /// Builds the spatial index again, if it was dropped, before footprints are searched.
+    pub async fn spatial_index(&mut self, txn: &impl ConnectionTrait) -> StoreResult<()> {
+        if let Some(sql) = self.spatial.take() {
+            let backend = txn.get_database_backend();
+            txn.execute_raw(sea_orm::Statement::from_string(backend, sql))
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Drops, inside `txn`, the asset table's secondary indexes, and on
 /// PostgreSQL its foreign keys, reading their definitions from the catalogue: building them
 /// once over a million new rows is several times cheaper than updating them row by row.
 /// The primary key and the unique code stay. On PostgreSQL this locks the table against
@@ -478,6 +494,7 @@ pub async fn defer_upkeep(txn: &impl ConnectionTrait) -> StoreResult<Deferred> {
     let query = |sql: &str| Statement::from_string(backend, sql.to_owned());
     let mut drop = Vec::new();
     let mut restore = Vec::new();
+    let mut spatial = None;
     let indexes = match backend {
         DbBackend::Postgres => {
             "SELECT indexname, indexdef FROM pg_indexes \
@@ -493,8 +510,10 @@ pub async fn defer_upkeep(txn: &impl ConnectionTrait) -> StoreResult<Deferred> {
     for row in txn.query_all_raw(query(indexes)).await? {
         let name: String = row.try_get_by_index(0)?;
         let definition: String = row.try_get_by_index(1)?;
-        if name != KEPT_INDEX {
-            drop.push(format!("DROP INDEX \"{name}\""));
+        drop.push(format!("DROP INDEX \"{name}\""));
+        if name == SPATIAL_INDEX {
+            spatial = Some(definition);
+        } else {
             restore.push(definition);
         }
     }
@@ -514,13 +533,14 @@ pub async fn defer_upkeep(txn: &impl ConnectionTrait) -> StoreResult<Deferred> {
     for sql in &drop {
         txn.execute_raw(query(sql)).await?;
     }
-    Ok(Deferred(restore))
+    Ok(Deferred { restore, spatial })
 }
 
 /// Builds again what `defer_upkeep` dropped, checking every row against the foreign keys.
-pub async fn restore_upkeep(txn: &impl ConnectionTrait, deferred: Deferred) -> StoreResult<()> {
+pub async fn restore_upkeep(txn: &impl ConnectionTrait, mut deferred: Deferred) -> StoreResult<()> {
+    deferred.spatial_index(txn).await?;
     let backend = txn.get_database_backend();
-    for sql in deferred.0 {
+    for sql in deferred.restore {
         txn.execute_raw(sea_orm::Statement::from_string(backend, sql))
             .await?;
     }

@@ -219,6 +219,11 @@ impl Importer for Assets {
         let existing = db::asset::by_codes(txn, &codes).await?;
         let keys: Vec<&str> = batch.iter().map(|(_, c)| c.owner_key.as_str()).collect();
         let owners = db::party::ids_by_keys(txn, &keys).await?;
+        if let Some(deferred) = self.deferred.as_mut()
+            && batch.iter().any(|(_, c)| c.attrs.footprint.is_some())
+        {
+            deferred.spatial_index(txn).await?;
+        }
         let mut outcomes = Vec::with_capacity(batch.len());
         let mut inserts = Vec::with_capacity(batch.len());
         let mut seen: HashSet<&str> = HashSet::new();
