@@ -180,16 +180,6 @@ impl Assets {
     }
 }
 
-fn refused(row: usize, column: &str, value: &str, code: &'static str, message: String) -> Outcome {
-    Outcome::Refused(RowError {
-        row,
-        column: column.to_owned(),
-        value: value.to_owned(),
-        code,
-        message,
-    })
-}
-
 impl Importer for Assets {
     type Check = Checker;
     const COLUMNS: &'static [Column] = COLUMNS;
@@ -235,14 +225,17 @@ impl Importer for Assets {
             let earlier = current.is_some_and(|e| e.id > self.watermark)
                 || current.is_some_and(|e| self.updated.contains(&e.id));
             if !seen.insert(code) || earlier {
-                let message = "the code appears earlier in this file".to_owned();
-                outcomes.push((*row, refused(*row, "code", code, "CONFLICT", message)));
+                let message = "the code appears earlier in this file";
+                outcomes.push((
+                    *row,
+                    Outcome::refused(*row, "code", code, "CONFLICT", message),
+                ));
                 continue;
             }
             let Some(owner) = owners.get(&c.owner_key) else {
-                let message =
-                    "no party has this household number, credit code or ID number".to_owned();
-                let outcome = refused(*row, "ownerKey", &c.owner_key, "BAD_INPUT", message);
+                let message = "no party has this household number, credit code or ID number";
+                let outcome =
+                    Outcome::refused(*row, "ownerKey", &c.owner_key, "BAD_INPUT", message);
                 outcomes.push((*row, outcome));
                 continue;
             };
@@ -260,7 +253,8 @@ impl Importer for Assets {
                     .map(|(c, a)| (c.as_str(), a))
                     .chain(batch_land.iter().copied());
                 if let Err(e) = asset::check_footprint_overlap(f, others) {
-                    let outcome = refused(*row, "footprint", "", "INVALID_GEOMETRY", e.to_string());
+                    let outcome =
+                        Outcome::refused(*row, "footprint", "", "INVALID_GEOMETRY", e.to_string());
                     outcomes.push((*row, outcome));
                     continue;
                 }
@@ -268,13 +262,19 @@ impl Importer for Assets {
             match current {
                 Some(_) if !mode.upsert => {
                     let message =
-                        "an asset with this code exists; import with --upsert to update it".into();
-                    outcomes.push((*row, refused(*row, "code", code, "CONFLICT", message)));
+                        "an asset with this code exists; import with --upsert to update it";
+                    outcomes.push((
+                        *row,
+                        Outcome::refused(*row, "code", code, "CONFLICT", message),
+                    ));
                     continue;
                 }
                 Some(e) if mode.only_township.is_some_and(|t| t != e.township_id) => {
-                    let message = "the asset lies in a township this token may not change".into();
-                    outcomes.push((*row, refused(*row, "code", code, "FORBIDDEN", message)));
+                    let message = "the asset lies in a township this token may not change";
+                    outcomes.push((
+                        *row,
+                        Outcome::refused(*row, "code", code, "FORBIDDEN", message),
+                    ));
                     continue;
                 }
                 Some(e) if e.status != c.status.as_str() => {
@@ -282,7 +282,8 @@ impl Importer for Assets {
                         "the asset is {}; a status changes through its lifecycle, not an import",
                         e.status
                     );
-                    let outcome = refused(*row, "status", c.status.as_str(), "BAD_INPUT", message);
+                    let outcome =
+                        Outcome::refused(*row, "status", c.status.as_str(), "BAD_INPUT", message);
                     outcomes.push((*row, outcome));
                     continue;
                 }

@@ -106,6 +106,24 @@ enum Outcome {
     Refused(RowError),
 }
 
+impl Outcome {
+    fn refused(
+        row: usize,
+        column: &str,
+        value: &str,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::Refused(RowError {
+            row,
+            column: column.to_owned(),
+            value: value.to_owned(),
+            code,
+            message: message.into(),
+        })
+    }
+}
+
 /// The check of a row on its own, against the domain rules, without the database: run on the
 /// reading thread.
 trait Check: Send + 'static {

@@ -171,16 +171,6 @@ fn keys(p: &NewParty) -> impl Iterator<Item = &str> {
         .filter_map(|k| k.as_deref())
 }
 
-fn refused(row: usize, column: &str, value: &str, code: &'static str, message: &str) -> Outcome {
-    Outcome::Refused(RowError {
-        row,
-        column: column.to_owned(),
-        value: value.to_owned(),
-        code,
-        message: message.to_owned(),
-    })
-}
-
 impl Importer for Parties {
     type Check = Checker;
     const COLUMNS: &'static [Column] = COLUMNS;
@@ -213,7 +203,10 @@ impl Importer for Parties {
                     .any(|p| p.id > self.watermark || self.updated.contains(&p.id))
             {
                 let message = "a party with these keys appears earlier in this file";
-                outcomes.push((row, refused(row, "householdNo", key, "CONFLICT", message)));
+                outcomes.push((
+                    row,
+                    Outcome::refused(row, "householdNo", key, "CONFLICT", message),
+                ));
                 continue;
             }
             let current = match matches.as_slice() {
@@ -222,7 +215,10 @@ impl Importer for Parties {
                 _ => {
                     let message =
                         "the household number, credit code and ID number name different parties";
-                    outcomes.push((row, refused(row, "householdNo", key, "CONFLICT", message)));
+                    outcomes.push((
+                        row,
+                        Outcome::refused(row, "householdNo", key, "CONFLICT", message),
+                    ));
                     continue;
                 }
             };
@@ -233,7 +229,10 @@ impl Importer for Parties {
             };
             if !mode.upsert {
                 let message = "a party with this key exists; import with --upsert to update it";
-                outcomes.push((row, refused(row, "householdNo", key, "CONFLICT", message)));
+                outcomes.push((
+                    row,
+                    Outcome::refused(row, "householdNo", key, "CONFLICT", message),
+                ));
                 continue;
             }
             let stored_township = before.village_id.and_then(|v| self.townships.get(&v));
@@ -241,7 +240,10 @@ impl Importer for Parties {
                 && stored_township != Some(&t)
             {
                 let message = "the party belongs to a township this token may not change";
-                outcomes.push((row, refused(row, "householdNo", key, "FORBIDDEN", message)));
+                outcomes.push((
+                    row,
+                    Outcome::refused(row, "householdNo", key, "FORBIDDEN", message),
+                ));
                 continue;
             }
             let mut party = c.party.clone();

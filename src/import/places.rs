@@ -8,7 +8,7 @@ use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
 
 use super::source::{Column, Role, Row};
 use super::{Check, Importer, Importing, Mode, Outcome, RowError};
-use crate::boundaries::{self, Author};
+use crate::boundaries::{self, Author, Changed};
 use crate::db::{self, StoreResult};
 use crate::domain::admin_area::{AdminAreaError, NewTownship, NewVillage};
 use crate::domain::geometry::Location;
@@ -103,12 +103,30 @@ impl Check for VillageCheck {
 }
 
 fn refused(row: usize, column: &str, value: &str, err: &AppError) -> Outcome {
-    Outcome::Refused(RowError {
-        row,
-        column: column.to_owned(),
-        value: value.to_owned(),
-        code: err.code().as_str(),
-        message: err.message().to_owned(),
+    Outcome::refused(row, column, value, err.code().as_str(), err.message())
+}
+
+/// Commits a row's savepoint when its change went through; rolls it back when it was refused,
+/// naming the column `column` picks for the error.
+async fn settle<M>(
+    point: DatabaseTransaction,
+    row: usize,
+    done: Result<Changed<M>, AppError>,
+    column: impl Fn(&AppError) -> &'static str,
+) -> StoreResult<Outcome> {
+    Ok(match done {
+        Ok(changed) => {
+            point.commit().await?;
+            if changed.before.is_some() {
+                Outcome::Updated
+            } else {
+                Outcome::Inserted
+            }
+        }
+        Err(e) => {
+            point.rollback().await?;
+            refused(row, column(&e), "", &e)
+        }
     })
 }
 
@@ -153,21 +171,8 @@ impl Importer for Townships {
                 continue;
             }
             let point = txn.begin().await?;
-            let outcome = match boundaries::upsert_township(&point, &self.0, &new).await {
-                Ok(changed) => {
-                    point.commit().await?;
-                    if changed.before.is_some() {
-                        Outcome::Updated
-                    } else {
-                        Outcome::Inserted
-                    }
-                }
-                Err(e) => {
-                    point.rollback().await?;
-                    refused(row, "boundary", "", &e)
-                }
-            };
-            outcomes.push((row, outcome));
+            let done = boundaries::upsert_township(&point, &self.0, &new).await;
+            outcomes.push((row, settle(point, row, done, |_| "boundary").await?));
         }
         Ok(outcomes)
     }
@@ -202,26 +207,15 @@ impl Importer for Villages {
                 continue;
             }
             let point = txn.begin().await?;
-            let outcome = match boundaries::upsert_village(&point, &self.0, &township, &new).await {
-                Ok(changed) => {
-                    point.commit().await?;
-                    if changed.before.is_some() {
-                        Outcome::Updated
-                    } else {
-                        Outcome::Inserted
-                    }
-                }
-                Err(e) => {
-                    point.rollback().await?;
-                    let column = if e.message().starts_with("no township") {
-                        "townshipCode"
-                    } else {
-                        "boundary"
-                    };
-                    refused(row, column, "", &e)
+            let done = boundaries::upsert_village(&point, &self.0, &township, &new).await;
+            let column = |e: &AppError| {
+                if e.message().starts_with("no township") {
+                    "townshipCode"
+                } else {
+                    "boundary"
                 }
             };
-            outcomes.push((row, outcome));
+            outcomes.push((row, settle(point, row, done, column).await?));
         }
         Ok(outcomes)
     }

@@ -124,16 +124,6 @@ fn column_of(e: &RevitalizationError) -> &'static str {
     }
 }
 
-fn refused(row: usize, column: &str, value: &str, code: &'static str, message: String) -> Outcome {
-    Outcome::Refused(RowError {
-        row,
-        column: column.to_owned(),
-        value: value.to_owned(),
-        code,
-        message,
-    })
-}
-
 impl Importer for Revitalizations {
     type Check = Checker;
     const COLUMNS: &'static [Column] = COLUMNS;
@@ -164,14 +154,16 @@ impl Importer for Revitalizations {
         let mut outcomes = Vec::with_capacity(batch.len());
         for (row, c) in batch {
             let Some(asset) = assets.get(&c.asset_code) else {
-                let message = "no asset has this code".to_owned();
-                let outcome = refused(row, "assetCode", &c.asset_code, "BAD_INPUT", message);
+                let message = "no asset has this code";
+                let outcome =
+                    Outcome::refused(row, "assetCode", &c.asset_code, "BAD_INPUT", message);
                 outcomes.push((row, outcome));
                 continue;
             };
             if mode.only_township.is_some_and(|t| t != asset.township_id) {
-                let message = "the asset lies in a township this token may not change".to_owned();
-                let outcome = refused(row, "assetCode", &c.asset_code, "FORBIDDEN", message);
+                let message = "the asset lies in a township this token may not change";
+                let outcome =
+                    Outcome::refused(row, "assetCode", &c.asset_code, "FORBIDDEN", message);
                 outcomes.push((row, outcome));
                 continue;
             }
@@ -181,8 +173,9 @@ impl Importer for Revitalizations {
                     Some(id) => Some(*id),
                     None => {
                         let message =
-                            "no party has this household number, credit code or ID number".into();
-                        let outcome = refused(row, "counterpartyKey", k, "BAD_INPUT", message);
+                            "no party has this household number, credit code or ID number";
+                        let outcome =
+                            Outcome::refused(row, "counterpartyKey", k, "BAD_INPUT", message);
                         outcomes.push((row, outcome));
                         continue;
                     }
@@ -191,7 +184,7 @@ impl Importer for Revitalizations {
             let status = match AssetStatus::parse(&asset.status) {
                 Ok(s) => s,
                 Err(e) => {
-                    let outcome = refused(row, "assetCode", "", "INTERNAL", e.to_string());
+                    let outcome = Outcome::refused(row, "assetCode", "", "INTERNAL", e.to_string());
                     outcomes.push((row, outcome));
                     continue;
                 }
@@ -202,7 +195,7 @@ impl Importer for Revitalizations {
                 Err(e) => {
                     let column = column_of(&e);
                     let err = AppError::from(e);
-                    let outcome = refused(
+                    let outcome = Outcome::refused(
                         row,
                         column,
                         "",
@@ -231,19 +224,27 @@ impl Importer for Revitalizations {
                 None => format!("{} {} {start}", asset.id, draft_mode.as_str()),
             };
             if earlier || !seen.insert(key) {
-                let message = "the record appears earlier in this file".to_owned();
-                outcomes.push((row, refused(row, "contractNo", &no, "CONFLICT", message)));
+                let message = "the record appears earlier in this file";
+                outcomes.push((
+                    row,
+                    Outcome::refused(row, "contractNo", &no, "CONFLICT", message),
+                ));
                 continue;
             }
             match current {
                 Some(_) if !mode.upsert => {
-                    let message =
-                        "this record exists; import with --upsert to update it".to_owned();
-                    outcomes.push((row, refused(row, "contractNo", &no, "CONFLICT", message)));
+                    let message = "this record exists; import with --upsert to update it";
+                    outcomes.push((
+                        row,
+                        Outcome::refused(row, "contractNo", &no, "CONFLICT", message),
+                    ));
                 }
                 Some(r) if r.asset_id != asset.id => {
-                    let message = "the contract is recorded on another asset".to_owned();
-                    outcomes.push((row, refused(row, "assetCode", &no, "CONFLICT", message)));
+                    let message = "the contract is recorded on another asset";
+                    outcomes.push((
+                        row,
+                        Outcome::refused(row, "assetCode", &no, "CONFLICT", message),
+                    ));
                 }
                 Some(r) => {
                     db::revitalization::update(txn, r, counterparty, &new).await?;
