@@ -269,10 +269,21 @@ async fn upload(
     csv: &str,
     partial: bool,
 ) -> (u16, serde_json::Value) {
+    upload_kind(app, token, "ASSETS", csv, partial, false).await
+}
+
+async fn upload_kind(
+    app: &TestApp,
+    token: Option<&str>,
+    kind: &str,
+    csv: &str,
+    partial: bool,
+    upsert: bool,
+) -> (u16, serde_json::Value) {
     let boundary = "rr-test-boundary";
     let operations = serde_json::json!({
-        "query": "mutation($f: Upload!, $p: Boolean!) { importFile(kind: ASSETS, file: $f, partial: $p) { rows inserted updated written checksum errors { row column code message } rejectedCsv } }",
-        "variables": { "f": null, "p": partial },
+        "query": format!("mutation($f: Upload!, $p: Boolean!, $u: Boolean!) {{ importFile(kind: {kind}, file: $f, partial: $p, upsert: $u) {{ rows inserted updated written checksum errors {{ row column code message }} rejectedCsv }} }}"),
+        "variables": { "f": null, "p": partial, "u": upsert },
     });
     let body = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{operations}\r\n\
@@ -348,6 +359,38 @@ async fn import_file_takes_an_upload_within_the_callers_township_and_size_limit(
         );
         assert_eq!(report["checksum"].as_str().map(str::len), Some(64));
         assert_eq!(count(&app).await, before + 1);
+
+        // Boundaries are the district office's: a cadre's upload is refused, an admin's runs
+        // the same import (here the townships as they stand, updated in place).
+        let mut townships_csv = String::from("code,name,boundary\n");
+        for t in &townships {
+            let area = rural_registry::domain::geometry::Area::from_geojson_str(&t.boundary)
+                .expect("a stored boundary");
+            let shape: geo::Geometry<f64> = area.to_geojson().value.try_into().expect("a shape");
+            townships_csv.push_str(&format!(
+                "{},{},\"{}\"\n",
+                t.code,
+                t.name,
+                wkt::ToWkt::wkt_string(&shape)
+            ));
+        }
+        let (_, r) = upload_kind(&app, Some(&own), "TOWNSHIPS", &townships_csv, false, true).await;
+        assert_eq!(crate::helpers::error_code(&r), Some("FORBIDDEN"), "{r}");
+        let (_, r) = upload_kind(
+            &app,
+            Some(&app.admin),
+            "TOWNSHIPS",
+            &townships_csv,
+            false,
+            true,
+        )
+        .await;
+        let report = &r["data"]["importFile"];
+        assert_eq!(
+            (report["updated"].as_u64(), report["written"].as_bool()),
+            (Some(townships.len() as u64), Some(true)),
+            "{r}"
+        );
     }
     let small = crate::helpers::spawn_app_with(|s| s.max_upload_bytes = 200).await;
     let big = format!("{HEADER}\n{}\n", "x".repeat(1000));
