@@ -149,7 +149,9 @@ async fn main() -> anyhow::Result<()> {
             };
             let outcome = import::run(&conn, kind, input, mode, who, |done, total| {
                 progress
-                    .get_or_insert_with(|| synthetic::Progress::new(total.saturating_sub(1) as u64))
+                    .get_or_insert_with(|| {
+                        synthetic::Progress::new(total.saturating_sub(1) as u64, "rows")
+                    })
                     .update(done as u64)
             })
             .await;
@@ -204,7 +206,7 @@ async fn main() -> anyhow::Result<()> {
         Command::GenSynthetic { assets, seed } => {
             let (conn, _) = db::connect(&cli.settings.database_url).await?;
             db::migrate(&conn).await?;
-            let mut progress = synthetic::Progress::new(assets);
+            let mut progress = synthetic::Progress::new(assets, "assets");
             let report = synthetic::generate(&conn, assets, seed, |done| progress.update(done));
             let report = report.await;
             progress.finish();

@@ -715,15 +715,18 @@ pub async fn count_assets(conn: &impl ConnectionTrait) -> anyhow::Result<u64> {
 /// when stderr is not a terminal, so logs and CI output stay clean.
 pub struct Progress {
     total: u64,
+    /// What is counted: assets, rows.
+    unit: &'static str,
     started: Instant,
     drawn: Option<Instant>,
     active: bool,
 }
 
 impl Progress {
-    pub fn new(total: u64) -> Self {
+    pub fn new(total: u64, unit: &'static str) -> Self {
         Self {
             total,
+            unit,
             started: Instant::now(),
             drawn: None,
             active: std::io::stderr().is_terminal(),
@@ -734,6 +737,8 @@ impl Progress {
         if !self.active {
             return;
         }
+        // The total may be an estimate (the lines of a GeoJSON file are not its features).
+        self.total = self.total.max(done);
         let now = Instant::now();
         if done < self.total
             && self
@@ -754,10 +759,11 @@ impl Progress {
         let filled = (width as u64 * done / self.total.max(1)) as usize;
         let _ = write!(
             std::io::stderr(),
-            "\r[{}{}] {done}/{} assets  {rate:.0} rows/s  ETA {}:{:02}  ",
+            "\r[{}{}] {done}/{} {}  {rate:.0} rows/s  ETA {}:{:02}  ",
             "#".repeat(filled),
             " ".repeat(width - filled.min(width)),
             self.total,
+            self.unit,
             (eta as u64) / 60,
             (eta as u64) % 60,
         );
