@@ -6,6 +6,7 @@ use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QuerySelect,
 };
 
 use super::entities::party::{self, Column};
@@ -76,13 +77,7 @@ pub async fn update(
 /// would scan the table for a long list.
 pub async fn by_keys(conn: &impl ConnectionTrait, keys: &[&str]) -> StoreResult<Vec<party::Model>> {
     let mut found: HashMap<i64, party::Model> = HashMap::new();
-    let long: Vec<&str> = keys.iter().copied().filter(|k| k.len() == 18).collect();
-    let lists = [
-        (Column::HouseholdNo, keys.chunks(1_000)),
-        (Column::CreditCode, long.chunks(32)),
-        (Column::IdNumber, long.chunks(32)),
-    ];
-    for (column, chunks) in lists {
+    for (column, chunks) in key_lists(keys, &long_keys(keys)) {
         for chunk in chunks {
             let rows = party::Entity::find()
                 .filter(column.is_in(chunk.iter().copied()))
@@ -94,6 +89,23 @@ pub async fn by_keys(conn: &impl ConnectionTrait, keys: &[&str]) -> StoreResult<
     Ok(found.into_values().collect())
 }
 
+/// The keys that can be credit codes or ID numbers: 18 characters.
+fn long_keys<'a>(keys: &[&'a str]) -> Vec<&'a str> {
+    keys.iter().copied().filter(|k| k.len() == 18).collect()
+}
+
+/// Each key column with the lists of keys to ask it for.
+fn key_lists<'a>(
+    keys: &'a [&'a str],
+    long: &'a [&'a str],
+) -> [(Column, std::slice::Chunks<'a, &'a str>); 3] {
+    [
+        (Column::HouseholdNo, keys.chunks(1_000)),
+        (Column::CreditCode, long.chunks(32)),
+        (Column::IdNumber, long.chunks(32)),
+    ]
+}
+
 /// The keys a party is known by, household number first.
 pub fn keys_of(p: &party::Model) -> impl Iterator<Item = &str> {
     [&p.household_no, &p.credit_code, &p.id_number]
@@ -101,15 +113,28 @@ pub fn keys_of(p: &party::Model) -> impl Iterator<Item = &str> {
         .filter_map(|k| k.as_deref())
 }
 
-/// Party ids by the keys in `keys` that name one.
+/// Party ids by the keys in `keys` that name one: `by_keys`, reading only the keys.
 pub async fn ids_by_keys(
     conn: &impl ConnectionTrait,
     keys: &[&str],
 ) -> StoreResult<HashMap<String, i64>> {
+    type Keys = (i64, Option<String>, Option<String>, Option<String>);
     let mut ids = HashMap::new();
-    for p in by_keys(conn, keys).await? {
-        for k in keys_of(&p) {
-            ids.entry(k.to_owned()).or_insert(p.id);
+    for (column, chunks) in key_lists(keys, &long_keys(keys)) {
+        for chunk in chunks {
+            let rows: Vec<Keys> = party::Entity::find()
+                .select_only()
+                .columns([Column::Id, Column::HouseholdNo, Column::CreditCode])
+                .column(Column::IdNumber)
+                .filter(column.is_in(chunk.iter().copied()))
+                .into_tuple()
+                .all(conn)
+                .await?;
+            for (id, household, credit, person) in rows {
+                for key in [household, credit, person].into_iter().flatten() {
+                    ids.entry(key).or_insert(id);
+                }
+            }
         }
     }
     Ok(ids)
