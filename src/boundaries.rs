@@ -66,10 +66,6 @@ fn stored_area(text: &str) -> Result<Area, AppError> {
     db::geometry::read_area(text).map_err(AppError::internal)
 }
 
-fn as_json<T: serde::Serialize>(value: &T) -> Option<serde_json::Value> {
-    serde_json::to_value(value).ok()
-}
-
 /// Places again every asset and site that `bbox` (or the township) may hold, against the
 /// boundaries as they stand in `conn`; each move is audited. Returns how many moved.
 async fn reassign(
@@ -168,8 +164,8 @@ pub async fn upsert_township(
     } else {
         "createTownship"
     };
-    let was = before.as_ref().and_then(as_json);
-    by.record(conn, action, "township", row.id, was, as_json(&row))
+    let was = before.as_ref().and_then(audit::snapshot);
+    by.record(conn, action, "township", row.id, was, audit::snapshot(&row))
         .await?;
     Ok(Changed {
         row,
@@ -238,8 +234,8 @@ pub async fn upsert_village(
     } else {
         "createVillage"
     };
-    let was = before.as_ref().and_then(as_json);
-    by.record(conn, action, "village", row.id, was, as_json(&row))
+    let was = before.as_ref().and_then(audit::snapshot);
+    by.record(conn, action, "village", row.id, was, audit::snapshot(&row))
         .await?;
     Ok(Changed {
         row,

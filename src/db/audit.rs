@@ -24,6 +24,11 @@ pub struct Change<'a> {
     pub request_id: Option<String>,
 }
 
+/// A record as the audit trail keeps it, before or after a change.
+pub fn snapshot<T: serde::Serialize>(value: &T) -> Option<serde_json::Value> {
+    serde_json::to_value(value).ok()
+}
+
 pub async fn record(
     conn: &impl ConnectionTrait,
     actor: &Actor,

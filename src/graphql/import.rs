@@ -125,10 +125,7 @@ impl ImportMutation {
             only_township,
             crs,
         };
-        let audit_actor = crate::db::audit::Actor {
-            label: actor.label.clone(),
-            role: actor.role.as_str().to_owned(),
-        };
+        let audit_actor = super::mutation::audit_actor(actor);
         let who = Importing {
             actor: &audit_actor,
             file_name: &name,

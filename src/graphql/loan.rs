@@ -11,7 +11,7 @@ use super::asset::Party;
 use super::credit::{LoanProduct, PropertyRight};
 use super::ids::{self, Kind};
 use super::loaders::{LoanEventsOf, MortgageOf, PartyKey, ProductKey, RightKey};
-use super::mutation::today;
+use super::mutation::{audit_actor, today};
 use super::scalars::Long;
 use super::{db_conn, stored};
 use crate::db;
@@ -374,14 +374,6 @@ pub struct LoanApplicationPayload {
 /// Loans and mortgages (贷款与抵押).
 #[derive(Default)]
 pub struct LoanMutation;
-
-/// The audit identity of an API caller.
-fn audit_actor(actor: &Actor) -> crate::db::audit::Actor {
-    crate::db::audit::Actor {
-        label: actor.label.clone(),
-        role: actor.role.as_str().to_owned(),
-    }
-}
 
 /// The audit identity and day of a step taken through the API.
 fn step_by<'a>(ctx: &Context<'_>, actor: &'a crate::db::audit::Actor) -> lending::Step<'a> {

@@ -54,7 +54,8 @@ pub(crate) fn today() -> NaiveDate {
     chrono::Local::now().date_naive()
 }
 
-fn audit_actor(actor: &Actor) -> audit::Actor {
+/// The audit identity of an API caller.
+pub(crate) fn audit_actor(actor: &Actor) -> audit::Actor {
     audit::Actor {
         label: actor.label.clone(),
         role: actor.role.as_str().to_owned(),
@@ -73,9 +74,7 @@ pub(crate) fn author(ctx: &Context<'_>, actor: &Actor) -> crate::boundaries::Aut
     }
 }
 
-pub(crate) fn json<T: serde::Serialize>(value: &T) -> Option<serde_json::Value> {
-    serde_json::to_value(value).ok()
-}
+pub(crate) use crate::db::audit::snapshot as json;
 
 /// The township and village of a location, or INVALID_GEOMETRY when it is outside the district.
 pub(crate) fn locate(ctx: &Context<'_>, location: Location) -> Result<Placement> {

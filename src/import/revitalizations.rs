@@ -147,7 +147,12 @@ impl Importer for Revitalizations {
             .filter_map(|(_, c)| c.draft.contract_no.as_deref())
             .collect();
         let by_no = db::revitalization::by_contract_nos(txn, &nos).await?;
-        let asset_ids: Vec<i64> = assets.values().map(|a| a.id).collect();
+        // Records without a contract number are known by asset, mode and start date.
+        let asset_ids: Vec<i64> = batch
+            .iter()
+            .filter(|(_, c)| c.draft.contract_no.is_none())
+            .filter_map(|(_, c)| assets.get(&c.asset_code).map(|a| a.id))
+            .collect();
         let of_assets = db::revitalization::of_assets(txn, &asset_ids).await?;
         // A record's key within the file: its contract number, or asset, mode and start.
         let mut seen: HashSet<String> = HashSet::new();

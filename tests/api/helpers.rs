@@ -237,3 +237,27 @@ impl TestApp {
 pub fn error_code(response: &Value) -> Option<&str> {
     response["errors"][0]["extensions"]["code"].as_str()
 }
+
+/// Imports `input` into `db` as the district office would, from the command line.
+pub async fn import_as_admin<R>(
+    db: &DatabaseConnection,
+    kind: rural_registry::import::Kind,
+    input: R,
+    mode: rural_registry::import::Mode,
+) -> rural_registry::import::Report
+where
+    R: std::io::Read + std::io::Seek + Send + 'static,
+{
+    let actor = rural_registry::db::audit::Actor {
+        label: "test".into(),
+        role: "ADMIN".into(),
+    };
+    let who = rural_registry::import::Importing {
+        actor: &actor,
+        file_name: "test.csv",
+        today: chrono::Local::now().date_naive(),
+    };
+    rural_registry::import::run(db, kind, input, mode, who, |_, _| {})
+        .await
+        .expect("the import runs")
+}

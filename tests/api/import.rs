@@ -1,12 +1,11 @@
 //! Importing a township's survey: a table of broken files, each refused whole with its row
 //! report; partial imports write exactly the good rows; exports import back unchanged.
 
-use rural_registry::db::audit::Actor;
 use rural_registry::db::entities::idle_asset;
 use rural_registry::import::{self, Encoding, Mode, Report};
 use sea_orm::{EntityTrait, PaginatorTrait};
 
-use crate::helpers::{TestApp, spawn_apps};
+use crate::helpers::{TestApp, import_as_admin, spawn_apps};
 
 const HEADER: &str = "code,kind,status,townshipCode,villageCode,ownerKey,lon,lat,footprint,landAreaM2,floorAreaM2,structure,yearBuilt,condition,idleSince,idleCause,ownerWillingness,address";
 
@@ -18,19 +17,8 @@ async fn count(app: &TestApp) -> u64 {
 }
 
 async fn run(app: &TestApp, bytes: &[u8], mode: Mode) -> Report {
-    let actor = Actor {
-        label: "test".into(),
-        role: "ADMIN".into(),
-    };
-    let who = import::Importing {
-        actor: &actor,
-        file_name: "test.csv",
-        today: chrono::Local::now().date_naive(),
-    };
     let input = std::io::Cursor::new(bytes.to_vec());
-    import::run(&app.db, import::Kind::Assets, input, mode, who, |_, _| {})
-        .await
-        .expect("the import runs")
+    import_as_admin(&app.db, import::Kind::Assets, input, mode).await
 }
 
 /// A good row for a new asset at the point of an existing one (no footprint: points may share

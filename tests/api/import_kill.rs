@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use rural_registry::db::entities::idle_asset;
 use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, Statement};
 
-use crate::helpers::{TestApp, spawn_apps};
+use crate::helpers::{TestApp, import_as_admin, spawn_apps};
 
 /// Rows enough that a debug build takes many seconds to import them.
 const ROWS: usize = 300_000;
@@ -171,29 +171,12 @@ async fn a_bulk_load_builds_the_indexes_and_foreign_keys_again() {
         let before = count(&app).await;
         let upkeep_before = upkeep(&app).await;
         assert!(upkeep_before.len() > 4, "{upkeep_before:?}");
-        let actor = rural_registry::db::audit::Actor {
-            label: "test".into(),
-            role: "ADMIN".into(),
-        };
-        let who = import::Importing {
-            actor: &actor,
-            file_name: "bulk.csv",
-            today: chrono::Local::now().date_naive(),
-        };
         let input = std::fs::File::open(&file).expect("open");
-        let report = import::run(
-            &app.db,
-            import::Kind::Assets,
-            input,
-            import::Mode {
-                partial: true,
-                ..import::Mode::default()
-            },
-            who,
-            |_, _| {},
-        )
-        .await
-        .expect("the import runs");
+        let mode = import::Mode {
+            partial: true,
+            ..import::Mode::default()
+        };
+        let report = import_as_admin(&app.db, import::Kind::Assets, input, mode).await;
         let refused: Vec<_> = report.errors.iter().map(|e| (e.row, e.code)).collect();
         assert_eq!(
             refused,

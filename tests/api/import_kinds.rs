@@ -3,15 +3,14 @@
 //! both engines; and a table of broken files for the kinds beside assets.
 
 use futures_util::StreamExt;
-use rural_registry::db::audit::Actor;
 use rural_registry::db::entities::{party, revitalization, township, village};
 use rural_registry::domain::access::{self, Caller, Role};
 use rural_registry::domain::datum::Crs;
 use rural_registry::export::{self, Format, Kind};
-use rural_registry::import::{self, Mode, Report};
+use rural_registry::import::{Mode, Report};
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 
-use crate::helpers::{spawn_apps, spawn_empty_apps};
+use crate::helpers::{import_as_admin, spawn_apps, spawn_empty_apps};
 
 const ORDER: [Kind; 5] = [
     Kind::Townships,
@@ -48,19 +47,7 @@ async fn export(db: &DatabaseConnection, kind: Kind, format: Format) -> Vec<u8> 
 }
 
 async fn run(db: &DatabaseConnection, kind: Kind, bytes: &[u8], mode: Mode) -> Report {
-    let actor = Actor {
-        label: "test".into(),
-        role: "ADMIN".into(),
-    };
-    let who = import::Importing {
-        actor: &actor,
-        file_name: "test",
-        today: chrono::Local::now().date_naive(),
-    };
-    let input = std::io::Cursor::new(bytes.to_vec());
-    import::run(db, kind, input, mode, who, |_, _| {})
-        .await
-        .expect("the import runs")
+    import_as_admin(db, kind, std::io::Cursor::new(bytes.to_vec()), mode).await
 }
 
 #[tokio::test]
