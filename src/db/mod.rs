@@ -14,6 +14,7 @@ pub mod loan;
 pub mod party;
 pub mod place;
 pub mod revitalization;
+pub mod rows;
 pub mod token;
 
 use std::sync::Arc;

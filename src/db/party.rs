@@ -17,11 +17,9 @@ pub async fn by_ids(
     conn: &impl ConnectionTrait,
     ids: &[i64],
 ) -> StoreResult<HashMap<i64, party::Model>> {
-    let rows = party::Entity::find()
-        .filter(Column::Id.is_in(ids.iter().copied()))
-        .all(conn)
-        .await?;
-    Ok(rows.into_iter().map(|p| (p.id, p)).collect())
+    let select = party::Entity::find().filter(Column::Id.is_in(ids.iter().copied()));
+    let found: Vec<party::Model> = super::rows::all(conn, &select).await?;
+    Ok(found.into_iter().map(|p| (p.id, p)).collect())
 }
 
 fn attributes(p: &NewParty, village_id: Option<i64>) -> party::ActiveModel {

@@ -32,11 +32,9 @@ pub async fn villages_by_ids(
     conn: &impl ConnectionTrait,
     ids: &[i64],
 ) -> StoreResult<HashMap<i64, village::Model>> {
-    let rows = village::Entity::find()
-        .filter(village::Column::Id.is_in(ids.iter().copied()))
-        .all(conn)
-        .await?;
-    Ok(rows.into_iter().map(|v| (v.id, v)).collect())
+    let select = village::Entity::find().filter(village::Column::Id.is_in(ids.iter().copied()));
+    let found: Vec<village::Model> = super::rows::all(conn, &select).await?;
+    Ok(found.into_iter().map(|v| (v.id, v)).collect())
 }
 
 pub async fn township_by_code(

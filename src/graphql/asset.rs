@@ -16,7 +16,7 @@ use super::scalars::{GeoJson, Long};
 use super::{ListTotal, db_conn, stored};
 use crate::db;
 use crate::db::asset::{AssetFilter, AssetOrder, AssetOrderField, Keyset, SortValue};
-use crate::db::entities::{idle_asset, party, revitalization};
+use crate::db::entities::{idle_asset, party, revitalization, village};
 use crate::domain::access::{Caller, Role};
 use crate::domain::asset::{
     AssetKind, AssetStatus, Condition, IdleCause, OwnerWillingness, Structure,
@@ -30,18 +30,37 @@ use crate::error::AppError;
 
 /// An idle farmhouse or homestead (闲置农房/闲置宅基地). Its township and village are derived
 /// from its location, never entered.
-pub struct IdleAsset(pub idle_asset::Model, pub Option<f64>);
+///
+/// The row; its distance from a circle's centre when listed by distance; its village and owner
+/// when the listing read them in its own query.
+pub struct IdleAsset(
+    pub idle_asset::Model,
+    pub Option<f64>,
+    pub Option<Box<Relations>>,
+);
+
+/// An asset's village and owner, read with it.
+pub struct Relations {
+    village: Option<village::Model>,
+    owner: party::Model,
+}
 
 impl From<idle_asset::Model> for IdleAsset {
     fn from(row: idle_asset::Model) -> Self {
-        Self(row, None)
+        Self(row, None, None)
     }
 }
 
 impl IdleAsset {
     /// The asset as listed by distance from a point, `distance_m` away.
     pub fn at_distance(row: idle_asset::Model, distance_m: f64) -> Self {
-        Self(row, Some(distance_m))
+        Self(row, Some(distance_m), None)
+    }
+
+    /// The asset with the village and owner joined to it.
+    pub fn joined((row, village, owner): db::asset::Joined) -> Self {
+        let relations = owner.map(|owner| Box::new(Relations { village, owner }));
+        Self(row, None, relations)
     }
 
     /// Measures of the footprint, or of the bare location where none was surveyed.
@@ -203,11 +222,13 @@ impl IdleAsset {
         &self,
         ctx: &Context<'_>,
     ) -> Result<Vec<super::credit::PropertyRight>> {
-        Ok(db::credit::rights_on_asset(db_conn(ctx)?, self.0.id)
-            .await?
-            .into_iter()
-            .map(super::credit::PropertyRight)
-            .collect())
+        Ok(
+            Box::pin(db::credit::rights_on_asset(db_conn(ctx)?, self.0.id))
+                .await?
+                .into_iter()
+                .map(super::credit::PropertyRight)
+                .collect(),
+        )
     }
 
     /// Land area in m² (占地面积): geodesic, from the footprint when there is one.
@@ -283,7 +304,10 @@ impl IdleAsset {
     /// The village it lies in (所在村), from its location; null if no village covers it.
     #[graphql(guard = "Details(\"an asset's details\")")]
     async fn village(&self, ctx: &Context<'_>) -> Result<Option<Village>> {
-        village_of(ctx, self.0.village_id).await
+        match &self.2 {
+            Some(joined) => Ok(joined.village.clone().map(Village)),
+            None => village_of(ctx, self.0.village_id).await,
+        }
     }
 
     /// The township it lies in (所在乡镇), from its location.
@@ -295,6 +319,9 @@ impl IdleAsset {
     /// The owner (权利人): name and kind only.
     #[graphql(guard = "Details(\"an asset's details\")")]
     async fn owner(&self, ctx: &Context<'_>) -> Result<Party> {
+        if let Some(joined) = &self.2 {
+            return Ok(Party(joined.owner.clone()));
+        }
         let p = ctx
             .data::<DataLoader<DbLoader>>()?
             .load_one(PartyKey(self.0.owner_id))
@@ -336,14 +363,14 @@ impl IdleAsset {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<Connection<String, AuditEvent, ListTotal>> {
-        audit_connection(
+        Box::pin(audit_connection(
             ctx,
             history_of("idle_asset", self.0.id),
             first,
             after,
             last,
             before,
-        )
+        ))
         .await
     }
 
@@ -382,12 +409,12 @@ impl Party {
             && actor.role == Role::Bank
         {
             let bank = actor.bank_code.as_deref().unwrap_or_default();
-            let own = db::loan::is_borrower_of(db_conn(ctx)?, self.0.id, bank).await?;
+            let own = Box::pin(db::loan::is_borrower_of(db_conn(ctx)?, self.0.id, bank)).await?;
             return who
                 .may_see_borrower_data(own)
                 .map_err(|d| AppError::from(d).into());
         }
-        let township = match village_of(ctx, self.0.village_id).await? {
+        let township = match Box::pin(village_of(ctx, self.0.village_id)).await? {
             Some(v) => Some(v.0.township_id),
             None => None,
         };
@@ -454,14 +481,14 @@ impl Party {
         before: Option<String>,
     ) -> Result<Connection<String, AuditEvent, ListTotal>> {
         self.personal(ctx).await?;
-        audit_connection(
+        Box::pin(audit_connection(
             ctx,
             history_of("party", self.0.id),
             first,
             after,
             last,
             before,
-        )
+        ))
         .await
     }
 
@@ -804,22 +831,37 @@ pub async fn asset_connection(
         )
         .await;
     }
-    let rows = db::asset::page(
-        db_conn(ctx)?,
-        &filter,
-        order_db,
-        key,
-        page.backward,
-        page.fetch(),
-    )
-    .await?;
+    let conn = db_conn(ctx)?;
+    let (backward, limit) = (page.backward, page.fetch());
+    let nodes: Vec<IdleAsset> = if shows_relations(ctx) {
+        db::asset::page_joined(conn, &filter, order_db, key, backward, limit)
+            .await?
+            .into_iter()
+            .map(IdleAsset::joined)
+            .collect()
+    } else {
+        db::asset::page(conn, &filter, order_db, key, backward, limit)
+            .await?
+            .into_iter()
+            .map(IdleAsset::from)
+            .collect()
+    };
     Ok(page.connection(
-        rows,
+        nodes,
         |a| {
-            let k = order_db.keyset(a);
+            let k = order_db.keyset(&a.0);
             encode_cursor(tag, &cursor_value(k.value), k.id)
         },
-        IdleAsset::from,
+        |a| a,
         ListTotal::Assets(Box::new(filter)),
     ))
+}
+
+/// Whether a listing's selection shows its assets' villages or owners: then they are read in
+/// the listing's query rather than by a loader each.
+fn shows_relations(ctx: &Context<'_>) -> bool {
+    let look = ctx.look_ahead();
+    [look.field("nodes"), look.field("edges").field("node")]
+        .iter()
+        .any(|node| node.field("village").exists() || node.field("owner").exists())
 }

@@ -123,7 +123,17 @@ impl Township {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<Connection<String, Village, ListTotal>> {
-        village_connection(ctx, Some(self.0.id), first, after, last, before).await
+        // Boxed, as every resolver that queries: an object's field futures are as large as its
+        // largest, and every field of every object in a page is moved in one.
+        Box::pin(village_connection(
+            ctx,
+            Some(self.0.id),
+            first,
+            after,
+            last,
+            before,
+        ))
+        .await
     }
 
     /// The idle assets in this township (辖区内闲置资产); `filter.townshipId` is ignored.
@@ -141,7 +151,7 @@ impl Township {
     ) -> Result<Connection<String, IdleAsset, ListTotal>> {
         let mut filter = filter.unwrap_or_default().into_db()?;
         filter.township_id = Some(self.0.id);
-        asset_connection(
+        Box::pin(asset_connection(
             ctx,
             filter,
             None,
@@ -150,7 +160,7 @@ impl Township {
             after,
             last,
             before,
-        )
+        ))
         .await
     }
 
@@ -299,7 +309,7 @@ impl Village {
     ) -> Result<Connection<String, IdleAsset, ListTotal>> {
         let mut filter = filter.unwrap_or_default().into_db()?;
         filter.village_id = Some(self.0.id);
-        asset_connection(
+        Box::pin(asset_connection(
             ctx,
             filter,
             None,
@@ -308,7 +318,7 @@ impl Village {
             after,
             last,
             before,
-        )
+        ))
         .await
     }
 }

@@ -287,7 +287,7 @@ pub async fn region_connection(
         key = batch.last().map(|r| order.keyset(r)).or(key);
         rows.extend(batch.into_iter().filter_map(|r| {
             let seen = who.visible_location(Location::parse(r.lon, r.lat).ok()?);
-            placed(&region, seen).map(|d| IdleAsset(r, d))
+            placed(&region, seen).map(|d| IdleAsset(r, d, None))
         }));
         if exhausted || rows.len() as u64 >= page.fetch() {
             break;

@@ -324,13 +324,18 @@ fn respond(
     body: &BatchResponse,
     retry_after: Option<Duration>,
 ) -> Response {
-    let mut json = serde_json::to_value(body).unwrap_or_default();
-    // A request error has no `data` at all (GraphQL over HTTP), not `data: null`.
-    if let (BatchResponse::Single(r), Some(obj)) = (body, json.as_object_mut())
-        && is_request_error(r)
-    {
-        obj.remove("data");
-    }
+    let json = match body {
+        // A request error has no `data` at all (GraphQL over HTTP), not `data: null`.
+        BatchResponse::Single(r) if is_request_error(r) => {
+            let mut json = serde_json::to_value(body).unwrap_or_default();
+            if let Some(obj) = json.as_object_mut() {
+                obj.remove("data");
+            }
+            json.to_string()
+        }
+        // Straight to text: no intermediate tree of a large answer.
+        _ => serde_json::to_string(body).unwrap_or_default(),
+    };
     let mut response = Response::builder().status(status);
     if let Some(wait) = retry_after {
         response = response.header(header::RETRY_AFTER, (wait.as_secs() + 1).to_string());
@@ -338,5 +343,5 @@ fn respond(
     response
         .header(header::CONTENT_TYPE, HeaderValue::from_static(media))
         .header("x-request-id", request_id)
-        .body(json.to_string())
+        .body(json)
 }

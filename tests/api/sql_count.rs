@@ -35,3 +35,44 @@ async fn statement_count_does_not_grow_with_page_size() {
         }
     }
 }
+
+/// The listings read their rows by position (`db::rows`), a join's three models side by side:
+/// every field must come back as SeaORM's by-name reading gives it, on both engines.
+#[tokio::test]
+async fn rows_read_by_position_equal_rows_read_by_name() {
+    use rural_registry::db::asset::{AssetFilter, AssetOrder, AssetOrderField, page_joined};
+    use rural_registry::db::entities::{idle_asset, party, village};
+    use sea_orm::EntityTrait;
+
+    for app in spawn_apps().await {
+        let order = AssetOrder {
+            field: AssetOrderField::Id,
+            descending: false,
+        };
+        let joined = page_joined(&app.db, &AssetFilter::default(), order, None, false, 1000)
+            .await
+            .expect("page");
+        let assets = idle_asset::Entity::find()
+            .all(&app.db)
+            .await
+            .expect("assets");
+        assert_eq!(joined.len(), assets.len(), "{}", app.engine);
+        for ((asset, village, owner), by_name) in joined.iter().zip(&assets) {
+            assert_eq!(asset, by_name, "{}", app.engine);
+            let v = match asset.village_id {
+                Some(id) => village::Entity::find_by_id(id)
+                    .one(&app.db)
+                    .await
+                    .expect("village"),
+                None => None,
+            };
+            assert_eq!(village, &v, "{}: village of {}", app.engine, asset.code);
+            let o = party::Entity::find_by_id(asset.owner_id)
+                .one(&app.db)
+                .await
+                .expect("owner");
+            assert_eq!(owner, &o, "{}: owner of {}", app.engine, asset.code);
+        }
+        assert!(joined.len() >= 400, "{}: the demo district", app.engine);
+    }
+}
