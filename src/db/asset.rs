@@ -178,7 +178,7 @@ pub async fn in_region(
     region: &Region,
     seen: impl Fn(Location) -> Location,
     slack_deg: f64,
-) -> StoreResult<Vec<(i64, Location)>> {
+) -> StoreResult<Vec<(i64, Location, Option<f64>)>> {
     let mut narrowed = filter.clone();
     narrowed.bbox = Some(region.envelope().grown(slack_deg));
     Ok(locations(conn, &narrowed)
@@ -186,7 +186,7 @@ pub async fn in_region(
         .into_iter()
         .filter_map(|(id, lon, lat)| {
             let at = seen(Location::parse(lon, lat).ok()?);
-            region.covers(at).then_some((id, at))
+            region.place(at).map(|distance| (id, at, distance))
         })
         .collect())
 }

@@ -138,16 +138,7 @@ async fn matches(
         who.location_slack_deg(),
     )
     .await?;
-    Ok(found
-        .into_iter()
-        .map(|(id, at)| {
-            let distance = match region {
-                Region::Circle(c) => Some(c.distance_m(at)),
-                _ => None,
-            };
-            (id, distance)
-        })
-        .collect())
+    Ok(found.into_iter().map(|(id, _, d)| (id, d)).collect())
 }
 
 /// Distance, then id: the order of a listing by distance.
@@ -169,18 +160,6 @@ async fn load_ranked(ctx: &Context<'_>, ranked: &[(f64, i64)]) -> Result<Vec<Idl
 /// as the same number.
 fn distance_cursor(tag: &str, d: f64, id: i64) -> String {
     encode_cursor(tag, &d.to_string(), id)
-}
-
-/// Where a location, as the caller sees it, stands in `region`: its distance from the centre
-/// for a circle (None outside it), or 0 when inside another region.
-fn placed(region: &Region, seen: Location) -> Option<Option<f64>> {
-    match region {
-        Region::Circle(c) => {
-            let d = c.distance_m(seen);
-            (d <= c.radius_m()).then_some(Some(d))
-        }
-        other => other.covers(seen).then_some(None),
-    }
 }
 
 /// The first `want` assets nearest the centre of `circle`, after `after` (distance, id), by
@@ -287,7 +266,7 @@ pub async fn region_connection(
         key = batch.last().map(|r| order.keyset(r)).or(key);
         rows.extend(batch.into_iter().filter_map(|r| {
             let seen = who.visible_location(Location::parse(r.lon, r.lat).ok()?);
-            placed(&region, seen).map(|d| IdleAsset(r, d, None))
+            region.place(seen).map(|d| IdleAsset(r, d, None))
         }));
         if exhausted || rows.len() as u64 >= page.fetch() {
             break;

@@ -221,7 +221,7 @@ async fn asset_cells(
         caller.location_slack_deg(),
     )
     .await?;
-    Ok(aggregate(tile, found.into_iter().map(|(_, at)| at)))
+    Ok(aggregate(tile, found.into_iter().map(|(_, at, _)| at)))
 }
 
 /// How many rings of cells around the tile the buffer reaches into.

@@ -350,7 +350,7 @@ async fn asset_page(
             )
             .await?
             .into_iter()
-            .map(|(id, _)| id)
+            .map(|(id, _, _)| id)
             .collect();
             ids.sort_unstable();
             let (ids, matched) = slice(ids, s);
