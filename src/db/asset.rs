@@ -3,10 +3,10 @@
 use std::collections::HashMap;
 
 use chrono::{NaiveDate, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, NullOrdering};
+use sea_orm::sea_query::{Expr, ExprTrait, NullOrdering, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
-    Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    Iterable, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
 };
 
 use super::entities::idle_asset::{self, Column};
@@ -289,7 +289,11 @@ pub async fn page(
     backward: bool,
     limit: u64,
 ) -> StoreResult<Vec<idle_asset::Model>> {
-    rows::all(conn, &page_query(filter, order, after, backward, limit)).await
+    rows::all(
+        conn,
+        page_query(filter, order, after, backward, limit).as_query(),
+    )
+    .await
 }
 
 /// An asset with the village it lies in and its owner, read in one query.
@@ -300,7 +304,9 @@ pub type Joined = (
 );
 
 /// [`page`], each asset with its village and owner joined in: one query where a listing that
-/// shows them would otherwise make three.
+/// shows them would otherwise make three. The page is cut first, in a subquery named like the
+/// table, and only its rows are joined: joined directly, SQLite's planner sorted a whole
+/// township's assets to find the first 50.
 pub async fn page_joined(
     conn: &impl ConnectionTrait,
     filter: &AssetFilter,
@@ -309,10 +315,53 @@ pub async fn page_joined(
     backward: bool,
     limit: u64,
 ) -> StoreResult<Vec<Joined>> {
-    let joined = page_query(filter, order, after, backward, limit)
-        .find_also_related(village::Entity)
-        .find_also_related(party::Entity);
+    let page = page_query(filter, order, after, backward, limit).into_query();
+    let mut joined = Query::select();
+    joined
+        .columns(Column::iter().map(|c| (idle_asset::Entity, c)))
+        .columns(village::Column::iter().map(|c| (village::Entity, c)))
+        .columns(party::Column::iter().map(|c| (party::Entity, c)))
+        .from_subquery(page, idle_asset::Entity)
+        .left_join(
+            village::Entity,
+            Expr::col((village::Entity, village::Column::Id))
+                .equals((idle_asset::Entity, Column::VillageId)),
+        )
+        .left_join(
+            party::Entity,
+            Expr::col((party::Entity, party::Column::Id))
+                .equals((idle_asset::Entity, Column::OwnerId)),
+        );
+    for (col, dir, nulls) in page_order(order, backward) {
+        match nulls {
+            Some(nulls) => joined.order_by_with_nulls((idle_asset::Entity, col), dir, nulls),
+            None => joined.order_by((idle_asset::Entity, col), dir),
+        };
+    }
     rows::all(conn, &joined).await
+}
+
+/// The ORDER BY of a page: the order's column, rows without a value where the walk puts them,
+/// then the id.
+fn page_order(order: AssetOrder, backward: bool) -> Vec<(Column, Order, Option<NullOrdering>)> {
+    let walk = Walk::of(order, backward);
+    let dir = if walk.ascending {
+        Order::Asc
+    } else {
+        Order::Desc
+    };
+    let nulls = if walk.nulls_last {
+        NullOrdering::Last
+    } else {
+        NullOrdering::First
+    };
+    let mut by: Vec<_> = order
+        .column()
+        .map(|col| (col, dir.clone(), Some(nulls)))
+        .into_iter()
+        .collect();
+    by.push((Column::Id, dir, None));
+    by
 }
 
 fn page_query(
@@ -335,20 +384,13 @@ fn page_query(
         }
         _ => {}
     }
-    let dir = if walk.ascending {
-        Order::Asc
-    } else {
-        Order::Desc
-    };
-    if let Some(col) = order.column() {
-        let nulls = if walk.nulls_last {
-            NullOrdering::Last
-        } else {
-            NullOrdering::First
+    for (col, dir, nulls) in page_order(order, backward) {
+        q = match nulls {
+            Some(nulls) => q.order_by_with_nulls(col, dir, nulls),
+            None => q.order_by(col, dir),
         };
-        q = q.order_by_with_nulls(col, dir.clone(), nulls);
     }
-    q.order_by(Column::Id, dir).limit(limit)
+    q.limit(limit)
 }
 
 /// `limit` assets under `filter` in id order after skipping `offset` (OGC API paging).
@@ -375,7 +417,7 @@ pub async fn by_ids(
     ids: &[i64],
 ) -> StoreResult<HashMap<i64, idle_asset::Model>> {
     let select = idle_asset::Entity::find().filter(Column::Id.is_in(ids.iter().copied()));
-    let found: Vec<idle_asset::Model> = rows::all(conn, &select).await?;
+    let found: Vec<idle_asset::Model> = rows::all(conn, select.as_query()).await?;
     Ok(found.into_iter().map(|a| (a.id, a)).collect())
 }
 

@@ -18,7 +18,8 @@ pub async fn by_ids(
     ids: &[i64],
 ) -> StoreResult<HashMap<i64, party::Model>> {
     let select = party::Entity::find().filter(Column::Id.is_in(ids.iter().copied()));
-    let found: Vec<party::Model> = super::rows::all(conn, &select).await?;
+    let found: Vec<party::Model> =
+        super::rows::all(conn, sea_orm::QueryTrait::as_query(&select)).await?;
     Ok(found.into_iter().map(|p| (p.id, p)).collect())
 }
 

@@ -33,7 +33,8 @@ pub async fn villages_by_ids(
     ids: &[i64],
 ) -> StoreResult<HashMap<i64, village::Model>> {
     let select = village::Entity::find().filter(village::Column::Id.is_in(ids.iter().copied()));
-    let found: Vec<village::Model> = super::rows::all(conn, &select).await?;
+    let found: Vec<village::Model> =
+        super::rows::all(conn, sea_orm::QueryTrait::as_query(&select)).await?;
     Ok(found.into_iter().map(|v| (v.id, v)).collect())
 }
 

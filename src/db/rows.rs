@@ -6,7 +6,8 @@
 //! Each reader lists its model's fields in declaration order; a test holds that list to the
 //! entity's columns, so a field added to a model without its reader fails the build's tests.
 
-use sea_orm::{ConnectionTrait, DbErr, QueryResult, QueryTrait};
+use sea_orm::sea_query::SelectStatement;
+use sea_orm::{ConnectionTrait, DbErr, QueryResult};
 
 use super::StoreResult;
 use super::entities::{idle_asset, party, village};
@@ -130,10 +131,10 @@ impl<A: ReadAt, B: ReadAt, C: ReadAt> ReadAt for (A, B, C) {
 /// Runs `select` and reads each row as a `T`, by position.
 pub async fn all<T: ReadAt>(
     conn: &impl ConnectionTrait,
-    select: &impl QueryTrait,
+    select: &SelectStatement,
 ) -> StoreResult<Vec<T>> {
     let rows = conn
-        .query_all_raw(select.build(conn.get_database_backend()))
+        .query_all_raw(conn.get_database_backend().build(select))
         .await?;
     let read = |row: &QueryResult| {
         let mut at = 0;

@@ -36,34 +36,7 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
 }
 
-/// The rows a listing may read in the same query as the asset (a join): its village and its
-/// owner.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::village::Entity",
-        from = "Column::VillageId",
-        to = "super::village::Column::Id"
-    )]
-    Village,
-    #[sea_orm(
-        belongs_to = "super::party::Entity",
-        from = "Column::OwnerId",
-        to = "super::party::Column::Id"
-    )]
-    Owner,
-}
-
-impl Related<super::village::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Village.def()
-    }
-}
-
-impl Related<super::party::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Owner.def()
-    }
-}
+pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
