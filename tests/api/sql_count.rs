@@ -1,8 +1,9 @@
-//! Relations go through per-request DataLoaders: a page of 100 costs no more SQL statements
-//! than a page of 5. The query below has nine fetches (the page, its count, and seven relation
-//! loads); without batching a page of 100 would run hundreds. DataLoader batches are formed in
-//! a time window, so on a loaded machine a load may split in two: the bound allows for that,
-//! not for growth with the page.
+//! Relations go through per-request DataLoaders, or are joined into the page: a page of 100
+//! costs no more SQL statements than a page of 5. The query below makes about eight (the page
+//! with its villages and owners joined in, its count, and the loads of the other relations);
+//! without batching a page of 100 would run hundreds. DataLoader batches are formed in a time
+//! window, so on a loaded machine a load may split in two: the bound allows for that, not for
+//! growth with the page.
 
 use serde_json::json;
 
