@@ -2,7 +2,7 @@
 //! an envelope in degrees (what the spatial key narrows to in SQL) and an exact test (what Rust
 //! decides on the candidates).
 
-use geo::{Distance as _, Geodesic};
+use geo::{Distance as _, Geodesic, Haversine};
 
 use super::geometry::{Area, BBox, GeometryError, Location};
 
@@ -58,22 +58,12 @@ impl Circle {
     /// on WGS84 the geodesic is never more than 0.6% shorter than the great circle on the
     /// mean sphere, so beyond 1% over the radius the exact answer can only be "outside".
     pub fn distance_within(&self, to: Location) -> Option<f64> {
-        if great_circle_m(self.centre, to) > self.radius_m * 1.01 {
+        if Haversine.distance(self.centre.point(), to.point()) > self.radius_m * 1.01 {
             return None;
         }
         let d = self.distance_m(to);
         (d <= self.radius_m).then_some(d)
     }
-}
-
-/// Great-circle distance on the sphere of WGS84's mean radius, in metres (haversine).
-fn great_circle_m(a: Location, b: Location) -> f64 {
-    const MEAN_RADIUS_M: f64 = 6_371_008.8;
-    let (phi1, phi2) = (a.lat().to_radians(), b.lat().to_radians());
-    let dphi = phi2 - phi1;
-    let dlambda = (b.lon() - a.lon()).to_radians();
-    let h = (dphi / 2.0).sin().powi(2) + phi1.cos() * phi2.cos() * (dlambda / 2.0).sin().powi(2);
-    2.0 * MEAN_RADIUS_M * h.sqrt().min(1.0).asin()
 }
 
 /// Geodesic distance between two locations on WGS84, in metres.
