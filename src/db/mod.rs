@@ -6,6 +6,7 @@
 
 pub mod asset;
 pub mod audit;
+pub mod bulk;
 pub mod credit;
 pub mod demo_site;
 pub mod entities;

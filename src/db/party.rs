@@ -76,10 +76,11 @@ pub async fn update(
 /// would scan the table for a long list.
 pub async fn by_keys(conn: &impl ConnectionTrait, keys: &[&str]) -> StoreResult<Vec<party::Model>> {
     let mut found: HashMap<i64, party::Model> = HashMap::new();
+    let backend = conn.get_database_backend();
     for (column, chunks) in key_lists(keys, &long_keys(keys)) {
         for chunk in chunks {
             let rows = party::Entity::find()
-                .filter(column.is_in(chunk.iter().copied()))
+                .filter(super::bulk::one_of(backend, column, chunk))
                 .all(conn)
                 .await?;
             found.extend(rows.into_iter().map(|p| (p.id, p)));
@@ -119,13 +120,14 @@ pub async fn ids_by_keys(
 ) -> StoreResult<HashMap<String, i64>> {
     type Keys = (i64, Option<String>, Option<String>, Option<String>);
     let mut ids = HashMap::new();
+    let backend = conn.get_database_backend();
     for (column, chunks) in key_lists(keys, &long_keys(keys)) {
         for chunk in chunks {
             let rows: Vec<Keys> = party::Entity::find()
                 .select_only()
                 .columns([Column::Id, Column::HouseholdNo, Column::CreditCode])
                 .column(Column::IdNumber)
-                .filter(column.is_in(chunk.iter().copied()))
+                .filter(super::bulk::one_of(backend, column, chunk))
                 .into_tuple()
                 .all(conn)
                 .await?;

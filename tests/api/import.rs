@@ -250,6 +250,52 @@ async fn partial_imports_write_exactly_the_good_rows_and_exports_import_back_unc
     }
 }
 
+/// Text that means something to a SQL or an array literal's parser (quotes, a backslash,
+/// braces, commas, the word NULL) is stored as written, on both engines: PostgreSQL's inserts
+/// carry each column as one array literal.
+#[tokio::test]
+async fn awkward_text_is_stored_as_written() {
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+    for app in spawn_apps().await {
+        let awkward = r#"他说"好" \ {1,2} NULL"#;
+        let mut text = format!("{HEADER}\n");
+        for (code, address) in [("IMP-Q1", awkward), ("IMP-Q2", "NULL"), ("IMP-Q3", "")] {
+            let mut row = good_row(&app, code).await;
+            row.truncate(row.rfind(',').expect("a last column") + 1);
+            text += &format!("{row}\"{}\"\n", address.replace('"', "\"\""));
+        }
+        let report = run(&app, text.as_bytes(), Mode::default()).await;
+        assert_eq!(report.inserted, 3, "{} {:?}", app.engine, report.errors);
+        let stored = idle_asset::Entity::find()
+            .filter(idle_asset::Column::Code.starts_with("IMP-Q"))
+            .order_by_asc(idle_asset::Column::Code)
+            .all(&app.db)
+            .await
+            .expect("the imported assets");
+        let addresses: Vec<_> = stored.iter().map(|a| a.address.as_deref()).collect();
+        assert_eq!(
+            addresses,
+            [Some(awkward), Some("NULL"), None],
+            "{}",
+            app.engine
+        );
+        for a in &stored {
+            assert_eq!(
+                (
+                    a.floor_area_m2,
+                    a.year_built,
+                    a.version,
+                    a.footprint.as_deref()
+                ),
+                (Some(120.5), Some(1990), 1, None),
+                "{}",
+                app.engine
+            );
+            assert_eq!(a.created_at, a.updated_at, "{}", app.engine);
+        }
+    }
+}
+
 /// POSTs `csv` to `importFile` as a GraphQL multipart request.
 async fn upload(
     app: &TestApp,
