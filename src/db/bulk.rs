@@ -4,8 +4,8 @@
 //! A multi-row `VALUES` list binds a parameter per cell (22,000 for a thousand assets), and
 //! PostgreSQL plans and evaluates an expression for each, every batch: that, not the rows
 //! themselves, was most of an import's time in the server. A column's array is parsed once
-//! and unnested; the statement's text is the same whatever the batch's size, so it is
-//! prepared once.
+//! and unnested; the statement's text does not depend on the batch's size (only on which
+//! columns every row shares), so it is prepared once and kept.
 
 use std::fmt::Write as _;
 
