@@ -516,8 +516,8 @@ pub async fn insert(
         .await?)
 }
 
-/// Rows a multi-row INSERT carries: 1,000 rows of the asset's columns stay under SQLite's
-/// 32,766 bound parameters and PostgreSQL's 65,535.
+/// Rows a multi-row INSERT carries on SQLite: 1,000 rows of the asset's columns stay under its
+/// 32,766 bound parameters. (PostgreSQL takes a batch whole, as column arrays.)
 pub const INSERT_BATCH: usize = 1_000;
 
 /// Stores many checked assets: on PostgreSQL in one statement of column arrays, on SQLite a
