@@ -6,12 +6,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, NullOrdering, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
-    Iterable, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
+    Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
 };
 
 use super::entities::idle_asset::{self, Column};
 use super::entities::{party, village};
-use super::{StoreResult, Versioned, rows};
+use super::rows::{self, Columns};
+use super::{StoreResult, Versioned};
 use crate::domain::asset::{
     AssetKind, AssetStatus, Condition as AssetCondition, IdleAssetAttributes, Structure,
 };
@@ -91,6 +92,11 @@ impl AssetOrder {
             }
         };
         Keyset { value, id: row.id }
+    }
+
+    /// The columns a page in this order reads whatever it shows: the id and the order's.
+    fn needs(self) -> Columns<Column> {
+        Columns::of(self.column()).with(Column::Id)
     }
 
     fn column(self) -> Option<Column> {
@@ -289,11 +295,23 @@ pub async fn page(
     backward: bool,
     limit: u64,
 ) -> StoreResult<Vec<idle_asset::Model>> {
-    rows::all(
-        conn,
-        page_query(filter, order, after, backward, limit).as_query(),
-    )
-    .await
+    page_of(conn, filter, order, after, backward, limit, Columns::ALL).await
+}
+
+/// [`page`], reading only `columns` of each row (and those the order needs); the other fields
+/// hold their type's default.
+pub async fn page_of(
+    conn: &impl ConnectionTrait,
+    filter: &AssetFilter,
+    order: AssetOrder,
+    after: Option<Keyset>,
+    backward: bool,
+    limit: u64,
+    columns: Columns<Column>,
+) -> StoreResult<Vec<idle_asset::Model>> {
+    let columns = columns.union(order.needs());
+    let page = page_query(filter, order, after, backward, limit, columns);
+    rows::some(conn, page.as_query(), columns).await
 }
 
 /// An asset with the village it lies in and its owner, read in one query.
@@ -303,10 +321,21 @@ pub type Joined = (
     Option<party::Model>,
 );
 
+/// The columns of a [`Joined`] row to read: the asset's, the village's, the owner's.
+pub type JoinedColumns = (
+    Columns<Column>,
+    Columns<village::Column>,
+    Columns<party::Column>,
+);
+
+/// Every column of a [`Joined`] row.
+pub const WHOLE: JoinedColumns = (Columns::ALL, Columns::ALL, Columns::ALL);
+
 /// [`page`], each asset with its village and owner joined in: one query where a listing that
-/// shows them would otherwise make three. The page is cut first, in a subquery named like the
-/// table, and only its rows are joined: joined directly, SQLite's planner sorted a whole
-/// township's assets to find the first 50.
+/// shows them would otherwise make three. Only `columns` are read (and those the order and the
+/// joins need); the other fields hold their type's default. The page is cut first, in a
+/// subquery named like the table, and only its rows are joined: joined directly, SQLite's
+/// planner sorted a whole township's assets to find the first 50.
 pub async fn page_joined(
     conn: &impl ConnectionTrait,
     filter: &AssetFilter,
@@ -314,13 +343,21 @@ pub async fn page_joined(
     after: Option<Keyset>,
     backward: bool,
     limit: u64,
+    (asset, of_village, of_owner): JoinedColumns,
 ) -> StoreResult<Vec<Joined>> {
-    let page = page_query(filter, order, after, backward, limit).into_query();
+    let asset = asset
+        .union(order.needs())
+        .with(Column::VillageId)
+        .with(Column::OwnerId);
+    // A missing side of the join is told by its id: read first, whatever else is.
+    let of_village = of_village.with(village::Column::Id);
+    let of_owner = of_owner.with(party::Column::Id);
+    let page = page_query(filter, order, after, backward, limit, asset).into_query();
     let mut joined = Query::select();
     joined
-        .columns(Column::iter().map(|c| (idle_asset::Entity, c)))
-        .columns(village::Column::iter().map(|c| (village::Entity, c)))
-        .columns(party::Column::iter().map(|c| (party::Entity, c)))
+        .columns(asset.iter().map(|c| (idle_asset::Entity, c)))
+        .columns(of_village.iter().map(|c| (village::Entity, c)))
+        .columns(of_owner.iter().map(|c| (party::Entity, c)))
         .from_subquery(page, idle_asset::Entity)
         .left_join(
             village::Entity,
@@ -338,7 +375,7 @@ pub async fn page_joined(
             None => joined.order_by((idle_asset::Entity, col), dir),
         };
     }
-    rows::all(conn, &joined).await
+    rows::some(conn, &joined, (asset, of_village, of_owner)).await
 }
 
 /// The ORDER BY of a page: the order's column, rows without a value where the walk puts them,
@@ -370,9 +407,13 @@ fn page_query(
     after: Option<Keyset>,
     backward: bool,
     limit: u64,
+    columns: Columns<Column>,
 ) -> Select<idle_asset::Entity> {
     let walk = Walk::of(order, backward);
     let mut q = filtered(filter);
+    if !columns.is_all() {
+        q = q.select_only().columns(columns.iter());
+    }
     match (order.column(), after) {
         (Some(col), Some(key)) => q = q.filter(after_condition(col, key, walk)),
         (None, Some(key)) => {

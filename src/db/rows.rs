@@ -3,150 +3,279 @@
 //! the query itself. The listings that run on every map pan and township page read their
 //! rows here instead, by position in the select list, which is the entity's column order.
 //!
+//! A listing may also read only some of a model's columns ([`Columns`]): the ones its
+//! GraphQL selection shows. The others then hold their type's default, so whoever asks for a
+//! subset answers for never reading the rest (`graphql::projection` and its tests).
+//!
 //! Each reader lists its model's fields in declaration order; a test holds that list to the
 //! entity's columns, so a field added to a model without its reader fails the build's tests.
 
+use std::fmt;
+use std::marker::PhantomData;
+
 use sea_orm::sea_query::SelectStatement;
-use sea_orm::{ConnectionTrait, DbErr, QueryResult};
+use sea_orm::{ConnectionTrait, DbErr, IdenStatic, Iterable, QueryResult};
 
 use super::StoreResult;
 use super::entities::{idle_asset, party, village};
 
+/// Some of an entity's columns, as a set: bit `i` stands for its `i`-th column in declaration
+/// order (the order of `Column::iter()` and of the model's fields).
+pub struct Columns<C> {
+    bits: u64,
+    column: PhantomData<C>,
+}
+
+impl<C> Clone for Columns<C> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<C> Copy for Columns<C> {}
+
+impl<C> PartialEq for Columns<C> {
+    fn eq(&self, other: &Self) -> bool {
+        self.bits == other.bits
+    }
+}
+
+impl<C: Iterable + IdenStatic> fmt::Debug for Columns<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set()
+            .entries(self.iter().map(|c| c.as_str()))
+            .finish()
+    }
+}
+
+impl<C: Iterable + IdenStatic> Columns<C> {
+    /// Every column.
+    pub const ALL: Self = Self::from_bits(u64::MAX);
+    /// No column.
+    pub const NONE: Self = Self::from_bits(0);
+
+    const fn from_bits(bits: u64) -> Self {
+        Self {
+            bits,
+            column: PhantomData,
+        }
+    }
+
+    fn bit(column: C) -> u64 {
+        let name = column.as_str();
+        C::iter()
+            .position(|c| c.as_str() == name)
+            .map_or(0, |i| 1 << i)
+    }
+
+    pub fn of(columns: impl IntoIterator<Item = C>) -> Self {
+        columns.into_iter().fold(Self::NONE, Self::with)
+    }
+
+    #[must_use]
+    pub fn with(self, column: C) -> Self {
+        Self::from_bits(self.bits | Self::bit(column))
+    }
+
+    #[must_use]
+    pub fn union(self, other: Self) -> Self {
+        Self::from_bits(self.bits | other.bits)
+    }
+
+    pub fn contains(self, column: C) -> bool {
+        self.bits & Self::bit(column) != 0
+    }
+
+    pub fn is_all(self) -> bool {
+        C::iter().all(|c| self.contains(c))
+    }
+
+    /// The columns in the set, in declaration order: the order a select list names them.
+    pub fn iter(self) -> impl Iterator<Item = C> {
+        C::iter()
+            .enumerate()
+            .filter(move |(i, _)| self.bits & (1 << i) != 0)
+            .map(|(_, c)| c)
+    }
+}
+
 /// A value read from consecutive columns of a row, starting at `at` and moving it past them.
 pub trait ReadAt: Sized {
-    /// How many columns the value takes.
-    const COLUMNS: usize;
+    /// Which of its columns a query selected.
+    type Columns: Copy;
+    /// All of them.
+    const ALL: Self::Columns;
 
-    fn read_at(row: &QueryResult, at: &mut usize) -> Result<Self, DbErr>;
+    /// How many columns of the row the value takes.
+    fn width(columns: Self::Columns) -> usize;
+
+    /// Reads the selected columns; the others hold their type's default.
+    fn read_at(row: &QueryResult, at: &mut usize, columns: Self::Columns) -> Result<Self, DbErr>;
 }
 
 macro_rules! positional {
-    ($model:path { $($field:ident),+ $(,)? }) => {
-        impl ReadAt for $model {
-            const COLUMNS: usize = [$(stringify!($field)),+].len();
+    ($entity:ident { $($field:ident: $column:ident),+ $(,)? }) => {
+        impl ReadAt for $entity::Model {
+            type Columns = Columns<$entity::Column>;
+            const ALL: Self::Columns = Columns::ALL;
 
-            fn read_at(row: &QueryResult, at: &mut usize) -> Result<Self, DbErr> {
+            fn width(columns: Self::Columns) -> usize {
+                columns.iter().count()
+            }
+
+            fn read_at(
+                row: &QueryResult,
+                at: &mut usize,
+                columns: Self::Columns,
+            ) -> Result<Self, DbErr> {
                 // Struct literal fields are evaluated in the order written: the select order.
                 Ok(Self {
                     $($field: {
-                        let value = row.try_get_by_index(*at)?;
-                        *at += 1;
-                        value
+                        let bit = 1u64 << ($entity::Column::$column as u32);
+                        if columns.bits & bit != 0 {
+                            let value = row.try_get_by_index(*at)?;
+                            *at += 1;
+                            value
+                        } else {
+                            Default::default()
+                        }
                     },)+
                 })
             }
         }
 
         #[cfg(test)]
-        impl Fields for $model {
-            const FIELDS: &'static [&'static str] = &[$(stringify!($field)),+];
+        impl Fields for $entity::Model {
+            const FIELDS: &'static [(&'static str, u32)] =
+                &[$((stringify!($field), $entity::Column::$column as u32)),+];
         }
     };
 }
 
-positional!(idle_asset::Model {
-    id,
-    code,
-    kind,
-    status,
-    owner_id,
-    township_id,
-    village_id,
-    lon,
-    lat,
-    cell,
-    footprint,
-    land_area_m2,
-    floor_area_m2,
-    structure,
-    year_built,
-    condition,
-    idle_since,
-    idle_cause,
-    owner_willingness,
-    address,
-    version,
-    created_at,
-    updated_at,
+positional!(idle_asset {
+    id: Id,
+    code: Code,
+    kind: Kind,
+    status: Status,
+    owner_id: OwnerId,
+    township_id: TownshipId,
+    village_id: VillageId,
+    lon: Lon,
+    lat: Lat,
+    cell: Cell,
+    footprint: Footprint,
+    land_area_m2: LandAreaM2,
+    floor_area_m2: FloorAreaM2,
+    structure: Structure,
+    year_built: YearBuilt,
+    condition: Condition,
+    idle_since: IdleSince,
+    idle_cause: IdleCause,
+    owner_willingness: OwnerWillingness,
+    address: Address,
+    version: Version,
+    created_at: CreatedAt,
+    updated_at: UpdatedAt,
 });
 
-positional!(village::Model {
-    id,
-    township_id,
-    code,
-    name,
-    boundary,
-    center_lon,
-    center_lat,
-    min_lon,
-    min_lat,
-    max_lon,
-    max_lat,
-    version,
-    created_at,
-    updated_at,
+positional!(village {
+    id: Id,
+    township_id: TownshipId,
+    code: Code,
+    name: Name,
+    boundary: Boundary,
+    center_lon: CenterLon,
+    center_lat: CenterLat,
+    min_lon: MinLon,
+    min_lat: MinLat,
+    max_lon: MaxLon,
+    max_lat: MaxLat,
+    version: Version,
+    created_at: CreatedAt,
+    updated_at: UpdatedAt,
 });
 
-positional!(party::Model {
-    id,
-    kind,
-    name,
-    household_no,
-    credit_code,
-    id_number,
-    phone,
-    village_id,
-    version,
-    created_at,
-    updated_at,
+positional!(party {
+    id: Id,
+    kind: Kind,
+    name: Name,
+    household_no: HouseholdNo,
+    credit_code: CreditCode,
+    id_number: IdNumber,
+    phone: Phone,
+    village_id: VillageId,
+    version: Version,
+    created_at: CreatedAt,
+    updated_at: UpdatedAt,
 });
 
-/// The side of a left join that may be missing: absent when its first column (the id, never
-/// null in a stored row) is null.
+/// The side of a left join that may be missing: absent when its first selected column, which
+/// must be the id (never null in a stored row), is null.
 impl<M: ReadAt> ReadAt for Option<M> {
-    const COLUMNS: usize = M::COLUMNS;
+    type Columns = M::Columns;
+    const ALL: Self::Columns = M::ALL;
 
-    fn read_at(row: &QueryResult, at: &mut usize) -> Result<Self, DbErr> {
+    fn width(columns: Self::Columns) -> usize {
+        M::width(columns)
+    }
+
+    fn read_at(row: &QueryResult, at: &mut usize, columns: Self::Columns) -> Result<Self, DbErr> {
         let id: Option<i64> = row.try_get_by_index(*at)?;
         if id.is_none() {
-            *at += M::COLUMNS;
+            *at += M::width(columns);
             return Ok(None);
         }
-        M::read_at(row, at).map(Some)
+        M::read_at(row, at, columns).map(Some)
     }
 }
 
 impl<A: ReadAt, B: ReadAt, C: ReadAt> ReadAt for (A, B, C) {
-    const COLUMNS: usize = A::COLUMNS + B::COLUMNS + C::COLUMNS;
+    type Columns = (A::Columns, B::Columns, C::Columns);
+    const ALL: Self::Columns = (A::ALL, B::ALL, C::ALL);
 
-    fn read_at(row: &QueryResult, at: &mut usize) -> Result<Self, DbErr> {
+    fn width((a, b, c): Self::Columns) -> usize {
+        A::width(a) + B::width(b) + C::width(c)
+    }
+
+    fn read_at(row: &QueryResult, at: &mut usize, (a, b, c): Self::Columns) -> Result<Self, DbErr> {
         Ok((
-            A::read_at(row, at)?,
-            B::read_at(row, at)?,
-            C::read_at(row, at)?,
+            A::read_at(row, at, a)?,
+            B::read_at(row, at, b)?,
+            C::read_at(row, at, c)?,
         ))
     }
 }
 
-/// Runs `select` and reads each row as a `T`, by position.
+/// Runs `select`, which names every column, and reads each row as a `T`, by position.
 pub async fn all<T: ReadAt>(
     conn: &impl ConnectionTrait,
     select: &SelectStatement,
+) -> StoreResult<Vec<T>> {
+    some(conn, select, T::ALL).await
+}
+
+/// Runs `select`, which names the `columns` in their declaration order, and reads each row as
+/// a `T` whose other fields hold their type's default.
+pub async fn some<T: ReadAt>(
+    conn: &impl ConnectionTrait,
+    select: &SelectStatement,
+    columns: T::Columns,
 ) -> StoreResult<Vec<T>> {
     let rows = conn
         .query_all_raw(conn.get_database_backend().build(select))
         .await?;
     let read = |row: &QueryResult| {
         let mut at = 0;
-        T::read_at(row, &mut at)
+        T::read_at(row, &mut at, columns)
     };
     Ok(rows.iter().map(read).collect::<Result<_, _>>()?)
 }
 
-/// A model's fields in the order its reader reads them.
+/// A model's fields in the order its reader reads them, each with the position of the column
+/// it reads.
 #[cfg(test)]
 trait Fields {
-    const FIELDS: &'static [&'static str];
+    const FIELDS: &'static [(&'static str, u32)];
 }
 
 #[cfg(test)]
@@ -155,8 +284,12 @@ mod tests {
 
     use super::*;
 
-    fn columns<E: EntityTrait>() -> Vec<&'static str> {
-        E::Column::iter().map(|c| c.as_str()).collect()
+    /// The entity's columns, each with its position.
+    fn columns<E: EntityTrait>() -> Vec<(&'static str, u32)> {
+        E::Column::iter()
+            .zip(0..)
+            .map(|(c, i)| (c.as_str(), i))
+            .collect()
     }
 
     #[test]
@@ -170,5 +303,21 @@ mod tests {
             <village::Model as Fields>::FIELDS
         );
         assert_eq!(columns::<party::Entity>(), <party::Model as Fields>::FIELDS);
+    }
+
+    #[test]
+    fn a_set_of_columns_names_them_in_declaration_order() {
+        use idle_asset::Column as A;
+        let set = Columns::of([A::Status, A::Id, A::Code]).with(A::Id);
+        assert_eq!(set.iter().collect::<Vec<_>>().len(), 3);
+        assert!(set.iter().map(|c| c.as_str()).eq(["id", "code", "status"]));
+        assert!(set.contains(A::Code) && !set.contains(A::Kind));
+        assert!(!set.is_all() && Columns::<A>::ALL.is_all());
+        assert_eq!(<idle_asset::Model as ReadAt>::width(set), 3);
+        assert_eq!(
+            <idle_asset::Model as ReadAt>::width(Columns::ALL),
+            A::iter().count()
+        );
+        assert_eq!(set.union(Columns::of([A::Kind])), set.with(A::Kind));
     }
 }

@@ -833,14 +833,17 @@ pub async fn asset_connection(
     }
     let conn = db_conn(ctx)?;
     let (backward, limit) = (page.backward, page.fetch());
-    let nodes: Vec<IdleAsset> = if shows_relations(ctx) {
-        db::asset::page_joined(conn, &filter, order_db, key, backward, limit)
+    let shown = super::projection::asset_listing(ctx.field());
+    let nodes: Vec<IdleAsset> = if shown.joined {
+        let columns = shown.columns;
+        db::asset::page_joined(conn, &filter, order_db, key, backward, limit, columns)
             .await?
             .into_iter()
             .map(IdleAsset::joined)
             .collect()
     } else {
-        db::asset::page(conn, &filter, order_db, key, backward, limit)
+        let columns = shown.columns.0;
+        db::asset::page_of(conn, &filter, order_db, key, backward, limit, columns)
             .await?
             .into_iter()
             .map(IdleAsset::from)
@@ -855,13 +858,4 @@ pub async fn asset_connection(
         |a| a,
         ListTotal::Assets(Box::new(filter)),
     ))
-}
-
-/// Whether a listing's selection shows its assets' villages or owners: then they are read in
-/// the listing's query rather than by a loader each.
-fn shows_relations(ctx: &Context<'_>) -> bool {
-    let look = ctx.look_ahead();
-    [look.field("nodes"), look.field("edges").field("node")]
-        .iter()
-        .any(|node| node.field("village").exists() || node.field("owner").exists())
 }

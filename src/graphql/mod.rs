@@ -18,6 +18,7 @@ pub mod loaders;
 pub mod loan;
 pub mod mutation;
 pub mod paging;
+mod projection;
 pub mod place;
 pub mod query;
 pub mod rights;

@@ -23,6 +23,7 @@ mod limits;
 mod loans;
 mod mutations;
 mod ogc;
+mod projection;
 mod queries;
 mod readme;
 mod rights;

@@ -41,7 +41,9 @@ async fn statement_count_does_not_grow_with_page_size() {
 /// every field must come back as SeaORM's by-name reading gives it, on both engines.
 #[tokio::test]
 async fn rows_read_by_position_equal_rows_read_by_name() {
-    use rural_registry::db::asset::{AssetFilter, AssetOrder, AssetOrderField, page, page_joined};
+    use rural_registry::db::asset::{
+        AssetFilter, AssetOrder, AssetOrderField, WHOLE, page, page_joined,
+    };
     use rural_registry::db::entities::{idle_asset, party, village};
     use sea_orm::EntityTrait;
 
@@ -50,9 +52,17 @@ async fn rows_read_by_position_equal_rows_read_by_name() {
             field: AssetOrderField::Id,
             descending: false,
         };
-        let joined = page_joined(&app.db, &AssetFilter::default(), order, None, false, 1000)
-            .await
-            .expect("page");
+        let joined = page_joined(
+            &app.db,
+            &AssetFilter::default(),
+            order,
+            None,
+            false,
+            1000,
+            WHOLE,
+        )
+        .await
+        .expect("page");
         let assets = idle_asset::Entity::find()
             .all(&app.db)
             .await
@@ -93,7 +103,7 @@ async fn rows_read_by_position_equal_rows_read_by_name() {
                     let plain = page(&app.db, &filter, order, None, backward, 30)
                         .await
                         .expect("page");
-                    let joined = page_joined(&app.db, &filter, order, None, backward, 30)
+                    let joined = page_joined(&app.db, &filter, order, None, backward, 30, WHOLE)
                         .await
                         .expect("joined page");
                     let joined: Vec<_> = joined.into_iter().map(|(a, _, _)| a).collect();
