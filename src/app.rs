@@ -12,7 +12,7 @@ use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 use crate::config::Settings;
 use crate::db::{self, QueryCounter};
 use crate::domain::access::Role;
-use crate::graphql::{self, Limits, RegistrySchema};
+use crate::graphql::{self, Limits, Schemas};
 use crate::http::rate_limit::RateLimiter;
 use crate::{http, seed};
 
@@ -20,7 +20,8 @@ use crate::{http, seed};
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
-    pub schema: RegistrySchema,
+    pub schemas: Schemas,
+    pub limits: Limits,
     pub settings: Arc<Settings>,
     pub queries: Arc<QueryCounter>,
     pub limiter: Arc<RateLimiter>,
@@ -70,7 +71,7 @@ impl App {
         };
         let limiter = Arc::new(RateLimiter::new(settings.rate_limit_per_minute));
         let locator = Arc::new(RwLock::new(db::place::locator(&db).await?));
-        let schema = graphql::build_schema(db.clone(), locator, limits);
+        let schemas = graphql::build_schemas(db.clone(), locator, limits);
         let acceptor = TcpListener::bind(settings.listen.to_string())
             .into_acceptor()
             .await
@@ -87,7 +88,8 @@ impl App {
             .context("the listener has no address")?;
         let state = AppState {
             db,
-            schema,
+            schemas,
+            limits,
             settings: Arc::new(settings),
             queries,
             limiter,

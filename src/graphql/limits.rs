@@ -1,9 +1,16 @@
-//! Query limits as an extension, so that every limit error carries `LIMIT_EXCEEDED` with the
-//! limit in its message, and parse and validation errors carry `BAD_INPUT`.
+//! Query limits, so that every limit error carries `LIMIT_EXCEEDED` with the limit in its
+//! message, and parse and validation errors carry `BAD_INPUT`.
 //!
 //! async-graphql computes a query's depth and complexity during validation (connection
-//! fields multiply their children's cost by the page size, see `paging::cost`); we compare
-//! them here rather than with `Schema::limit_depth`, whose errors have no code.
+//! fields multiply their children's cost by the page size, see `paging::cost`) and refuses
+//! those over the schema's limits; parsing checks its recursion; the aliases are counted here.
+//! Over HTTP these checks run around the schema rather than inside it: a schema with any
+//! extension sends every field through the extension chain, which cost about a tenth of a
+//! township page's throughput, so the HTTP schema has none. The handler calls
+//! [`Limits::prepare`], which parses the query once (the schema takes the parsed document and
+//! does not parse it again) and counts its aliases, and [`Limits::explain`] on the errors the
+//! schema returns. Subscriptions over WebSocket are served by async-graphql-poem, which takes a
+//! schema and nothing else: theirs carries the same checks as an extension.
 
 use std::sync::Arc;
 
@@ -11,7 +18,9 @@ use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
 };
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ServerError, ServerResult, ValidationResult, Variables};
+use async_graphql::{
+    Request, SchemaBuilder, ServerError, ServerResult, ValidationResult, Variables,
+};
 
 /// Limits on what one query may ask.
 #[derive(Debug, Clone, Copy)]
@@ -59,12 +68,66 @@ fn aliases(doc: &ExecutableDocument) -> usize {
             .sum::<usize>()
 }
 
+impl Limits {
+    /// Parses `request`'s query, keeping the document in the request, and counts its aliases.
+    pub fn prepare(&self, request: &mut Request) -> Result<(), ServerError> {
+        let doc = request
+            .parsed_query()
+            .map_err(|e| self.explain(e.clone()))?;
+        self.check_aliases(doc)
+    }
+
+    fn check_aliases(&self, doc: &ExecutableDocument) -> Result<(), ServerError> {
+        let n = aliases(doc);
+        if n > self.max_aliases {
+            let message = format!(
+                "the query has {n} aliases; the limit is {}",
+                self.max_aliases
+            );
+            return Err(with_code(ServerError::new(message, None), "LIMIT_EXCEEDED"));
+        }
+        Ok(())
+    }
+
+    /// An error of the schema's own checks (parsing, validation, depth, complexity, recursion)
+    /// with its code, and for a limit the limit; an error that has a code keeps it.
+    pub fn explain(&self, e: ServerError) -> ServerError {
+        let exceeded = |message: String| {
+            with_code(
+                ServerError::new(message, e.locations.first().copied()),
+                "LIMIT_EXCEEDED",
+            )
+        };
+        match e.message.as_str() {
+            "Query is nested too deep." => exceeded(format!(
+                "the query is nested deeper than the limit of {} levels",
+                self.max_depth
+            )),
+            "Query is too complex." => exceeded(format!(
+                "the query's complexity (one per field, a connection's fields times its page \
+                 size) is above the limit of {}",
+                self.max_complexity
+            )),
+            m if m.contains("recursion depth") => with_code(e, "LIMIT_EXCEEDED"),
+            _ => with_code(e, "BAD_INPUT"),
+        }
+    }
+
+    /// Sets the schema's depth and complexity limits.
+    pub(super) fn apply<Q, M, S>(&self, schema: SchemaBuilder<Q, M, S>) -> SchemaBuilder<Q, M, S> {
+        schema
+            .limit_depth(self.max_depth)
+            .limit_complexity(self.max_complexity)
+    }
+}
+
 impl ExtensionFactory for Limits {
     fn create(&self) -> Arc<dyn Extension> {
         Arc::new(LimitsExtension(*self))
     }
 }
 
+/// The limits' checks inside a schema, for the transports that take only a schema.
 struct LimitsExtension(Limits);
 
 pub(crate) fn with_code(mut err: ServerError, code: &str) -> ServerError {
@@ -85,22 +148,11 @@ impl Extension for LimitsExtension {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await.map_err(|e| {
-            let code = if e.message.contains("recursion depth") {
-                "LIMIT_EXCEEDED"
-            } else {
-                "BAD_INPUT"
-            };
-            with_code(e, code)
-        })?;
-        let n = aliases(&doc);
-        if n > self.0.max_aliases {
-            let message = format!(
-                "the query has {n} aliases; the limit is {}",
-                self.0.max_aliases
-            );
-            return Err(with_code(ServerError::new(message, None), "LIMIT_EXCEEDED"));
-        }
+        let doc = next
+            .run(ctx, query, variables)
+            .await
+            .map_err(|e| self.0.explain(e))?;
+        self.0.check_aliases(&doc)?;
         Ok(doc)
     }
 
@@ -109,28 +161,8 @@ impl Extension for LimitsExtension {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        let result = next.run(ctx).await.map_err(|errors| {
-            errors
-                .into_iter()
-                .map(|e| with_code(e, "BAD_INPUT"))
-                .collect::<Vec<_>>()
-        })?;
-        let limit = |what: &str, value: usize, max: usize| {
-            vec![with_code(
-                ServerError::new(format!("query {what} is {value}; the limit is {max}"), None),
-                "LIMIT_EXCEEDED",
-            )]
-        };
-        if result.depth > self.0.max_depth {
-            return Err(limit("depth", result.depth, self.0.max_depth));
-        }
-        if result.complexity > self.0.max_complexity {
-            return Err(limit(
-                "complexity",
-                result.complexity,
-                self.0.max_complexity,
-            ));
-        }
-        Ok(result)
+        next.run(ctx)
+            .await
+            .map_err(|errors| errors.into_iter().map(|e| self.0.explain(e)).collect())
     }
 }

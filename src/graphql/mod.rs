@@ -18,8 +18,8 @@ pub mod loaders;
 pub mod loan;
 pub mod mutation;
 pub mod paging;
-mod projection;
 pub mod place;
+mod projection;
 pub mod query;
 pub mod rights;
 pub mod scalars;
@@ -38,23 +38,38 @@ pub use limits::Limits;
 /// The registry's schema.
 pub type RegistrySchema = Schema<query::Query, mutation::Mutation, events::Subscription>;
 
-/// Builds the schema with its limits. The database connection and the boundary locator are
-/// schema data; everything that depends on the caller (who, loaders) is added per request.
-pub fn build_schema(
+/// The registry's schema for each transport, sharing their data: the database connection, the
+/// boundary locator, the loan events. Everything that depends on the caller (who, loaders) is
+/// added per request.
+#[derive(Clone)]
+pub struct Schemas {
+    /// GraphQL over HTTP, whose handler checks the limits around the schema (`limits`).
+    pub http: RegistrySchema,
+    /// Subscriptions over WebSocket, with the limits as an extension.
+    pub ws: RegistrySchema,
+}
+
+pub fn build_schemas(
     db: DatabaseConnection,
     locator: mutation::SharedLocator,
     limits: Limits,
-) -> RegistrySchema {
-    Schema::build(
-        query::Query::default(),
-        mutation::Mutation::default(),
-        events::Subscription,
-    )
-    .data(db)
-    .data(events::LoanEvents::default())
-    .data(locator)
-    .extension(limits)
-    .finish()
+) -> Schemas {
+    let events = events::LoanEvents::default();
+    let build = || {
+        let schema = Schema::build(
+            query::Query::default(),
+            mutation::Mutation::default(),
+            events::Subscription,
+        )
+        .data(db.clone())
+        .data(events.clone())
+        .data(locator.clone());
+        limits.apply(schema)
+    };
+    Schemas {
+        http: build().finish(),
+        ws: build().extension(limits).finish(),
+    }
 }
 
 /// The SDL of the schema, as committed in `schema/schema.graphql`.

@@ -10,12 +10,15 @@ use std::time::{Duration, Instant};
 use async_graphql::http::MultipartOptions;
 use async_graphql::parser::types::OperationType;
 use async_graphql::{BatchRequest, BatchResponse, Response as GqlResponse, ServerError};
+use futures_util::StreamExt;
+use futures_util::stream::FuturesOrdered;
 use poem::http::{HeaderValue, Method, StatusCode, header};
 use poem::web::Data;
 use poem::{Body, Request, Response, handler};
 
 use crate::app::AppState;
 use crate::domain::access::Caller;
+use crate::graphql::Limits;
 use crate::graphql::limits::with_code;
 use crate::graphql::loaders;
 use crate::graphql::mutation::RequestId;
@@ -71,7 +74,7 @@ async fn run(
     let mut batch = read_request(req, body, state).await?;
     let caller = authenticate(req, state).await?;
     let budget = rate_limit(req, state, &caller)?;
-    check_operations(req, &batch, state)?;
+    check_operations(req, &mut batch, state)?;
     // Each operation of a batch gets its own loaders: they are per request by design.
     let window = Duration::from_millis(state.settings.batch_window_ms);
     for r in batch.iter_mut() {
@@ -81,8 +84,7 @@ async fn run(
         r.data.insert(RequestId(request_id.to_owned()));
     }
     let timeout = Duration::from_secs(state.settings.query_timeout_secs);
-    let Ok(mut response) = tokio::time::timeout(timeout, state.schema.execute_batch(batch)).await
-    else {
+    let Ok(mut response) = tokio::time::timeout(timeout, execute(state, batch)).await else {
         let message = format!(
             "the request ran longer than the limit of {} s and was stopped",
             timeout.as_secs()
@@ -94,7 +96,7 @@ async fn run(
             .into());
     };
     let finish = |r: &mut GqlResponse| {
-        ensure_codes(r);
+        ensure_codes(r, &state.limits);
         if let Some(budget) = &budget {
             r.extensions.insert("rateLimit".to_owned(), budget.clone());
         }
@@ -114,6 +116,27 @@ async fn run(
         }
     };
     Ok((status, response))
+}
+
+/// Runs each operation of `batch`, in order, on the HTTP schema: parsed once and held to the
+/// limits the schema does not check itself (`graphql::limits`).
+async fn execute(state: &AppState, batch: BatchRequest) -> BatchResponse {
+    let one = |mut r: async_graphql::Request| async move {
+        match state.limits.prepare(&mut r) {
+            Ok(()) => state.schemas.http.execute(r).await,
+            Err(e) => GqlResponse::from_errors(vec![e]),
+        }
+    };
+    match batch {
+        BatchRequest::Single(r) => BatchResponse::Single(one(r).await),
+        BatchRequest::Batch(rs) => BatchResponse::Batch(
+            rs.into_iter()
+                .map(one)
+                .collect::<FuturesOrdered<_>>()
+                .collect()
+                .await,
+        ),
+    }
 }
 
 /// Spends one request of the caller's budget: per token, or per address without one. Returns
@@ -154,9 +177,13 @@ fn rate_limit(
 
 /// Refuses what no operation may be: query text over the length limit, and anything but a
 /// query over GET (405, as GraphQL over HTTP requires, so a link or a crawler never writes).
-fn check_operations(req: &Request, batch: &BatchRequest, state: &AppState) -> Result<(), Refusal> {
+fn check_operations(
+    req: &Request,
+    batch: &mut BatchRequest,
+    state: &AppState,
+) -> Result<(), Refusal> {
     let max = state.settings.max_query_length;
-    for r in batch.iter() {
+    for r in batch.iter_mut() {
         if r.query.len() > max {
             let message = format!(
                 "the query is {} bytes long; the limit is {max}",
@@ -165,13 +192,14 @@ fn check_operations(req: &Request, batch: &BatchRequest, state: &AppState) -> Re
             return Err((StatusCode::BAD_REQUEST, error("LIMIT_EXCEEDED", message)).into());
         }
         if req.method() == Method::GET {
-            // A query that does not parse is left to the schema, which says why.
-            let Ok(doc) = async_graphql::parser::parse_query(&r.query) else {
+            // A query that does not parse is left to `execute`, which says why; one that does
+            // is not parsed again.
+            let operation = r.operation_name.clone();
+            let Ok(doc) = r.parsed_query() else {
                 continue;
             };
             let writes = doc.operations.iter().any(|(name, op)| {
-                let selected = r
-                    .operation_name
+                let selected = operation
                     .as_deref()
                     .is_none_or(|n| name.is_some_and(|m| m.as_str() == n));
                 selected && op.node.ty != OperationType::Query
@@ -300,19 +328,16 @@ fn is_request_error(r: &GqlResponse) -> bool {
 }
 
 /// Every error leaves with a code. Errors raised by our resolvers have one; what remains comes
-/// from async-graphql's own input coercion (a wrong scalar, an unknown enum value), which is
-/// the client's input.
-fn ensure_codes(r: &mut GqlResponse) {
+/// from async-graphql's own checks (validation, its depth and complexity limits) and input
+/// coercion (a wrong scalar, an unknown enum value), which is the client's input.
+fn ensure_codes(r: &mut GqlResponse, limits: &Limits) {
     for e in &mut r.errors {
         let has_code = e
             .extensions
             .as_ref()
             .is_some_and(|x| x.get("code").is_some());
         if !has_code {
-            *e = with_code(
-                std::mem::replace(e, ServerError::new("", None)),
-                "BAD_INPUT",
-            );
+            *e = limits.explain(std::mem::replace(e, ServerError::new("", None)));
         }
     }
 }

@@ -19,7 +19,7 @@ pub fn subscribe(
     websocket: WebSocket,
 ) -> impl IntoResponse {
     let state = state.0.clone();
-    let schema = state.schema.clone();
+    let schema = state.schemas.ws.clone();
     websocket
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |stream| {

@@ -186,3 +186,80 @@ async fn each_token_has_its_own_rate_budget_reported_with_every_answer() {
         "another token has its own budget: {r}"
     );
 }
+
+/// The limits hold on every way in: a GET, each operation of a batch on its own (a refused
+/// one does not take the others down), a subscription over WebSocket, and a query that does
+/// not parse is BAD_INPUT.
+#[tokio::test]
+async fn every_transport_holds_the_same_limits() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    let app = spawn_app().await;
+    let deep = "{ idleAssets(first: 1) { nodes { village { township { villages(first: 1) { nodes { township { villages(first: 1) { nodes { township { villages(first: 1) { nodes { idleAssets(first: 1) { nodes { village { township { name } } } } } } } } } } } } } } } } }";
+    let r: serde_json::Value = app
+        .client
+        .get(format!("{}/graphql", app.address))
+        .query(&[("query", deep)])
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(error_code(&r), Some("LIMIT_EXCEEDED"), "GET: {r}");
+
+    let aliased: String = (0..51)
+        .map(|i| format!("a{i}: townships(first: 1) {{ totalCount }} "))
+        .collect();
+    let batch = json!([
+        { "query": format!("{{ {aliased} }}") },
+        { "query": "{ townships(first: 1) { totalCount } }" },
+        { "query": "{ townships(first: 1) { totalCount }" },
+    ]);
+    let r = app.post_json(&batch).await;
+    assert_eq!(error_code(&r[0]), Some("LIMIT_EXCEEDED"), "{r}");
+    assert_eq!(r[1]["data"]["townships"]["totalCount"], 8, "{r}");
+    assert_eq!(error_code(&r[2]), Some("BAD_INPUT"), "{r}");
+
+    let url = format!("{}/graphql/ws", app.address.replace("http://", "ws://"));
+    let mut request = url.into_client_request().expect("request");
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("connect");
+    let init = json!({ "type": "connection_init", "payload": {} });
+    ws.send(Message::text(init.to_string()))
+        .await
+        .expect("init");
+    let ack = ws.next().await.expect("an answer").expect("a message");
+    assert!(ack.to_string().contains("connection_ack"), "{ack}");
+    let fields: String = (0..51)
+        .map(|i| format!("e{i}: mortgageEvents {{ action }} "))
+        .collect();
+    let subscribe = json!({ "id": "1", "type": "subscribe",
+        "payload": { "query": format!("subscription {{ {fields} }}") } });
+    ws.send(Message::text(subscribe.to_string()))
+        .await
+        .expect("subscribe");
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next())
+        .await
+        .expect("an answer in time")
+        .expect("a message")
+        .expect("readable");
+    let answer: serde_json::Value =
+        serde_json::from_str(&answer.to_string()).expect("JSON message");
+    // async-graphql answers a refused subscription with its errors in a `next` message.
+    let errors = match answer["type"].as_str() {
+        Some("error") => &answer["payload"],
+        _ => &answer["payload"]["errors"],
+    };
+    assert_eq!(
+        errors[0]["extensions"]["code"], "LIMIT_EXCEEDED",
+        "{answer}"
+    );
+}
