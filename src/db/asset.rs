@@ -561,33 +561,34 @@ pub async fn insert(
 /// 32,766 bound parameters. (PostgreSQL takes a batch whole, as column arrays.)
 pub const INSERT_BATCH: usize = 1_000;
 
-/// Stores many checked assets: on PostgreSQL in one statement of column arrays, on SQLite a
-/// multi-row INSERT per `INSERT_BATCH` of them.
-pub async fn insert_many(
-    conn: &impl ConnectionTrait,
+/// The statements that store many checked assets: on PostgreSQL one of column arrays, on
+/// SQLite a multi-row INSERT per `INSERT_BATCH` of them. Built apart from running them, so
+/// that an import builds a batch's while the database runs the last one's.
+pub fn insert_many(
+    backend: sea_orm::DbBackend,
     rows: &[(&IdleAssetAttributes, AssetStatus, i64, Placement)],
-) -> StoreResult<()> {
+) -> StoreResult<Vec<sea_orm::Statement>> {
     // One time for the lot: a value every row shares travels once (see `bulk`).
     let now = Utc::now();
     let models: Vec<_> = rows
         .iter()
         .map(|(attrs, status, owner, place)| new_row(attrs, *status, *owner, *place, now))
         .collect();
-    if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
-        super::bulk::insert_arrays(conn, models).await?;
-        return Ok(());
+    if backend == sea_orm::DbBackend::Postgres {
+        return Ok(super::bulk::insert_arrays(backend, models)?
+            .into_iter()
+            .collect());
     }
+    let mut statements = Vec::new();
     let mut models = models.into_iter();
     loop {
         let chunk: Vec<_> = models.by_ref().take(INSERT_BATCH).collect();
         if chunk.is_empty() {
             break;
         }
-        idle_asset::Entity::insert_many(chunk)
-            .exec_without_returning(conn)
-            .await?;
+        statements.push(idle_asset::Entity::insert_many(chunk).build(backend));
     }
-    Ok(())
+    Ok(statements)
 }
 
 /// The spatial index, which the topology rule's search for nearby footprints needs.

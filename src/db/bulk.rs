@@ -9,22 +9,25 @@
 
 use std::fmt::Write as _;
 
+use chrono::{DateTime, Utc};
+
 use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityName, EntityTrait,
-    IdenStatic, Iterable, Statement, Value,
+    ActiveModelTrait, ColumnTrait, DbBackend, DbErr, EntityName, EntityTrait, IdenStatic, Iterable,
+    Statement, Value,
 };
 
 use super::StoreResult;
 
-/// Inserts `rows` into their table in one statement. Every row must set the same columns; the
-/// others take their defaults (the identity key, for one).
-pub async fn insert_arrays<A: ActiveModelTrait>(
-    conn: &impl ConnectionTrait,
+/// The statement that inserts `rows` into their table, in one go: an array literal a column.
+/// Every row must set the same columns; the others take their defaults (the identity key, for
+/// one). `None` for no rows.
+pub fn insert_arrays<A: ActiveModelTrait>(
+    backend: DbBackend,
     rows: Vec<A>,
-) -> StoreResult<u64> {
+) -> StoreResult<Option<Statement>> {
     let Some(first) = rows.first() else {
-        return Ok(0);
+        return Ok(None);
     };
     let columns: Vec<_> = <A::Entity as EntityTrait>::Column::iter()
         .filter(|c| first.get(*c).is_set())
@@ -71,8 +74,7 @@ pub async fn insert_arrays<A: ActiveModelTrait>(
     let sql = format!(
         "INSERT INTO \"{table}\" ({names}) SELECT {selected} FROM unnest({unnested}) AS u({aliases})"
     );
-    let statement = Statement::from_sql_and_values(conn.get_database_backend(), sql, values);
-    Ok(conn.execute_raw(statement).await?.rows_affected())
+    Ok(Some(Statement::from_sql_and_values(backend, sql, values)))
 }
 
 /// `column IN (…)` for a batch of text keys. On PostgreSQL one array parameter, `= ANY($1)`,
@@ -112,6 +114,8 @@ struct Array {
     sql_type: &'static str,
     shared: Option<Value>,
     varies: bool,
+    /// The last time pushed and its text: a batch's time, in every row, is formatted once.
+    last_time: Option<(DateTime<Utc>, String)>,
 }
 
 impl Array {
@@ -154,9 +158,15 @@ impl Array {
             Value::String(v) => v,
             Value::ChronoDate(v) => v.map(|d| d.to_string()),
             // Microseconds, as PostgreSQL keeps them (and as SQLx sends them, truncated).
-            Value::ChronoDateTimeUtc(v) => {
-                v.map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
-            }
+            Value::ChronoDateTimeUtc(Some(t)) => Some(match &self.last_time {
+                Some((last, text)) if *last == t => text.clone(),
+                _ => {
+                    let text = t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+                    self.last_time = Some((t, text.clone()));
+                    text
+                }
+            }),
+            Value::ChronoDateTimeUtc(None) => None,
             _ => unreachable!("sql_type refused it"),
         };
         match element {

@@ -5,7 +5,10 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
-use sea_orm::{DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait,
+    Statement,
+};
 
 use super::source::{Column, Role, Row};
 use super::{Check, Importer, Mode, Outcome, RowError};
@@ -140,6 +143,16 @@ pub struct Assets {
     watermark: i64,
     /// Assets this import updated.
     updated: HashSet<i64>,
+    /// The last batch's inserts, built and not yet run: they run while the next batch is
+    /// decided, so that the database and the importer do not take turns.
+    pending: Option<Pending>,
+}
+
+/// A batch's inserts, and the codes they store.
+#[derive(Default)]
+struct Pending {
+    statements: Vec<Statement>,
+    codes: HashSet<String>,
 }
 
 impl Assets {
@@ -175,6 +188,7 @@ impl Assets {
             deferred: None,
             watermark: db::max_id::<idle_asset::Entity>(db, idle_asset::Column::Id).await?,
             updated: HashSet::new(),
+            pending: None,
         };
         Ok((importer, checker))
     }
@@ -193,6 +207,7 @@ impl Importer for Assets {
     }
 
     async fn finish(&mut self, txn: &DatabaseTransaction) -> StoreResult<()> {
+        self.flush(txn).await?;
         match self.deferred.take() {
             Some(deferred) => db::asset::restore_upkeep(txn, deferred).await,
             None => Ok(()),
@@ -209,21 +224,70 @@ impl Importer for Assets {
         let existing = db::asset::by_codes(txn, &codes).await?;
         let keys: Vec<&str> = batch.iter().map(|(_, c)| c.owner_key.as_str()).collect();
         let owners = db::party::ids_by_keys(txn, &keys).await?;
+        // Deciding a batch that reads or writes the database itself (footprints searched for
+        // overlaps, updates) needs the last batch stored first.
+        let reads = mode.upsert || batch.iter().any(|(_, c)| c.attrs.footprint.is_some());
+        if reads {
+            self.flush(txn).await?;
+        }
         if let Some(deferred) = self.deferred.as_mut()
             && batch.iter().any(|(_, c)| c.attrs.footprint.is_some())
         {
             deferred.spatial_index(txn).await?;
         }
+        // The last batch's inserts run while this one is decided; its codes count as stored.
+        let Pending { statements, codes } = self.pending.take().unwrap_or_default();
+        let (stored, decided) = tokio::join!(
+            run(txn, statements),
+            self.decide(txn, &batch, &existing, &owners, &codes, mode),
+        );
+        stored?;
+        let (outcomes, pending) = decided?;
+        self.pending = Some(pending);
+        Ok(outcomes)
+    }
+}
+
+/// Runs `statements` in order.
+async fn run(txn: &DatabaseTransaction, statements: Vec<Statement>) -> StoreResult<()> {
+    for statement in statements {
+        txn.execute_raw(statement).await?;
+    }
+    Ok(())
+}
+
+impl Assets {
+    /// Stores the last batch's inserts, if they wait.
+    async fn flush(&mut self, txn: &DatabaseTransaction) -> StoreResult<()> {
+        if let Some(last) = self.pending.take() {
+            run(txn, last.statements).await?;
+        }
+        Ok(())
+    }
+
+    /// The outcome of each row of `batch` against what the database holds (`existing` by code,
+    /// `owners` by key) and the codes the last batch is storing; the updates are written, the
+    /// inserts returned to be run.
+    async fn decide(
+        &mut self,
+        txn: &DatabaseTransaction,
+        batch: &[(usize, Checked)],
+        existing: &HashMap<String, idle_asset::Model>,
+        owners: &HashMap<String, i64>,
+        storing: &HashSet<String>,
+        mode: &Mode,
+    ) -> StoreResult<(Vec<(usize, Outcome)>, Pending)> {
         let mut outcomes = Vec::with_capacity(batch.len());
         let mut inserts = Vec::with_capacity(batch.len());
         let mut seen: HashSet<&str> = HashSet::new();
         // Footprints accepted from this batch, not yet in the database.
         let mut batch_land: Vec<(&str, &Area)> = Vec::new();
-        for (row, c) in &batch {
+        for (row, c) in batch {
             let code = c.attrs.code.as_str();
             let current = existing.get(code);
             let earlier = current.is_some_and(|e| e.id > self.watermark)
-                || current.is_some_and(|e| self.updated.contains(&e.id));
+                || current.is_some_and(|e| self.updated.contains(&e.id))
+                || storing.contains(code);
             if !seen.insert(code) || earlier {
                 let message = "the code appears earlier in this file";
                 outcomes.push((
@@ -301,7 +365,10 @@ impl Importer for Assets {
                 batch_land.push((code, f));
             }
         }
-        db::asset::insert_many(txn, &inserts).await?;
-        Ok(outcomes)
+        let pending = Pending {
+            statements: db::asset::insert_many(txn.get_database_backend(), &inserts)?,
+            codes: inserts.iter().map(|(a, ..)| a.code.clone()).collect(),
+        };
+        Ok((outcomes, pending))
     }
 }

@@ -435,3 +435,65 @@ async fn import_file_takes_an_upload_within_the_callers_township_and_size_limit(
         "{r}"
     );
 }
+
+/// A batch's inserts run while the next batch is decided: a code repeated from the batch
+/// before (still being stored), from one further back (stored) or from the same batch is
+/// refused alike, and with `partial` every other row is written once.
+#[tokio::test]
+async fn a_code_repeated_across_batches_is_refused_wherever_it_first_appeared() {
+    const ROWS: usize = 3_500;
+    for app in spawn_apps().await {
+        let before = count(&app).await;
+        let good = good_row(&app, "XB-TEMPLATE").await;
+        let code = |n: usize| format!("XB-{n:05}");
+        // Data rows are numbered from 2 (row 1 is the header); batches hold 1,000 rows.
+        let repeats = [
+            (1_500, 900),   // the batch before
+            (2_100, 1_200), // the batch before, itself still being stored
+            (3_100, 40),    // two batches back
+            (3_200, 3_150), // the same batch
+        ];
+        let mut text = format!("{HEADER}\n");
+        for n in 0..ROWS {
+            let row = n + 2;
+            let c = match repeats.iter().find(|(at, _)| *at == row) {
+                Some((_, first)) => code(*first - 2),
+                None => code(n),
+            };
+            text.push_str(&good.replace("XB-TEMPLATE", &c));
+            text.push('\n');
+        }
+        let whole = run(&app, text.as_bytes(), Mode::default()).await;
+        assert!(!whole.written, "{}", app.engine);
+        assert_eq!(count(&app).await, before, "{}", app.engine);
+        let partial = run(
+            &app,
+            text.as_bytes(),
+            Mode {
+                partial: true,
+                ..Mode::default()
+            },
+        )
+        .await;
+        for report in [&whole, &partial] {
+            let refused: Vec<(usize, &str, &str)> = report
+                .errors
+                .iter()
+                .map(|e| (e.row, e.column.as_str(), e.code))
+                .collect();
+            let expected: Vec<(usize, &str, &str)> = repeats
+                .iter()
+                .map(|(row, _)| (*row, "code", "CONFLICT"))
+                .collect();
+            assert_eq!(refused, expected, "{}", app.engine);
+        }
+        assert!(partial.written, "{}", app.engine);
+        assert_eq!(partial.inserted, ROWS - repeats.len(), "{}", app.engine);
+        assert_eq!(
+            count(&app).await,
+            before + (ROWS - repeats.len()) as u64,
+            "{}",
+            app.engine
+        );
+    }
+}
