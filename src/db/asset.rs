@@ -457,8 +457,21 @@ pub async fn by_ids(
     conn: &impl ConnectionTrait,
     ids: &[i64],
 ) -> StoreResult<HashMap<i64, idle_asset::Model>> {
-    let select = idle_asset::Entity::find().filter(Column::Id.is_in(ids.iter().copied()));
-    let found: Vec<idle_asset::Model> = rows::all(conn, select.as_query()).await?;
+    by_ids_of(conn, ids, Columns::ALL).await
+}
+
+/// [`by_ids`], reading only `columns` (and the id); the other fields hold their type's default.
+pub async fn by_ids_of(
+    conn: &impl ConnectionTrait,
+    ids: &[i64],
+    columns: Columns<Column>,
+) -> StoreResult<HashMap<i64, idle_asset::Model>> {
+    let columns = columns.with(Column::Id);
+    let mut select = idle_asset::Entity::find().filter(Column::Id.is_in(ids.iter().copied()));
+    if !columns.is_all() {
+        select = select.select_only().columns(columns.iter());
+    }
+    let found: Vec<idle_asset::Model> = rows::some(conn, select.as_query(), columns).await?;
     Ok(found.into_iter().map(|a| (a.id, a)).collect())
 }
 

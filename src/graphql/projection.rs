@@ -39,6 +39,13 @@ pub fn asset_listing(field: SelectionField<'_>) -> AssetSelection {
     seen
 }
 
+/// The asset columns the selection of `node` (an IdleAsset, or a list of them) reads, when its
+/// village and owner are read by their loaders.
+pub fn asset_columns(node: SelectionField<'_>) -> Columns<A> {
+    node.selection_set()
+        .fold(Columns::NONE, |c, f| c.union(asset_field(f.name())))
+}
+
 fn asset_node(seen: &mut AssetSelection, node: SelectionField<'_>) {
     for f in node.selection_set() {
         let (asset, village, owner) = &mut seen.columns;

@@ -15,6 +15,8 @@ use super::scalars::GeoJson;
 use super::{ListTotal, db_conn};
 use crate::db;
 use crate::db::asset::{AssetFilter, AssetOrder, Keyset};
+use crate::db::entities::idle_asset;
+use crate::db::rows::Columns;
 use crate::domain::datum::Crs;
 use crate::domain::geometry::{Area, Location};
 use crate::domain::region::{self, Circle, MAX_RADIUS_M, Region};
@@ -146,10 +148,14 @@ fn by_distance(a: &(f64, i64), b: &(f64, i64)) -> Ordering {
     a.0.total_cmp(&b.0).then(a.1.cmp(&b.1))
 }
 
-/// Loads the rows of `ranked` (id and distance), in that order.
-async fn load_ranked(ctx: &Context<'_>, ranked: &[(f64, i64)]) -> Result<Vec<IdleAsset>> {
+/// Loads the rows of `ranked` (id and distance), in that order, reading `columns` of them.
+async fn load_ranked(
+    ctx: &Context<'_>,
+    ranked: &[(f64, i64)],
+    columns: Columns<idle_asset::Column>,
+) -> Result<Vec<IdleAsset>> {
     let ids: Vec<i64> = ranked.iter().map(|(_, id)| *id).collect();
-    let mut rows = db::asset::by_ids(db_conn(ctx)?, &ids).await?;
+    let mut rows = db::asset::by_ids_of(db_conn(ctx)?, &ids, columns).await?;
     Ok(ranked
         .iter()
         .filter_map(|(d, id)| rows.remove(id).map(|r| IdleAsset::at_distance(r, *d)))
@@ -210,6 +216,8 @@ pub async fn region_connection(
     keyset: Option<Keyset>,
 ) -> Result<Connection<String, IdleAsset, ListTotal>> {
     let total = ListTotal::InRegion(Box::new((filter.clone(), region.clone())));
+    // Villages and owners come from their loaders here: only the asset's columns are read.
+    let shown = super::projection::asset_listing(ctx.field()).columns.0;
     if let Some(descending) = by_distance_desc {
         let cursor = match &page.cursor {
             None => None,
@@ -243,7 +251,7 @@ pub async fn region_connection(
                 ranked
             }
         };
-        let rows = load_ranked(ctx, &ranked).await?;
+        let rows = load_ranked(ctx, &ranked, shown).await?;
         return Ok(page.connection(
             rows,
             |a| distance_cursor(tag, a.1.unwrap_or_default(), a.0.id),
@@ -260,8 +268,13 @@ pub async fn region_connection(
     let mut rows = Vec::new();
     let mut key = keyset;
     loop {
+        // The location decides whether a row lies in the region.
+        let columns = shown
+            .with(idle_asset::Column::Lon)
+            .with(idle_asset::Column::Lat);
+        let conn = db_conn(ctx)?;
         let batch =
-            db::asset::page(db_conn(ctx)?, &narrowed, order, key, page.backward, chunk).await?;
+            db::asset::page_of(conn, &narrowed, order, key, page.backward, chunk, columns).await?;
         let exhausted = (batch.len() as u64) < chunk;
         key = batch.last().map(|r| order.keyset(r)).or(key);
         rows.extend(batch.into_iter().filter_map(|r| {
@@ -322,7 +335,8 @@ pub async fn nearest(
     };
     ranked.sort_unstable_by(by_distance);
     ranked.truncate(k);
-    load_ranked(ctx, &ranked).await
+    let shown = super::projection::asset_columns(ctx.field());
+    load_ranked(ctx, &ranked, shown).await
 }
 
 /// The most features one `idleAssetsGeoJson` answer holds.
