@@ -71,9 +71,7 @@ fn aliases(doc: &ExecutableDocument) -> usize {
 impl Limits {
     /// Parses `request`'s query, keeping the document in the request, and counts its aliases.
     pub fn prepare(&self, request: &mut Request) -> Result<(), ServerError> {
-        let doc = request
-            .parsed_query()
-            .map_err(|e| self.explain(e.clone()))?;
+        let doc = request.parsed_query().map_err(|e| self.explain(e))?;
         self.check_aliases(doc)
     }
 

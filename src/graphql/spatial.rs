@@ -265,14 +265,14 @@ pub async fn region_connection(
     let mut narrowed = filter;
     narrowed.bbox = Some(region.envelope().grown(who.location_slack_deg()));
     let chunk = (page.fetch() * 2).max(50);
+    // The location decides whether a row lies in the region.
+    let columns = shown
+        .with(idle_asset::Column::Lon)
+        .with(idle_asset::Column::Lat);
+    let conn = db_conn(ctx)?;
     let mut rows = Vec::new();
     let mut key = keyset;
     loop {
-        // The location decides whether a row lies in the region.
-        let columns = shown
-            .with(idle_asset::Column::Lon)
-            .with(idle_asset::Column::Lat);
-        let conn = db_conn(ctx)?;
         let batch =
             db::asset::page_of(conn, &narrowed, order, key, page.backward, chunk, columns).await?;
         let exhausted = (batch.len() as u64) < chunk;

@@ -226,12 +226,12 @@ impl Importer for Assets {
         let owners = db::party::ids_by_keys(txn, &keys).await?;
         // Deciding a batch that reads or writes the database itself (footprints searched for
         // overlaps, updates) needs the last batch stored first.
-        let reads = mode.upsert || batch.iter().any(|(_, c)| c.attrs.footprint.is_some());
-        if reads {
+        let footprints = batch.iter().any(|(_, c)| c.attrs.footprint.is_some());
+        if mode.upsert || footprints {
             self.flush(txn).await?;
         }
         if let Some(deferred) = self.deferred.as_mut()
-            && batch.iter().any(|(_, c)| c.attrs.footprint.is_some())
+            && footprints
         {
             deferred.spatial_index(txn).await?;
         }

@@ -11,6 +11,10 @@ use rural_registry::domain::access::Role;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use serde_json::{Value, json};
 
+/// A client's end of a WebSocket.
+pub type WebSocket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
 /// A running server and what a test needs to talk to it.
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`
@@ -222,6 +226,39 @@ impl TestApp {
             .json()
             .await
             .expect("a JSON response")
+    }
+
+    /// A graphql-transport-ws connection to `/graphql/ws` with `token` in its
+    /// `connection_init`, acknowledged, and `query` subscribed to as operation "1".
+    pub async fn subscribe(&self, token: Option<&str>, query: &str) -> WebSocket {
+        use futures_util::{SinkExt, StreamExt};
+        use tokio_tungstenite::tungstenite::Message;
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let url = format!("{}/graphql/ws", self.address.replace("http://", "ws://"));
+        let mut request = url.into_client_request().expect("request");
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            "graphql-transport-ws".parse().expect("header"),
+        );
+        let (mut ws, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("connect");
+        let payload = match token {
+            Some(t) => json!({ "Authorization": format!("Bearer {t}") }),
+            None => json!({}),
+        };
+        ws.send(Message::text(
+            json!({ "type": "connection_init", "payload": payload }).to_string(),
+        ))
+        .await
+        .expect("init");
+        let ack = ws.next().await.expect("an answer").expect("a message");
+        assert!(ack.to_string().contains("connection_ack"), "{ack}");
+        let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": query } });
+        ws.send(Message::text(subscribe.to_string()))
+            .await
+            .expect("subscribe");
+        ws
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {

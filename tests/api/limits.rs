@@ -192,9 +192,7 @@ async fn each_token_has_its_own_rate_budget_reported_with_every_answer() {
 /// not parse is BAD_INPUT.
 #[tokio::test]
 async fn every_transport_holds_the_same_limits() {
-    use futures_util::{SinkExt, StreamExt};
-    use tokio_tungstenite::tungstenite::Message;
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use futures_util::StreamExt;
 
     let app = spawn_app().await;
     let deep = "{ idleAssets(first: 1) { nodes { village { township { villages(first: 1) { nodes { township { villages(first: 1) { nodes { township { villages(first: 1) { nodes { idleAssets(first: 1) { nodes { village { township { name } } } } } } } } } } } } } } } } }";
@@ -223,29 +221,12 @@ async fn every_transport_holds_the_same_limits() {
     assert_eq!(r[1]["data"]["townships"]["totalCount"], 8, "{r}");
     assert_eq!(error_code(&r[2]), Some("BAD_INPUT"), "{r}");
 
-    let url = format!("{}/graphql/ws", app.address.replace("http://", "ws://"));
-    let mut request = url.into_client_request().expect("request");
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("connect");
-    let init = json!({ "type": "connection_init", "payload": {} });
-    ws.send(Message::text(init.to_string()))
-        .await
-        .expect("init");
-    let ack = ws.next().await.expect("an answer").expect("a message");
-    assert!(ack.to_string().contains("connection_ack"), "{ack}");
     let fields: String = (0..51)
         .map(|i| format!("e{i}: mortgageEvents {{ action }} "))
         .collect();
-    let subscribe = json!({ "id": "1", "type": "subscribe",
-        "payload": { "query": format!("subscription {{ {fields} }}") } });
-    ws.send(Message::text(subscribe.to_string()))
-        .await
-        .expect("subscribe");
+    let mut ws = app
+        .subscribe(None, &format!("subscription {{ {fields} }}"))
+        .await;
     let answer = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next())
         .await
         .expect("an answer in time")

@@ -9,7 +9,7 @@ use rural_registry::graphql::ids::Kind;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_code, spawn_apps};
+use crate::helpers::{TestApp, WebSocket, error_code, spawn_apps};
 
 const ELIGIBILITY: &str = r#"query($right: ID!, $product: ID!, $borrower: ID!) {
   mortgageEligibility(rightId: $right, productId: $product, amountFen: 8000000, termMonths: 24,
@@ -428,50 +428,16 @@ async fn credit_operations_answer_each_role_as_the_policy_says() {
 
 /// A graphql-transport-ws connection with `token` in its `connection_init`, subscribed to
 /// `mortgageEvents`.
-async fn listen(
-    app: &TestApp,
-    token: Option<&str>,
-) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
-    use futures_util::{SinkExt, StreamExt};
-    use tokio_tungstenite::tungstenite::Message;
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    let url = format!("{}/graphql/ws", app.address.replace("http://", "ws://"));
-    let mut request = url.into_client_request().expect("request");
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("connect");
-    let payload = match token {
-        Some(t) => json!({ "Authorization": format!("Bearer {t}") }),
-        None => json!({}),
-    };
-    ws.send(Message::text(
-        json!({ "type": "connection_init", "payload": payload }).to_string(),
-    ))
+async fn listen(app: &TestApp, token: Option<&str>) -> WebSocket {
+    app.subscribe(
+        token,
+        "subscription { mortgageEvents { applicationId action status mortgageStatus } }",
+    )
     .await
-    .expect("init");
-    let ack = ws.next().await.expect("an answer").expect("a message");
-    assert!(ack.to_string().contains("connection_ack"), "{ack}");
-    ws.send(Message::text(
-        json!({ "id": "1", "type": "subscribe", "payload": {
-            "query": "subscription { mortgageEvents { applicationId action status mortgageStatus } }" } })
-        .to_string(),
-    ))
-    .await
-    .expect("subscribe");
-    ws
 }
 
 /// The next message, or None after a while.
-async fn next_message(
-    ws: &mut tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
-    wait_ms: u64,
-) -> Option<Value> {
+async fn next_message(ws: &mut WebSocket, wait_ms: u64) -> Option<Value> {
     use futures_util::StreamExt;
     let m = tokio::time::timeout(std::time::Duration::from_millis(wait_ms), ws.next())
         .await
