@@ -311,7 +311,7 @@ pub async fn page_of(
 ) -> StoreResult<Vec<idle_asset::Model>> {
     let columns = columns.union(order.needs());
     let page = page_query(filter, order, after, backward, limit, columns);
-    rows::some(conn, page.as_query(), columns).await
+    rows::page(conn, page.as_query(), columns).await
 }
 
 /// An asset with the village it lies in and its owner, read in one query.
@@ -375,7 +375,7 @@ pub async fn page_joined(
             None => joined.order_by((idle_asset::Entity, col), dir),
         };
     }
-    rows::some(conn, &joined, (asset, of_village, of_owner)).await
+    rows::page(conn, &joined, (asset, of_village, of_owner)).await
 }
 
 /// The ORDER BY of a page: the order's column, rows without a value where the walk puts them,

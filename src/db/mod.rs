@@ -89,9 +89,12 @@ pub async fn connect(url: &str) -> anyhow::Result<(DatabaseConnection, Arc<Query
         format!("database URL {url:?} must start with sqlite: or postgres:// (setting DATABASE_URL / --database-url)")
     })?;
     let mut options = ConnectOptions::new(url.to_owned());
+    // A connection is pinged before reuse only after it sat idle for a while (a server or a
+    // firewall may have dropped it): pinging at every checkout cost a round trip per statement.
     options
         .sqlx_logging(false)
-        .connect_timeout(Duration::from_secs(10));
+        .connect_timeout(Duration::from_secs(10))
+        .test_before_acquire_if_idle_for(Duration::from_secs(30));
     match engine {
         Engine::Sqlite => {
             create_sqlite_folder(url)?;

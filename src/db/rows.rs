@@ -13,8 +13,8 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use sea_orm::sea_query::SelectStatement;
-use sea_orm::{ConnectionTrait, DbErr, IdenStatic, Iterable, QueryResult};
+use sea_orm::sea_query::{SelectStatement, Value};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, IdenStatic, Iterable, QueryResult, Statement};
 
 use super::StoreResult;
 use super::entities::{idle_asset, party, village};
@@ -261,14 +261,58 @@ pub async fn some<T: ReadAt>(
     select: &SelectStatement,
     columns: T::Columns,
 ) -> StoreResult<Vec<T>> {
-    let rows = conn
-        .query_all_raw(conn.get_database_backend().build(select))
-        .await?;
+    run(conn, conn.get_database_backend().build(select), columns).await
+}
+
+/// [`some`] for a page: `select`'s LIMIT, the last value it binds, is written into the SQL
+/// instead on PostgreSQL. With the LIMIT a parameter, PostgreSQL cannot cost a generic plan
+/// (it guesses a tenth of the rows) and so plans the page again at every run, which took as
+/// long as running it; with the LIMIT in the text it keeps the plan after five runs. Pages
+/// come in few sizes, so this adds few statements to each connection's cache.
+pub async fn page<T: ReadAt>(
+    conn: &impl ConnectionTrait,
+    select: &SelectStatement,
+    columns: T::Columns,
+) -> StoreResult<Vec<T>> {
+    let backend = conn.get_database_backend();
+    let mut statement = backend.build(select);
+    if backend == DbBackend::Postgres {
+        write_last_limit(&mut statement);
+    }
+    run(conn, statement, columns).await
+}
+
+async fn run<T: ReadAt>(
+    conn: &impl ConnectionTrait,
+    statement: Statement,
+    columns: T::Columns,
+) -> StoreResult<Vec<T>> {
+    let rows = conn.query_all_raw(statement).await?;
     let read = |row: &QueryResult| {
         let mut at = 0;
         T::read_at(row, &mut at, columns)
     };
     Ok(rows.iter().map(read).collect::<Result<_, _>>()?)
+}
+
+/// Writes a PostgreSQL statement's ` LIMIT $n`, where `$n` is its last parameter, as
+/// ` LIMIT <value>`. A statement that does not end its parameters with a LIMIT is left alone.
+fn write_last_limit(statement: &mut Statement) {
+    let Some(values) = &mut statement.values else {
+        return;
+    };
+    let Some(&Value::BigUnsigned(Some(limit))) = values.0.last() else {
+        return;
+    };
+    // `$n` is the highest placeholder, so no other one starts with the same digits.
+    let placeholder = format!(" LIMIT ${}", values.0.len());
+    let Some(at) = statement.sql.rfind(&placeholder) else {
+        return;
+    };
+    statement
+        .sql
+        .replace_range(at..at + placeholder.len(), &format!(" LIMIT {limit}"));
+    values.0.pop();
 }
 
 /// A model's fields in the order its reader reads them, each with the position of the column
@@ -283,6 +327,40 @@ mod tests {
     use sea_orm::{EntityTrait, IdenStatic, Iterable};
 
     use super::*;
+
+    #[test]
+    fn a_page_limit_is_written_into_postgresql_sql_and_nothing_else_is() {
+        use sea_orm::ColumnTrait;
+        use sea_orm::sea_query::Query;
+        let select = Query::select()
+            .column(idle_asset::Column::Id)
+            .from(idle_asset::Entity)
+            .and_where(idle_asset::Column::TownshipId.eq(2))
+            .limit(51)
+            .to_owned();
+        let mut statement = DbBackend::Postgres.build(&select);
+        write_last_limit(&mut statement);
+        assert_eq!(
+            statement.sql,
+            r#"SELECT "id" FROM "idle_asset" WHERE "idle_asset"."township_id" = $1 LIMIT 51"#
+        );
+        assert_eq!(
+            statement.values.map(|v| v.0),
+            Some(vec![Value::Int(Some(2))])
+        );
+
+        // Without a LIMIT, or with a value bound after it, the statement is left as built.
+        for select in [
+            select.clone().reset_limit().to_owned(),
+            select.clone().offset(10).to_owned(),
+        ] {
+            let built = DbBackend::Postgres.build(&select);
+            let mut statement = built.clone();
+            write_last_limit(&mut statement);
+            assert_eq!(statement.sql, built.sql);
+            assert_eq!(statement.values, built.values);
+        }
+    }
 
     /// The entity's columns, each with its position.
     fn columns<E: EntityTrait>() -> Vec<(&'static str, u32)> {
