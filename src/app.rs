@@ -12,6 +12,7 @@ use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 use crate::config::Settings;
 use crate::db::{self, QueryCounter};
 use crate::domain::access::Role;
+use crate::graphql::documents::Documents;
 use crate::graphql::{self, Limits, Schemas};
 use crate::http::rate_limit::RateLimiter;
 use crate::{http, seed};
@@ -22,6 +23,8 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub schemas: Schemas,
     pub limits: Limits,
+    /// Parsed queries by their text (`graphql::documents`).
+    pub documents: Arc<Documents>,
     pub settings: Arc<Settings>,
     pub queries: Arc<QueryCounter>,
     pub limiter: Arc<RateLimiter>,
@@ -90,6 +93,7 @@ impl App {
             db,
             schemas,
             limits,
+            documents: Arc::default(),
             settings: Arc::new(settings),
             queries,
             limiter,

@@ -9,6 +9,7 @@ pub mod boundary_mutation;
 pub mod credit;
 pub mod demo_mutation;
 pub mod demo_site;
+pub mod documents;
 pub mod events;
 pub mod geo;
 pub mod ids;

@@ -123,7 +123,10 @@ async fn run(
 async fn execute(state: &AppState, batch: BatchRequest) -> BatchResponse {
     let one = |mut r: async_graphql::Request| async move {
         match state.limits.prepare(&mut r) {
-            Ok(()) => state.schemas.http.execute(r).await,
+            Ok(()) => {
+                state.documents.keep(&mut r);
+                state.schemas.http.execute(r).await
+            }
             Err(e) => GqlResponse::from_errors(vec![e]),
         }
     };
@@ -191,6 +194,7 @@ fn check_operations(
             );
             return Err((StatusCode::BAD_REQUEST, error("LIMIT_EXCEEDED", message)).into());
         }
+        state.documents.fill(r);
         if req.method() == Method::GET {
             // A query that does not parse is left to `execute`, which says why; one that does
             // is not parsed again.
