@@ -144,6 +144,7 @@ fi
 #   PRIMARY KEY (id)                           PRIMARY KEY (id)
 #   UNIQUE (code)                              UNIQUE (code)
 #   (township_id, status)                      (township_code, status)
+#   (township_id, id)                          (township_code, id)
 #   (village_id)                               (village_code)
 #   (owner_id)                                 (owner_key)
 #   (idle_since, id)                           (idle_since, id)
@@ -164,6 +165,7 @@ BEGIN;
 ALTER TABLE asset_copy ADD PRIMARY KEY (id);
 CREATE UNIQUE INDEX asset_copy_code ON asset_copy (code);
 CREATE INDEX asset_copy_township_status ON asset_copy (township_code, status);
+CREATE INDEX asset_copy_township ON asset_copy (township_code, id);
 CREATE INDEX asset_copy_village ON asset_copy (village_code);
 CREATE INDEX asset_copy_owner ON asset_copy (owner_key);
 CREATE INDEX asset_copy_idle_since ON asset_copy (idle_since, id);
