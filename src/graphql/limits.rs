@@ -8,9 +8,10 @@
 //! extension sends every field through the extension chain, which cost about a tenth of a
 //! township page's throughput, so the HTTP schema has none. The handler calls
 //! [`Limits::prepare`], which parses the query once (the schema takes the parsed document and
-//! does not parse it again) and counts its aliases, and [`Limits::explain`] on the errors the
-//! schema returns. Subscriptions over WebSocket are served by async-graphql-poem, which takes a
-//! schema and nothing else: theirs carries the same checks as an extension.
+//! does not parse it again; a text parsed before is not parsed at all, `graphql::documents`)
+//! and counts its aliases, and [`Limits::explain`] on the errors the schema returns.
+//! Subscriptions over WebSocket are served by async-graphql-poem, which takes a schema and
+//! nothing else: theirs carries the same checks as an extension.
 
 use std::sync::Arc;
 
