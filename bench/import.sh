@@ -145,7 +145,7 @@ fi
 #   UNIQUE (code)                              UNIQUE (code)
 #   (township_id, status)                      (township_code, status)
 #   (township_id, id)                          (township_code, id)
-#   (village_id)                               (village_code)
+#   (village_id, id)                           (village_code, id)
 #   (owner_id)                                 (owner_key)
 #   (idle_since, id)                           (idle_since, id)
 #   (floor_area_m2, id)                        (floor_area_m2, id)
@@ -166,7 +166,7 @@ ALTER TABLE asset_copy ADD PRIMARY KEY (id);
 CREATE UNIQUE INDEX asset_copy_code ON asset_copy (code);
 CREATE INDEX asset_copy_township_status ON asset_copy (township_code, status);
 CREATE INDEX asset_copy_township ON asset_copy (township_code, id);
-CREATE INDEX asset_copy_village ON asset_copy (village_code);
+CREATE INDEX asset_copy_village ON asset_copy (village_code, id);
 CREATE INDEX asset_copy_owner ON asset_copy (owner_key);
 CREATE INDEX asset_copy_idle_since ON asset_copy (idle_since, id);
 CREATE INDEX asset_copy_floor_area ON asset_copy (floor_area_m2, id);

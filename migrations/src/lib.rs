@@ -8,7 +8,7 @@ mod m20261125_000001_registry_core;
 mod m20261126_000001_access_tokens;
 mod m20261127_000001_asset_spatial_key;
 mod m20261128_000001_rights_and_credit;
-mod m20261129_000001_township_listing_index;
+mod m20261129_000001_listing_indexes;
 
 /// Every migration, in the order it runs.
 pub struct Migrator;
@@ -21,7 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_access_tokens::Migration),
             Box::new(m20261127_000001_asset_spatial_key::Migration),
             Box::new(m20261128_000001_rights_and_credit::Migration),
-            Box::new(m20261129_000001_township_listing_index::Migration),
+            Box::new(m20261129_000001_listing_indexes::Migration),
         ]
     }
 }

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, NullOrdering, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
-    Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend,
+    EntityTrait, IdenStatic, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, Select,
 };
 
 use super::entities::idle_asset::{self, Column};
@@ -310,7 +311,8 @@ pub async fn page_of(
     columns: Columns<Column>,
 ) -> StoreResult<Vec<idle_asset::Model>> {
     let columns = columns.union(order.needs());
-    let page = page_query(filter, order, after, backward, limit, columns);
+    let backend = conn.get_database_backend();
+    let page = page_query(backend, filter, order, after, backward, limit, columns);
     rows::page(conn, page.as_query(), columns).await
 }
 
@@ -352,7 +354,8 @@ pub async fn page_joined(
     // A missing side of the join is told by its id: read first, whatever else is.
     let of_village = of_village.with(village::Column::Id);
     let of_owner = of_owner.with(party::Column::Id);
-    let page = page_query(filter, order, after, backward, limit, asset).into_query();
+    let backend = conn.get_database_backend();
+    let page = page_query(backend, filter, order, after, backward, limit, asset).into_query();
     let mut joined = Query::select();
     joined
         .columns(asset.iter().map(|c| (idle_asset::Entity, c)))
@@ -401,7 +404,28 @@ fn page_order(order: AssetOrder, backward: bool) -> Vec<(Column, Order, Option<N
     by
 }
 
+/// On PostgreSQL, the village or township a page in id order is read within, by its
+/// (place, id) index. The page's plan is kept (`rows::page`), and a kept plan is made for the
+/// average place: written `place_id = $1`, it walked the primary key past every other place's
+/// assets, which for a place with few of them meant reading most of the table (306 ms on a
+/// million assets). Written `place_id = ANY('{…}'::bigint[])` and ordered by the place first, which no
+/// other index serves, every plan reads the place's own index entries.
+fn walked_within(
+    backend: DbBackend,
+    filter: &AssetFilter,
+    order: AssetOrder,
+) -> Option<(Column, i64)> {
+    if backend != DbBackend::Postgres || order.column().is_some() {
+        return None;
+    }
+    filter
+        .village_id
+        .map(|v| (Column::VillageId, v))
+        .or(filter.township_id.map(|t| (Column::TownshipId, t)))
+}
+
 fn page_query(
+    backend: DbBackend,
     filter: &AssetFilter,
     order: AssetOrder,
     after: Option<Keyset>,
@@ -410,7 +434,32 @@ fn page_query(
     columns: Columns<Column>,
 ) -> Select<idle_asset::Entity> {
     let walk = Walk::of(order, backward);
-    let mut q = filtered(filter);
+    let within = walked_within(backend, filter, order);
+    let mut q = match within {
+        Some((place, id)) => {
+            let mut rest = filter.clone();
+            match place {
+                Column::VillageId => rest.village_id = None,
+                _ => rest.township_id = None,
+            }
+            // A one-element array literal: sea-query reads `[…]` as a quoted name.
+            filtered(&rest).filter(Expr::cust_with_values(
+                format!("\"idle_asset\".\"{}\" = ANY($1::bigint[])", place.as_str()),
+                [format!("{{{id}}}")],
+            ))
+        }
+        None => filtered(filter),
+    };
+    if let Some((place, _)) = within {
+        q = q.order_by(
+            place,
+            if walk.ascending {
+                Order::Asc
+            } else {
+                Order::Desc
+            },
+        );
+    }
     if !columns.is_all() {
         q = q.select_only().columns(columns.iter());
     }
