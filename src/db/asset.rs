@@ -408,8 +408,8 @@ fn page_order(order: AssetOrder, backward: bool) -> Vec<(Column, Order, Option<N
 /// (place, id) index. The page's plan is kept (`rows::page`), and a kept plan is made for the
 /// average place: written `place_id = $1`, it walked the primary key past every other place's
 /// assets, which for a place with few of them meant reading most of the table (306 ms on a
-/// million assets). Written `place_id = ANY('{…}'::bigint[])` and ordered by the place first, which no
-/// other index serves, every plan reads the place's own index entries.
+/// million assets). Written `place_id = ANY('{…}'::bigint[])` and ordered by the place first,
+/// which no other index serves, every plan reads the place's own index entries.
 fn walked_within(
     backend: DbBackend,
     filter: &AssetFilter,
@@ -450,16 +450,6 @@ fn page_query(
         }
         None => filtered(filter),
     };
-    if let Some((place, _)) = within {
-        q = q.order_by(
-            place,
-            if walk.ascending {
-                Order::Asc
-            } else {
-                Order::Desc
-            },
-        );
-    }
     if !columns.is_all() {
         q = q.select_only().columns(columns.iter());
     }
@@ -474,7 +464,13 @@ fn page_query(
         }
         _ => {}
     }
-    for (col, dir, nulls) in page_order(order, backward) {
+    let mut by = page_order(order, backward);
+    if let Some((place, _)) = within {
+        // A place is walked only in id order: the place goes first, in the id's direction.
+        let dir = by[0].1.clone();
+        by.insert(0, (place, dir, None));
+    }
+    for (col, dir, nulls) in by {
         q = match nulls {
             Some(nulls) => q.order_by_with_nulls(col, dir, nulls),
             None => q.order_by(col, dir),
