@@ -14,8 +14,9 @@ use crate::db::{self, QueryCounter};
 use crate::domain::access::Role;
 use crate::graphql::documents::Documents;
 use crate::graphql::{self, Limits, Schemas};
+use crate::http;
 use crate::http::rate_limit::RateLimiter;
-use crate::{http, seed};
+use crate::services::seed;
 
 /// What every request handler shares.
 #[derive(Clone)]
@@ -57,7 +58,7 @@ impl App {
             let report = seed::load(&db, chrono::Local::now().date_naive()).await?;
             tracing::info!(?report, "loaded the demo district into the empty database");
             seeded = report.total();
-            let (_, secret) = db::token::create(
+            let (_, secret) = db::access::create(
                 &db,
                 "demo admin (created with the demo district)",
                 Role::Admin,
@@ -73,7 +74,7 @@ impl App {
             max_aliases: settings.max_aliases,
         };
         let limiter = Arc::new(RateLimiter::new(settings.rate_limit_per_minute));
-        let locator = Arc::new(RwLock::new(db::place::locator(&db).await?));
+        let locator = Arc::new(RwLock::new(db::places::locator(&db).await?));
         let schemas = graphql::build_schemas(db.clone(), locator, limits);
         let acceptor = TcpListener::bind(settings.listen.to_string())
             .into_acceptor()

@@ -50,10 +50,10 @@ pub enum Command {
     Export {
         /// What to export.
         #[arg(value_enum)]
-        kind: crate::export::Kind,
+        kind: crate::services::export::Kind,
         /// File format.
         #[arg(long, value_enum, default_value = "csv")]
-        format: crate::export::Format,
+        format: crate::services::export::Format,
         /// Only records of this township (12-digit code).
         #[arg(long)]
         township: Option<String>,
@@ -62,7 +62,7 @@ pub enum Command {
         crs: String,
         /// Text encoding of a CSV file.
         #[arg(long, value_enum, default_value = "utf8")]
-        encoding: crate::export::Encoding,
+        encoding: crate::services::export::Encoding,
         /// Where to write it; stdout when absent.
         #[arg(long)]
         output: Option<PathBuf>,
@@ -73,7 +73,7 @@ pub enum Command {
     Import {
         /// What the file holds.
         #[arg(value_enum)]
-        kind: crate::export::Kind,
+        kind: crate::services::export::Kind,
         /// The file (with `--template`: where to write the template; stdout when absent).
         #[arg(required_unless_present = "template")]
         file: Option<PathBuf>,
@@ -92,7 +92,7 @@ pub enum Command {
         report: Option<PathBuf>,
         /// The file's text encoding.
         #[arg(long, value_enum, default_value = "auto")]
-        encoding: crate::import::Encoding,
+        encoding: crate::services::import::Encoding,
         /// Datum of the file's coordinates: WGS84, GCJ02 or BD09; stored as WGS84.
         #[arg(long, default_value = "WGS84")]
         crs: String,

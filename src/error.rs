@@ -9,11 +9,11 @@ use async_graphql::ErrorExtensions as _;
 
 use crate::db::StoreError;
 use crate::domain::access::Denied;
-use crate::domain::admin_area::AdminAreaError;
-use crate::domain::asset::AssetError;
-use crate::domain::demo_site::DemoSiteError;
+use crate::domain::assets::AssetError;
+use crate::domain::demo_sites::DemoSiteError;
 use crate::domain::geometry::GeometryError;
-use crate::domain::party::PartyError;
+use crate::domain::parties::PartyError;
+use crate::domain::places::AdminAreaError;
 use crate::domain::region::RegionError;
 use crate::domain::revitalization::RevitalizationError;
 
@@ -177,9 +177,9 @@ impl From<PartyError> for AppError {
     }
 }
 
-impl From<crate::lending::LendingError> for AppError {
-    fn from(err: crate::lending::LendingError) -> Self {
-        use crate::lending::LendingError as E;
+impl From<crate::services::loans::LendingError> for AppError {
+    fn from(err: crate::services::loans::LendingError) -> Self {
+        use crate::services::loans::LendingError as E;
         match err {
             E::Transition(_) | E::NotPassing { .. } | E::NoPolicy => {
                 Self::bad_input(err.to_string())

@@ -2,16 +2,12 @@
 //! the demonstration villages, served as GraphQL.
 
 pub mod app;
-pub mod boundaries;
 pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
-pub mod export;
 pub mod graphql;
 pub mod http;
-pub mod import;
-pub mod lending;
-pub mod map;
-pub mod seed;
+pub mod maps;
+pub mod services;
 pub mod synthetic;

@@ -3,7 +3,8 @@ use clap::Parser as _;
 use rural_registry::app::App;
 use rural_registry::config::{Cli, Command, Settings, TokenCommand};
 use rural_registry::domain::access::{Role, check_scope};
-use rural_registry::{db, graphql, import, seed, synthetic};
+use rural_registry::services::{import, seed};
+use rural_registry::{db, graphql, synthetic};
 use tracing_subscriber::EnvFilter;
 
 // glibc's malloc spent a quarter of a loaded server's CPU (arena locks between the runtime's
@@ -69,7 +70,7 @@ async fn main() -> anyhow::Result<()> {
             db::migrate(&conn).await?;
             let township_id = match &township {
                 Some(code) => Some(
-                    db::place::township_by_code(&conn, code)
+                    db::places::township_by_code(&conn, code)
                         .await?
                         .with_context(|| format!("no township has the code {code}"))?
                         .id,
@@ -85,7 +86,7 @@ async fn main() -> anyhow::Result<()> {
                     bank_code: None,
                 },
             );
-            let options = rural_registry::export::Options {
+            let options = rural_registry::services::export::Options {
                 kind,
                 format,
                 township_id,
@@ -100,7 +101,8 @@ async fn main() -> anyhow::Result<()> {
                 )),
                 None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
             };
-            let mut chunks = std::pin::pin!(rural_registry::export::stream(conn, options));
+            let mut chunks =
+                std::pin::pin!(rural_registry::services::export::stream(conn, options));
             while let Some(chunk) = chunks.next().await {
                 out.write_all(&chunk?)?;
             }
@@ -260,7 +262,7 @@ async fn token(settings: &Settings, action: TokenCommand) -> anyhow::Result<()> 
             let label = rural_registry::domain::text::required("label", &label, 100)?;
             let township_id = match &township {
                 Some(code) => Some(
-                    db::place::township_by_code(&conn, code)
+                    db::places::township_by_code(&conn, code)
                         .await?
                         .with_context(|| format!("no township has the code {code}"))?
                         .id,
@@ -268,7 +270,7 @@ async fn token(settings: &Settings, action: TokenCommand) -> anyhow::Result<()> 
                 None => None,
             };
             let (row, secret) =
-                db::token::create(&conn, &label, role, township_id, bank.as_deref()).await?;
+                db::access::create(&conn, &label, role, township_id, bank.as_deref()).await?;
             eprintln!(
                 "created token {} for {label:?}: {role}{}",
                 row.id,
@@ -278,7 +280,7 @@ async fn token(settings: &Settings, action: TokenCommand) -> anyhow::Result<()> 
             println!("{secret}");
         }
         TokenCommand::Revoke { id } => {
-            if db::token::revoke(&conn, id).await? {
+            if db::access::revoke(&conn, id).await? {
                 eprintln!("revoked token {id}");
             } else {
                 anyhow::bail!(
@@ -287,16 +289,17 @@ async fn token(settings: &Settings, action: TokenCommand) -> anyhow::Result<()> 
             }
         }
         TokenCommand::List => {
-            let townships: std::collections::HashMap<i64, String> = db::place::all_townships(&conn)
-                .await?
-                .into_iter()
-                .map(|t| (t.id, t.code))
-                .collect();
+            let townships: std::collections::HashMap<i64, String> =
+                db::places::all_townships(&conn)
+                    .await?
+                    .into_iter()
+                    .map(|t| (t.id, t.code))
+                    .collect();
             println!(
                 "{:>4}  {:<6} {:<14} {:<20} {:<20} {:<20} label",
                 "id", "role", "scope", "created", "last used", "revoked"
             );
-            for t in db::token::list(&conn).await? {
+            for t in db::access::list(&conn).await? {
                 let township = t
                     .township_id
                     .and_then(|id| townships.get(&id))

@@ -22,12 +22,12 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, Pagin
 
 use crate::db::entities::{idle_asset, party};
 use crate::db::{self, audit};
-use crate::domain::asset::{
+use crate::domain::assets::{
     AssetKind, AssetStatus, Condition, IdleCause, OwnerWillingness, Structure,
 };
 use crate::domain::geometry::{BBox, Location};
 use crate::domain::locator::{Locator, Placement};
-use crate::domain::party::PartyKind;
+use crate::domain::parties::PartyKind;
 use crate::domain::spatial_key;
 
 /// Assets written in one transaction.
@@ -452,8 +452,8 @@ pub struct Report {
 
 /// The district as stored: townships, villages, their names and the locator.
 pub async fn district(conn: &impl ConnectionTrait) -> anyhow::Result<District> {
-    let locator = db::place::locator(conn).await?;
-    let townships = db::place::all_townships(conn).await?;
+    let locator = db::places::locator(conn).await?;
+    let townships = db::places::all_townships(conn).await?;
     let mut bbox: Option<BBox> = None;
     for t in &townships {
         let b = db::geometry::read_area(&t.boundary)
@@ -470,7 +470,7 @@ pub async fn district(conn: &impl ConnectionTrait) -> anyhow::Result<District> {
         });
     }
     let bbox = bbox.context("the database has no township to place assets in")?;
-    let mut villages = db::place::all_villages(conn).await?;
+    let mut villages = db::places::all_villages(conn).await?;
     villages.sort_by(|a, b| a.code.cmp(&b.code));
     let village_names = villages.iter().map(|v| (v.id, v.name.clone())).collect();
     let villages = villages
@@ -507,12 +507,12 @@ pub async fn generate(
 ) -> anyhow::Result<Report> {
     let started = Instant::now();
     let mut demo_records = 0;
-    if db::place::count_townships(conn).await? == 0 {
-        demo_records = crate::seed::load(conn, chrono::Local::now().date_naive())
+    if db::places::count_townships(conn).await? == 0 {
+        demo_records = crate::services::seed::load(conn, chrono::Local::now().date_naive())
             .await?
             .total();
     }
-    if db::asset::by_code(conn, &asset_code(seed, 1))
+    if db::assets::by_code(conn, &asset_code(seed, 1))
         .await?
         .is_some()
     {

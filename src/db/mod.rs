@@ -4,20 +4,23 @@
 //! SeaQuery and run unchanged on both engines. Query functions take `&impl ConnectionTrait` so
 //! they run on the pool or inside a transaction alike.
 
-pub mod asset;
+pub mod access;
+pub mod assets;
 pub mod audit;
 pub mod bulk;
 pub mod credit;
-pub mod demo_site;
+pub mod demo_sites;
+pub mod eligibility;
 pub mod entities;
 pub mod geometry;
-pub mod loan;
-pub mod party;
-pub mod place;
+pub mod loans;
+pub mod parties;
+pub mod places;
 pub mod revitalization;
+pub mod rights;
 pub mod rows;
-pub mod token;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -25,8 +28,9 @@ use std::time::Duration;
 use anyhow::Context as _;
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    DatabaseTransaction, DbErr, EntityTrait, QueryFilter, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
 };
 
 /// A storage failure. Deliberately not `Display`: it can only reach a client through the API's
@@ -177,7 +181,7 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None)
         .await
         .context("migrating the database")?;
-    let filled = asset::fill_cells(db)
+    let filled = assets::fill_cells(db)
         .await
         .map_err(anyhow::Error::from)
         .context("filling in the assets' spatial keys")?;
@@ -242,6 +246,48 @@ pub async fn max_id<E: sea_orm::EntityTrait>(
         .one(conn)
         .await?;
     Ok(max.flatten().unwrap_or(0))
+}
+
+/// Rows of `E` whose `column` is one of `ids`, grouped by that column.
+pub(crate) async fn grouped<E, F>(
+    conn: &impl ConnectionTrait,
+    column: E::Column,
+    ids: &[i64],
+    key: F,
+) -> StoreResult<HashMap<i64, Vec<E::Model>>>
+where
+    E: EntityTrait,
+    F: Fn(&E::Model) -> i64,
+{
+    let rows = E::find()
+        .filter(column.is_in(ids.iter().copied()))
+        .all(conn)
+        .await?;
+    let mut out: HashMap<i64, Vec<E::Model>> = HashMap::new();
+    for r in rows {
+        out.entry(key(&r)).or_default().push(r);
+    }
+    Ok(out)
+}
+
+/// Rows of `E` whose `column` is one of `ids`, by that key.
+pub(crate) async fn keyed<E, F>(
+    conn: &impl ConnectionTrait,
+    column: E::Column,
+    ids: &[i64],
+    key: F,
+) -> StoreResult<HashMap<i64, E::Model>>
+where
+    E: EntityTrait,
+    F: Fn(&E::Model) -> i64,
+{
+    Ok(E::find()
+        .filter(column.is_in(ids.iter().copied()))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|m| (key(&m), m))
+        .collect())
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::code_enum;
 use super::geometry::{Area, Location};
-use super::right::{CreditModel, DocumentKind, Policy, RightKind, RightStatus};
+use super::rights::{CreditModel, DocumentKind, Policy, RightKind, RightStatus};
 
 code_enum! {
     /// A rule's answer (规则结论).
@@ -160,7 +160,7 @@ pub struct BorrowerFacts {
 /// The birth date and sex an 18-digit resident ID number (居民身份证号) encodes: digits 7–14
 /// are the date, digit 17 is odd for men. None for another format or a bad check digit.
 pub fn birth_and_sex(id_number: &str) -> Option<(NaiveDate, Sex)> {
-    let checked = super::party::resident_id_number(id_number).ok()?;
+    let checked = super::parties::resident_id_number(id_number).ok()?;
     let date = NaiveDate::parse_from_str(&checked[6..14], "%Y%m%d").ok()?;
     let sex = if (checked.as_bytes()[16] - b'0') % 2 == 1 {
         Sex::Male
@@ -878,7 +878,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::domain::right::AgeLimits;
+    use crate::domain::rights::AgeLimits;
 
     fn day(s: &str) -> NaiveDate {
         s.parse().expect("date")

@@ -2,18 +2,18 @@
 //! types. Values are parsed once at the edge into these types, so nothing deeper re-checks them.
 
 pub mod access;
-pub mod admin_area;
-pub mod asset;
+pub mod assets;
 pub mod datum;
-pub mod demo_site;
+pub mod demo_sites;
 pub mod eligibility;
 pub mod geometry;
-pub mod loan;
+pub mod loans;
 pub mod locator;
-pub mod party;
+pub mod parties;
+pub mod places;
 pub mod region;
 pub mod revitalization;
-pub mod right;
+pub mod rights;
 pub mod spatial_key;
 pub mod text;
 

@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 
-use super::asset::AssetStatus;
+use super::assets::AssetStatus;
 use super::code_enum;
 use super::text::{self, TextError};
 

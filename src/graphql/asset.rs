@@ -15,15 +15,15 @@ use super::place::{Township, Village, township_of, village_of};
 use super::scalars::{GeoJson, Long};
 use super::{ListTotal, db_conn, stored};
 use crate::db;
-use crate::db::asset::{AssetFilter, AssetOrder, AssetOrderField, Keyset, SortValue};
+use crate::db::assets::{AssetFilter, AssetOrder, AssetOrderField, Keyset, SortValue};
 use crate::db::entities::{idle_asset, party, revitalization, village};
 use crate::domain::access::{Caller, Role};
-use crate::domain::asset::{
+use crate::domain::assets::{
     AssetKind, AssetStatus, Condition, IdleCause, OwnerWillingness, Structure,
 };
 use crate::domain::datum::Crs;
 use crate::domain::geometry::{Area, Location, Measures, measures};
-use crate::domain::party::PartyKind;
+use crate::domain::parties::PartyKind;
 use crate::domain::region::Region;
 use crate::domain::revitalization::{RevenueSplit as DomainSplit, RevitalizationMode, WHOLE_BP};
 use crate::error::AppError;
@@ -58,7 +58,7 @@ impl IdleAsset {
     }
 
     /// The asset with the village and owner joined to it.
-    pub fn joined((row, village, owner): db::asset::Joined) -> Self {
+    pub fn joined((row, village, owner): db::assets::Joined) -> Self {
         let relations = owner.map(|owner| Box::new(Relations { village, owner }));
         Self(row, None, relations)
     }
@@ -223,7 +223,7 @@ impl IdleAsset {
         ctx: &Context<'_>,
     ) -> Result<Vec<super::credit::PropertyRight>> {
         Ok(
-            Box::pin(db::credit::rights_on_asset(db_conn(ctx)?, self.0.id))
+            Box::pin(db::rights::rights_on_asset(db_conn(ctx)?, self.0.id))
                 .await?
                 .into_iter()
                 .map(super::credit::PropertyRight)
@@ -409,7 +409,7 @@ impl Party {
             && actor.role == Role::Bank
         {
             let bank = actor.bank_code.as_deref().unwrap_or_default();
-            let own = Box::pin(db::loan::is_borrower_of(db_conn(ctx)?, self.0.id, bank)).await?;
+            let own = Box::pin(db::loans::is_borrower_of(db_conn(ctx)?, self.0.id, bank)).await?;
             return who
                 .may_see_borrower_data(own)
                 .map_err(|d| AppError::from(d).into());
@@ -836,14 +836,14 @@ pub async fn asset_connection(
     let shown = super::projection::asset_listing(ctx.field());
     let nodes: Vec<IdleAsset> = if shown.joined {
         let columns = shown.columns;
-        db::asset::page_joined(conn, &filter, order_db, key, backward, limit, columns)
+        db::assets::page_joined(conn, &filter, order_db, key, backward, limit, columns)
             .await?
             .into_iter()
             .map(IdleAsset::joined)
             .collect()
     } else {
         let columns = shown.columns.0;
-        db::asset::page_of(conn, &filter, order_db, key, backward, limit, columns)
+        db::assets::page_of(conn, &filter, order_db, key, backward, limit, columns)
             .await?
             .into_iter()
             .map(IdleAsset::from)

@@ -9,12 +9,12 @@ use super::db_conn;
 use super::mutation::{SharedLocator, author};
 use super::place::{Township, Village};
 use super::scalars::GeoJson;
-use crate::boundaries;
 use crate::db;
-use crate::domain::admin_area::{NewTownship, NewVillage};
 use crate::domain::datum::Crs;
 use crate::domain::geometry::Location;
+use crate::domain::places::{NewTownship, NewVillage};
 use crate::error::AppError;
+use crate::services::places;
 
 /// Boundary administration (区划管理), for the district office.
 #[derive(Default)]
@@ -80,7 +80,7 @@ fn geometry(value: GeoJson, crs: Crs) -> Result<geojson::Geometry, AppError> {
 
 /// After a commit, the shared locator is rebuilt from what is stored.
 pub(crate) async fn refresh_locator(ctx: &Context<'_>) -> Result<()> {
-    let fresh = db::place::locator(db_conn(ctx)?)
+    let fresh = db::places::locator(db_conn(ctx)?)
         .await
         .map_err(AppError::internal)?;
     let shared = ctx.data::<SharedLocator>()?;
@@ -110,7 +110,7 @@ impl BoundaryMutation {
         )
         .map_err(AppError::from)?;
         let txn = db::begin_write(db_conn(ctx)?).await?;
-        let changed = boundaries::upsert_township(&txn, &author(ctx, actor), &new).await?;
+        let changed = places::upsert_township(&txn, &author(ctx, actor), &new).await?;
         db::commit(txn).await?;
         refresh_locator(ctx).await?;
         Ok(TownshipPayload {
@@ -153,7 +153,7 @@ impl BoundaryMutation {
         .map_err(AppError::from)?;
         let txn = db::begin_write(db_conn(ctx)?).await?;
         let by = author(ctx, actor);
-        let changed = boundaries::upsert_village(&txn, &by, &input.township_code, &new).await?;
+        let changed = places::upsert_village(&txn, &by, &input.township_code, &new).await?;
         db::commit(txn).await?;
         refresh_locator(ctx).await?;
         Ok(VillagePayload {

@@ -15,7 +15,7 @@ use crate::db;
 use crate::db::entities::{appraisal, bank, loan_product, property_right, source_document};
 use crate::domain::eligibility::{self, Request, RuleCode, Verdict};
 
-use crate::domain::right::{AppraisalMethod, CreditModel, DocumentKind, RightKind, RightStatus};
+use crate::domain::rights::{AppraisalMethod, CreditModel, DocumentKind, RightKind, RightStatus};
 use crate::error::AppError;
 
 /// A property right (产权): a household's house with its homestead, a land management right, a
@@ -444,9 +444,9 @@ impl CreditQuery {
         let conn = db_conn(ctx)?;
         let row = match (id, code) {
             (Some(id), None) => {
-                db::credit::right(conn, ids::decode_as(&id, Kind::PropertyRight)?).await?
+                db::rights::right(conn, ids::decode_as(&id, Kind::PropertyRight)?).await?
             }
-            (None, Some(code)) => db::credit::right_by_code(conn, &code).await?,
+            (None, Some(code)) => db::rights::right_by_code(conn, &code).await?,
             _ => return Err(AppError::bad_input("give `id` or `code`, one of them").into()),
         };
         Ok(row.map(PropertyRight))
@@ -487,7 +487,7 @@ impl CreditQuery {
             rank: rank as u32,
         };
         let snapshot =
-            db::credit::snapshot(db_conn(ctx)?, right, product.id, borrower, request, today)
+            db::eligibility::snapshot(db_conn(ctx)?, right, product.id, borrower, request, today)
                 .await?
                 .ok_or_else(|| {
                     AppError::not_found(
@@ -541,8 +541,8 @@ pub struct MortgagePolicy {
     pub age: AgeLimits,
 }
 
-impl From<crate::domain::right::Policy> for MortgagePolicy {
-    fn from(p: crate::domain::right::Policy) -> Self {
+impl From<crate::domain::rights::Policy> for MortgagePolicy {
+    fn from(p: crate::domain::rights::Policy) -> Self {
         Self {
             version: p.version,
             mortgageable: p.mortgageable,
@@ -567,7 +567,7 @@ impl From<crate::domain::right::Policy> for MortgagePolicy {
 }
 
 impl MortgagePolicy {
-    fn into_domain(self) -> Result<crate::domain::right::Policy, AppError> {
+    fn into_domain(self) -> Result<crate::domain::rights::Policy, AppError> {
         let whole = |v: i32, what: &str| {
             u32::try_from(v)
                 .map_err(|_| AppError::bad_input(format!("`{what}` must not be negative")))
@@ -585,14 +585,14 @@ impl MortgagePolicy {
             }
             ceilings.insert(c.kind, (c.max_loan_to_value * 10_000.0).round() as u32);
         }
-        let policy = crate::domain::right::Policy {
+        let policy = crate::domain::rights::Policy {
             version: self.version.trim().to_owned(),
             mortgageable: self.mortgageable,
             ltv_ceiling_bp: ceilings,
             collective_consent: self.collective_consent,
             min_appraisal_fen: self.min_appraisal_fen.0,
             appraisal_valid_days: whole(self.appraisal_valid_days, "appraisalValidDays")?,
-            age: crate::domain::right::AgeLimits {
+            age: crate::domain::rights::AgeLimits {
                 min: whole(self.age.min, "age.min")?,
                 male_max: whole(self.age.male_max, "age.maleMax")?,
                 female_max: whole(self.age.female_max, "age.femaleMax")?,
@@ -634,15 +634,15 @@ impl CreditMutation {
         let policy = input.into_domain()?;
         let conn = db_conn(ctx)?;
         let txn = db::begin_write(conn).await?;
-        let before = db::credit::current_policy(&txn).await?;
-        if db::credit::policy_exists(&txn, &policy.version).await? {
+        let before = db::eligibility::current_policy(&txn).await?;
+        if db::eligibility::policy_exists(&txn, &policy.version).await? {
             return Err(AppError::conflict(format!(
                 "policy version {} exists; a change is a new version",
                 policy.version
             ))
             .into());
         }
-        db::credit::insert_policy(&txn, &policy).await?;
+        db::eligibility::insert_policy(&txn, &policy).await?;
         super::mutation::record(
             ctx,
             &txn,
@@ -666,7 +666,7 @@ impl CampaignQuery {
     /// The district's mortgage policy in force (现行抵押政策).
     #[graphql(guard = "Details(\"the mortgage policy\")")]
     async fn mortgage_policy(&self, ctx: &Context<'_>) -> Result<Option<MortgagePolicy>> {
-        Ok(db::credit::current_policy(db_conn(ctx)?)
+        Ok(db::eligibility::current_policy(db_conn(ctx)?)
             .await?
             .map(Into::into))
     }
@@ -684,10 +684,10 @@ impl CampaignQuery {
         let township = ids::decode_as(&township_id, Kind::Township)?;
         let conn = db_conn(ctx)?;
         let today = chrono::Local::now().date_naive();
-        let rights = db::credit::rights_in_township(conn, township, &product.right_kind).await?;
+        let rights = db::rights::rights_in_township(conn, township, &product.right_kind).await?;
         let mut out = Vec::new();
         for right in rights {
-            let holders = db::credit::holders_of(conn, right.id).await?;
+            let holders = db::rights::holders_of(conn, right.id).await?;
             let Some(head) = holders.first() else {
                 continue;
             };
@@ -696,15 +696,21 @@ impl CampaignQuery {
                 term_months: product.min_term_months.max(1) as u32,
                 rank: 1,
             };
-            let Some(snapshot) =
-                db::credit::snapshot(conn, right.id, product.id, head.party_id, request, today)
-                    .await?
+            let Some(snapshot) = db::eligibility::snapshot(
+                conn,
+                right.id,
+                product.id,
+                head.party_id,
+                request,
+                today,
+            )
+            .await?
             else {
                 continue;
             };
             let report = eligibility::evaluate(&snapshot);
             if let (Verdict::Pass, Some(max)) = (report.verdict, report.max_amount_fen) {
-                let Some(party) = db::party::by_ids(conn, &[head.party_id])
+                let Some(party) = db::parties::by_ids(conn, &[head.party_id])
                     .await?
                     .remove(&head.party_id)
                 else {

@@ -11,9 +11,9 @@ use super::scalars::Long;
 use super::{db_conn, stored};
 use crate::db;
 use crate::db::entities::{demo_site, idle_asset};
-use crate::domain::asset::AssetStatus;
+use crate::domain::assets::AssetStatus;
 use crate::domain::datum::Crs;
-use crate::domain::demo_site::{DemoSiteDraft, DemoSiteLevel, Indicator, IndicatorCode};
+use crate::domain::demo_sites::{DemoSiteDraft, DemoSiteLevel, Indicator, IndicatorCode};
 use crate::domain::revitalization::{RevenueSplit, RevitalizationDraft, RevitalizationMode};
 use crate::error::AppError;
 
@@ -23,7 +23,7 @@ pub struct DemoMutation;
 
 async fn asset(ctx: &Context<'_>, id: &ID) -> Result<idle_asset::Model> {
     let n = ids::decode_as(id, Kind::IdleAsset)?;
-    db::asset::by_ids(db_conn(ctx)?, &[n])
+    db::assets::by_ids(db_conn(ctx)?, &[n])
         .await?
         .remove(&n)
         .ok_or_else(|| AppError::bad_input("`assetId` names no idle asset").into())
@@ -31,7 +31,7 @@ async fn asset(ctx: &Context<'_>, id: &ID) -> Result<idle_asset::Model> {
 
 async fn site(ctx: &Context<'_>, id: &ID) -> Result<demo_site::Model> {
     let n = ids::decode_as(id, Kind::DemoSite)?;
-    db::demo_site::by_ids(db_conn(ctx)?, &[n])
+    db::demo_sites::by_ids(db_conn(ctx)?, &[n])
         .await?
         .remove(&n)
         .ok_or_else(|| AppError::not_found("no demonstration site has this ID").into())
@@ -43,7 +43,7 @@ async fn revitalized_assets(ctx: &Context<'_>, ids_: &[ID]) -> Result<Vec<i64>> 
         .iter()
         .map(|id| ids::decode_as(id, Kind::IdleAsset))
         .collect::<Result<Vec<_>, _>>()?;
-    let found = db::asset::by_ids(db_conn(ctx)?, &wanted).await?;
+    let found = db::assets::by_ids(db_conn(ctx)?, &wanted).await?;
     for n in &wanted {
         match found.get(n) {
             None => {
@@ -299,15 +299,15 @@ impl DemoMutation {
         };
         let assets = revitalized_assets(ctx, &input.asset_ids).await?;
         let txn = db::begin_write(db_conn(ctx)?).await?;
-        if db::demo_site::by_code(&txn, &new.code).await?.is_some() {
+        if db::demo_sites::by_code(&txn, &new.code).await?.is_some() {
             return Err(AppError::conflict(format!(
                 "a demonstration site with code {} exists",
                 new.code
             ))
             .into());
         }
-        let row = db::demo_site::insert(&txn, &new, place, operator).await?;
-        db::demo_site::set_assets(&txn, row.id, &assets).await?;
+        let row = db::demo_sites::insert(&txn, &new, place, operator).await?;
+        db::demo_sites::set_assets(&txn, row.id, &assets).await?;
         let after = serde_json::json!({ "site": row, "assetIds": assets });
         record(
             ctx,
@@ -378,11 +378,11 @@ impl DemoMutation {
         let txn = db::begin_write(db_conn(ctx)?).await?;
         let after = updated(
             "demonstration site",
-            db::demo_site::update(&txn, before.id, input.version, &new, place, operator).await?,
+            db::demo_sites::update(&txn, before.id, input.version, &new, place, operator).await?,
             input.version,
         )?;
         if let Some(assets) = &assets {
-            db::demo_site::set_assets(&txn, after.id, assets).await?;
+            db::demo_sites::set_assets(&txn, after.id, assets).await?;
         }
         let change = (
             json(&before),
@@ -427,12 +427,12 @@ impl DemoMutation {
             .collect::<Result<Vec<_>, _>>()
             .map_err(AppError::from)?;
         let txn = db::begin_write(db_conn(ctx)?).await?;
-        let before = db::demo_site::indicators_of(&txn, &[site.id])
+        let before = db::demo_sites::indicators_of(&txn, &[site.id])
             .await?
             .remove(&site.id)
             .unwrap_or_default();
-        db::demo_site::upsert_indicators(&txn, site.id, &indicators).await?;
-        let after = db::demo_site::indicators_of(&txn, &[site.id])
+        db::demo_sites::upsert_indicators(&txn, site.id, &indicators).await?;
+        let after = db::demo_sites::indicators_of(&txn, &[site.id])
             .await?
             .remove(&site.id)
             .unwrap_or_default();

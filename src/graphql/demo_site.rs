@@ -17,7 +17,7 @@ use super::stored;
 use crate::db;
 use crate::db::entities::{demo_indicator, demo_site, idle_asset};
 use crate::domain::datum::Crs;
-use crate::domain::demo_site::{DemoSiteLevel, IndicatorCode, IndicatorUnit};
+use crate::domain::demo_sites::{DemoSiteLevel, IndicatorCode, IndicatorUnit};
 use crate::domain::geometry::{Area, Location, Measures, measures};
 use crate::error::AppError;
 

@@ -11,7 +11,7 @@ use super::db_conn;
 use super::ids::Kind;
 use crate::db;
 use crate::domain::access::{Denied, Role};
-use crate::domain::loan::{LoanStatus, MortgageStatus};
+use crate::domain::loans::{LoanStatus, MortgageStatus};
 use crate::error::AppError;
 
 /// How many events a slow subscriber may fall behind before it misses some.

@@ -8,7 +8,7 @@ use super::db_conn;
 use super::mutation::today;
 use crate::domain::datum::Crs;
 use crate::error::AppError;
-use crate::import::{self, Encoding, Importing, Kind, Mode};
+use crate::services::import::{self, Encoding, Importing, Kind, Mode};
 
 /// What a file holds (导入内容).
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]

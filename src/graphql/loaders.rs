@@ -92,21 +92,21 @@ macro_rules! loader {
     };
 }
 
-loader!(TownshipKey => township::Model, db::place::townships_by_ids);
-loader!(VillageKey => village::Model, db::place::villages_by_ids);
-loader!(PartyKey => party::Model, db::party::by_ids);
-loader!(AssetKey => idle_asset::Model, db::asset::by_ids);
+loader!(TownshipKey => township::Model, db::places::townships_by_ids);
+loader!(VillageKey => village::Model, db::places::villages_by_ids);
+loader!(PartyKey => party::Model, db::parties::by_ids);
+loader!(AssetKey => idle_asset::Model, db::assets::by_ids);
 loader!(RevitalizationKey => revitalization::Model, db::revitalization::by_ids);
-loader!(DemoSiteKey => demo_site::Model, db::demo_site::by_ids);
+loader!(DemoSiteKey => demo_site::Model, db::demo_sites::by_ids);
 loader!(RevitalizationsOf => Vec<revitalization::Model>, db::revitalization::of_assets);
-loader!(StatusCountsOf => Vec<(String, i64)>, db::asset::status_counts);
-loader!(SiteAssetsOf => Vec<i64>, db::demo_site::asset_ids_of);
-loader!(IndicatorsOf => Vec<demo_indicator::Model>, db::demo_site::indicators_of);
-loader!(RightKey => property_right::Model, db::credit::rights_by_ids);
+loader!(StatusCountsOf => Vec<(String, i64)>, db::assets::status_counts);
+loader!(SiteAssetsOf => Vec<i64>, db::demo_sites::asset_ids_of);
+loader!(IndicatorsOf => Vec<demo_indicator::Model>, db::demo_sites::indicators_of);
+loader!(RightKey => property_right::Model, db::rights::rights_by_ids);
 loader!(ProductKey => loan_product::Model, db::credit::products_by_ids);
 loader!(BankKey => bank::Model, db::credit::banks_by_ids);
-loader!(HoldersOf => Vec<right_holder::Model>, db::credit::holders_of_rights);
-loader!(DocumentsOf => Vec<source_document::Model>, db::credit::documents_of_rights);
-loader!(AppraisalsOf => Vec<appraisal::Model>, db::credit::appraisals_of_rights);
-loader!(MortgageOf => mortgage::Model, db::loan::mortgages_of);
-loader!(LoanEventsOf => Vec<loan_event::Model>, db::loan::events_of_applications);
+loader!(HoldersOf => Vec<right_holder::Model>, db::rights::holders_of_rights);
+loader!(DocumentsOf => Vec<source_document::Model>, db::rights::documents_of_rights);
+loader!(AppraisalsOf => Vec<appraisal::Model>, db::rights::appraisals_of_rights);
+loader!(MortgageOf => mortgage::Model, db::loans::mortgages_of);
+loader!(LoanEventsOf => Vec<loan_event::Model>, db::loans::events_of_applications);

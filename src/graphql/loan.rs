@@ -16,11 +16,11 @@ use super::scalars::Long;
 use super::{db_conn, stored};
 use crate::db;
 use crate::db::entities::{loan_application, loan_event, mortgage};
-use crate::db::loan::{NewApplication, NewEvent};
+use crate::db::loans::{NewApplication, NewEvent};
 use crate::domain::access::{Actor, Role};
-use crate::domain::loan::{DisposalMethod, LoanAction, LoanStatus, MortgageStatus};
+use crate::domain::loans::{DisposalMethod, LoanAction, LoanStatus, MortgageStatus};
 use crate::error::AppError;
-use crate::lending;
+use crate::services::loans;
 
 /// A loan application and the loan it became (贷款申请).
 pub struct LoanApplication(pub loan_application::Model);
@@ -136,7 +136,7 @@ impl LoanApplication {
             .load_one(LoanEventsOf(self.0.id))
             .await?
             .unwrap_or_default();
-        Ok(Long(db::loan::repaid(&events)))
+        Ok(Long(db::loans::repaid(&events)))
     }
 
     /// Version (版本号), for the next step.
@@ -230,7 +230,7 @@ async fn visible_application(ctx: &Context<'_>, id: &ID) -> Result<loan_applicat
 
 /// An application by database id for `node`: none when missing, FORBIDDEN when another bank's.
 pub async fn node(ctx: &Context<'_>, id: i64) -> Result<Option<LoanApplication>> {
-    let Some(app) = db::loan::application(db_conn(ctx)?, id).await? else {
+    let Some(app) = db::loans::application(db_conn(ctx)?, id).await? else {
         return Ok(None);
     };
     let code = super::credit::bank_code(ctx, app.bank_id).await?;
@@ -275,7 +275,7 @@ impl LoanQuery {
             ),
             _ => None,
         };
-        Ok(db::loan::applications(conn, bank, status, first as u64)
+        Ok(db::loans::applications(conn, bank, status, first as u64)
             .await?
             .into_iter()
             .map(LoanApplication)
@@ -376,8 +376,8 @@ pub struct LoanApplicationPayload {
 pub struct LoanMutation;
 
 /// The audit identity and day of a step taken through the API.
-fn step_by<'a>(ctx: &Context<'_>, actor: &'a crate::db::audit::Actor) -> lending::Step<'a> {
-    lending::Step {
+fn step_by<'a>(ctx: &Context<'_>, actor: &'a crate::db::audit::Actor) -> loans::Step<'a> {
+    loans::Step {
         actor,
         request_id: ctx
             .data_opt::<super::mutation::RequestId>()
@@ -420,7 +420,7 @@ async fn run_step(
     let who = audit_actor(actor);
     let txn = db::begin_write(db_conn(ctx)?).await?;
     let (after, mortgage_status) =
-        lending::step(&txn, &step_by(ctx, &who), &app, version, action, &event)
+        loans::step(&txn, &step_by(ctx, &who), &app, version, action, &event)
             .await
             .map_err(AppError::from)?;
     db::commit(txn).await?;
@@ -465,7 +465,7 @@ impl LoanMutation {
             .await?
             .ok_or_else(|| AppError::bad_input("`productId` names no loan product"))?;
         let right_id = ids::decode_as(&input.right_id, Kind::PropertyRight)?;
-        let right = db::credit::right(conn, right_id)
+        let right = db::rights::right(conn, right_id)
             .await?
             .ok_or_else(|| AppError::bad_input("`rightId` names no property right"))?;
         let borrower_id = super::mutation::party_id(ctx, &input.borrower_id, "borrowerId").await?;
@@ -500,7 +500,7 @@ impl LoanMutation {
         };
         let who = audit_actor(actor);
         let txn = db::begin_write(conn).await?;
-        let row = lending::submit(&txn, &step_by(ctx, &who), &new)
+        let row = loans::submit(&txn, &step_by(ctx, &who), &new)
             .await
             .map_err(AppError::from)?;
         db::commit(txn).await?;
@@ -522,7 +522,7 @@ impl LoanMutation {
         let actor = as_its_bank(ctx, &app).await?;
         let who = audit_actor(actor);
         let txn = db::begin_write(db_conn(ctx)?).await?;
-        let (after, _) = lending::decide(
+        let (after, _) = loans::decide(
             &txn,
             &step_by(ctx, &who),
             &app,
@@ -561,7 +561,7 @@ impl LoanMutation {
         let mut step = step_by(ctx, &who);
         step.on = input.registered_on.unwrap_or(step.on);
         let txn = db::begin_write(db_conn(ctx)?).await?;
-        let after = lending::register(&txn, &step, &app, input.version, &registration_no)
+        let after = loans::register(&txn, &step, &app, input.version, &registration_no)
             .await
             .map_err(AppError::from)?;
         db::commit(txn).await?;
@@ -606,7 +606,7 @@ impl LoanMutation {
         let app = visible_application(ctx, &input.application_id).await?;
         let actor = as_its_bank(ctx, &app).await?;
         let amount = positive(input.amount_fen, "repayment")?;
-        let repaid = db::loan::repaid_fen(db_conn(ctx)?, app.id).await?;
+        let repaid = db::loans::repaid_fen(db_conn(ctx)?, app.id).await?;
         let settles = repaid + amount >= app.amount_fen;
         let e = event("REPAYMENT", &input, Some(amount));
         run_step(

@@ -97,11 +97,11 @@ pub(crate) fn stored<T>(parsed: Result<T, UnknownCode>) -> Result<T> {
 pub enum ListTotal {
     Townships,
     Villages(Option<i64>),
-    Assets(Box<db::asset::AssetFilter>),
+    Assets(Box<db::assets::AssetFilter>),
     DemoSites(Option<i64>),
     AuditEvents(Box<db::audit::AuditFilter>),
     /// Assets under a filter in a region, as the caller sees them.
-    InRegion(Box<(db::asset::AssetFilter, crate::domain::region::Region)>),
+    InRegion(Box<(db::assets::AssetFilter, crate::domain::region::Region)>),
 }
 
 #[Object]
@@ -110,10 +110,10 @@ impl ListTotal {
     async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
         let conn = db_conn(ctx)?;
         Ok(match self {
-            ListTotal::Townships => db::place::count_townships(conn).await?,
-            ListTotal::Villages(t) => db::place::count_villages(conn, *t).await?,
-            ListTotal::Assets(f) => db::asset::count(conn, f).await?,
-            ListTotal::DemoSites(t) => db::demo_site::count(conn, *t).await?,
+            ListTotal::Townships => db::places::count_townships(conn).await?,
+            ListTotal::Villages(t) => db::places::count_villages(conn, *t).await?,
+            ListTotal::Assets(f) => db::assets::count(conn, f).await?,
+            ListTotal::DemoSites(t) => db::demo_sites::count(conn, *t).await?,
             ListTotal::AuditEvents(f) => db::audit::count(conn, f).await?,
             ListTotal::InRegion(q) => spatial::count_in_region(ctx, &q.0, &q.1).await?,
         })

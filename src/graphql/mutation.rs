@@ -15,14 +15,14 @@ use super::{db_conn, stored};
 use crate::db::entities::{idle_asset, party};
 use crate::db::{self, Versioned, audit};
 use crate::domain::access::Actor;
-use crate::domain::asset::{
+use crate::domain::assets::{
     AssetKind, AssetStatus, Condition, IdleAssetDraft, IdleCause, OwnerWillingness, Structure,
 };
 use crate::domain::datum::Crs;
 use crate::domain::geometry::GeometryError;
 use crate::domain::geometry::Location;
 use crate::domain::locator::{Locator, Placement};
-use crate::domain::party::{PartyDraft, PartyKind};
+use crate::domain::parties::{PartyDraft, PartyKind};
 use crate::error::AppError;
 
 /// The boundaries every location is placed against, shared by all requests.
@@ -67,8 +67,8 @@ fn request_id(ctx: &Context<'_>) -> Option<String> {
 }
 
 /// The audit identity of a change made through the API.
-pub(crate) fn author(ctx: &Context<'_>, actor: &Actor) -> crate::boundaries::Author {
-    crate::boundaries::Author {
+pub(crate) fn author(ctx: &Context<'_>, actor: &Actor) -> crate::services::places::Author {
+    crate::services::places::Author {
         actor: audit_actor(actor),
         request_id: request_id(ctx),
     }
@@ -108,7 +108,7 @@ pub(crate) async fn check_overlap(
     let Some(footprint) = footprint else {
         return Ok(());
     };
-    let nearby = db::asset::active_footprints_near(txn, footprint.bbox(), except).await?;
+    let nearby = db::assets::active_footprints_near(txn, footprint.bbox(), except).await?;
     let mut others = Vec::with_capacity(nearby.len());
     for (code, text) in &nearby {
         others.push((
@@ -116,7 +116,7 @@ pub(crate) async fn check_overlap(
             db::geometry::read_area(text).map_err(AppError::internal)?,
         ));
     }
-    crate::domain::asset::check_footprint_overlap(footprint, others.iter().map(|(c, a)| (*c, a)))
+    crate::domain::assets::check_footprint_overlap(footprint, others.iter().map(|(c, a)| (*c, a)))
         .map_err(|e| AppError::from(e).into())
 }
 
@@ -157,7 +157,7 @@ pub(crate) fn updated<M>(what: &str, outcome: Versioned<M>, version: i32) -> Res
 /// A party by global ID that must exist; `field` names the input field in the error.
 pub(crate) async fn party_id(ctx: &Context<'_>, id: &ID, field: &str) -> Result<i64> {
     let n = ids::decode_as(id, Kind::Party)?;
-    if db::party::by_ids(db_conn(ctx)?, &[n])
+    if db::parties::by_ids(db_conn(ctx)?, &[n])
         .await?
         .contains_key(&n)
     {
@@ -169,7 +169,7 @@ pub(crate) async fn party_id(ctx: &Context<'_>, id: &ID, field: &str) -> Result<
 
 async fn asset_row(ctx: &Context<'_>, id: &ID) -> Result<idle_asset::Model> {
     let n = ids::decode_as(id, Kind::IdleAsset)?;
-    db::asset::by_ids(db_conn(ctx)?, &[n])
+    db::assets::by_ids(db_conn(ctx)?, &[n])
         .await?
         .remove(&n)
         .ok_or_else(|| AppError::not_found("no idle asset has this ID").into())
@@ -382,7 +382,7 @@ async fn party_scope<'a>(ctx: &Context<'a>, village_id: Option<i64>) -> Result<&
     let who = caller(ctx);
     let township = match village_id {
         Some(v) => Some(
-            db::place::villages_by_ids(db_conn(ctx)?, &[v])
+            db::places::villages_by_ids(db_conn(ctx)?, &[v])
                 .await?
                 .remove(&v)
                 .ok_or_else(|| AppError::bad_input("villageId names no village"))?
@@ -437,7 +437,7 @@ impl AssetMutation {
             .map_err(AppError::from)?;
         let owner = party_id(ctx, &input.owner_id, "ownerId").await?;
         let txn = db::begin_write(db_conn(ctx)?).await?;
-        if db::asset::by_code(&txn, &attrs.code).await?.is_some() {
+        if db::assets::by_code(&txn, &attrs.code).await?.is_some() {
             return Err(AppError::conflict(format!(
                 "an asset with code {} is already registered",
                 attrs.code
@@ -445,7 +445,7 @@ impl AssetMutation {
             .into());
         }
         check_overlap(&txn, attrs.footprint.as_ref(), None).await?;
-        let row = db::asset::insert(&txn, &attrs, AssetStatus::Identified, owner, place).await?;
+        let row = db::assets::insert(&txn, &attrs, AssetStatus::Identified, owner, place).await?;
         record(
             ctx,
             &txn,
@@ -518,7 +518,7 @@ impl AssetMutation {
         check_overlap(&txn, attrs.footprint.as_ref(), Some(before.id)).await?;
         let after = updated(
             "idle asset",
-            db::asset::update(&txn, before.id, input.version, &attrs, owner, place).await?,
+            db::assets::update(&txn, before.id, input.version, &attrs, owner, place).await?,
             input.version,
         )?;
         record(
@@ -556,7 +556,7 @@ impl AssetMutation {
         let txn = db::begin_write(db_conn(ctx)?).await?;
         let after = updated(
             "idle asset",
-            db::asset::set_status(&txn, before.id, input.version, to).await?,
+            db::assets::set_status(&txn, before.id, input.version, to).await?,
             input.version,
         )?;
         record(
@@ -597,7 +597,7 @@ impl AssetMutation {
         let village = village_id(input.village_id.as_ref())?;
         let actor = party_scope(ctx, village).await?;
         let txn = db::begin_write(db_conn(ctx)?).await?;
-        let row = db::party::insert(&txn, &party, village).await?;
+        let row = db::parties::insert(&txn, &party, village).await?;
         record(
             ctx,
             &txn,
@@ -622,7 +622,7 @@ impl AssetMutation {
             .actor("changing a party")
             .map_err(AppError::from)?;
         let n = ids::decode_as(&input.id, Kind::Party)?;
-        let before: party::Model = db::party::by_ids(db_conn(ctx)?, &[n])
+        let before: party::Model = db::parties::by_ids(db_conn(ctx)?, &[n])
             .await?
             .remove(&n)
             .ok_or_else(|| AppError::not_found("no party has this ID"))?;
@@ -650,7 +650,7 @@ impl AssetMutation {
         let txn = db::begin_write(db_conn(ctx)?).await?;
         let after = updated(
             "party",
-            db::party::update(&txn, n, input.version, &party, village).await?,
+            db::parties::update(&txn, n, input.version, &party, village).await?,
             input.version,
         )?;
         record(

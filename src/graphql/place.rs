@@ -13,7 +13,7 @@ use super::scalars::GeoJson;
 use super::{ListTotal, db_conn};
 use crate::db;
 use crate::db::entities::{township, village};
-use crate::domain::asset::AssetStatus;
+use crate::domain::assets::AssetStatus;
 use crate::domain::datum::Crs;
 use crate::domain::geometry::{Area, Location};
 use crate::error::AppError;
@@ -332,7 +332,7 @@ pub async fn township_connection(
 ) -> Result<Connection<String, Township, ListTotal>> {
     let page = PageRequest::new("ID", first, after, last, before)?;
     let rows =
-        db::place::townships_page(db_conn(ctx)?, page.after_id(), page.backward, page.fetch())
+        db::places::townships_page(db_conn(ctx)?, page.after_id(), page.backward, page.fetch())
             .await?;
     Ok(page.connection(
         rows,
@@ -351,7 +351,7 @@ pub async fn village_connection(
     before: Option<String>,
 ) -> Result<Connection<String, Village, ListTotal>> {
     let page = PageRequest::new("ID", first, after, last, before)?;
-    let rows = db::place::villages_page(
+    let rows = db::places::villages_page(
         db_conn(ctx)?,
         township_id,
         page.after_id(),

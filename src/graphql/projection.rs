@@ -6,7 +6,7 @@
 
 use async_graphql::SelectionField;
 
-use crate::db::asset::JoinedColumns;
+use crate::db::assets::JoinedColumns;
 use crate::db::entities::idle_asset::Column as A;
 use crate::db::entities::party::Column as P;
 use crate::db::entities::village::Column as V;

@@ -106,7 +106,7 @@ async fn load_node(ctx: &Context<'_>, kind: Kind, id: i64) -> Result<Option<Node
             caller(ctx)
                 .may_read_details("property rights")
                 .map_err(AppError::from)?;
-            db::credit::right(db_conn(ctx)?, id)
+            db::rights::right(db_conn(ctx)?, id)
                 .await?
                 .map(|m| Node::PropertyRight(super::credit::PropertyRight(m)))
         }
@@ -176,7 +176,7 @@ impl RegistryQuery {
                     .await?
                     .map(Township))
             }
-            None => Ok(db::place::township_by_code(
+            None => Ok(db::places::township_by_code(
                 db_conn(ctx)?,
                 code.as_deref().unwrap_or_default(),
             )
@@ -216,7 +216,7 @@ impl RegistryQuery {
                     .await?
                     .map(Village))
             }
-            None => Ok(db::place::village_by_code(
+            None => Ok(db::places::village_by_code(
                 db_conn(ctx)?,
                 code.as_deref().unwrap_or_default(),
             )
@@ -324,7 +324,7 @@ impl RegistryQuery {
                     .map(IdleAsset::from))
             }
             None => Ok(
-                db::asset::by_code(db_conn(ctx)?, code.as_deref().unwrap_or_default())
+                db::assets::by_code(db_conn(ctx)?, code.as_deref().unwrap_or_default())
                     .await?
                     .map(IdleAsset::from),
             ),
@@ -344,7 +344,7 @@ impl RegistryQuery {
     ) -> Result<Connection<String, DemoSite, ListTotal>> {
         let township = super::place::township_id(township_id.as_ref())?;
         let page = PageRequest::new("ID", first, after, last, before)?;
-        let rows = db::demo_site::page(
+        let rows = db::demo_sites::page(
             db_conn(ctx)?,
             township,
             page.after_id(),
@@ -444,7 +444,7 @@ impl RegistryQuery {
                     .map(DemoSite))
             }
             None => Ok(
-                db::demo_site::by_code(db_conn(ctx)?, code.as_deref().unwrap_or_default())
+                db::demo_sites::by_code(db_conn(ctx)?, code.as_deref().unwrap_or_default())
                     .await?
                     .map(DemoSite),
             ),

@@ -12,13 +12,13 @@ use super::ids::{self, Kind};
 use super::mutation::{json, party_id, record, today};
 use super::scalars::{GeoJson, Long};
 use crate::db;
-use crate::db::credit::{NewAppraisal, NewDocument, NewRight};
 use crate::db::entities::property_right;
+use crate::db::rights::{NewAppraisal, NewDocument, NewRight};
 use crate::domain::access::Actor;
 use crate::domain::datum::Crs;
 use crate::domain::eligibility::{self, Request, Verdict};
 use crate::domain::geometry::Area;
-use crate::domain::right::{
+use crate::domain::rights::{
     self, AppraisalMethod, CreditGrade, DocumentKind, RightKind, RightStatus,
 };
 use crate::error::AppError;
@@ -168,7 +168,7 @@ pub(crate) async fn right_township(
     right: &property_right::Model,
 ) -> Result<Option<i64>> {
     Ok(match right.asset_id {
-        Some(a) => db::asset::by_ids(db_conn(ctx)?, &[a])
+        Some(a) => db::assets::by_ids(db_conn(ctx)?, &[a])
             .await?
             .remove(&a)
             .map(|a| a.township_id),
@@ -192,7 +192,7 @@ async fn may_write_right<'a>(
 
 async fn right_row(ctx: &Context<'_>, id: &ID) -> Result<property_right::Model> {
     let n = ids::decode_as(id, Kind::PropertyRight)?;
-    db::credit::right(db_conn(ctx)?, n)
+    db::rights::right(db_conn(ctx)?, n)
         .await?
         .ok_or_else(|| AppError::bad_input("`rightId` names no property right").into())
 }
@@ -217,7 +217,7 @@ impl RightsMutation {
             Some(id) => {
                 let n = ids::decode_as(id, Kind::IdleAsset)?;
                 Some(
-                    db::asset::by_ids(conn, &[n])
+                    db::assets::by_ids(conn, &[n])
                         .await?
                         .remove(&n)
                         .ok_or_else(|| AppError::bad_input("`assetId` names no idle asset"))?,
@@ -240,8 +240,8 @@ impl RightsMutation {
             ));
         }
         let holders =
-            right::holder_shares(&holders).map_err(|e| AppError::bad_input(e.to_string()))?;
-        right::check_term(input.issued_on, input.expires_on)
+            rights::holder_shares(&holders).map_err(|e| AppError::bad_input(e.to_string()))?;
+        rights::check_term(input.issued_on, input.expires_on)
             .map_err(|e| AppError::bad_input(e.to_string()))?;
         let new = NewRight {
             code: text("code", &input.code, 40)?,
@@ -263,9 +263,9 @@ impl RightsMutation {
             holders,
         };
         let txn = db::begin_write(conn).await?;
-        let id = db::credit::insert_right(&txn, &new).await?;
+        let id = db::rights::insert_right(&txn, &new).await?;
         record(ctx, &txn, actor, "register", "property_right", id, (None, json(&serde_json::json!({ "code": new.code, "kind": new.kind, "holders": new.holders })))).await?;
-        let row = db::credit::right(&txn, id)
+        let row = db::rights::right(&txn, id)
             .await?
             .ok_or_else(|| AppError::internal("a right vanished in its own transaction"))?;
         db::commit(txn).await?;
@@ -285,7 +285,7 @@ impl RightsMutation {
         let txn = db::begin_write(db_conn(ctx)?).await?;
         let after = super::mutation::updated(
             "property right",
-            db::credit::set_standing(
+            db::rights::set_standing(
                 &txn,
                 right.id,
                 input.version,
@@ -335,7 +335,7 @@ impl RightsMutation {
             party_id: party,
         };
         let txn = db::begin_write(db_conn(ctx)?).await?;
-        let id = db::credit::insert_document(&txn, right.id, &d).await?;
+        let id = db::rights::insert_document(&txn, right.id, &d).await?;
         record(
             ctx,
             &txn,
@@ -364,7 +364,7 @@ impl RightsMutation {
     ) -> Result<RecordedPayload> {
         let actor = caller(ctx).may_appraise().map_err(AppError::from)?;
         let right = right_row(ctx, &input.right_id).await?;
-        right::check_appraisal(input.value_fen.0, input.valued_on, input.valid_until)
+        rights::check_appraisal(input.value_fen.0, input.valued_on, input.valid_until)
             .map_err(|e| AppError::bad_input(e.to_string()))?;
         let a = NewAppraisal {
             method: input.method,
@@ -374,7 +374,7 @@ impl RightsMutation {
             valid_until: input.valid_until,
         };
         let txn = db::begin_write(db_conn(ctx)?).await?;
-        let id = db::credit::insert_appraisal(&txn, right.id, &a).await?;
+        let id = db::rights::insert_appraisal(&txn, right.id, &a).await?;
         record(ctx, &txn, actor, "appraise", "property_right", right.id, (None, json(&serde_json::json!({ "appraisalId": id, "valueFen": a.value_fen, "method": a.method })))).await?;
         db::commit(txn).await?;
         Ok(RecordedPayload {
@@ -396,7 +396,7 @@ impl RightsMutation {
             .map_err(AppError::from)?;
         let code = text("code", &input.code, 40)?;
         let txn = db::begin_write(db_conn(ctx)?).await?;
-        let id = db::credit::insert_zone(
+        let id = db::rights::insert_zone(
             &txn,
             &code,
             &text("name", &input.name, 100)?,
@@ -421,14 +421,14 @@ impl RightsMutation {
     ) -> Result<RecordedPayload> {
         let conn = db_conn(ctx)?;
         let n = party_id(ctx, &input.party_id, "partyId").await?;
-        let party = db::party::by_ids(conn, &[n])
+        let party = db::parties::by_ids(conn, &[n])
             .await?
             .remove(&n)
             .ok_or_else(|| AppError::bad_input("`partyId` is not a registered party"))?;
         let village_id = party
             .village_id
             .ok_or_else(|| AppError::bad_input("the party belongs to no village"))?;
-        let village = db::place::villages_by_ids(conn, &[village_id])
+        let village = db::places::villages_by_ids(conn, &[village_id])
             .await?
             .remove(&village_id)
             .ok_or_else(|| AppError::internal("a party's village is gone"))?;
@@ -483,7 +483,7 @@ impl RightsMutation {
             .may_lend_as(&bank_code)
             .map_err(AppError::from)?;
         let right = right_row(ctx, &input.right_id).await?;
-        let holder = db::credit::holders_of(conn, right.id)
+        let holder = db::rights::holders_of(conn, right.id)
             .await?
             .into_iter()
             .next()
@@ -499,7 +499,7 @@ impl RightsMutation {
         };
         let txn = db::begin_write(conn).await?;
         let snapshot =
-            db::credit::snapshot(&txn, right.id, product.id, holder.party_id, request, on)
+            db::eligibility::snapshot(&txn, right.id, product.id, holder.party_id, request, on)
                 .await?
                 .ok_or_else(|| AppError::bad_input("no district policy is in force"))?;
         let report = eligibility::evaluate(&snapshot);

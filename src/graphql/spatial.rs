@@ -14,7 +14,7 @@ use super::paging::{PageRequest, encode_cursor};
 use super::scalars::GeoJson;
 use super::{ListTotal, db_conn};
 use crate::db;
-use crate::db::asset::{AssetFilter, AssetOrder, Keyset};
+use crate::db::assets::{AssetFilter, AssetOrder, Keyset};
 use crate::db::entities::idle_asset;
 use crate::db::rows::Columns;
 use crate::domain::datum::Crs;
@@ -132,7 +132,7 @@ async fn matches(
     region: &Region,
 ) -> Result<Vec<(i64, Option<f64>)>> {
     let who = caller(ctx);
-    let found = db::asset::in_region(
+    let found = db::assets::in_region(
         db_conn(ctx)?,
         filter,
         region,
@@ -155,7 +155,7 @@ async fn load_ranked(
     columns: Columns<idle_asset::Column>,
 ) -> Result<Vec<IdleAsset>> {
     let ids: Vec<i64> = ranked.iter().map(|(_, id)| *id).collect();
-    let mut rows = db::asset::by_ids_of(db_conn(ctx)?, &ids, columns).await?;
+    let mut rows = db::assets::by_ids_of(db_conn(ctx)?, &ids, columns).await?;
     Ok(ranked
         .iter()
         .filter_map(|(d, id)| rows.remove(id).map(|r| IdleAsset::at_distance(r, *d)))
@@ -274,7 +274,7 @@ pub async fn region_connection(
     let mut key = keyset;
     loop {
         let batch =
-            db::asset::page_of(conn, &narrowed, order, key, page.backward, chunk, columns).await?;
+            db::assets::page_of(conn, &narrowed, order, key, page.backward, chunk, columns).await?;
         let exhausted = (batch.len() as u64) < chunk;
         key = batch.last().map(|r| order.keyset(r)).or(key);
         rows.extend(batch.into_iter().filter_map(|r| {
@@ -371,7 +371,7 @@ pub async fn geojson_collection(
             let matched = ranked.len() as u64;
             ranked.truncate(limit);
             let ids: Vec<i64> = ranked.iter().map(|(_, id)| *id).collect();
-            let mut found = db::asset::by_ids(conn, &ids).await?;
+            let mut found = db::assets::by_ids(conn, &ids).await?;
             let rows = ids.iter().filter_map(|id| found.remove(id)).collect();
             let distances: HashMap<i64, f64> = match region {
                 Region::Circle(_) => ranked.iter().map(|(d, id)| (*id, *d)).collect(),
@@ -380,12 +380,12 @@ pub async fn geojson_collection(
             (rows, distances, matched)
         }
         None => (
-            db::asset::page_at_offset(conn, &filter, 0, limit as u64).await?,
+            db::assets::page_at_offset(conn, &filter, 0, limit as u64).await?,
             HashMap::new(),
-            db::asset::count(conn, &filter).await?,
+            db::assets::count(conn, &filter).await?,
         ),
     };
-    let mut features = crate::map::features::asset_features(conn, caller(ctx), &rows).await?;
+    let mut features = crate::maps::features::asset_features(conn, caller(ctx), &rows).await?;
     for f in &mut features {
         if let Some(d) = distances.get(&f.id) {
             f.properties.insert(
@@ -394,7 +394,7 @@ pub async fn geojson_collection(
             );
         }
     }
-    Ok(GeoJson(crate::map::features::collection(
+    Ok(GeoJson(crate::maps::features::collection(
         &features, matched, crs,
     )))
 }

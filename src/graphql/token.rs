@@ -125,7 +125,7 @@ impl TokenMutation {
             .map_err(|e| AppError::bad_input(e.to_string()))?;
         let township = match &input.township_code {
             Some(code) => Some(
-                db::place::township_by_code(db_conn(ctx)?, code)
+                db::places::township_by_code(db_conn(ctx)?, code)
                     .await?
                     .ok_or_else(|| AppError::bad_input(format!("no township has the code {code}")))?
                     .id,
@@ -133,7 +133,7 @@ impl TokenMutation {
             None => None,
         };
         let txn = db::begin_write(db_conn(ctx)?).await?;
-        let (row, secret) = db::token::create(&txn, &label, input.role, township, bank.as_deref())
+        let (row, secret) = db::access::create(&txn, &label, input.role, township, bank.as_deref())
             .await
             .map_err(AppError::internal)?;
         record(
@@ -163,14 +163,14 @@ impl TokenMutation {
             .may_administer("revoking tokens")
             .map_err(AppError::from)?;
         let txn = db::begin_write(db_conn(ctx)?).await?;
-        if !db::token::revoke(&txn, input.number).await? {
+        if !db::access::revoke(&txn, input.number).await? {
             return Err(AppError::not_found(format!(
                 "no live token has the number {}",
                 input.number
             ))
             .into());
         }
-        let row = db::token::by_id(&txn, input.number)
+        let row = db::access::by_id(&txn, input.number)
             .await?
             .ok_or_else(|| AppError::internal("a revoked token vanished"))?;
         record(
@@ -203,7 +203,7 @@ pub async fn tokens(ctx: &Context<'_>) -> Result<Vec<AccessToken>> {
     caller(ctx)
         .may_administer("the token list")
         .map_err(AppError::from)?;
-    Ok(db::token::list(db_conn(ctx)?)
+    Ok(db::access::list(db_conn(ctx)?)
         .await?
         .into_iter()
         .map(AccessToken)

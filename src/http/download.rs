@@ -11,12 +11,12 @@ use sea_orm::DatabaseConnection;
 use super::rest::{RestError, caller};
 use crate::app::AppState;
 use crate::db;
-use crate::db::asset::{AssetFilter, AssetOrder, AssetOrderField, Keyset, SortValue};
+use crate::db::assets::{AssetFilter, AssetOrder, AssetOrderField, Keyset, SortValue};
 use crate::domain::access::Caller;
 use crate::domain::datum::Crs;
 use crate::domain::geometry::{BBox, Location};
 use crate::domain::region::parse_bbox;
-use crate::map::features::{self, Layer, Selection};
+use crate::maps::features::{self, Layer, Selection};
 
 /// Assets read per page of the stream.
 const CHUNK: u64 = 5_000;
@@ -168,7 +168,7 @@ fn asset_pages(
                 value: SortValue::Null,
                 id,
             });
-            let rows = db::asset::page(&db, &filter, order, key, false, CHUNK)
+            let rows = db::assets::page(&db, &filter, order, key, false, CHUNK)
                 .await
                 .map_err(|e| std::io::Error::other(format!("{e:?}")))?;
             let last = rows.last().map(|r| r.id);

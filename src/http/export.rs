@@ -9,7 +9,7 @@ use super::rest::{RestError, caller};
 use crate::app::AppState;
 use crate::db;
 use crate::domain::datum::Crs;
-use crate::export::{Encoding, Format, Kind, Options};
+use crate::services::export::{Encoding, Format, Kind, Options};
 
 #[handler]
 pub async fn download(
@@ -59,7 +59,7 @@ async fn respond(
     for (k, v) in params {
         match k.as_str() {
             "township" => {
-                let t = db::place::township_by_code(&state.db, v)
+                let t = db::places::township_by_code(&state.db, v)
                     .await?
                     .ok_or_else(|| {
                         RestError::bad_input(format!("no township has the code {v:?}"))
@@ -94,7 +94,7 @@ async fn respond(
         (Format::Csv, Encoding::Gb18030) => "text/csv; charset=gb18030",
         (Format::Geojson, _) => "application/geo+json",
     };
-    let body = Body::from_bytes_stream(crate::export::stream(state.db.clone(), options));
+    let body = Body::from_bytes_stream(crate::services::export::stream(state.db.clone(), options));
     Ok(Response::builder()
         .content_type(content_type)
         .header(

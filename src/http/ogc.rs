@@ -16,7 +16,7 @@ use crate::db;
 use crate::domain::datum::Crs;
 use crate::domain::geometry::BBox;
 use crate::domain::region::parse_bbox;
-use crate::map::features::{self, Layer, Selection};
+use crate::maps::features::{self, Layer, Selection};
 
 const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
 const GEOJSON: &str = "application/geo+json";
@@ -117,7 +117,7 @@ async fn conformance() -> Response {
 
 /// The district's extent: the union of its townships' boxes.
 async fn extent(state: &AppState) -> Result<Option<BBox>, RestError> {
-    let townships = db::place::all_townships(&state.db).await?;
+    let townships = db::places::all_townships(&state.db).await?;
     Ok(townships.iter().fold(None, |acc: Option<BBox>, t| {
         let b = BBox {
             min_lon: t.min_lon,

@@ -104,10 +104,10 @@ pub async fn caller_of(authorization: Option<&str>, state: &AppState) -> Result<
         .ok_or_else(|| {
             RestError::unauthenticated("the Authorization header must be `Bearer <token>`")
         })?;
-    let token = db::token::find_live(&state.db, secret)
+    let token = db::access::find_live(&state.db, secret)
         .await?
         .ok_or_else(|| RestError::unauthenticated("the token is unknown or has been revoked"))?;
-    db::token::touch(&state.db, &token, chrono::Utc::now()).await?;
+    db::access::touch(&state.db, &token, chrono::Utc::now()).await?;
     let role = Role::parse(&token.role).map_err(AppError::internal)?;
     Ok(Caller::Signed(Actor {
         token_id: token.id,

@@ -3,7 +3,7 @@
 //! `GET /tiles/{layer}/{z}/{x}/{y}.mvt` answers one tile of one layer (`townships`, `villages`,
 //! `idle-assets`, `demo-sites`) or of all four (`all`, one tile layer per map layer);
 //! `GET /tiles/{layer}.json` answers its TileJSON 3.0.0. Features come from
-//! [`crate::map::features`], so a tile shows exactly what GraphQL would show the same caller.
+//! [`crate::maps::features`], so a tile shows exactly what GraphQL would show the same caller.
 //!
 //! Idle assets are the one layer that can be too many for a tile (a district may hold a million):
 //! below [`ASSET_DETAIL_ZOOM`], and in any tile holding more than [`MAX_FEATURES`] of them, they
@@ -26,13 +26,13 @@ use sha2::{Digest, Sha256};
 
 use super::rest::{RestError, caller};
 use crate::app::AppState;
-use crate::db::asset::AssetFilter;
+use crate::db::assets::AssetFilter;
 use crate::db::{self, StoreResult};
 use crate::domain::access::Caller;
 use crate::domain::geometry::{BBox, Location};
 use crate::domain::region::Region;
-use crate::map::features::{self, Layer, MapFeature, Selection};
-use crate::map::mvt::{self, BUFFER, EXTENT, TileId};
+use crate::maps::features::{self, Layer, MapFeature, Selection};
+use crate::maps::mvt::{self, BUFFER, EXTENT, TileId};
 
 /// The zoom from which idle assets are single features. A z14 tile is about 2 km across in the
 /// district (latitude 28°): the first zoom where a dense village's few hundred houses make a
@@ -213,7 +213,7 @@ async fn asset_cells(
         max_lon,
         max_lat,
     });
-    let found = db::asset::in_region(
+    let found = db::assets::in_region(
         conn,
         &AssetFilter::default(),
         &region,
@@ -370,7 +370,7 @@ fn origin(req: &Request) -> Result<String, RestError> {
 
 /// The union of the townships' boxes, or Web Mercator's whole world when there are none.
 async fn district_bounds(conn: &impl ConnectionTrait) -> StoreResult<BBox> {
-    let townships = db::place::all_townships(conn).await?;
+    let townships = db::places::all_townships(conn).await?;
     Ok(townships
         .iter()
         .map(|t| BBox {

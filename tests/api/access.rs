@@ -107,7 +107,7 @@ async fn unknown_revoked_and_malformed_tokens_are_unauthenticated_with_401() {
         .map(|r| json!(r.try_get_by_index::<i64>(0).expect("id")))
         .expect("a row");
     assert!(
-        rural_registry::db::token::revoke(&app.db, revoked.as_i64().expect("id"))
+        rural_registry::db::access::revoke(&app.db, revoked.as_i64().expect("id"))
             .await
             .expect("revoke")
     );

@@ -364,7 +364,7 @@ async fn the_pre_credit_list_holds_exactly_the_households_whose_houses_pass() {
         let d = demo(&app).await;
         let bank = app.token(Role::Bank, None, Some("JXRCB-DC")).await;
         let product = d.product("JXRCB-DC", "FARMHOUSE_PROPERTY");
-        let township = rural_registry::db::place::township_by_code(&app.db, "369901101000")
+        let township = rural_registry::db::places::township_by_code(&app.db, "369901101000")
             .await
             .expect("query")
             .expect("township");

@@ -34,7 +34,7 @@ fn records(csv_text: &str) -> Vec<csv::StringRecord> {
 #[tokio::test]
 async fn assets_export_as_csv_excel_opens_and_as_geojson() {
     for app in spawn_apps().await {
-        let township = rural_registry::db::place::township_by_code(&app.db, "369901102000")
+        let township = rural_registry::db::places::township_by_code(&app.db, "369901102000")
             .await
             .expect("query")
             .expect("township");
@@ -107,10 +107,10 @@ async fn personal_fields_follow_the_access_rules_and_strangers_get_none() {
         let text = String::from_utf8(body[3..].to_vec()).expect("UTF-8");
         let rows = records(&text);
         let parties = party::Entity::find().all(&app.db).await.expect("parties");
-        let villages = rural_registry::db::place::all_villages(&app.db)
+        let villages = rural_registry::db::places::all_villages(&app.db)
             .await
             .expect("villages");
-        let township = rural_registry::db::place::township_by_code(&app.db, "369901102000")
+        let township = rural_registry::db::places::township_by_code(&app.db, "369901102000")
             .await
             .expect("query")
             .expect("township");

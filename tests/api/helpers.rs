@@ -150,7 +150,7 @@ async fn spawn_adjusted(
     let admin = match app.demo_admin_token.clone() {
         Some(secret) => secret,
         None => {
-            rural_registry::db::token::create(&db, "test admin", Role::Admin, None, None)
+            rural_registry::db::access::create(&db, "test admin", Role::Admin, None, None)
                 .await
                 .expect("admin token")
                 .1
@@ -196,7 +196,7 @@ impl TestApp {
     ) -> String {
         let township = match township_code {
             Some(code) => Some(
-                rural_registry::db::place::township_by_code(&self.db, code)
+                rural_registry::db::places::township_by_code(&self.db, code)
                     .await
                     .expect("query")
                     .expect("the township exists")
@@ -205,7 +205,7 @@ impl TestApp {
             None => None,
         };
         let label = format!("test {role}");
-        rural_registry::db::token::create(&self.db, &label, role, township, bank_code)
+        rural_registry::db::access::create(&self.db, &label, role, township, bank_code)
             .await
             .expect("token")
             .1
@@ -278,10 +278,10 @@ pub fn error_code(response: &Value) -> Option<&str> {
 /// Imports `input` into `db` as the district office would, from the command line.
 pub async fn import_as_admin<R>(
     db: &DatabaseConnection,
-    kind: rural_registry::import::Kind,
+    kind: rural_registry::services::import::Kind,
     input: R,
-    mode: rural_registry::import::Mode,
-) -> rural_registry::import::Report
+    mode: rural_registry::services::import::Mode,
+) -> rural_registry::services::import::Report
 where
     R: std::io::Read + std::io::Seek + Send + 'static,
 {
@@ -289,12 +289,12 @@ where
         label: "test".into(),
         role: "ADMIN".into(),
     };
-    let who = rural_registry::import::Importing {
+    let who = rural_registry::services::import::Importing {
         actor: &actor,
         file_name: "test.csv",
         today: chrono::Local::now().date_naive(),
     };
-    rural_registry::import::run(db, kind, input, mode, who, |_, _| {})
+    rural_registry::services::import::run(db, kind, input, mode, who, |_, _| {})
         .await
         .expect("the import runs")
 }

@@ -2,7 +2,7 @@
 //! report; partial imports write exactly the good rows; exports import back unchanged.
 
 use rural_registry::db::entities::idle_asset;
-use rural_registry::import::{self, Encoding, Mode, Report};
+use rural_registry::services::import::{self, Encoding, Mode, Report};
 use sea_orm::{EntityTrait, PaginatorTrait};
 
 use crate::helpers::{TestApp, import_as_admin, spawn_apps};
@@ -31,7 +31,7 @@ async fn good_row(app: &TestApp, code: &str) -> String {
         .into_iter()
         .next()
         .expect("an asset");
-    let owner = rural_registry::db::party::by_ids(&app.db, &[a.owner_id])
+    let owner = rural_registry::db::parties::by_ids(&app.db, &[a.owner_id])
         .await
         .expect("owner")
         .remove(&a.owner_id)
@@ -209,15 +209,17 @@ async fn partial_imports_write_exactly_the_good_rows_and_exports_import_back_unc
         // Export, re-import with --upsert: every record stays as it was.
         let export = |db: sea_orm::DatabaseConnection| async move {
             use futures_util::StreamExt;
-            let options = rural_registry::export::Options {
-                kind: rural_registry::export::Kind::Assets,
-                format: rural_registry::export::Format::Csv,
+            let options = rural_registry::services::export::Options {
+                kind: rural_registry::services::export::Kind::Assets,
+                format: rural_registry::services::export::Format::Csv,
                 township_id: None,
                 crs: rural_registry::domain::datum::Crs::Wgs84,
-                encoding: rural_registry::export::Encoding::Utf8,
+                encoding: rural_registry::services::export::Encoding::Utf8,
                 caller: rural_registry::domain::access::Caller::Anonymous,
             };
-            let chunks: Vec<_> = rural_registry::export::stream(db, options).collect().await;
+            let chunks: Vec<_> = rural_registry::services::export::stream(db, options)
+                .collect()
+                .await;
             chunks
                 .into_iter()
                 .flat_map(|c| c.expect("a chunk"))
@@ -354,7 +356,7 @@ async fn import_file_takes_an_upload_within_the_callers_township_and_size_limit(
             .into_iter()
             .next()
             .expect("an asset");
-        let townships = rural_registry::db::place::all_townships(&app.db)
+        let townships = rural_registry::db::places::all_townships(&app.db)
             .await
             .expect("townships");
         let code = |own: bool| {

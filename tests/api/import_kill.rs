@@ -52,7 +52,7 @@ async fn large_file(app: &TestApp, path: &std::path::Path, rows: usize) -> Strin
         .await
         .expect("assets")
         .expect("an asset");
-    let owner = rural_registry::db::party::by_ids(&app.db, &[a.owner_id])
+    let owner = rural_registry::db::parties::by_ids(&app.db, &[a.owner_id])
         .await
         .expect("owner")
         .remove(&a.owner_id)
@@ -152,7 +152,7 @@ async fn an_import_killed_half_way_leaves_the_database_as_it_was() {
 
 #[tokio::test]
 async fn a_bulk_load_builds_the_indexes_and_foreign_keys_again() {
-    use rural_registry::import::{self, BULK_ROWS};
+    use rural_registry::services::import::{self, BULK_ROWS};
     for app in spawn_apps().await {
         let dir = tempfile::tempdir().expect("temp dir");
         let file = dir.path().join("bulk.csv");

@@ -6,8 +6,8 @@ use futures_util::StreamExt;
 use rural_registry::db::entities::{party, revitalization, township, village};
 use rural_registry::domain::access::{self, Caller, Role};
 use rural_registry::domain::datum::Crs;
-use rural_registry::export::{self, Format, Kind};
-use rural_registry::import::{Mode, Report};
+use rural_registry::services::export::{self, Format, Kind};
+use rural_registry::services::import::{Mode, Report};
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 
 use crate::helpers::{import_as_admin, spawn_apps, spawn_empty_apps};

@@ -341,7 +341,7 @@ async fn credit_operations_answer_each_role_as_the_policy_says() {
             .await
             .expect("query")
             .expect("asset");
-        let townships = rural_registry::db::place::all_townships(&app.db)
+        let townships = rural_registry::db::places::all_townships(&app.db)
             .await
             .expect("townships");
         let own_code = townships

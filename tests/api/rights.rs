@@ -18,7 +18,7 @@ const ELIGIBILITY: &str = r#"query($r: ID!, $p: ID!, $b: ID!) {
 /// A farmhouse with no right yet, owned by a household; another household; the township code
 /// of the farmhouse and of another township.
 async fn bare_asset(app: &TestApp) -> (idle_asset::Model, i64, i64, String, String) {
-    let townships = rural_registry::db::place::all_townships(&app.db)
+    let townships = rural_registry::db::places::all_townships(&app.db)
         .await
         .expect("townships");
     let rights = property_right::Entity::find()

@@ -1,7 +1,7 @@
 //! The demo district loads through the domain validation, once.
 
 use rural_registry::domain::geometry::Location;
-use rural_registry::seed;
+use rural_registry::services::seed;
 
 use crate::helpers::{spawn_apps, spawn_empty_apps};
 
@@ -29,7 +29,7 @@ async fn seeding_twice_adds_nothing_the_second_time() {
 #[tokio::test]
 async fn the_stored_boundaries_place_points_and_refuse_points_outside_the_district() {
     for app in spawn_apps().await {
-        let locator = rural_registry::db::place::locator(&app.db)
+        let locator = rural_registry::db::places::locator(&app.db)
             .await
             .expect("locator");
         let inside = locator

@@ -41,7 +41,7 @@ async fn statement_count_does_not_grow_with_page_size() {
 /// every field must come back as SeaORM's by-name reading gives it, on both engines.
 #[tokio::test]
 async fn rows_read_by_position_equal_rows_read_by_name() {
-    use rural_registry::db::asset::{
+    use rural_registry::db::assets::{
         AssetFilter, AssetOrder, AssetOrderField, WHOLE, page, page_joined,
     };
     use rural_registry::db::entities::{idle_asset, party, village};

@@ -10,9 +10,9 @@ use serde_json::json;
 use crate::db::audit::{self, Actor, Change};
 use crate::db::entities::{township, village};
 use crate::db::{self, StoreError};
-use crate::domain::admin_area::{NewTownship, NewVillage};
 use crate::domain::geometry::{Area, BBox, Location};
 use crate::domain::locator::Placement;
+use crate::domain::places::{NewTownship, NewVillage};
 use crate::error::AppError;
 
 /// Who makes a change, for the audit trail.
@@ -74,13 +74,15 @@ async fn reassign(
     bbox: BBox,
     township_id: i64,
 ) -> Result<i32, AppError> {
-    let locator = db::place::locator(conn).await.map_err(AppError::internal)?;
+    let locator = db::places::locator(conn)
+        .await
+        .map_err(AppError::internal)?;
     let place = |t: i64, v: Option<i64>| Placement {
         township_id: t,
         village_id: v,
     };
     let location = |lon: f64, lat: f64| Location::parse(lon, lat).map_err(AppError::internal);
-    let assets = db::asset::in_bbox_or_township(conn, bbox, Some(township_id)).await?;
+    let assets = db::assets::in_bbox_or_township(conn, bbox, Some(township_id)).await?;
     let mut records = Vec::with_capacity(assets.len());
     for a in &assets {
         records.push((
@@ -104,11 +106,11 @@ async fn reassign(
     let moved =
         |to: &Placement| Some(json!({ "townshipId": to.township_id, "villageId": to.village_id }));
     for (id, to) in &moves.moved {
-        db::asset::set_place(conn, *id, *to).await?;
+        db::assets::set_place(conn, *id, *to).await?;
         by.record(conn, "reassignPlace", "idle_asset", *id, None, moved(to))
             .await?;
     }
-    let sites = db::demo_site::all(conn).await?;
+    let sites = db::demo_sites::all(conn).await?;
     let mut site_records = Vec::with_capacity(sites.len());
     for s in &sites {
         site_records.push((
@@ -124,7 +126,7 @@ async fn reassign(
         ));
     }
     for (id, to) in &site_moves.moved {
-        db::demo_site::set_place(conn, *id, *to).await?;
+        db::demo_sites::set_place(conn, *id, *to).await?;
         by.record(conn, "reassignPlace", "demo_site", *id, None, moved(to))
             .await?;
     }
@@ -138,7 +140,7 @@ pub async fn upsert_township(
     new: &NewTownship,
 ) -> Result<Changed<township::Model>, AppError> {
     let mut before = None;
-    for t in db::place::all_townships(conn).await? {
+    for t in db::places::all_townships(conn).await? {
         if t.code == new.code {
             before = Some(t);
         } else if new.boundary.overlaps(&stored_area(&t.boundary)?) {
@@ -155,8 +157,8 @@ pub async fn upsert_township(
         max_lat: t.max_lat,
     });
     let row = match &before {
-        Some(t) => db::place::update_township(conn, t.id, new).await?,
-        None => db::place::insert_township(conn, new).await?,
+        Some(t) => db::places::update_township(conn, t.id, new).await?,
+        None => db::places::insert_township(conn, new).await?,
     };
     let reassigned = reassign(conn, by, union(new.boundary.bbox(), old_bbox), row.id).await?;
     let action = if before.is_some() {
@@ -182,7 +184,7 @@ pub async fn upsert_village(
     township_code: &str,
     new: &NewVillage,
 ) -> Result<Changed<village::Model>, AppError> {
-    let township = db::place::township_by_code(conn, township_code)
+    let township = db::places::township_by_code(conn, township_code)
         .await?
         .ok_or_else(|| AppError::bad_input(format!("no township has the code {township_code}")))?;
     let township_area = stored_area(&township.boundary)?;
@@ -200,7 +202,7 @@ pub async fn upsert_village(
         )));
     }
     let mut before = None;
-    for v in db::place::all_villages(conn).await? {
+    for v in db::places::all_villages(conn).await? {
         if v.code == new.code {
             if v.township_id != township.id {
                 return Err(AppError::bad_input(format!(
@@ -219,8 +221,8 @@ pub async fn upsert_village(
         }
     }
     let row = match &before {
-        Some(v) => db::place::update_village(conn, v.id, new).await?,
-        None => db::place::insert_village(conn, township.id, new).await?,
+        Some(v) => db::places::update_village(conn, v.id, new).await?,
+        None => db::places::insert_village(conn, township.id, new).await?,
     };
     let bbox = BBox {
         min_lon: township.min_lon,

@@ -9,7 +9,7 @@ use super::source::{Column, Row};
 use super::{Check, Importer, Mode, Outcome, RowError};
 use crate::db::entities::party;
 use crate::db::{self, StoreResult};
-use crate::domain::party::{NewParty, PartyDraft, PartyError, PartyKind};
+use crate::domain::parties::{NewParty, PartyDraft, PartyError, PartyKind};
 use crate::error::AppError;
 
 pub(super) const COLUMNS: &[Column] = &[
@@ -134,7 +134,7 @@ pub struct Parties {
 
 impl Parties {
     pub async fn new(db: &DatabaseConnection, mode: Mode) -> StoreResult<(Self, Checker)> {
-        let townships: HashMap<i64, String> = db::place::all_townships(db)
+        let townships: HashMap<i64, String> = db::places::all_townships(db)
             .await?
             .into_iter()
             .map(|t| (t.id, t.code))
@@ -143,7 +143,7 @@ impl Parties {
             by_code: HashMap::new(),
             by_name: HashMap::new(),
         };
-        for v in db::place::all_villages(db).await? {
+        for v in db::places::all_villages(db).await? {
             villages.by_code.insert(v.code, (v.id, v.township_id));
             let township = townships.get(&v.township_id).cloned().unwrap_or_default();
             villages
@@ -183,10 +183,10 @@ impl Importer for Parties {
         mode: &Mode,
     ) -> StoreResult<Vec<(usize, Outcome)>> {
         let all: Vec<&str> = batch.iter().flat_map(|(_, c)| keys(&c.party)).collect();
-        let stored = db::party::by_keys(txn, &all).await?;
+        let stored = db::parties::by_keys(txn, &all).await?;
         let by_key: HashMap<&str, &party::Model> = stored
             .iter()
-            .flat_map(|p| db::party::keys_of(p).map(move |k| (k, p)))
+            .flat_map(|p| db::parties::keys_of(p).map(move |k| (k, p)))
             .collect();
         let mut seen: HashSet<&str> = HashSet::new();
         let mut outcomes = Vec::with_capacity(batch.len());
@@ -223,7 +223,7 @@ impl Importer for Parties {
                 }
             };
             let Some(before) = current else {
-                db::party::insert(txn, &c.party, c.village).await?;
+                db::parties::insert(txn, &c.party, c.village).await?;
                 outcomes.push((row, Outcome::Inserted));
                 continue;
             };
@@ -253,7 +253,7 @@ impl Importer for Parties {
             if c.keeps_phone {
                 party.phone.clone_from(&before.phone);
             }
-            db::party::update(txn, before.id, before.version, &party, c.village).await?;
+            db::parties::update(txn, before.id, before.version, &party, c.village).await?;
             self.updated.insert(before.id);
             outcomes.push((row, Outcome::Updated));
         }

@@ -9,7 +9,7 @@ use super::source::{Column, Row};
 use super::{Check, Importer, Mode, Outcome, RowError};
 use crate::db::entities::revitalization;
 use crate::db::{self, StoreResult};
-use crate::domain::asset::AssetStatus;
+use crate::domain::assets::AssetStatus;
 use crate::domain::revitalization::{
     RevenueSplit, RevitalizationDraft, RevitalizationError, RevitalizationMode,
 };
@@ -136,12 +136,12 @@ impl Importer for Revitalizations {
         mode: &Mode,
     ) -> StoreResult<Vec<(usize, Outcome)>> {
         let codes: Vec<&str> = batch.iter().map(|(_, c)| c.asset_code.as_str()).collect();
-        let assets = db::asset::by_codes(txn, &codes).await?;
+        let assets = db::assets::by_codes(txn, &codes).await?;
         let keys: Vec<&str> = batch
             .iter()
             .filter_map(|(_, c)| c.counterparty_key.as_deref())
             .collect();
-        let parties = db::party::ids_by_keys(txn, &keys).await?;
+        let parties = db::parties::ids_by_keys(txn, &keys).await?;
         let nos: Vec<&str> = batch
             .iter()
             .filter_map(|(_, c)| c.draft.contract_no.as_deref())

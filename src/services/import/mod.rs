@@ -17,7 +17,7 @@
 mod assets;
 mod parties;
 mod places;
-mod revitalizations;
+mod revitalization;
 mod source;
 
 use std::collections::HashMap;
@@ -30,7 +30,7 @@ use serde::Serialize;
 
 use crate::db::{self, StoreError, StoreResult};
 use crate::domain::datum::Crs;
-pub use crate::export::Kind;
+pub use crate::services::export::Kind;
 pub use assets::BULK_ROWS;
 pub use source::Encoding;
 use source::{Column, Row, Source};
@@ -168,7 +168,7 @@ pub fn columns(kind: Kind) -> Vec<&'static str> {
         Kind::Villages => places::VILLAGE_COLUMNS,
         Kind::Parties => parties::COLUMNS,
         Kind::Assets => assets::COLUMNS,
-        Kind::Revitalizations => revitalizations::COLUMNS,
+        Kind::Revitalizations => revitalization::COLUMNS,
     };
     columns.iter().map(|c| c.name).collect()
 }
@@ -226,7 +226,7 @@ pub async fn run<R: Read + Seek + Send + 'static>(
             drive(db, i, source, mode, &who, lines, report, progress).await
         }
         Kind::Revitalizations => {
-            let i = revitalizations::Revitalizations::new(db, mode).await?;
+            let i = revitalization::Revitalizations::new(db, mode).await?;
             drive(db, i, source, mode, &who, lines, report, progress).await
         }
     }

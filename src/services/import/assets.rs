@@ -14,7 +14,7 @@ use super::source::{Column, Role, Row};
 use super::{Check, Importer, Mode, Outcome, RowError};
 use crate::db::entities::idle_asset;
 use crate::db::{self, StoreResult};
-use crate::domain::asset::{self, AssetStatus, IdleAssetAttributes, IdleAssetDraft};
+use crate::domain::assets::{self, AssetStatus, IdleAssetAttributes, IdleAssetDraft};
 use crate::domain::geometry::Area;
 use crate::domain::locator::{Locator, Placement};
 
@@ -67,7 +67,7 @@ impl Check for Checker {
         let draft = IdleAssetDraft {
             code: r.required("code")?.to_owned(),
             kind: Some(
-                r.code("kind", asset::AssetKind::parse)?
+                r.code("kind", assets::AssetKind::parse)?
                     .ok_or_else(|| r.error("kind", "BAD_INPUT", "`kind` is needed"))?,
             ),
             lon,
@@ -75,12 +75,12 @@ impl Check for Checker {
             footprint: r.shape("footprint")?,
             land_area_m2: r.number("landAreaM2")?,
             floor_area_m2: r.number("floorAreaM2")?,
-            structure: r.code("structure", asset::Structure::parse)?,
+            structure: r.code("structure", assets::Structure::parse)?,
             year_built: r.parse::<i32>("yearBuilt", "a year")?,
-            condition: r.code("condition", asset::Condition::parse)?,
+            condition: r.code("condition", assets::Condition::parse)?,
             idle_since: r.date("idleSince")?,
-            idle_cause: r.code("idleCause", asset::IdleCause::parse)?,
-            owner_willingness: r.code("ownerWillingness", asset::OwnerWillingness::parse)?,
+            idle_cause: r.code("idleCause", assets::IdleCause::parse)?,
+            owner_willingness: r.code("ownerWillingness", assets::OwnerWillingness::parse)?,
             address: r.text("address").map(str::to_owned),
         };
         let attrs = draft.validate(self.today).map_err(|e| {
@@ -138,7 +138,7 @@ pub const BULK_ROWS: usize = 50_000;
 pub struct Assets {
     /// A bulk load builds the table's secondary indexes and foreign keys once, at its end.
     bulk: bool,
-    deferred: Option<db::asset::Deferred>,
+    deferred: Option<db::assets::Deferred>,
     /// Assets with a higher id were written by this import.
     watermark: i64,
     /// Assets this import updated.
@@ -162,15 +162,15 @@ impl Assets {
         today: NaiveDate,
         lines: usize,
     ) -> StoreResult<(Self, Checker)> {
-        let locator = db::place::locator(db)
+        let locator = db::places::locator(db)
             .await
             .map_err(|e| db::StoreError::from(sea_orm::DbErr::Custom(format!("{e:#}"))))?;
-        let townships = db::place::all_townships(db)
+        let townships = db::places::all_townships(db)
             .await?
             .into_iter()
             .map(|t| (t.id, t.code))
             .collect();
-        let villages = db::place::all_villages(db)
+        let villages = db::places::all_villages(db)
             .await?
             .into_iter()
             .map(|v| (v.id, (v.code, v.name)))
@@ -201,7 +201,7 @@ impl Importer for Assets {
 
     async fn begin(&mut self, txn: &DatabaseTransaction) -> StoreResult<()> {
         if self.bulk {
-            self.deferred = Some(db::asset::defer_upkeep(txn).await?);
+            self.deferred = Some(db::assets::defer_upkeep(txn).await?);
         }
         Ok(())
     }
@@ -209,7 +209,7 @@ impl Importer for Assets {
     async fn finish(&mut self, txn: &DatabaseTransaction) -> StoreResult<()> {
         self.flush(txn).await?;
         match self.deferred.take() {
-            Some(deferred) => db::asset::restore_upkeep(txn, deferred).await,
+            Some(deferred) => db::assets::restore_upkeep(txn, deferred).await,
             None => Ok(()),
         }
     }
@@ -221,9 +221,9 @@ impl Importer for Assets {
         mode: &Mode,
     ) -> StoreResult<Vec<(usize, Outcome)>> {
         let codes: Vec<&str> = batch.iter().map(|(_, c)| c.attrs.code.as_str()).collect();
-        let existing = db::asset::by_codes(txn, &codes).await?;
+        let existing = db::assets::by_codes(txn, &codes).await?;
         let keys: Vec<&str> = batch.iter().map(|(_, c)| c.owner_key.as_str()).collect();
-        let owners = db::party::ids_by_keys(txn, &keys).await?;
+        let owners = db::parties::ids_by_keys(txn, &keys).await?;
         // Deciding a batch that reads or writes the database itself (footprints searched for
         // overlaps, updates) needs the last batch stored first.
         let footprints = batch.iter().any(|(_, c)| c.attrs.footprint.is_some());
@@ -305,7 +305,8 @@ impl Assets {
             };
             if let (Some(f), true) = (&c.attrs.footprint, c.status.holds_land()) {
                 let nearby =
-                    db::asset::active_footprints_near(txn, f.bbox(), current.map(|e| e.id)).await?;
+                    db::assets::active_footprints_near(txn, f.bbox(), current.map(|e| e.id))
+                        .await?;
                 let stored: Vec<(String, Area)> = nearby
                     .into_iter()
                     .filter_map(|(code, text)| {
@@ -316,7 +317,7 @@ impl Assets {
                     .iter()
                     .map(|(c, a)| (c.as_str(), a))
                     .chain(batch_land.iter().copied());
-                if let Err(e) = asset::check_footprint_overlap(f, others) {
+                if let Err(e) = assets::check_footprint_overlap(f, others) {
                     let outcome =
                         Outcome::refused(*row, "footprint", "", "INVALID_GEOMETRY", e.to_string());
                     outcomes.push((*row, outcome));
@@ -352,7 +353,7 @@ impl Assets {
                     continue;
                 }
                 Some(e) => {
-                    db::asset::update(txn, e.id, e.version, &c.attrs, *owner, c.place).await?;
+                    db::assets::update(txn, e.id, e.version, &c.attrs, *owner, c.place).await?;
                     self.updated.insert(e.id);
                     outcomes.push((*row, Outcome::Updated));
                 }
@@ -366,7 +367,7 @@ impl Assets {
             }
         }
         let pending = Pending {
-            statements: db::asset::insert_many(txn.get_database_backend(), &inserts)?,
+            statements: db::assets::insert_many(txn.get_database_backend(), &inserts)?,
             codes: inserts.iter().map(|(a, ..)| a.code.clone()).collect(),
         };
         Ok((outcomes, pending))

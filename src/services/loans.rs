@@ -1,7 +1,7 @@
 //! The loan lifecycle's steps, each inside the caller's write transaction with its audit event:
 //! the one implementation behind the GraphQL mutations and the demo seeds. Who may take a step
 //! is the caller's business (`domain::access`); what a step may do is decided here and in
-//! `domain::loan`.
+//! `domain::loans`.
 
 use chrono::NaiveDate;
 use sea_orm::ConnectionTrait;
@@ -9,10 +9,10 @@ use serde_json::json;
 
 use crate::db::audit::{self, Actor, Change};
 use crate::db::entities::loan_application;
-use crate::db::loan::{NewApplication, NewEvent};
+use crate::db::loans::{NewApplication, NewEvent};
 use crate::db::{self, StoreError, Versioned};
 use crate::domain::eligibility::{self, Report, Request, Verdict};
-use crate::domain::loan::{LoanAction, LoanStatus, MortgageStatus, TransitionError, transition};
+use crate::domain::loans::{LoanAction, LoanStatus, MortgageStatus, TransitionError, transition};
 
 /// Why a step was refused.
 #[derive(Debug, thiserror::Error)]
@@ -94,7 +94,7 @@ pub async fn submit(
     s: &Step<'_>,
     new: &NewApplication,
 ) -> Result<loan_application::Model, LendingError> {
-    let row = db::loan::insert_application(txn, new).await?;
+    let row = db::loans::insert_application(txn, new).await?;
     audit(
         txn,
         s,
@@ -128,7 +128,7 @@ pub async fn decide(
         term_months: app.term_months.max(0) as u32,
         rank: app.rank.max(0) as u32,
     };
-    let snapshot = db::credit::snapshot(
+    let snapshot = db::eligibility::snapshot(
         txn,
         app.right_id,
         app.product_id,
@@ -154,7 +154,7 @@ pub async fn decide(
     let mut stored = serde_json::to_value(&report).unwrap_or_default();
     stored["computedOn"] = json!(s.on);
     let after = written(
-        db::loan::set_status(
+        db::loans::set_status(
             txn,
             app.id,
             version,
@@ -189,7 +189,7 @@ pub async fn register(
     registration_no: &str,
 ) -> Result<loan_application::Model, LendingError> {
     let (next, _) = transition(current(app)?, LoanAction::RegisterMortgage)?;
-    if let Some(held) = db::credit::active_mortgages_on(txn, app.right_id)
+    if let Some(held) = db::eligibility::active_mortgages_on(txn, app.right_id)
         .await?
         .into_iter()
         .find(|m| m.rank == app.rank)
@@ -199,8 +199,8 @@ pub async fn register(
             registration_no: held.registration_no,
         });
     }
-    let after = written(db::loan::set_status(txn, app.id, version, next, None).await?)?;
-    let m = db::loan::insert_mortgage(txn, app, registration_no, s.on).await?;
+    let after = written(db::loans::set_status(txn, app.id, version, next, None).await?)?;
+    let m = db::loans::insert_mortgage(txn, app, registration_no, s.on).await?;
     audit(
         txn,
         s,
@@ -225,14 +225,14 @@ pub async fn step(
     event: &NewEvent<'_>,
 ) -> Result<(loan_application::Model, Option<MortgageStatus>), LendingError> {
     let (next, mortgage_status) = transition(current(app)?, action)?;
-    let after = written(db::loan::set_status(txn, app.id, version, next, None).await?)?;
-    db::loan::insert_event(txn, app.id, event).await?;
+    let after = written(db::loans::set_status(txn, app.id, version, next, None).await?)?;
+    db::loans::insert_event(txn, app.id, event).await?;
     if let Some(status) = mortgage_status {
-        let m = db::loan::mortgage_of(txn, app.id).await?.ok_or_else(|| {
+        let m = db::loans::mortgage_of(txn, app.id).await?.ok_or_else(|| {
             LendingError::Corrupt("a registered loan without its mortgage".into())
         })?;
         let released = (status == MortgageStatus::Released).then_some(event.occurred_on);
-        db::loan::set_mortgage_status(txn, m.id, status, released).await?;
+        db::loans::set_mortgage_status(txn, m.id, status, released).await?;
     }
     audit(
         txn,

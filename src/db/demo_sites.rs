@@ -10,7 +10,7 @@ use sea_orm::{
 
 use super::entities::{demo_indicator, demo_site, demo_site_asset};
 use super::{StoreResult, Versioned};
-use crate::domain::demo_site::{Indicator, NewDemoSite};
+use crate::domain::demo_sites::{Indicator, NewDemoSite};
 use crate::domain::locator::Placement;
 
 pub async fn by_ids(

@@ -11,7 +11,7 @@ use sea_orm::{
 
 use super::entities::party::{self, Column};
 use super::{StoreResult, Versioned};
-use crate::domain::party::NewParty;
+use crate::domain::parties::NewParty;
 
 pub async fn by_ids(
     conn: &impl ConnectionTrait,

@@ -166,12 +166,12 @@ impl Names {
             .all(db)
             .await?;
         Ok(Names {
-            townships: db::place::all_townships(db)
+            townships: db::places::all_townships(db)
                 .await?
                 .into_iter()
                 .map(|t| (t.id, t.code))
                 .collect(),
-            villages: db::place::all_villages(db)
+            villages: db::places::all_villages(db)
                 .await?
                 .into_iter()
                 .map(|v| (v.id, (v.code, v.township_id)))

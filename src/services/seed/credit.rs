@@ -11,14 +11,15 @@ use sea_orm::ConnectionTrait;
 use serde::Deserialize;
 
 use super::{SeedReport, existing, party_ids};
-use crate::db::credit::{NewAppraisal, NewDocument, NewProduct, NewRight};
+use crate::db::credit::NewProduct;
+use crate::db::rights::{NewAppraisal, NewDocument, NewRight};
 use crate::db::{self, entities};
 use crate::domain::geometry::Area;
-use crate::domain::right::{
+use crate::domain::rights::{
     self, AppraisalMethod, CreditModel, DocumentKind, Policy, RightKind, RightStatus,
 };
 
-const CREDIT: &str = include_str!("../../seeds/credit.json");
+const CREDIT: &str = include_str!("../../../seeds/credit.json");
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -173,7 +174,7 @@ pub(super) async fn load(
     use entities::*;
     let file: File = serde_json::from_str(CREDIT).context("credit.json")?;
     let p = file.policy;
-    if !db::credit::policy_exists(conn, &p.version).await? {
+    if !db::eligibility::policy_exists(conn, &p.version).await? {
         let policy = Policy {
             version: p.version,
             mortgageable: kinds(&p.mortgageable)?,
@@ -185,14 +186,14 @@ pub(super) async fn load(
             collective_consent: kinds(&p.collective_consent)?,
             min_appraisal_fen: p.min_appraisal_fen,
             appraisal_valid_days: p.appraisal_valid_days,
-            age: right::AgeLimits {
+            age: rights::AgeLimits {
                 min: p.age.min,
                 male_max: p.age.male_max,
                 female_max: p.age.female_max,
             },
         };
         policy.validate().context("credit.json: policy")?;
-        db::credit::insert_policy(conn, &policy).await?;
+        db::eligibility::insert_policy(conn, &policy).await?;
         report.policies += 1;
     }
 
@@ -251,7 +252,7 @@ pub(super) async fn load(
         }
         let area = Area::from_geojson(&z.boundary)
             .with_context(|| format!("credit.json: zone {}", z.code))?;
-        db::credit::insert_zone(conn, &z.code, &z.name, &area, z.announced_on, &z.authority)
+        db::rights::insert_zone(conn, &z.code, &z.name, &area, z.announced_on, &z.authority)
             .await?;
         report.zones += 1;
     }
@@ -271,7 +272,7 @@ pub(super) async fn load(
         let context = format!("credit.json: right {}", row.code);
         let asset_id = match &row.asset_code {
             Some(code) => Some(
-                db::asset::by_code(conn, code)
+                db::assets::by_code(conn, code)
                     .await?
                     .with_context(|| format!("{context}: unknown asset {code}"))?
                     .id,
@@ -283,8 +284,8 @@ pub(super) async fn load(
             .iter()
             .map(|h| Ok((party(&h.party_key, &context)?, h.share)))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        right::check_term(row.issued_on, row.expires_on).with_context(|| context.clone())?;
-        let id = db::credit::insert_right(
+        rights::check_term(row.issued_on, row.expires_on).with_context(|| context.clone())?;
+        let id = db::rights::insert_right(
             conn,
             &NewRight {
                 code: row.code.clone(),
@@ -297,7 +298,7 @@ pub(super) async fn load(
                 status: RightStatus::parse(&row.status).with_context(|| context.clone())?,
                 disputed: row.disputed,
                 seized: row.seized,
-                holders: right::holder_shares(&holders).with_context(|| context.clone())?,
+                holders: rights::holder_shares(&holders).with_context(|| context.clone())?,
             },
         )
         .await?;
@@ -307,7 +308,7 @@ pub(super) async fn load(
                 .as_deref()
                 .map(|k| party(k, &context))
                 .transpose()?;
-            db::credit::insert_document(
+            db::rights::insert_document(
                 conn,
                 id,
                 &NewDocument {
@@ -321,9 +322,9 @@ pub(super) async fn load(
             .await?;
         }
         for a in &row.appraisals {
-            right::check_appraisal(a.value_fen, a.valued_on, a.valid_until)
+            rights::check_appraisal(a.value_fen, a.valued_on, a.valid_until)
                 .with_context(|| context.clone())?;
-            db::credit::insert_appraisal(
+            db::rights::insert_appraisal(
                 conn,
                 id,
                 &NewAppraisal {
@@ -341,7 +342,7 @@ pub(super) async fn load(
 
     // Recommendations have no natural key of their own: they are loaded with the rights, once.
     if report.rights > 0 {
-        let villages: HashMap<String, i64> = db::place::all_villages(conn)
+        let villages: HashMap<String, i64> = db::places::all_villages(conn)
             .await?
             .into_iter()
             .map(|v| (v.code, v.id))
@@ -351,7 +352,7 @@ pub(super) async fn load(
             let village = *villages
                 .get(&r.village_code)
                 .with_context(|| format!("{context}: unknown village {}", r.village_code))?;
-            let grade = right::CreditGrade::parse(&r.grade).with_context(|| context.clone())?;
+            let grade = rights::CreditGrade::parse(&r.grade).with_context(|| context.clone())?;
             db::credit::insert_recommendation(
                 conn,
                 party(&r.party_key, &context)?,
@@ -374,9 +375,9 @@ async fn applications(
     parties: &HashMap<String, i64>,
     report: &mut SeedReport,
 ) -> anyhow::Result<()> {
-    use crate::db::loan::{NewApplication, NewEvent};
-    use crate::domain::loan::{DisposalMethod, LoanAction};
-    use crate::lending::{self, Step};
+    use crate::db::loans::{NewApplication, NewEvent};
+    use crate::domain::loans::{DisposalMethod, LoanAction};
+    use crate::services::loans::{self, Step};
     let known = existing::<entities::loan_application::Entity>(
         conn,
         entities::loan_application::Column::Code,
@@ -392,7 +393,7 @@ async fn applications(
             continue;
         }
         let context = format!("credit.json: application {}", row.key);
-        let right = db::credit::right_by_code(conn, &row.right_code)
+        let right = db::rights::right_by_code(conn, &row.right_code)
             .await?
             .with_context(|| format!("{context}: unknown right {}", row.right_code))?;
         let product = products
@@ -420,7 +421,7 @@ async fn applications(
             rank: 1,
             submitted_by: "seed".into(),
         };
-        let mut app = lending::submit(conn, &step(day), &new)
+        let mut app = loans::submit(conn, &step(day), &new)
             .await
             .with_context(|| context.clone())?;
         let mut repaid = 0;
@@ -442,13 +443,13 @@ async fn applications(
             let version = app.version;
             app = match verb {
                 "approve" | "reject" => {
-                    lending::decide(conn, &step(day), &app, version, verb == "approve")
+                    loans::decide(conn, &step(day), &app, version, verb == "approve")
                         .await
                         .with_context(|| format!("{context}: {s}"))?
                         .0
                 }
                 "register" => {
-                    lending::register(conn, &step(day), &app, version, &row.registration_no)
+                    loans::register(conn, &step(day), &app, version, &row.registration_no)
                         .await
                         .with_context(|| format!("{context}: {s}"))?
                 }
@@ -481,7 +482,7 @@ async fn applications(
                         }
                         _ => anyhow::bail!("{context}: unknown step {s}"),
                     };
-                    lending::step(conn, &step(day), &app, version, action, &e)
+                    loans::step(conn, &step(day), &app, version, action, &e)
                         .await
                         .with_context(|| format!("{context}: {s}"))?
                         .0

@@ -14,7 +14,7 @@ use super::entities::idle_asset::{self, Column};
 use super::entities::{party, village};
 use super::rows::{self, Columns};
 use super::{StoreResult, Versioned};
-use crate::domain::asset::{
+use crate::domain::assets::{
     AssetKind, AssetStatus, Condition as AssetCondition, IdleAssetAttributes, Structure,
 };
 use crate::domain::geometry::{BBox, Location};

@@ -9,7 +9,7 @@ use sea_orm::{
 
 use super::entities::{loan_application, loan_event, mortgage};
 use super::{StoreResult, Versioned};
-use crate::domain::loan::{LoanStatus, MortgageStatus};
+use crate::domain::loans::{LoanStatus, MortgageStatus};
 
 /// A loan application as submitted.
 #[derive(Debug, Clone, PartialEq)]

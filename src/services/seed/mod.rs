@@ -13,20 +13,20 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, QuerySelect, Tra
 use serde::Deserialize;
 
 use crate::db::{self, audit, entities};
-use crate::domain::admin_area::{NewTownship, NewVillage};
-use crate::domain::asset::{self, AssetStatus, IdleAssetDraft};
-use crate::domain::demo_site::{DemoSiteDraft, DemoSiteLevel, Indicator, IndicatorCode};
-use crate::domain::party::{PartyDraft, PartyKind};
+use crate::domain::assets::{self, AssetStatus, IdleAssetDraft};
+use crate::domain::demo_sites::{DemoSiteDraft, DemoSiteLevel, Indicator, IndicatorCode};
+use crate::domain::parties::{PartyDraft, PartyKind};
+use crate::domain::places::{NewTownship, NewVillage};
 use crate::domain::revitalization::{RevenueSplit, RevitalizationDraft, RevitalizationMode};
 
 mod credit;
 
-const TOWNSHIPS: &str = include_str!("../seeds/townships.geojson");
-const VILLAGES: &str = include_str!("../seeds/villages.geojson");
-const PARTIES: &str = include_str!("../seeds/parties.json");
-const ASSETS: &str = include_str!("../seeds/assets.json");
-const REVITALIZATIONS: &str = include_str!("../seeds/revitalizations.json");
-const DEMO_SITES: &str = include_str!("../seeds/demo_sites.json");
+const TOWNSHIPS: &str = include_str!("../../../seeds/townships.geojson");
+const VILLAGES: &str = include_str!("../../../seeds/villages.geojson");
+const PARTIES: &str = include_str!("../../../seeds/parties.json");
+const ASSETS: &str = include_str!("../../../seeds/assets.json");
+const REVITALIZATIONS: &str = include_str!("../../../seeds/revitalizations.json");
+const DEMO_SITES: &str = include_str!("../../../seeds/demo_sites.json");
 
 /// How many records of each kind a run added.
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
@@ -219,10 +219,10 @@ async fn load_in(conn: &impl ConnectionTrait, today: NaiveDate) -> anyhow::Resul
             .with_context(|| format!("township {code} has no boundary"))?;
         let t = NewTownship::parse(&code, &property(&f, "name")?, geometry)
             .with_context(|| format!("townships.geojson: township {code}"))?;
-        db::place::insert_township(conn, &t).await?;
+        db::places::insert_township(conn, &t).await?;
         report.townships += 1;
     }
-    let townships: HashMap<String, i64> = db::place::all_townships(conn)
+    let townships: HashMap<String, i64> = db::places::all_townships(conn)
         .await?
         .into_iter()
         .map(|t| (t.code, t.id))
@@ -246,11 +246,11 @@ async fn load_in(conn: &impl ConnectionTrait, today: NaiveDate) -> anyhow::Resul
             None,
         )
         .with_context(|| format!("villages.geojson: village {code}"))?;
-        db::place::insert_village(conn, township_id, &v).await?;
+        db::places::insert_village(conn, township_id, &v).await?;
         report.villages += 1;
     }
-    let locator = db::place::locator(conn).await?;
-    let villages: HashMap<String, i64> = db::place::all_villages(conn)
+    let locator = db::places::locator(conn).await?;
+    let villages: HashMap<String, i64> = db::places::all_villages(conn)
         .await?
         .into_iter()
         .map(|v| (v.code, v.id))
@@ -283,7 +283,7 @@ async fn load_in(conn: &impl ConnectionTrait, today: NaiveDate) -> anyhow::Resul
             ),
             None => None,
         };
-        db::party::insert(conn, &p, village_id).await?;
+        db::parties::insert(conn, &p, village_id).await?;
         report.parties += 1;
     }
 
@@ -299,7 +299,7 @@ async fn load_in(conn: &impl ConnectionTrait, today: NaiveDate) -> anyhow::Resul
         let context = || format!("assets.json: asset {code}");
         let attrs = IdleAssetDraft {
             code: row.code,
-            kind: Some(asset::AssetKind::parse(&row.kind).with_context(context)?),
+            kind: Some(assets::AssetKind::parse(&row.kind).with_context(context)?),
             lon: row.lon,
             lat: row.lat,
             footprint: row.footprint,
@@ -308,27 +308,27 @@ async fn load_in(conn: &impl ConnectionTrait, today: NaiveDate) -> anyhow::Resul
             structure: row
                 .structure
                 .as_deref()
-                .map(asset::Structure::parse)
+                .map(assets::Structure::parse)
                 .transpose()
                 .with_context(context)?,
             year_built: row.year_built,
             condition: row
                 .condition
                 .as_deref()
-                .map(asset::Condition::parse)
+                .map(assets::Condition::parse)
                 .transpose()
                 .with_context(context)?,
             idle_since: row.idle_since,
             idle_cause: row
                 .idle_cause
                 .as_deref()
-                .map(asset::IdleCause::parse)
+                .map(assets::IdleCause::parse)
                 .transpose()
                 .with_context(context)?,
             owner_willingness: row
                 .owner_willingness
                 .as_deref()
-                .map(asset::OwnerWillingness::parse)
+                .map(assets::OwnerWillingness::parse)
                 .transpose()
                 .with_context(context)?,
             address: row.address,
@@ -342,7 +342,7 @@ async fn load_in(conn: &impl ConnectionTrait, today: NaiveDate) -> anyhow::Resul
         let owner = *owners
             .get(&row.owner_key)
             .with_context(|| format!("{}: unknown owner {}", context(), row.owner_key))?;
-        db::asset::insert(conn, &attrs, status, owner, place).await?;
+        db::assets::insert(conn, &attrs, status, owner, place).await?;
         report.assets += 1;
     }
 
@@ -356,7 +356,7 @@ async fn load_in(conn: &impl ConnectionTrait, today: NaiveDate) -> anyhow::Resul
             continue;
         }
         let context = format!("revitalizations.json: contract {}", row.contract_no);
-        let asset = db::asset::by_code(conn, &row.asset_code)
+        let asset = db::assets::by_code(conn, &row.asset_code)
             .await?
             .with_context(|| format!("{context}: unknown asset {}", row.asset_code))?;
         let split = row
@@ -421,9 +421,9 @@ async fn load_in(conn: &impl ConnectionTrait, today: NaiveDate) -> anyhow::Resul
             ),
             None => None,
         };
-        let stored = db::demo_site::insert(conn, &site, place, operator).await?;
+        let stored = db::demo_sites::insert(conn, &site, place, operator).await?;
         for code in &row.asset_codes {
-            let asset = db::asset::by_code(conn, code)
+            let asset = db::assets::by_code(conn, code)
                 .await?
                 .with_context(|| format!("{context}: unknown asset {code}"))?;
             if asset.status != AssetStatus::Revitalized.as_str() {
@@ -432,13 +432,13 @@ async fn load_in(conn: &impl ConnectionTrait, today: NaiveDate) -> anyhow::Resul
                     asset.status
                 );
             }
-            db::demo_site::link_asset(conn, stored.id, asset.id).await?;
+            db::demo_sites::link_asset(conn, stored.id, asset.id).await?;
         }
         for i in row.indicators {
             let code = IndicatorCode::parse(&i.code).with_context(|| context.clone())?;
             let indicator = Indicator::parse(i.year, code, i.value, i.source.as_deref(), today)
                 .with_context(|| context.clone())?;
-            db::demo_site::insert_indicator(conn, stored.id, &indicator).await?;
+            db::demo_sites::insert_indicator(conn, stored.id, &indicator).await?;
         }
         report.demo_sites += 1;
     }

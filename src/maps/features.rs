@@ -12,7 +12,7 @@ use geo::{Geometry, Point};
 use sea_orm::ConnectionTrait;
 use serde_json::{Map, Value, json};
 
-use crate::db::asset::AssetFilter;
+use crate::db::assets::AssetFilter;
 use crate::db::entities::{demo_site, idle_asset, township, village};
 use crate::db::{self, StoreResult};
 use crate::domain::access::Caller;
@@ -208,12 +208,12 @@ struct Places {
 impl Places {
     async fn load(conn: &impl ConnectionTrait) -> StoreResult<Places> {
         Ok(Places {
-            townships: db::place::all_townships(conn)
+            townships: db::places::all_townships(conn)
                 .await?
                 .into_iter()
                 .map(|t| (t.id, t.code))
                 .collect(),
-            villages: db::place::all_villages(conn)
+            villages: db::places::all_villages(conn)
                 .await?
                 .into_iter()
                 .map(|v| (v.id, v.code))
@@ -271,7 +271,7 @@ pub async fn page(
     let meets = |b: BBox| s.bbox.is_none_or(|q| boxes_meet(q, b));
     let (features, matched) = match layer {
         Layer::Townships => {
-            let rows: Vec<_> = db::place::all_townships(conn)
+            let rows: Vec<_> = db::places::all_townships(conn)
                 .await?
                 .into_iter()
                 .filter(|t| {
@@ -293,7 +293,7 @@ pub async fn page(
         }
         Layer::Villages => {
             let codes = Places::load(conn).await?.townships;
-            let rows: Vec<_> = db::place::all_villages(conn)
+            let rows: Vec<_> = db::places::all_villages(conn)
                 .await?
                 .into_iter()
                 .filter(|v| meets(village_box(v)))
@@ -307,7 +307,7 @@ pub async fn page(
             )
         }
         Layer::DemoSites => {
-            let rows: Vec<_> = db::demo_site::all(conn)
+            let rows: Vec<_> = db::demo_sites::all(conn)
                 .await?
                 .into_iter()
                 .filter(|d| {
@@ -341,7 +341,7 @@ async fn asset_page(
         // The public point may lie in the box when the true one does not, and the other way
         // round: decide on the public point, in Rust.
         Some(b) if caller.is_anonymous() => {
-            let mut ids: Vec<i64> = db::asset::in_region(
+            let mut ids: Vec<i64> = db::assets::in_region(
                 conn,
                 &AssetFilter::default(),
                 &Region::Box(b),
@@ -354,7 +354,7 @@ async fn asset_page(
             .collect();
             ids.sort_unstable();
             let (ids, matched) = slice(ids, s);
-            let mut found = db::asset::by_ids(conn, &ids).await?;
+            let mut found = db::assets::by_ids(conn, &ids).await?;
             (
                 ids.iter().filter_map(|id| found.remove(id)).collect(),
                 matched,
@@ -366,8 +366,8 @@ async fn asset_page(
                 ..AssetFilter::default()
             };
             (
-                db::asset::page_at_offset(conn, &filter, s.offset, s.limit).await?,
-                db::asset::count(conn, &filter).await?,
+                db::assets::page_at_offset(conn, &filter, s.offset, s.limit).await?,
+                db::assets::count(conn, &filter).await?,
             )
         }
     };
@@ -416,20 +416,20 @@ pub async fn one(
     id: i64,
 ) -> StoreResult<Option<MapFeature>> {
     Ok(match layer {
-        Layer::Townships => db::place::townships_by_ids(conn, &[id])
+        Layer::Townships => db::places::townships_by_ids(conn, &[id])
             .await?
             .get(&id)
             .map(township_feature)
             .transpose()?,
         Layer::Villages => {
             let codes = Places::load(conn).await?.townships;
-            db::place::villages_by_ids(conn, &[id])
+            db::places::villages_by_ids(conn, &[id])
                 .await?
                 .get(&id)
                 .map(|v| village_feature(v, &codes))
                 .transpose()?
         }
-        Layer::DemoSites => db::demo_site::by_ids(conn, &[id])
+        Layer::DemoSites => db::demo_sites::by_ids(conn, &[id])
             .await?
             .get(&id)
             .map(demo_site_feature),
@@ -439,7 +439,7 @@ pub async fn one(
             } else {
                 Some(Places::load(conn).await?)
             };
-            db::asset::by_ids(conn, &[id])
+            db::assets::by_ids(conn, &[id])
                 .await?
                 .get(&id)
                 .and_then(|a| asset_feature(a, caller, places.as_ref()))

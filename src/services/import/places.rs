@@ -8,11 +8,11 @@ use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
 
 use super::source::{Column, Role, Row};
 use super::{Check, Importer, Importing, Mode, Outcome, RowError};
-use crate::boundaries::{self, Author, Changed};
 use crate::db::{self, StoreResult};
-use crate::domain::admin_area::{AdminAreaError, NewTownship, NewVillage};
 use crate::domain::geometry::Location;
+use crate::domain::places::{AdminAreaError, NewTownship, NewVillage};
 use crate::error::AppError;
+use crate::services::places::{self, Author, Changed};
 
 pub(super) const TOWNSHIP_COLUMNS: &[Column] = &[
     Column::new("code", &["区划代码", "乡镇代码", "代码"]).required(),
@@ -166,12 +166,16 @@ impl Importer for Townships {
     ) -> StoreResult<Vec<(usize, Outcome)>> {
         let mut outcomes = Vec::with_capacity(batch.len());
         for (row, new) in batch {
-            if !mode.upsert && db::place::township_by_code(txn, &new.code).await?.is_some() {
+            if !mode.upsert
+                && db::places::township_by_code(txn, &new.code)
+                    .await?
+                    .is_some()
+            {
                 outcomes.push((row, exists(row, &new.code, "township")));
                 continue;
             }
             let point = txn.begin().await?;
-            let done = boundaries::upsert_township(&point, &self.0, &new).await;
+            let done = places::upsert_township(&point, &self.0, &new).await;
             outcomes.push((row, settle(point, row, done, |_| "boundary").await?));
         }
         Ok(outcomes)
@@ -202,12 +206,12 @@ impl Importer for Villages {
     ) -> StoreResult<Vec<(usize, Outcome)>> {
         let mut outcomes = Vec::with_capacity(batch.len());
         for (row, (township, new)) in batch {
-            if !mode.upsert && db::place::village_by_code(txn, &new.code).await?.is_some() {
+            if !mode.upsert && db::places::village_by_code(txn, &new.code).await?.is_some() {
                 outcomes.push((row, exists(row, &new.code, "village")));
                 continue;
             }
             let point = txn.begin().await?;
-            let done = boundaries::upsert_village(&point, &self.0, &township, &new).await;
+            let done = places::upsert_village(&point, &self.0, &township, &new).await;
             let column = |e: &AppError| {
                 if e.message().starts_with("no township") {
                     "townshipCode"

@@ -13,9 +13,9 @@ use super::entities::{township, village};
 use super::geometry::{write_area, write_multi_area};
 use anyhow::Context as _;
 
-use crate::domain::admin_area::{NewTownship, NewVillage};
 use crate::domain::geometry::{Area, Location};
 use crate::domain::locator::{Locator, VillageShape};
+use crate::domain::places::{NewTownship, NewVillage};
 
 pub async fn townships_by_ids(
     conn: &impl ConnectionTrait,

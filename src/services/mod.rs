@@ -1,0 +1,9 @@
+//! Write paths shared by the API, the command line and the demo data: each takes a connection or
+//! a transaction, checks its input through `domain`, writes through `db`, and returns its own
+//! error type for the edge (GraphQL, HTTP, CLI) to map.
+
+pub mod export;
+pub mod import;
+pub mod loans;
+pub mod places;
+pub mod seed;
