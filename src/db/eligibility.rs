@@ -9,12 +9,13 @@ use sea_orm::{
 
 use super::entities::{idle_asset, mortgage, party, policy_version, revitalization};
 use super::{StoreError, StoreResult};
+use crate::domain::eligibility::Policy;
 use crate::domain::eligibility::{
     AppraisalFacts, AssetFacts, BorrowerFacts, Document, Holder, MortgageFacts, ProductFacts,
     Request, RightFacts, Snapshot, ZoneFacts, birth_and_sex,
 };
 use crate::domain::geometry::Location;
-use crate::domain::rights::{CreditModel, DocumentKind, Policy, RightKind, RightStatus};
+use crate::domain::rights::{CreditModel, DocumentKind, RightKind, RightStatus};
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::from(sea_orm::DbErr::Custom(format!("stored {what}: {e}")))

@@ -541,8 +541,8 @@ pub struct MortgagePolicy {
     pub age: AgeLimits,
 }
 
-impl From<crate::domain::rights::Policy> for MortgagePolicy {
-    fn from(p: crate::domain::rights::Policy) -> Self {
+impl From<crate::domain::eligibility::Policy> for MortgagePolicy {
+    fn from(p: crate::domain::eligibility::Policy) -> Self {
         Self {
             version: p.version,
             mortgageable: p.mortgageable,
@@ -567,7 +567,7 @@ impl From<crate::domain::rights::Policy> for MortgagePolicy {
 }
 
 impl MortgagePolicy {
-    fn into_domain(self) -> Result<crate::domain::rights::Policy, AppError> {
+    fn into_domain(self) -> Result<crate::domain::eligibility::Policy, AppError> {
         let whole = |v: i32, what: &str| {
             u32::try_from(v)
                 .map_err(|_| AppError::bad_input(format!("`{what}` must not be negative")))
@@ -585,14 +585,14 @@ impl MortgagePolicy {
             }
             ceilings.insert(c.kind, (c.max_loan_to_value * 10_000.0).round() as u32);
         }
-        let policy = crate::domain::rights::Policy {
+        let policy = crate::domain::eligibility::Policy {
             version: self.version.trim().to_owned(),
             mortgageable: self.mortgageable,
             ltv_ceiling_bp: ceilings,
             collective_consent: self.collective_consent,
             min_appraisal_fen: self.min_appraisal_fen.0,
             appraisal_valid_days: whole(self.appraisal_valid_days, "appraisalValidDays")?,
-            age: crate::domain::rights::AgeLimits {
+            age: crate::domain::eligibility::AgeLimits {
                 min: whole(self.age.min, "age.min")?,
                 male_max: whole(self.age.male_max, "age.maleMax")?,
                 female_max: whole(self.age.female_max, "age.femaleMax")?,

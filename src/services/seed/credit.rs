@@ -14,9 +14,10 @@ use super::{SeedReport, existing, party_ids};
 use crate::db::credit::NewProduct;
 use crate::db::rights::{NewAppraisal, NewDocument, NewRight};
 use crate::db::{self, entities};
+use crate::domain::eligibility::{AgeLimits, Policy};
 use crate::domain::geometry::Area;
 use crate::domain::rights::{
-    self, AppraisalMethod, CreditModel, DocumentKind, Policy, RightKind, RightStatus,
+    self, AppraisalMethod, CreditModel, DocumentKind, RightKind, RightStatus,
 };
 
 const CREDIT: &str = include_str!("../../../seeds/credit.json");
@@ -186,7 +187,7 @@ pub(super) async fn load(
             collective_consent: kinds(&p.collective_consent)?,
             min_appraisal_fen: p.min_appraisal_fen,
             appraisal_valid_days: p.appraisal_valid_days,
-            age: rights::AgeLimits {
+            age: AgeLimits {
                 min: p.age.min,
                 male_max: p.age.male_max,
                 female_max: p.age.female_max,

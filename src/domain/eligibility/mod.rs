@@ -9,9 +9,13 @@ use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+mod policy;
+
+pub use policy::{AgeLimits, Policy, PolicyError};
+
 use super::code_enum;
 use super::geometry::{Area, Location};
-use super::rights::{CreditModel, DocumentKind, Policy, RightKind, RightStatus};
+use super::rights::{CreditModel, DocumentKind, RightKind, RightStatus};
 
 code_enum! {
     /// A rule's answer (规则结论).
@@ -878,7 +882,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::domain::rights::AgeLimits;
+    use crate::domain::eligibility::AgeLimits;
 
     fn day(s: &str) -> NaiveDate {
         s.parse().expect("date")
