@@ -1,8 +1,8 @@
 //! GraphiQL, the in-browser IDE that township cadres use, served entirely from this binary.
 //!
 //! async-graphql's built-in page loads React and GraphiQL from a CDN, which township offices
-//! cannot reach: the page stays blank. So `build.rs` fetches the pinned npm packages at build
-//! time and the files are embedded here; the page names no other host, and its
+//! cannot reach: the page stays blank. So the pinned npm files, committed in `assets/graphiql/`
+//! and checked by `build.rs`, are embedded here; the page names no other host, and its
 //! Content-Security-Policy makes the browser refuse one should a future asset try.
 //!
 //! Mounted by the app with `.nest("/graphiql", graphiql::endpoint())`; the page refers to its
@@ -42,7 +42,7 @@ query TownshipIdleAssets {
 /// data and the connection types work.
 pub const EXAMPLE_QUERY: &str = example_query!();
 
-/// Asset URLs carry the npm `name@version` that `build.rs` fetched (it sets these variables), so
+/// Asset URLs carry the npm `name@version` that `build.rs` pins (it sets these variables), so
 /// a version bump changes the URL and the year-long immutable caching can never serve stale code.
 macro_rules! asset_path {
     (graphiql, $file:literal) => {
