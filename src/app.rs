@@ -12,7 +12,7 @@ use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 use crate::config::Settings;
 use crate::db::{self, QueryCounter};
 use crate::domain::access::Role;
-use crate::graphql::documents::Documents;
+use crate::graphql::common::documents::Documents;
 use crate::graphql::{self, Limits, Schemas};
 use crate::http;
 use crate::http::rate_limit::RateLimiter;
@@ -24,7 +24,7 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub schemas: Schemas,
     pub limits: Limits,
-    /// Parsed queries by their text (`graphql::documents`).
+    /// Parsed queries by their text (`graphql::common::documents`).
     pub documents: Arc<Documents>,
     pub settings: Arc<Settings>,
     pub queries: Arc<QueryCounter>,

@@ -5,7 +5,7 @@
 //!
 //! A listing may also read only some of a model's columns ([`Columns`]): the ones its
 //! GraphQL selection shows. The others then hold their type's default, so whoever asks for a
-//! subset answers for never reading the rest (`graphql::projection` and its tests).
+//! subset answers for never reading the rest (`graphql::common::projection` and its tests).
 //!
 //! Each reader lists its model's fields in declaration order; a test holds that list to the
 //! entity's columns, so a field added to a model without its reader fails the build's tests.

@@ -4,12 +4,13 @@ use async_graphql::connection::Connection;
 use async_graphql::{Context, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
 
-use super::paging::{PageRequest, encode_cursor};
-use super::scalars::GeoJson as Json;
-use super::{ListTotal, db_conn};
 use crate::db;
 use crate::db::audit::AuditFilter;
 use crate::db::entities::audit_event;
+use crate::error::AppError;
+use crate::graphql::common::context::{caller, db_conn};
+use crate::graphql::common::paging::{ListTotal, PageRequest, encode_cursor};
+use crate::graphql::common::scalars::GeoJson as Json;
 
 /// One change to the registry (审计事件), written in the same transaction as the change.
 pub struct AuditEvent(pub audit_event::Model);
@@ -130,5 +131,37 @@ pub fn history_of(entity: &str, id: i64) -> AuditFilter {
         entity: Some(entity.to_owned()),
         entity_id: Some(id),
         ..Default::default()
+    }
+}
+
+/// The audit trail (审计记录).
+#[derive(Default)]
+pub struct AuditQuery;
+
+#[Object]
+impl AuditQuery {
+    /// The audit trail of the whole registry, oldest first (审计记录): for the district office.
+    #[graphql(complexity = "crate::graphql::common::paging::cost(first, last, child_complexity)")]
+    async fn audit_events(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AuditEventFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<String, AuditEvent, ListTotal>> {
+        caller(ctx)
+            .may_administer("the audit trail")
+            .map_err(AppError::from)?;
+        audit_connection(
+            ctx,
+            filter.unwrap_or_default().into(),
+            first,
+            after,
+            last,
+            before,
+        )
+        .await
     }
 }

@@ -1,13 +1,10 @@
-//! `importFile`: the command line's import over GraphQL, as a multipart upload (the GraphQL
-//! multipart request spec). Same code, same report.
+//! Importing files through the API (导入), for the district office.
 
 use async_graphql::{Context, Enum, Object, Result, SimpleObject, Upload};
 
-use super::access::caller;
-use super::db_conn;
-use super::mutation::today;
 use crate::domain::datum::Crs;
 use crate::error::AppError;
+use crate::graphql::common::context::{caller, db_conn, today};
 use crate::services::import::{self, Encoding, Importing, Kind, Mode};
 
 /// What a file holds (导入内容).
@@ -125,7 +122,7 @@ impl ImportMutation {
             only_township,
             crs,
         };
-        let audit_actor = super::mutation::audit_actor(actor);
+        let audit_actor = crate::graphql::common::context::audit_actor(actor);
         let who = Importing {
             actor: &audit_actor,
             file_name: &name,
@@ -134,7 +131,7 @@ impl ImportMutation {
         let input = std::io::Cursor::new(upload.content);
         let report = import::run(db_conn(ctx)?, kind.into(), input, mode, who, |_, _| {}).await?;
         if boundaries && report.written {
-            super::boundary_mutation::refresh_locator(ctx).await?;
+            crate::graphql::places::refresh_locator(ctx).await?;
         }
         let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
         Ok(ImportReport {

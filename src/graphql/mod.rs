@@ -1,43 +1,71 @@
 //! The GraphQL API: types written for their readers (cadres in GraphiQL, banks' systems, map
-//! frontends), mapped from the store and the domain. Resolvers only map; rules live in
-//! `domain`, queries in `db`.
+//! frontends), mapped from the store and the domain. Resolvers only map; rules live in `domain`,
+//! queries in `db`, shared write paths in `services`.
+//!
+//! One module per concept holds that concept's types, queries, mutations and loaders; `common`
+//! is the plumbing every concept uses and imports none of them. This module only assembles the
+//! schema from the concepts' parts.
 
 pub mod access;
-pub mod asset;
+pub mod assets;
 pub mod audit;
-pub mod boundary_mutation;
+pub mod common;
 pub mod credit;
-pub mod demo_mutation;
-pub mod demo_site;
-pub mod documents;
-pub mod events;
-pub mod geo;
-pub mod ids;
+pub mod demo_sites;
+pub mod eligibility;
 pub mod import;
-pub mod limits;
-pub mod loaders;
-pub mod loan;
-pub mod mutation;
-pub mod paging;
-pub mod place;
-mod projection;
-pub mod query;
+pub mod loans;
+pub mod node;
+pub mod parties;
+pub mod places;
+pub mod revitalization;
 pub mod rights;
-pub mod scalars;
-pub mod spatial;
-pub mod token;
 
-use async_graphql::{Context, Object, Result, Schema};
+use async_graphql::{MergedObject, Schema};
 use sea_orm::DatabaseConnection;
 
-use crate::db;
-use crate::domain::UnknownCode;
-use crate::error::AppError;
+pub use common::context::{RequestId, SharedLocator};
+pub use common::limits::Limits;
 
-pub use limits::Limits;
+/// The root query: the registry itself, and the credit built on its property rights.
+///
+/// The parts are merged in the order of the root fields in the committed SDL, so that a client's
+/// schema is unchanged byte for byte; that is why places and demonstration sites each give two.
+#[derive(MergedObject, Default)]
+pub struct Query(
+    node::NodeQuery,
+    places::PlacesQuery,
+    assets::query::AssetsQuery,
+    demo_sites::DemoSitesQuery,
+    audit::AuditQuery,
+    access::AccessQuery,
+    places::PlaceAtQuery,
+    demo_sites::DemoSiteQuery,
+    credit::CreditQuery,
+    rights::RightsQuery,
+    eligibility::EligibilityQuery,
+    loans::LoansQuery,
+);
+
+/// Changes to the registry (登记与变更). Each needs a token; a CADRE changes only records in
+/// its own township. Each change and its audit event are one transaction.
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    assets::mutation::AssetsMutation,
+    parties::PartiesMutation,
+    revitalization::RevitalizationMutation,
+    demo_sites::DemoSitesMutation,
+    places::PlacesMutation,
+    access::AccessMutation,
+    loans::LoansMutation,
+    eligibility::EligibilityMutation,
+    rights::RightsMutation,
+    credit::CreditMutation,
+    import::ImportMutation,
+);
 
 /// The registry's schema.
-pub type RegistrySchema = Schema<query::Query, mutation::Mutation, events::Subscription>;
+pub type RegistrySchema = Schema<Query, Mutation, loans::Subscription>;
 
 /// The registry's schema for each transport, sharing their data: the database connection, the
 /// boundary locator, the loan events. Everything that depends on the caller (who, loaders) is
@@ -50,21 +78,13 @@ pub struct Schemas {
     pub ws: RegistrySchema,
 }
 
-pub fn build_schemas(
-    db: DatabaseConnection,
-    locator: mutation::SharedLocator,
-    limits: Limits,
-) -> Schemas {
-    let events = events::LoanEvents::default();
+pub fn build_schemas(db: DatabaseConnection, locator: SharedLocator, limits: Limits) -> Schemas {
+    let events = loans::LoanEvents::default();
     let build = || {
-        let schema = Schema::build(
-            query::Query::default(),
-            mutation::Mutation::default(),
-            events::Subscription,
-        )
-        .data(db.clone())
-        .data(events.clone())
-        .data(locator.clone());
+        let schema = Schema::build(Query::default(), Mutation::default(), loans::Subscription)
+            .data(db.clone())
+            .data(events.clone())
+            .data(locator.clone());
         limits.apply(schema)
     };
     Schemas {
@@ -75,47 +95,7 @@ pub fn build_schemas(
 
 /// The SDL of the schema, as committed in `schema/schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(
-        query::Query::default(),
-        mutation::Mutation::default(),
-        events::Subscription,
-    )
-    .finish()
-    .sdl()
-}
-
-pub(crate) fn db_conn<'a>(ctx: &Context<'a>) -> Result<&'a DatabaseConnection> {
-    ctx.data::<DatabaseConnection>()
-}
-
-/// A stored code that no longer parses means the database was edited by hand.
-pub(crate) fn stored<T>(parsed: Result<T, UnknownCode>) -> Result<T> {
-    parsed.map_err(|e| AppError::internal(e).into())
-}
-
-/// What a connection's `totalCount` counts. Counted only when the field is selected.
-pub enum ListTotal {
-    Townships,
-    Villages(Option<i64>),
-    Assets(Box<db::assets::AssetFilter>),
-    DemoSites(Option<i64>),
-    AuditEvents(Box<db::audit::AuditFilter>),
-    /// Assets under a filter in a region, as the caller sees them.
-    InRegion(Box<(db::assets::AssetFilter, crate::domain::region::Region)>),
-}
-
-#[Object]
-impl ListTotal {
-    /// Number of items in the whole list, across all pages (总数).
-    async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
-        let conn = db_conn(ctx)?;
-        Ok(match self {
-            ListTotal::Townships => db::places::count_townships(conn).await?,
-            ListTotal::Villages(t) => db::places::count_villages(conn, *t).await?,
-            ListTotal::Assets(f) => db::assets::count(conn, f).await?,
-            ListTotal::DemoSites(t) => db::demo_sites::count(conn, *t).await?,
-            ListTotal::AuditEvents(f) => db::audit::count(conn, f).await?,
-            ListTotal::InRegion(q) => spatial::count_in_region(ctx, &q.0, &q.1).await?,
-        })
-    }
+    Schema::build(Query::default(), Mutation::default(), loans::Subscription)
+        .finish()
+        .sdl()
 }

@@ -1,27 +1,217 @@
-//! Recording property rights and what credit rests on (产权与授信登记): rights with their
-//! holders and documents, appraisals, expropriation zones, party-branch recommendations and
-//! pre-credit lines. Each is one transaction with its audit event.
+//! Property rights (农村产权): holders, source documents, appraisals and standing, the
+//! expropriation zones that restrict them, and their registration. Rights need a token.
 
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use chrono::NaiveDate;
 
-use super::access::caller;
-use super::credit::PropertyRight;
-use super::db_conn;
-use super::ids::{self, Kind};
-use super::mutation::{json, party_id, record, today};
-use super::scalars::{GeoJson, Long};
 use crate::db;
-use crate::db::entities::property_right;
+use crate::db::entities::{appraisal, property_right, source_document};
 use crate::db::rights::{NewAppraisal, NewDocument, NewRight};
 use crate::domain::access::Actor;
 use crate::domain::datum::Crs;
-use crate::domain::eligibility::{self, Request, Verdict};
 use crate::domain::geometry::Area;
-use crate::domain::rights::{
-    self, AppraisalMethod, CreditGrade, DocumentKind, RightKind, RightStatus,
-};
+use crate::domain::rights::{self, AppraisalMethod, DocumentKind, RightKind, RightStatus};
 use crate::error::AppError;
+use crate::graphql::common::context::{Details, caller, db_conn, json, record, stored};
+use crate::graphql::common::ids;
+use crate::graphql::common::ids::Kind;
+use crate::graphql::common::loaders::{AppraisalsOf, AssetKey, DocumentsOf, HoldersOf, PartyKey};
+use crate::graphql::common::nodes::{IdleAsset, Party, PropertyRight};
+use crate::graphql::common::scalars::{GeoJson, Long};
+use crate::graphql::parties::party_id;
+
+/// A property right (产权): a household's house with its homestead, a land management right, a
+/// forest right… with its certificate, holders and source documents (LADM: LA_Right).
+#[Object]
+impl PropertyRight {
+    /// Global ID.
+    pub async fn id(&self) -> ID {
+        Kind::PropertyRight.id(self.0.id)
+    }
+
+    /// Registry code of the right (权利编号).
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+
+    /// Kind of right (权利类型).
+    async fn kind(&self) -> Result<RightKind> {
+        stored(RightKind::parse(&self.0.kind))
+    }
+
+    /// Standing (权利状态).
+    async fn status(&self) -> Result<RightStatus> {
+        stored(RightStatus::parse(&self.0.status))
+    }
+
+    /// Certificate number (权证号); null when not registered.
+    async fn certificate_no(&self) -> Option<&str> {
+        self.0.certificate_no.as_deref()
+    }
+
+    /// Kind of certificate (权证类型), e.g. 不动产权证书.
+    async fn certificate_kind(&self) -> Option<&str> {
+        self.0.certificate_kind.as_deref()
+    }
+
+    /// Issued on (登簿日期).
+    async fn issued_on(&self) -> Option<NaiveDate> {
+        self.0.issued_on
+    }
+
+    /// Expires on (到期日期); null when it does not expire.
+    async fn expires_on(&self) -> Option<NaiveDate> {
+        self.0.expires_on
+    }
+
+    /// Under dispute (存在权属争议).
+    async fn disputed(&self) -> bool {
+        self.0.disputed
+    }
+
+    /// Seized or frozen (被查封/冻结).
+    async fn seized(&self) -> bool {
+        self.0.seized
+    }
+
+    /// Version (版本号), raised by every change; `setRightStanding` takes it.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
+    /// The idle asset it is on (所在资产).
+    async fn asset(&self, ctx: &Context<'_>) -> Result<Option<IdleAsset>> {
+        let Some(id) = self.0.asset_id else {
+            return Ok(None);
+        };
+        Ok(crate::graphql::common::loaders::of(ctx)?
+            .load_one(AssetKey(id))
+            .await?
+            .map(IdleAsset::from))
+    }
+
+    /// Holders and their shares (权利人及份额); a household's members are co-owners.
+    async fn holders(&self, ctx: &Context<'_>) -> Result<Vec<RightHolder>> {
+        let loader = crate::graphql::common::loaders::of(ctx)?;
+        let holders = loader
+            .load_one(HoldersOf(self.0.id))
+            .await?
+            .unwrap_or_default();
+        let mut parties = loader
+            .load_many(holders.iter().map(|h| PartyKey(h.party_id)))
+            .await?;
+        Ok(holders
+            .into_iter()
+            .filter_map(|h| {
+                parties.remove(&PartyKey(h.party_id)).map(|p| RightHolder {
+                    party: Party(p),
+                    share: f64::from(h.share_bp) / 10_000.0,
+                })
+            })
+            .collect())
+    }
+
+    /// Source documents (来源文件): certificates, consents, resolutions.
+    async fn documents(&self, ctx: &Context<'_>) -> Result<Vec<SourceDocument>> {
+        Ok(crate::graphql::common::loaders::of(ctx)?
+            .load_one(DocumentsOf(self.0.id))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(SourceDocument)
+            .collect())
+    }
+
+    /// Appraisals (价值评估), oldest first.
+    async fn appraisals(&self, ctx: &Context<'_>) -> Result<Vec<Appraisal>> {
+        Ok(crate::graphql::common::loaders::of(ctx)?
+            .load_one(AppraisalsOf(self.0.id))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(Appraisal)
+            .collect())
+    }
+}
+
+/// A holder of a right and its share (权利人).
+pub struct RightHolder {
+    party: Party,
+    share: f64,
+}
+
+/// A holder of a right and its share (权利人).
+#[Object]
+impl RightHolder {
+    /// The holder (权利人).
+    async fn party(&self) -> &Party {
+        &self.party
+    }
+
+    /// Share of the right, 0 to 1 (份额).
+    async fn share(&self) -> f64 {
+        self.share
+    }
+}
+
+/// A source document of a right (来源文件).
+pub struct SourceDocument(source_document::Model);
+
+/// A source document of a right (来源文件).
+#[Object]
+impl SourceDocument {
+    /// Kind (类型).
+    async fn kind(&self) -> Result<DocumentKind> {
+        stored(DocumentKind::parse(&self.0.kind))
+    }
+
+    /// Number (文号).
+    async fn number(&self) -> &str {
+        &self.0.number
+    }
+
+    /// Issued by (出具单位).
+    async fn issuer(&self) -> &str {
+        &self.0.issuer
+    }
+
+    /// Issued on (出具日期).
+    async fn issued_on(&self) -> NaiveDate {
+        self.0.issued_on
+    }
+}
+
+/// An appraisal of a right (价值评估).
+pub struct Appraisal(appraisal::Model);
+
+/// An appraisal of a right (价值评估).
+#[Object]
+impl Appraisal {
+    /// Method (评估方式).
+    async fn method(&self) -> Result<AppraisalMethod> {
+        stored(AppraisalMethod::parse(&self.0.method))
+    }
+
+    /// Appraiser (评估机构).
+    async fn appraiser(&self) -> &str {
+        &self.0.appraiser
+    }
+
+    /// Value in fen (评估价值, 分).
+    async fn value_fen(&self) -> Long {
+        Long(self.0.value_fen)
+    }
+
+    /// Valued on (评估日期).
+    async fn valued_on(&self) -> NaiveDate {
+        self.0.valued_on
+    }
+
+    /// Valid until (有效期至); null means the policy's validity applies.
+    async fn valid_until(&self) -> Option<NaiveDate> {
+        self.0.valid_until
+    }
+}
 
 /// A holder of a new right and its share (权利人及份额).
 #[derive(InputObject)]
@@ -120,32 +310,6 @@ pub struct AnnounceExpropriationZoneInput {
     pub authority: String,
 }
 
-/// A party branch endorses a borrower (党支部推荐): ADMIN, or a CADRE of the party's township.
-#[derive(InputObject)]
-pub struct RecordRecommendationInput {
-    /// The household (农户).
-    pub party_id: ID,
-    /// Grade (信用等级).
-    pub grade: CreditGrade,
-    /// The branch (推荐党支部).
-    pub issuer: String,
-    /// On (推荐日期); today when absent.
-    pub issued_on: Option<NaiveDate>,
-}
-
-/// Grants a pre-credit line on a registered house (见房即授信): the product's BANK.
-#[derive(InputObject)]
-pub struct GrantCreditLineInput {
-    /// The right (权利).
-    pub right_id: ID,
-    /// The product (贷款产品).
-    pub product_id: ID,
-    /// The line, fen (授信额度, 分); at most what the report allows.
-    pub amount_fen: Long,
-    /// Expires on (授信到期日).
-    pub expires_on: NaiveDate,
-}
-
 /// The right as stored.
 #[derive(SimpleObject)]
 pub struct PropertyRightPayload {
@@ -177,7 +341,7 @@ pub(crate) async fn right_township(
 }
 
 /// ADMIN, or a CADRE of the right's township (a right on no asset is the district's).
-async fn may_write_right<'a>(
+pub(crate) async fn may_write_right<'a>(
     ctx: &Context<'a>,
     right: &property_right::Model,
 ) -> Result<&'a Actor> {
@@ -190,17 +354,44 @@ async fn may_write_right<'a>(
     }
 }
 
-async fn right_row(ctx: &Context<'_>, id: &ID) -> Result<property_right::Model> {
+pub(crate) async fn right_row(ctx: &Context<'_>, id: &ID) -> Result<property_right::Model> {
     let n = ids::decode_as(id, Kind::PropertyRight)?;
     db::rights::right(db_conn(ctx)?, n)
         .await?
         .ok_or_else(|| AppError::bad_input("`rightId` names no property right").into())
 }
 
-fn text(field: &'static str, value: &str, max: usize) -> Result<String, AppError> {
+pub(crate) fn text(field: &'static str, value: &str, max: usize) -> Result<String, AppError> {
     crate::domain::text::required(field, value, max).map_err(|e| AppError::bad_input(e.to_string()))
 }
 
+/// Property rights (农村产权).
+#[derive(Default)]
+pub struct RightsQuery;
+
+#[Object]
+impl RightsQuery {
+    /// One property right by global ID or registry code (产权).
+    #[graphql(guard = "Details(\"property rights\")")]
+    async fn property_right(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        code: Option<String>,
+    ) -> Result<Option<PropertyRight>> {
+        let conn = db_conn(ctx)?;
+        let row = match (id, code) {
+            (Some(id), None) => {
+                db::rights::right(conn, ids::decode_as(&id, Kind::PropertyRight)?).await?
+            }
+            (None, Some(code)) => db::rights::right_by_code(conn, &code).await?,
+            _ => return Err(AppError::bad_input("give `id` or `code`, one of them").into()),
+        };
+        Ok(row.map(PropertyRight))
+    }
+}
+
+/// Registering property rights and what stands behind them.
 #[derive(Default)]
 pub struct RightsMutation;
 
@@ -283,7 +474,7 @@ impl RightsMutation {
         let right = right_row(ctx, &input.id).await?;
         let actor = may_write_right(ctx, &right).await?;
         let txn = db::begin_write(db_conn(ctx)?).await?;
-        let after = super::mutation::updated(
+        let after = crate::graphql::common::context::updated(
             "property right",
             db::rights::set_standing(
                 &txn,
@@ -392,8 +583,11 @@ impl RightsMutation {
         let actor = caller(ctx)
             .may_administer("announcing an expropriation zone")
             .map_err(AppError::from)?;
-        let area = Area::from_geojson(&super::geo::input(input.boundary, input.crs)?)
-            .map_err(AppError::from)?;
+        let area = Area::from_geojson(&crate::graphql::common::geo::input(
+            input.boundary,
+            input.crs,
+        )?)
+        .map_err(AppError::from)?;
         let code = text("code", &input.code, 40)?;
         let txn = db::begin_write(db_conn(ctx)?).await?;
         let id = db::rights::insert_zone(
@@ -409,129 +603,6 @@ impl RightsMutation {
         db::commit(txn).await?;
         Ok(RecordedPayload {
             kind: "ExpropriationZone".into(),
-            record_id: Long(id),
-        })
-    }
-
-    /// Records a party branch's recommendation of a household (登记党支部推荐).
-    async fn record_recommendation(
-        &self,
-        ctx: &Context<'_>,
-        input: RecordRecommendationInput,
-    ) -> Result<RecordedPayload> {
-        let conn = db_conn(ctx)?;
-        let n = party_id(ctx, &input.party_id, "partyId").await?;
-        let party = db::parties::by_ids(conn, &[n])
-            .await?
-            .remove(&n)
-            .ok_or_else(|| AppError::bad_input("`partyId` is not a registered party"))?;
-        let village_id = party
-            .village_id
-            .ok_or_else(|| AppError::bad_input("the party belongs to no village"))?;
-        let village = db::places::villages_by_ids(conn, &[village_id])
-            .await?
-            .remove(&village_id)
-            .ok_or_else(|| AppError::internal("a party's village is gone"))?;
-        let actor = caller(ctx)
-            .may_write_in(village.township_id)
-            .map_err(AppError::from)?;
-        let issuer = text("issuer", &input.issuer, 100)?;
-        let txn = db::begin_write(conn).await?;
-        let id = db::credit::insert_recommendation(
-            &txn,
-            n,
-            village_id,
-            input.grade.as_str(),
-            &issuer,
-            input.issued_on.unwrap_or_else(today),
-        )
-        .await?;
-        record(
-            ctx,
-            &txn,
-            actor,
-            "recommend",
-            "party",
-            n,
-            (
-                None,
-                json(&serde_json::json!({ "recommendationId": id, "grade": input.grade.as_str() })),
-            ),
-        )
-        .await?;
-        db::commit(txn).await?;
-        Ok(RecordedPayload {
-            kind: "Recommendation".into(),
-            record_id: Long(id),
-        })
-    }
-
-    /// Grants a pre-credit line on a registered house (见房即授信), as the product's bank: the
-    /// right's report for the product must pass, and the line is at most what it allows.
-    async fn grant_credit_line(
-        &self,
-        ctx: &Context<'_>,
-        input: GrantCreditLineInput,
-    ) -> Result<RecordedPayload> {
-        let conn = db_conn(ctx)?;
-        let product_n = ids::decode_as(&input.product_id, Kind::LoanProduct)?;
-        let product = db::credit::product(conn, product_n)
-            .await?
-            .ok_or_else(|| AppError::bad_input("`productId` names no loan product"))?;
-        let bank_code = super::credit::bank_code(ctx, product.bank_id).await?;
-        let actor = caller(ctx)
-            .may_lend_as(&bank_code)
-            .map_err(AppError::from)?;
-        let right = right_row(ctx, &input.right_id).await?;
-        let holder = db::rights::holders_of(conn, right.id)
-            .await?
-            .into_iter()
-            .next()
-            .ok_or_else(|| AppError::bad_input("the right records no holder"))?;
-        let on = today();
-        if input.expires_on <= on {
-            return Err(AppError::bad_input("`expiresOn` must be after today").into());
-        }
-        let request = Request {
-            amount_fen: product.min_amount_fen,
-            term_months: product.min_term_months.max(1) as u32,
-            rank: 1,
-        };
-        let txn = db::begin_write(conn).await?;
-        let snapshot =
-            db::eligibility::snapshot(&txn, right.id, product.id, holder.party_id, request, on)
-                .await?
-                .ok_or_else(|| AppError::bad_input("no district policy is in force"))?;
-        let report = eligibility::evaluate(&snapshot);
-        match (report.verdict, report.max_amount_fen) {
-            (Verdict::Pass, Some(max)) if input.amount_fen.0 > 0 && input.amount_fen.0 <= max => {}
-            (Verdict::Pass, Some(max)) => {
-                return Err(AppError::bad_input(format!(
-                    "the line must be more than 0 and at most {max} fen"
-                ))
-                .into());
-            }
-            (verdict, _) => {
-                return Err(AppError::bad_input(format!(
-                    "the right's report for this product is {verdict}, not PASS"
-                ))
-                .into());
-            }
-        }
-        let id = db::credit::insert_credit_line(
-            &txn,
-            product.bank_id,
-            holder.party_id,
-            right.id,
-            input.amount_fen.0,
-            on,
-            input.expires_on,
-        )
-        .await?;
-        record(ctx, &txn, actor, "grant_credit_line", "property_right", right.id, (None, json(&serde_json::json!({ "creditLineId": id, "amountFen": input.amount_fen.0, "snapshotDigest": report.snapshot_digest })))).await?;
-        db::commit(txn).await?;
-        Ok(RecordedPayload {
-            kind: "CreditLine".into(),
             record_id: Long(id),
         })
     }

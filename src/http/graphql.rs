@@ -19,9 +19,9 @@ use poem::{Body, Request, Response, handler};
 use crate::app::AppState;
 use crate::domain::access::Caller;
 use crate::graphql::Limits;
-use crate::graphql::limits::with_code;
-use crate::graphql::loaders;
-use crate::graphql::mutation::RequestId;
+use crate::graphql::RequestId;
+use crate::graphql::common::limits::with_code;
+use crate::graphql::common::loaders;
 use crate::http::rate_limit::Verdict;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -119,7 +119,7 @@ async fn run(
 }
 
 /// Runs each operation of `batch`, in order, on the HTTP schema: parsed once and held to the
-/// limits the schema does not check itself (`graphql::limits`).
+/// limits the schema does not check itself (`graphql::common::limits`).
 async fn execute(state: &AppState, batch: BatchRequest) -> BatchResponse {
     let one = |mut r: async_graphql::Request| async move {
         match state.limits.prepare(&mut r) {

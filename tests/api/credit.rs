@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use rural_registry::db::entities::{loan_product, party, property_right, right_holder};
 use rural_registry::domain::access::Role;
-use rural_registry::graphql::ids::Kind;
+use rural_registry::graphql::common::ids::Kind;
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 

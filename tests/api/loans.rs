@@ -5,7 +5,7 @@
 use futures_util::future::join_all;
 use rural_registry::db::entities::{loan_product, mortgage, property_right, right_holder};
 use rural_registry::domain::access::Role;
-use rural_registry::graphql::ids::Kind;
+use rural_registry::graphql::common::ids::Kind;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
@@ -517,7 +517,7 @@ async fn an_application_carries_only_its_borrowers_recommendation() {
     for app in spawn_apps().await {
         let bank = app.token(Role::Bank, None, Some("JXRCB-DC")).await;
         let c = passing_case(&app, &bank).await;
-        let borrower = rural_registry::graphql::ids::decode_as(
+        let borrower = rural_registry::graphql::common::ids::decode_as(
             &async_graphql::ID(c.borrower.as_str().expect("id").to_owned()),
             Kind::Party,
         )

@@ -1,4 +1,4 @@
-//! An asset listing reads only the columns its selection shows (`graphql::projection`). Every
+//! An asset listing reads only the columns its selection shows (`graphql::common::projection`). Every
 //! field of an asset, of its village and of its owner, asked alone in each kind of listing (a
 //! page, a circle by distance, a box, the nearest), must answer as it does when the asset is
 //! read whole (`nodes(ids:)`), on both engines, with and without a token: a field that read a

@@ -3,7 +3,7 @@
 
 use rural_registry::db::entities::{idle_asset, party, property_right};
 use rural_registry::domain::access::Role;
-use rural_registry::graphql::ids::Kind;
+use rural_registry::graphql::common::ids::Kind;
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 

@@ -27,7 +27,7 @@ fn geodesic(a: (f64, f64), b: (f64, f64)) -> f64 {
 
 fn db_id(node: &Value) -> i64 {
     let id = async_graphql::ID::from(node["id"].as_str().expect("id"));
-    rural_registry::graphql::ids::decode(&id)
+    rural_registry::graphql::common::ids::decode(&id)
         .expect("a global id")
         .1
 }

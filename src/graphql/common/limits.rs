@@ -113,7 +113,7 @@ impl Limits {
     }
 
     /// Sets the schema's depth and complexity limits.
-    pub(super) fn apply<Q, M, S>(&self, schema: SchemaBuilder<Q, M, S>) -> SchemaBuilder<Q, M, S> {
+    pub(crate) fn apply<Q, M, S>(&self, schema: SchemaBuilder<Q, M, S>) -> SchemaBuilder<Q, M, S> {
         schema
             .limit_depth(self.max_depth)
             .limit_complexity(self.max_complexity)

@@ -1,6 +1,5 @@
-//! Spatial listings of idle assets: within a circle, a polygon or a box, and the nearest to a
-//! point. The spatial key narrows the candidates in SQL; the exact geodesic test and the
-//! ordering by distance run here, on the locations the caller is allowed to see.
+//! Idle assets in a region (circle, polygon, bbox), nearest a point, or as one GeoJSON
+//! FeatureCollection, as the caller may see them.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -8,11 +7,6 @@ use std::collections::HashMap;
 use async_graphql::connection::Connection;
 use async_graphql::{Context, InputObject, OneofObject, Result};
 
-use super::access::caller;
-use super::asset::IdleAsset;
-use super::paging::{PageRequest, encode_cursor};
-use super::scalars::GeoJson;
-use super::{ListTotal, db_conn};
 use crate::db;
 use crate::db::assets::{AssetFilter, AssetOrder, Keyset};
 use crate::db::entities::idle_asset;
@@ -21,6 +15,11 @@ use crate::domain::datum::Crs;
 use crate::domain::geometry::{Area, Location};
 use crate::domain::region::{self, Circle, MAX_RADIUS_M, Region};
 use crate::error::AppError;
+use crate::graphql::assets::filter::AssetTotal;
+use crate::graphql::common::context::{caller, db_conn};
+use crate::graphql::common::nodes::IdleAsset;
+use crate::graphql::common::paging::{PageRequest, encode_cursor};
+use crate::graphql::common::scalars::GeoJson;
 
 /// The largest `k` of a nearest-assets query.
 pub const MAX_NEAREST: i32 = 100;
@@ -91,9 +90,9 @@ impl WithinInput {
                 location(c.longitude, c.latitude, c.crs)?,
                 c.radius_meters,
             )?),
-            WithinInput::Polygon(p) => {
-                Region::Area(Area::from_geojson(&super::geo::input(p.geometry, p.crs)?)?)
-            }
+            WithinInput::Polygon(p) => Region::Area(Area::from_geojson(
+                &crate::graphql::common::geo::input(p.geometry, p.crs)?,
+            )?),
             WithinInput::Bbox(b) => {
                 region::parse_bbox([
                     b.min_longitude,
@@ -214,10 +213,12 @@ pub async fn region_connection(
     tag: &'static str,
     page: PageRequest,
     keyset: Option<Keyset>,
-) -> Result<Connection<String, IdleAsset, ListTotal>> {
-    let total = ListTotal::InRegion(Box::new((filter.clone(), region.clone())));
+) -> Result<Connection<String, IdleAsset, AssetTotal>> {
+    let total = AssetTotal::InRegion(Box::new((filter.clone(), region.clone())));
     // Villages and owners come from their loaders here: only the asset's columns are read.
-    let shown = super::projection::asset_listing(ctx.field()).columns.0;
+    let shown = crate::graphql::common::projection::asset_listing(ctx.field())
+        .columns
+        .0;
     if let Some(descending) = by_distance_desc {
         let cursor = match &page.cursor {
             None => None,
@@ -290,7 +291,11 @@ pub async fn region_connection(
         rows,
         |a| {
             let k = order.keyset(&a.0);
-            encode_cursor(tag, &super::asset::cursor_value(k.value), k.id)
+            encode_cursor(
+                tag,
+                &crate::graphql::assets::filter::cursor_value(k.value),
+                k.id,
+            )
         },
         |a| a,
         total,
@@ -335,7 +340,7 @@ pub async fn nearest(
     };
     ranked.sort_unstable_by(by_distance);
     ranked.truncate(k);
-    let shown = super::projection::asset_columns(ctx.field());
+    let shown = crate::graphql::common::projection::asset_columns(ctx.field());
     load_ranked(ctx, &ranked, shown).await
 }
 

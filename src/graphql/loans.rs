@@ -1,29 +1,24 @@
-//! Loan applications and their mortgages (贷款与抵押): submitted by a bank or by a cadre on a
-//! household's behalf, decided by the bank on a fresh eligibility report, registered by the
-//! registry office, then disbursed, repaid and released, or defaulted and disposed of. Every
-//! step is one transaction with its audit event; a step outside the lifecycle is BAD_INPUT.
+//! Loan applications, mortgages and their lifecycle (贷款与抵押), and the live loan events
+//! (贷款动态) every committed step publishes to subscribers.
 
-use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject, Subscription};
 use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::Stream;
+use tokio::sync::broadcast;
 
-use super::access::caller;
-use super::asset::Party;
-use super::credit::{LoanProduct, PropertyRight};
-use super::ids::{self, Kind};
-use super::loaders::{LoanEventsOf, MortgageOf, PartyKey, ProductKey, RightKey};
-use super::mutation::{audit_actor, today};
-use super::scalars::Long;
-use super::{db_conn, stored};
 use crate::db;
 use crate::db::entities::{loan_application, loan_event, mortgage};
 use crate::db::loans::{NewApplication, NewEvent};
-use crate::domain::access::{Actor, Role};
+use crate::domain::access::{Actor, Denied, Role};
 use crate::domain::loans::{DisposalMethod, LoanAction, LoanStatus, MortgageStatus};
 use crate::error::AppError;
+use crate::graphql::common::context::{audit_actor, caller, db_conn, stored, today};
+use crate::graphql::common::ids;
+use crate::graphql::common::ids::Kind;
+use crate::graphql::common::loaders::{LoanEventsOf, MortgageOf, PartyKey, ProductKey, RightKey};
+use crate::graphql::common::nodes::{LoanApplication, LoanProduct, Party, PropertyRight};
+use crate::graphql::common::scalars::Long;
 use crate::services::loans;
-
-/// A loan application and the loan it became (贷款申请).
-pub struct LoanApplication(pub loan_application::Model);
 
 /// A loan application and the loan it became (贷款申请).
 #[Object]
@@ -60,7 +55,7 @@ impl LoanApplication {
 
     /// The product (贷款产品).
     async fn product(&self, ctx: &Context<'_>) -> Result<Option<LoanProduct>> {
-        Ok(super::loaders::of(ctx)?
+        Ok(crate::graphql::common::loaders::of(ctx)?
             .load_one(ProductKey(self.0.product_id))
             .await?
             .map(LoanProduct))
@@ -68,7 +63,7 @@ impl LoanApplication {
 
     /// The right offered as collateral (抵押物权利).
     async fn right(&self, ctx: &Context<'_>) -> Result<Option<PropertyRight>> {
-        Ok(super::loaders::of(ctx)?
+        Ok(crate::graphql::common::loaders::of(ctx)?
             .load_one(RightKey(self.0.right_id))
             .await?
             .map(PropertyRight))
@@ -76,7 +71,7 @@ impl LoanApplication {
 
     /// The borrower (借款人); personal fields follow the access rules.
     async fn borrower(&self, ctx: &Context<'_>) -> Result<Option<Party>> {
-        Ok(super::loaders::of(ctx)?
+        Ok(crate::graphql::common::loaders::of(ctx)?
             .load_one(PartyKey(self.0.borrower_id))
             .await?
             .map(Party))
@@ -113,7 +108,7 @@ impl LoanApplication {
 
     /// The mortgage registered for it (抵押登记), once registered.
     async fn mortgage(&self, ctx: &Context<'_>) -> Result<Option<Mortgage>> {
-        Ok(super::loaders::of(ctx)?
+        Ok(crate::graphql::common::loaders::of(ctx)?
             .load_one(MortgageOf(self.0.id))
             .await?
             .map(Mortgage))
@@ -121,7 +116,7 @@ impl LoanApplication {
 
     /// What happened to the loan, oldest first (贷后记录).
     async fn events(&self, ctx: &Context<'_>) -> Result<Vec<LoanEvent>> {
-        Ok(super::loaders::of(ctx)?
+        Ok(crate::graphql::common::loaders::of(ctx)?
             .load_one(LoanEventsOf(self.0.id))
             .await?
             .unwrap_or_default()
@@ -132,7 +127,7 @@ impl LoanApplication {
 
     /// Repaid so far, fen (已还金额, 分).
     async fn repaid_fen(&self, ctx: &Context<'_>) -> Result<Long> {
-        let events = super::loaders::of(ctx)?
+        let events = crate::graphql::common::loaders::of(ctx)?
             .load_one(LoanEventsOf(self.0.id))
             .await?
             .unwrap_or_default();
@@ -233,7 +228,7 @@ pub async fn node(ctx: &Context<'_>, id: i64) -> Result<Option<LoanApplication>>
     let Some(app) = db::loans::application(db_conn(ctx)?, id).await? else {
         return Ok(None);
     };
-    let code = super::credit::bank_code(ctx, app.bank_id).await?;
+    let code = crate::graphql::credit::bank_code(ctx, app.bank_id).await?;
     caller(ctx)
         .may_see_bank_business(&code)
         .map_err(AppError::from)?;
@@ -242,15 +237,15 @@ pub async fn node(ctx: &Context<'_>, id: i64) -> Result<Option<LoanApplication>>
 
 /// The caller as the application's bank: a BANK token of that bank.
 async fn as_its_bank<'a>(ctx: &Context<'a>, app: &loan_application::Model) -> Result<&'a Actor> {
-    let code = super::credit::bank_code(ctx, app.bank_id).await?;
+    let code = crate::graphql::credit::bank_code(ctx, app.bank_id).await?;
     Ok(caller(ctx).may_lend_as(&code).map_err(AppError::from)?)
 }
 
 #[derive(Default)]
-pub struct LoanQuery;
+pub struct LoansQuery;
 
 #[Object]
-impl LoanQuery {
+impl LoansQuery {
     /// Loan applications, newest first (贷款申请); a bank token sees its own bank's only.
     async fn loan_applications(
         &self,
@@ -373,14 +368,14 @@ pub struct LoanApplicationPayload {
 
 /// Loans and mortgages (贷款与抵押).
 #[derive(Default)]
-pub struct LoanMutation;
+pub struct LoansMutation;
 
 /// The audit identity and day of a step taken through the API.
 fn step_by<'a>(ctx: &Context<'_>, actor: &'a crate::db::audit::Actor) -> loans::Step<'a> {
     loans::Step {
         actor,
         request_id: ctx
-            .data_opt::<super::mutation::RequestId>()
+            .data_opt::<crate::graphql::common::context::RequestId>()
             .map(|r| r.0.clone()),
         on: today(),
     }
@@ -393,11 +388,8 @@ fn publish(
     action: &'static str,
     mortgage_status: Option<MortgageStatus>,
 ) {
-    if let (Ok(events), Ok(status)) = (
-        ctx.data::<super::events::LoanEvents>(),
-        LoanStatus::parse(&app.status),
-    ) {
-        events.publish(super::events::LoanChange {
+    if let (Ok(events), Ok(status)) = (ctx.data::<LoanEvents>(), LoanStatus::parse(&app.status)) {
+        events.publish(LoanChange {
             bank_id: app.bank_id,
             application_id: app.id,
             status,
@@ -450,7 +442,7 @@ fn event<'a>(kind: &'static str, input: &'a LoanStepInput, amount: Option<i64>) 
 }
 
 #[Object]
-impl LoanMutation {
+impl LoansMutation {
     /// Submits a loan application (提交贷款申请): a BANK for its own products, a CADRE for a
     /// household in its township, or ADMIN.
     async fn submit_loan_application(
@@ -468,9 +460,10 @@ impl LoanMutation {
         let right = db::rights::right(conn, right_id)
             .await?
             .ok_or_else(|| AppError::bad_input("`rightId` names no property right"))?;
-        let borrower_id = super::mutation::party_id(ctx, &input.borrower_id, "borrowerId").await?;
-        let bank = super::credit::bank_code(ctx, product.bank_id).await?;
-        let township = super::rights::right_township(ctx, &right).await?;
+        let borrower_id =
+            crate::graphql::parties::party_id(ctx, &input.borrower_id, "borrowerId").await?;
+        let bank = crate::graphql::credit::bank_code(ctx, product.bank_id).await?;
+        let township = crate::graphql::rights::right_township(ctx, &right).await?;
         let actor = who.may_apply(&bank, township).map_err(AppError::from)?;
         if input.amount_fen.0 <= 0 {
             return Err(AppError::bad_input("`amountFen` must be more than 0").into());
@@ -675,5 +668,110 @@ impl LoanMutation {
             e,
         )
         .await
+    }
+}
+
+/// How many events a slow subscriber may fall behind before it misses some.
+const BACKLOG: usize = 1024;
+
+/// A committed change to a loan or its mortgage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoanChange {
+    pub bank_id: i64,
+    pub application_id: i64,
+    pub status: LoanStatus,
+    pub mortgage_status: Option<MortgageStatus>,
+    pub action: &'static str,
+    pub at: DateTime<Utc>,
+}
+
+/// Where loan mutations publish their changes, after they commit.
+#[derive(Clone)]
+pub struct LoanEvents(broadcast::Sender<LoanChange>);
+
+impl Default for LoanEvents {
+    fn default() -> Self {
+        Self(broadcast::channel(BACKLOG).0)
+    }
+}
+
+impl LoanEvents {
+    /// Publishes a committed change; nobody listening is fine.
+    pub fn publish(&self, change: LoanChange) {
+        let _ = self.0.send(change);
+    }
+}
+
+/// A loan or mortgage status change (贷款/抵押状态变化).
+#[derive(SimpleObject, Clone)]
+pub struct MortgageEvent {
+    /// The loan application (贷款申请).
+    pub application_id: ID,
+    /// What was done: submit, approve, reject, register_mortgage, disburse, repay,
+    /// release_mortgage, default, dispose (操作).
+    pub action: String,
+    /// The application's status after it (贷款状态).
+    pub status: LoanStatus,
+    /// The mortgage's status after it, when it changed (抵押状态).
+    pub mortgage_status: Option<MortgageStatus>,
+    /// When it was committed (时间).
+    pub at: DateTime<Utc>,
+}
+
+/// Live events (订阅).
+#[derive(Default)]
+pub struct Subscription;
+
+/// Live events (订阅), over WebSocket at `/graphql/ws`.
+#[Subscription]
+impl Subscription {
+    /// Status changes of loan applications and mortgages (贷款与抵押动态), as they commit: a
+    /// bank token gets its own bank's, ADMIN every bank's. Over WebSocket at `/graphql/ws`
+    /// (graphql-transport-ws), the token in the `connection_init` payload as
+    /// `{"Authorization": "Bearer …"}`.
+    async fn mortgage_events(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<impl Stream<Item = MortgageEvent> + use<>> {
+        let actor = caller(ctx)
+            .actor("loan and mortgage events")
+            .map_err(AppError::from)?;
+        let bank = match (&actor.role, actor.bank_code.as_deref()) {
+            (Role::Admin, _) => None,
+            (Role::Bank, Some(code)) => Some(
+                db::credit::bank_ids(db_conn(ctx)?)
+                    .await?
+                    .get(code)
+                    .copied()
+                    .unwrap_or(-1),
+            ),
+            _ => {
+                return Err(AppError::from(Denied::Forbidden(
+                    "loan events are for the banks and the district office".into(),
+                ))
+                .into());
+            }
+        };
+        let rx = ctx.data::<LoanEvents>()?.0.subscribe();
+        Ok(futures_util::stream::unfold(rx, move |mut rx| async move {
+            loop {
+                match rx.recv().await {
+                    Ok(c) if bank.is_none_or(|b| b == c.bank_id) => {
+                        let event = MortgageEvent {
+                            application_id: Kind::LoanApplication.id(c.application_id),
+                            action: c.action.to_owned(),
+                            status: c.status,
+                            mortgage_status: c.mortgage_status,
+                            at: c.at,
+                        };
+                        return Some((event, rx));
+                    }
+                    Ok(_) => continue,
+                    // A subscriber that fell behind skips what it missed and goes on.
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        }))
     }
 }

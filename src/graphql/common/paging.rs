@@ -181,3 +181,27 @@ mod tests {
         assert_eq!(cost(Some(5000), None, 1), cost(Some(100), None, 1));
     }
 }
+
+/// What a connection's `totalCount` counts. Counted only when the field is selected. (Idle
+/// assets count through `assets::AssetTotal`, which may need the caller's region rules.)
+pub enum ListTotal {
+    Townships,
+    Villages(Option<i64>),
+    DemoSites(Option<i64>),
+    AuditEvents(Box<crate::db::audit::AuditFilter>),
+}
+
+#[async_graphql::Object]
+impl ListTotal {
+    /// Number of items in the whole list, across all pages (总数).
+    async fn total_count(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<u64> {
+        use crate::db;
+        let conn = super::context::db_conn(ctx)?;
+        Ok(match self {
+            ListTotal::Townships => db::places::count_townships(conn).await?,
+            ListTotal::Villages(t) => db::places::count_villages(conn, *t).await?,
+            ListTotal::DemoSites(t) => db::demo_sites::count(conn, *t).await?,
+            ListTotal::AuditEvents(f) => db::audit::count(conn, f).await?,
+        })
+    }
+}
