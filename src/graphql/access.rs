@@ -9,6 +9,7 @@ use crate::domain::access::{Role, check_scope};
 use crate::domain::text;
 use crate::error::AppError;
 use crate::graphql::common::context::{caller, db_conn, record};
+use crate::graphql::common::nodes::Township;
 
 /// An access token (访问令牌): who holds it and what it allows. Never its secret.
 pub struct AccessToken(pub access_token::Model);
@@ -36,9 +37,7 @@ impl AccessToken {
         let Some(id) = self.0.township_id else {
             return Ok(None);
         };
-        Ok(Some(
-            crate::graphql::places::township_of(ctx, id).await?.0.code,
-        ))
+        Ok(Some(Township::load(ctx, id).await?.0.code))
     }
 
     /// For a BANK token: the bank's code (银行).

@@ -27,7 +27,6 @@ use crate::graphql::common::paging::{ListTotal, PageRequest, encode_cursor};
 use crate::graphql::common::scalars::{GeoJson, Long};
 use crate::graphql::common::{geo, ids};
 use crate::graphql::parties::party_id;
-use crate::graphql::places::{township_of, village_of};
 
 impl DemoSite {
     fn location_(&self) -> Result<Location> {
@@ -166,12 +165,12 @@ impl DemoSite {
 
     /// The village it lies in (所在村).
     async fn village(&self, ctx: &Context<'_>) -> Result<Option<Village>> {
-        village_of(ctx, self.0.village_id).await
+        Village::load(ctx, self.0.village_id).await
     }
 
     /// The township it lies in (所在乡镇).
     async fn township(&self, ctx: &Context<'_>) -> Result<Township> {
-        township_of(ctx, self.0.township_id).await
+        Township::load(ctx, self.0.township_id).await
     }
 
     /// The idle assets it put back to use (盘活的闲置资产).

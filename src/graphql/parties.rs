@@ -4,8 +4,8 @@
 use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 
+use crate::db;
 use crate::db::entities::party;
-use crate::db::{self};
 use crate::domain::access::{Actor, Caller, Role};
 use crate::domain::parties::{PartyDraft, PartyKind};
 use crate::error::AppError;
@@ -15,9 +15,8 @@ use crate::graphql::common::context::{
 };
 use crate::graphql::common::ids;
 use crate::graphql::common::ids::Kind;
-use crate::graphql::common::nodes::Party;
+use crate::graphql::common::nodes::{Party, Village};
 use crate::graphql::common::paging::ListTotal;
-use crate::graphql::places::village_of;
 
 impl Party {
     fn identity(&self, ctx: &Context<'_>) -> Result<()> {
@@ -41,7 +40,7 @@ impl Party {
                 .may_see_borrower_data(own)
                 .map_err(|d| AppError::from(d).into());
         }
-        let township = match Box::pin(village_of(ctx, self.0.village_id)).await? {
+        let township = match Box::pin(Village::load(ctx, self.0.village_id)).await? {
             Some(v) => Some(v.0.township_id),
             None => None,
         };

@@ -223,7 +223,7 @@ impl Village {
 
     /// The township it belongs to (所属乡镇).
     async fn township(&self, ctx: &Context<'_>) -> Result<Township> {
-        township_of(ctx, self.0.township_id).await
+        Township::load(ctx, self.0.township_id).await
     }
 
     /// Boundary (村界) as a GeoJSON Polygon or MultiPolygon; null where not surveyed.
@@ -370,22 +370,6 @@ pub async fn village_connection(
 /// Reads an optional township ID argument.
 pub fn township_id(id: Option<&ID>) -> Result<Option<i64>, AppError> {
     id.map(|id| ids::decode_as(id, Kind::Township)).transpose()
-}
-
-/// The village a record lies in, through the request's loader; `None` when it lies in none.
-pub async fn village_of(ctx: &Context<'_>, id: Option<i64>) -> Result<Option<Village>> {
-    let Some(id) = id else { return Ok(None) };
-    let loader = ctx.data::<DataLoader<DbLoader>>()?;
-    Ok(loader.load_one(VillageKey(id)).await?.map(Village))
-}
-
-/// The township a record lies in, through the request's loader. Every record that has a
-/// township id has a township (a foreign key), so a missing one is an internal error.
-pub async fn township_of(ctx: &Context<'_>, id: i64) -> Result<Township> {
-    let loader = ctx.data::<DataLoader<DbLoader>>()?;
-    let t = loader.load_one(TownshipKey(id)).await?;
-    t.map(Township)
-        .ok_or_else(|| AppError::internal(format!("township {id} is missing")).into())
 }
 
 /// Where a point lies, by the shared boundary locator (the one mutations place records with).

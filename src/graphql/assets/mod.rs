@@ -32,8 +32,6 @@ use crate::graphql::common::nodes::Township;
 use crate::graphql::common::nodes::Village;
 use crate::graphql::common::paging::ListTotal;
 use crate::graphql::common::scalars::GeoJson;
-use crate::graphql::places::township_of;
-use crate::graphql::places::village_of;
 use async_graphql::connection::Connection;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, Object, Result};
@@ -283,14 +281,14 @@ impl IdleAsset {
     async fn village(&self, ctx: &Context<'_>) -> Result<Option<Village>> {
         match &self.2 {
             Some(joined) => Ok(joined.village.clone().map(Village)),
-            None => village_of(ctx, self.0.village_id).await,
+            None => Village::load(ctx, self.0.village_id).await,
         }
     }
 
     /// The township it lies in (所在乡镇), from its location.
     #[graphql(guard = "Details(\"an asset's details\")")]
     async fn township(&self, ctx: &Context<'_>) -> Result<Township> {
-        township_of(ctx, self.0.township_id).await
+        Township::load(ctx, self.0.township_id).await
     }
 
     /// The owner (权利人): name and kind only.

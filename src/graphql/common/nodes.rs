@@ -2,13 +2,19 @@
 //! without importing its module. GraphQL's type graph has cycles (a township lists its assets, an
 //! asset names its township); the modules do not: each type's fields are the `#[Object] impl` in
 //! its concept's module (`Township` in `places`, `IdleAsset` in `assets`, `PropertyRight` in
-//! `rights`, …), and these declarations hold only the row each wraps.
+//! `rights`, …), and these declarations hold only the row each wraps, and how a related record
+//! loads one.
 
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, Result};
+
+use super::loaders::{DbLoader, TownshipKey, VillageKey};
 use crate::db;
 use crate::db::entities::{
     demo_site, idle_asset, loan_application, loan_product, party, property_right, revitalization,
     township, village,
 };
+use crate::error::AppError;
 
 /// A township or subdistrict (乡镇/街道): the unit cadres work in.
 pub struct Township(pub township::Model);
@@ -73,3 +79,23 @@ pub struct LoanProduct(pub loan_product::Model);
 
 /// A loan application and the loan it became (贷款申请).
 pub struct LoanApplication(pub loan_application::Model);
+
+impl Village {
+    /// The village a record lies in, through the request's loader; `None` when it lies in none.
+    pub async fn load(ctx: &Context<'_>, id: Option<i64>) -> Result<Option<Village>> {
+        let Some(id) = id else { return Ok(None) };
+        let loader = ctx.data::<DataLoader<DbLoader>>()?;
+        Ok(loader.load_one(VillageKey(id)).await?.map(Village))
+    }
+}
+
+impl Township {
+    /// The township a record lies in, through the request's loader. Every record that has a
+    /// township id has a township (a foreign key), so a missing one is an internal error.
+    pub async fn load(ctx: &Context<'_>, id: i64) -> Result<Township> {
+        let loader = ctx.data::<DataLoader<DbLoader>>()?;
+        let t = loader.load_one(TownshipKey(id)).await?;
+        t.map(Township)
+            .ok_or_else(|| AppError::internal(format!("township {id} is missing")).into())
+    }
+}
