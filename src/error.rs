@@ -177,21 +177,6 @@ impl From<PartyError> for AppError {
     }
 }
 
-impl From<crate::services::loans::LendingError> for AppError {
-    fn from(err: crate::services::loans::LendingError) -> Self {
-        use crate::services::loans::LendingError as E;
-        match err {
-            E::Transition(_) | E::NotPassing { .. } | E::NoPolicy => {
-                Self::bad_input(err.to_string())
-            }
-            E::RankTaken { .. } | E::Stale { .. } => Self::conflict(err.to_string()),
-            E::Missing => Self::not_found(err.to_string()),
-            E::Store(e) => e.into(),
-            E::Corrupt(_) => Self::internal(err),
-        }
-    }
-}
-
 impl From<RegionError> for AppError {
     fn from(err: RegionError) -> Self {
         match err {

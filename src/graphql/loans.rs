@@ -775,3 +775,19 @@ impl Subscription {
         }))
     }
 }
+
+/// The loan steps' refusals, as the API answers them.
+impl From<crate::services::loans::LendingError> for AppError {
+    fn from(err: crate::services::loans::LendingError) -> Self {
+        use crate::services::loans::LendingError as E;
+        match err {
+            E::Transition(_) | E::NotPassing { .. } | E::NoPolicy => {
+                Self::bad_input(err.to_string())
+            }
+            E::RankTaken { .. } | E::Stale { .. } => Self::conflict(err.to_string()),
+            E::Missing => Self::not_found(err.to_string()),
+            E::Store(e) => e.into(),
+            E::Corrupt(_) => Self::internal(err),
+        }
+    }
+}
