@@ -22,21 +22,28 @@ type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
 
 #[test]
 fn bad_settings_name_themselves() {
-    let cases: [Case; 5] = [
+    // The server's settings are `serve`'s (the command when none is named); every command
+    // takes the database's.
+    let cases: [Case; 6] = [
         (&["--listen", "nowhere"], &[], "--listen"),
-        (&["migrate"], &[("LISTEN_ADDR", "300.1.1.1:80")], "--listen"),
+        (&["serve"], &[("LISTEN_ADDR", "300.1.1.1:80")], "--listen"),
         (
             &["migrate", "--database-url", "mysql://x/y"],
             &[],
             "DATABASE_URL",
         ),
         (
-            &["migrate", "--max-query-depth", "5"],
+            &["export", "parties"],
+            &[("DATABASE_URL", "x.db")],
+            "DATABASE_URL",
+        ),
+        (
+            &["serve", "--max-query-depth", "5"],
             &[],
             "--max-query-depth",
         ),
         (
-            &["migrate"],
+            &[],
             &[("CORS_ORIGINS", "map.example.cn/path")],
             "--cors-origins",
         ),
@@ -47,6 +54,60 @@ fn bad_settings_name_themselves() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(named), "{args:?}: {stderr}");
     }
+}
+
+#[test]
+fn the_server_options_are_serves_alone() {
+    let help = |args: &[&str]| {
+        let out = run(args, &[]);
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8(out.stdout).expect("UTF-8")
+    };
+    for args in [
+        &["import", "--help"][..],
+        &["migrate", "--help"],
+        &["token", "create", "--help"],
+    ] {
+        let text = help(args);
+        assert!(
+            !text.contains("--listen") && !text.contains("--max-body-bytes"),
+            "{args:?}: {text}"
+        );
+        assert!(
+            text.contains("--database-url") && text.contains("--log"),
+            "{args:?}: {text}"
+        );
+    }
+    let serve = help(&["serve", "--help"]);
+    for option in [
+        "--listen",
+        "--max-body-bytes",
+        "--cors-origins",
+        "--database-url",
+        "--log",
+    ] {
+        assert!(
+            serve.contains(option),
+            "serve --help lacks {option}: {serve}"
+        );
+    }
+
+    // Another command neither takes the server's options nor reads their environment.
+    let out = run(
+        &["--listen", "127.0.0.1:0", "import", "--template", "assets"],
+        &[],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--listen"));
+    let out = run(
+        &["import", "--template", "assets"],
+        &[("LISTEN_ADDR", "nowhere"), ("MAX_QUERY_DEPTH", "5")],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
