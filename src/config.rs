@@ -11,8 +11,11 @@ use clap::{Args, Parser};
 /// Where the database is when neither `--database-url` nor `DATABASE_URL` says.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/registry.db?mode=rwc";
 
-/// What is logged when neither `--log` nor `RUST_LOG` says.
-pub const DEFAULT_LOG: &str = "info";
+/// What is logged when neither `--log` nor `RUST_LOG` says. While migrations are applied,
+/// sea-orm-migration narrates at INFO (two lines a migration) and PostgreSQL sends a NOTICE for
+/// each `CREATE TABLE IF NOT EXISTS` of its bookkeeping table, which sqlx logs at INFO;
+/// `db::migrate` names the migrations it applied itself, in a line each.
+pub const DEFAULT_LOG: &str = "info,sea_orm_migration=warn,sqlx::postgres::notice=warn";
 
 /// The options of every command. `Settings` repeats both fields for `serve`, with the same ids,
 /// so clap fills in either from the other whichever side of the command they are written on.

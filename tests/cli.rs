@@ -110,6 +110,112 @@ fn the_server_options_are_serves_alone() {
     );
 }
 
+/// What keeps a fresh database alive until the test ends: a temporary folder, or a PostgreSQL
+/// database that is dropped.
+#[expect(
+    dead_code,
+    reason = "never read: held until the test ends for what its Drop deletes"
+)]
+enum Fresh {
+    Sqlite(tempfile::TempDir),
+    Postgres(PostgresDatabase),
+}
+
+/// A fresh database of each engine under test, by URL: SQLite, and PostgreSQL when
+/// `TEST_DATABASE_URL` names a server.
+fn fresh_databases() -> anyhow::Result<Vec<(String, Fresh)>> {
+    let dir = tempfile::tempdir()?;
+    let sqlite = format!("sqlite://{}/registry.db?mode=rwc", dir.path().display());
+    let mut out = vec![(sqlite, Fresh::Sqlite(dir))];
+    if let Some(admin) = std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    {
+        let name = format!("rr_cli_test_{}", std::process::id());
+        let base = admin.rsplit_once('/').map_or("", |(base, _)| base);
+        let url = format!("{base}/{name}");
+        out.push((url, Fresh::Postgres(PostgresDatabase::create(admin, name)?)));
+    }
+    Ok(out)
+}
+
+/// A PostgreSQL database of a test's own, dropped at the end.
+struct PostgresDatabase {
+    admin: String,
+    name: String,
+}
+
+impl PostgresDatabase {
+    fn create(admin: String, name: String) -> anyhow::Result<Self> {
+        let db = Self { admin, name };
+        db.drop_database()?;
+        db.execute(&format!("CREATE DATABASE \"{}\"", db.name))?;
+        Ok(db)
+    }
+
+    fn drop_database(&self) -> anyhow::Result<()> {
+        self.execute(&format!(
+            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+            self.name
+        ))
+    }
+
+    fn execute(&self, sql: &str) -> anyhow::Result<()> {
+        use sea_orm::ConnectionTrait as _;
+        tokio::runtime::Runtime::new()?.block_on(async {
+            let conn = sea_orm::Database::connect(&self.admin).await?;
+            conn.execute_unprepared(sql).await?;
+            Ok(())
+        })
+    }
+}
+
+impl Drop for PostgresDatabase {
+    fn drop(&mut self) {
+        if let Err(err) = self.drop_database() {
+            eprintln!("cannot drop the test database {}: {err}", self.name);
+        }
+    }
+}
+
+#[test]
+fn migrate_names_the_migrations_it_applies_and_is_silent_when_there_are_none() {
+    use migrations::MigratorTrait as _;
+    let names: Vec<String> = migrations::Migrator::migrations()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+    for (url, _fresh) in fresh_databases().expect("fresh databases") {
+        let first = run(&["--database-url", &url, "migrate"], &[]);
+        assert!(first.status.success(), "{url}");
+        let stderr = String::from_utf8_lossy(&first.stderr);
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(
+            lines.len(),
+            names.len(),
+            "{url}: a line a migration: {stderr}"
+        );
+        for (line, name) in lines.iter().zip(&names) {
+            assert!(
+                line.contains(&format!("applied migration {name}")),
+                "{url}: {stderr}"
+            );
+        }
+
+        let again = run(&["migrate", "--database-url", &url], &[]);
+        assert!(again.status.success(), "{url}");
+        assert_eq!(
+            String::from_utf8_lossy(&again.stderr),
+            "",
+            "{url}: nothing to say"
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&again.stdout),
+            "database is up to date\n"
+        );
+    }
+}
+
 #[test]
 fn export_schema_writes_the_sdl() {
     let dir = tempfile::tempdir().expect("temp dir");
