@@ -10,4 +10,3 @@ pub mod graphql;
 pub mod http;
 pub mod maps;
 pub mod services;
-pub mod synthetic;

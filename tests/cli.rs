@@ -22,21 +22,28 @@ type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
 
 #[test]
 fn bad_settings_name_themselves() {
-    let cases: [Case; 5] = [
+    // The server's settings are `serve`'s (the command when none is named); every command
+    // takes the database's.
+    let cases: [Case; 6] = [
         (&["--listen", "nowhere"], &[], "--listen"),
-        (&["migrate"], &[("LISTEN_ADDR", "300.1.1.1:80")], "--listen"),
+        (&["serve"], &[("LISTEN_ADDR", "300.1.1.1:80")], "--listen"),
         (
             &["migrate", "--database-url", "mysql://x/y"],
             &[],
             "DATABASE_URL",
         ),
         (
-            &["migrate", "--max-query-depth", "5"],
+            &["export", "parties"],
+            &[("DATABASE_URL", "x.db")],
+            "DATABASE_URL",
+        ),
+        (
+            &["serve", "--max-query-depth", "5"],
             &[],
             "--max-query-depth",
         ),
         (
-            &["migrate"],
+            &[],
             &[("CORS_ORIGINS", "map.example.cn/path")],
             "--cors-origins",
         ),
@@ -46,6 +53,166 @@ fn bad_settings_name_themselves() {
         assert!(!out.status.success(), "{args:?} must fail");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(named), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn the_server_options_are_serves_alone() {
+    let help = |args: &[&str]| {
+        let out = run(args, &[]);
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8(out.stdout).expect("UTF-8")
+    };
+    for args in [
+        &["import", "--help"][..],
+        &["migrate", "--help"],
+        &["token", "create", "--help"],
+    ] {
+        let text = help(args);
+        assert!(
+            !text.contains("--listen") && !text.contains("--max-body-bytes"),
+            "{args:?}: {text}"
+        );
+        assert!(
+            text.contains("--database-url") && text.contains("--log"),
+            "{args:?}: {text}"
+        );
+    }
+    let serve = help(&["serve", "--help"]);
+    for option in [
+        "--listen",
+        "--max-body-bytes",
+        "--cors-origins",
+        "--database-url",
+        "--log",
+    ] {
+        assert!(
+            serve.contains(option),
+            "serve --help lacks {option}: {serve}"
+        );
+    }
+
+    // Another command neither takes the server's options nor reads their environment.
+    let out = run(
+        &["--listen", "127.0.0.1:0", "import", "--template", "assets"],
+        &[],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--listen"));
+    let out = run(
+        &["import", "--template", "assets"],
+        &[("LISTEN_ADDR", "nowhere"), ("MAX_QUERY_DEPTH", "5")],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// What keeps a fresh database alive until the test ends: a temporary folder, or a PostgreSQL
+/// database that is dropped.
+#[expect(
+    dead_code,
+    reason = "never read: held until the test ends for what its Drop deletes"
+)]
+enum Fresh {
+    Sqlite(tempfile::TempDir),
+    Postgres(PostgresDatabase),
+}
+
+/// A fresh database of each engine under test, by URL: SQLite, and PostgreSQL when
+/// `TEST_DATABASE_URL` names a server.
+fn fresh_databases() -> anyhow::Result<Vec<(String, Fresh)>> {
+    let dir = tempfile::tempdir()?;
+    let sqlite = format!("sqlite://{}/registry.db?mode=rwc", dir.path().display());
+    let mut out = vec![(sqlite, Fresh::Sqlite(dir))];
+    if let Some(admin) = std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    {
+        let name = format!("rr_cli_test_{}", std::process::id());
+        let base = admin.rsplit_once('/').map_or("", |(base, _)| base);
+        let url = format!("{base}/{name}");
+        out.push((url, Fresh::Postgres(PostgresDatabase::create(admin, name)?)));
+    }
+    Ok(out)
+}
+
+/// A PostgreSQL database of a test's own, dropped at the end.
+struct PostgresDatabase {
+    admin: String,
+    name: String,
+}
+
+impl PostgresDatabase {
+    fn create(admin: String, name: String) -> anyhow::Result<Self> {
+        let db = Self { admin, name };
+        db.drop_database()?;
+        db.execute(&format!("CREATE DATABASE \"{}\"", db.name))?;
+        Ok(db)
+    }
+
+    fn drop_database(&self) -> anyhow::Result<()> {
+        self.execute(&format!(
+            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+            self.name
+        ))
+    }
+
+    fn execute(&self, sql: &str) -> anyhow::Result<()> {
+        use sea_orm::ConnectionTrait as _;
+        tokio::runtime::Runtime::new()?.block_on(async {
+            let conn = sea_orm::Database::connect(&self.admin).await?;
+            conn.execute_unprepared(sql).await?;
+            Ok(())
+        })
+    }
+}
+
+impl Drop for PostgresDatabase {
+    fn drop(&mut self) {
+        if let Err(err) = self.drop_database() {
+            eprintln!("cannot drop the test database {}: {err}", self.name);
+        }
+    }
+}
+
+#[test]
+fn migrate_names_the_migrations_it_applies_and_is_silent_when_there_are_none() {
+    use migrations::MigratorTrait as _;
+    let names: Vec<String> = migrations::Migrator::migrations()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+    for (url, _fresh) in fresh_databases().expect("fresh databases") {
+        let first = run(&["--database-url", &url, "migrate"], &[]);
+        assert!(first.status.success(), "{url}");
+        let stderr = String::from_utf8_lossy(&first.stderr);
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(
+            lines.len(),
+            names.len(),
+            "{url}: a line a migration: {stderr}"
+        );
+        for (line, name) in lines.iter().zip(&names) {
+            assert!(
+                line.contains(&format!("applied migration {name}")),
+                "{url}: {stderr}"
+            );
+        }
+
+        let again = run(&["migrate", "--database-url", &url], &[]);
+        assert!(again.status.success(), "{url}");
+        assert_eq!(
+            String::from_utf8_lossy(&again.stderr),
+            "",
+            "{url}: nothing to say"
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&again.stdout),
+            "database is up to date\n"
+        );
     }
 }
 

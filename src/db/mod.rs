@@ -176,11 +176,23 @@ pub async fn commit(txn: DatabaseTransaction) -> StoreResult<()> {
     Ok(txn.commit().await?)
 }
 
-/// Brings the schema up to date.
+/// Brings the schema up to date, logging each migration it applies and nothing when there is
+/// none: every command migrates first, and an up-to-date database is the usual case.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None)
+    // Read-only: `get_pending_migrations` would run `CREATE TABLE IF NOT EXISTS` three times,
+    // and PostgreSQL answers each with a NOTICE that sqlx logs. `up` would also say "No pending
+    // migrations" at INFO: asking first keeps a command on an up-to-date database quiet.
+    let pending = Migrator::get_pending_migrations_read_only(db)
         .await
-        .context("migrating the database")?;
+        .context("reading which migrations the database has")?;
+    if !pending.is_empty() {
+        Migrator::up(db, None)
+            .await
+            .context("migrating the database")?;
+        for migration in &pending {
+            tracing::info!("applied migration {}", migration.name());
+        }
+    }
     let filled = assets::fill_cells(db)
         .await
         .map_err(anyhow::Error::from)

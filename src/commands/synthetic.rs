@@ -12,23 +12,22 @@
 //! since it could only repeat the first.
 
 use std::collections::HashMap;
-use std::io::{IsTerminal as _, Write as _};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, InsertStatement, Query};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
 
-use crate::db::entities::{idle_asset, party};
-use crate::db::{self, audit};
-use crate::domain::assets::{
+use rural_registry::db::entities::{idle_asset, party};
+use rural_registry::db::{self, audit};
+use rural_registry::domain::assets::{
     AssetKind, AssetStatus, Condition, IdleCause, OwnerWillingness, Structure,
 };
-use crate::domain::geometry::{BBox, Location};
-use crate::domain::locator::{Locator, Placement};
-use crate::domain::parties::PartyKind;
-use crate::domain::spatial_key;
+use rural_registry::domain::geometry::{BBox, Location};
+use rural_registry::domain::locator::{Locator, Placement};
+use rural_registry::domain::parties::PartyKind;
+use rural_registry::domain::spatial_key;
 
 /// Assets written in one transaction.
 pub const BATCH: usize = 10_000;
@@ -109,9 +108,6 @@ impl Rng {
 /// A village as the generator needs it.
 #[derive(Debug, Clone)]
 pub struct VillageSite {
-    pub code: String,
-    pub name: String,
-    pub township_id: i64,
     pub centre: Location,
 }
 
@@ -479,9 +475,6 @@ pub async fn district(conn: &impl ConnectionTrait) -> anyhow::Result<District> {
             Ok(VillageSite {
                 centre: Location::parse(v.center_lon, v.center_lat)
                     .with_context(|| format!("stored centre of village {}", v.code))?,
-                code: v.code,
-                name: v.name,
-                township_id: v.township_id,
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -508,9 +501,10 @@ pub async fn generate(
     let started = Instant::now();
     let mut demo_records = 0;
     if db::places::count_townships(conn).await? == 0 {
-        demo_records = crate::services::seed::load(conn, chrono::Local::now().date_naive())
-            .await?
-            .total();
+        demo_records =
+            rural_registry::services::seed::load(conn, chrono::Local::now().date_naive())
+                .await?
+                .total();
     }
     if db::assets::by_code(conn, &asset_code(seed, 1))
         .await?
@@ -703,84 +697,11 @@ async fn insert_assets(
     Ok(())
 }
 
-/// How many assets the database holds, all told.
-pub async fn count_assets(conn: &impl ConnectionTrait) -> anyhow::Result<u64> {
-    Ok(idle_asset::Entity::find()
-        .count(conn)
-        .await
-        .map_err(db::StoreError::from)?)
-}
-
-/// A progress line on stderr (rows, rows/s, ETA), redrawn at most five times a second; silent
-/// when stderr is not a terminal, so logs and CI output stay clean.
-pub struct Progress {
-    total: u64,
-    /// What is counted: assets, rows.
-    unit: &'static str,
-    started: Instant,
-    drawn: Option<Instant>,
-    active: bool,
-}
-
-impl Progress {
-    pub fn new(total: u64, unit: &'static str) -> Self {
-        Self {
-            total,
-            unit,
-            started: Instant::now(),
-            drawn: None,
-            active: std::io::stderr().is_terminal(),
-        }
-    }
-
-    pub fn update(&mut self, done: u64) {
-        if !self.active {
-            return;
-        }
-        // The total may be an estimate (the lines of a GeoJSON file are not its features).
-        self.total = self.total.max(done);
-        let now = Instant::now();
-        if done < self.total
-            && self
-                .drawn
-                .is_some_and(|t| now - t < Duration::from_millis(200))
-        {
-            return;
-        }
-        self.drawn = Some(now);
-        let secs = self.started.elapsed().as_secs_f64().max(1e-3);
-        let rate = done as f64 / secs;
-        let eta = if rate > 0.0 {
-            (self.total - done.min(self.total)) as f64 / rate
-        } else {
-            0.0
-        };
-        let width = 30;
-        let filled = (width as u64 * done / self.total.max(1)) as usize;
-        let _ = write!(
-            std::io::stderr(),
-            "\r[{}{}] {done}/{} {}  {rate:.0} rows/s  ETA {}:{:02}  ",
-            "#".repeat(filled),
-            " ".repeat(width - filled.min(width)),
-            self.total,
-            self.unit,
-            (eta as u64) / 60,
-            (eta as u64) % 60,
-        );
-    }
-
-    pub fn finish(&mut self) {
-        if self.active {
-            let _ = writeln!(std::io::stderr());
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::geometry::Area;
-    use crate::domain::locator::VillageShape;
+    use rural_registry::domain::geometry::Area;
+    use rural_registry::domain::locator::VillageShape;
 
     fn square(x0: f64, y0: f64, side: f64) -> Area {
         Area::from_geojson(&geojson::Geometry::new(
@@ -801,15 +722,9 @@ mod tests {
         let at = |lon, lat| Location::parse(lon, lat).expect("valid");
         let villages = vec![
             VillageSite {
-                code: "A1".into(),
-                name: "甲村".into(),
-                township_id: 1,
                 centre: at(117.001, 28.01),
             },
             VillageSite {
-                code: "B1".into(),
-                name: "乙村".into(),
-                township_id: 2,
                 centre: at(117.03, 28.03),
             },
         ];
