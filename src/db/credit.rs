@@ -122,7 +122,6 @@ pub async fn bank_ids(conn: &impl ConnectionTrait) -> StoreResult<HashMap<String
         .collect())
 }
 
-#[allow(clippy::too_many_arguments)]
 pub async fn insert_credit_line(
     conn: &impl ConnectionTrait,
     bank_id: i64,

@@ -88,7 +88,10 @@ impl ImportMutation {
     /// Imports a CSV or GeoJSON file (导入文件), as `rural-registry import` does: all or
     /// nothing unless `partial`; a CADRE's rows must lie in its township, and only the district
     /// office imports townships and villages. Sent as a multipart request.
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "each parameter is a GraphQL argument of the field"
+    )]
     async fn import_file(
         &self,
         ctx: &Context<'_>,

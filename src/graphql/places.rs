@@ -141,7 +141,10 @@ impl Township {
 
     /// The idle assets in this township (辖区内闲置资产); `filter.townshipId` is ignored.
     #[graphql(complexity = "crate::graphql::common::paging::cost(first, last, child_complexity)")]
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "each parameter is a GraphQL argument of the field"
+    )]
     async fn idle_assets(
         &self,
         ctx: &Context<'_>,
@@ -296,7 +299,10 @@ impl Village {
 
     /// The idle assets in this village (村内闲置资产); `filter.villageId` is ignored.
     #[graphql(complexity = "crate::graphql::common::paging::cost(first, last, child_complexity)")]
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "each parameter is a GraphQL argument of the field"
+    )]
     async fn idle_assets(
         &self,
         ctx: &Context<'_>,

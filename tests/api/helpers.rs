@@ -32,8 +32,17 @@ pub struct TestApp {
 }
 
 enum TestDatabase {
-    Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
+    Sqlite(
+        #[expect(
+            dead_code,
+            reason = "held for its Drop, which deletes the database folder"
+        )]
+        tempfile::TempDir,
+    ),
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
 }
 
 impl Drop for TestDatabase {

@@ -169,7 +169,10 @@ fn keyset(order: AssetOrder, value: &str, id: i64) -> Result<Keyset, AppError> {
 }
 
 /// A page of idle assets under a filter and order, in a region when one is given.
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a filter, a region or order, and the four Relay paging arguments"
+)]
 pub async fn asset_connection(
     ctx: &Context<'_>,
     filter: AssetFilter,

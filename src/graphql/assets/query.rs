@@ -27,7 +27,10 @@ pub struct AssetsQuery;
 impl AssetsQuery {
     /// Idle assets ("两闲": 闲置农房/闲置宅基地), filtered and ordered.
     #[graphql(complexity = "crate::graphql::common::paging::cost(first, last, child_complexity)")]
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "each parameter is a GraphQL argument of the field"
+    )]
     async fn idle_assets(
         &self,
         ctx: &Context<'_>,

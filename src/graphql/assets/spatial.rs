@@ -203,7 +203,10 @@ async fn nearest_after(
 /// One page of assets in a region. Ordered by distance when `by_distance_desc` is given (a
 /// circle only), else in `order`, keyset-paged like any other listing. The total is counted
 /// only when asked for.
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a filter, a region or order, and the four Relay paging arguments"
+)]
 pub async fn region_connection(
     ctx: &Context<'_>,
     filter: AssetFilter,

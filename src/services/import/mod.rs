@@ -245,7 +245,10 @@ enum Batch<C> {
 }
 
 /// Reads and checks on a blocking thread; writes here, a batch at a time, in one transaction.
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the import's parts, each consumed by a different stage: reader thread, writer, report, progress"
+)]
 async fn drive<I: Importer, R: Read + Send + 'static>(
     db: &DatabaseConnection,
     (mut importer, mut checker): (I, I::Check),
