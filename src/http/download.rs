@@ -9,6 +9,7 @@ use poem::{Body, IntoResponse, Request, Response, handler};
 use sea_orm::DatabaseConnection;
 use serde_json::Value;
 
+use super::query;
 use super::rest::{RestError, caller};
 use crate::app::AppState;
 use crate::db;
@@ -16,7 +17,6 @@ use crate::db::assets::{AssetFilter, AssetOrder, AssetOrderField, Keyset, SortVa
 use crate::domain::access::Caller;
 use crate::domain::datum::Crs;
 use crate::domain::geometry::{BBox, Location};
-use crate::domain::region::parse_bbox;
 use crate::error::AppError;
 use crate::maps::feature_stream::feature_collection;
 use crate::maps::features::{self, Layer, Selection};
@@ -36,31 +36,8 @@ fn parse(params: &[(String, String)]) -> Result<Params, RestError> {
     };
     for (name, value) in params {
         match name.as_str() {
-            "bbox" => {
-                let n: Vec<f64> = value
-                    .split(',')
-                    .map(|v| v.trim().parse())
-                    .collect::<Result<_, _>>()
-                    .map_err(|_| {
-                        RestError::bad_input(format!("`bbox` must be numbers, got {value:?}"))
-                    })?;
-                let [a, b, c, d] = n.as_slice() else {
-                    return Err(RestError::bad_input(
-                        "`bbox` takes minLon,minLat,maxLon,maxLat",
-                    ));
-                };
-                p.bbox = Some(
-                    parse_bbox([*a, *b, *c, *d])
-                        .map_err(|e| RestError::bad_input(format!("`bbox`: {e}")))?,
-                );
-            }
-            "crs" => {
-                p.crs = Crs::parse(value).map_err(|_| {
-                    RestError::bad_input(format!(
-                        "`crs` must be WGS84, GCJ02 or BD09, got {value:?}"
-                    ))
-                })?;
-            }
+            "bbox" => p.bbox = Some(query::bbox(value)?),
+            "crs" => p.crs = query::crs(value)?,
             other => {
                 return Err(RestError::bad_input(format!(
                     "unknown parameter `{other}`; a download takes bbox and crs"

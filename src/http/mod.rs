@@ -6,6 +6,7 @@ pub mod graphiql;
 pub mod graphql;
 pub mod health;
 pub mod ogc;
+pub mod query;
 pub mod rate_limit;
 pub mod rest;
 pub mod subscription;
