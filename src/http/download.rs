@@ -9,9 +9,9 @@ use poem::{Body, IntoResponse, Request, Response, handler};
 use sea_orm::DatabaseConnection;
 use serde_json::Value;
 
+use super::AppState;
 use super::query;
 use super::rest::{RestError, caller};
-use crate::app::AppState;
 use crate::db;
 use crate::db::assets::{AssetFilter, AssetOrder, AssetOrderField, Keyset, SortValue};
 use crate::domain::access::Caller;

@@ -5,9 +5,9 @@ use poem::http::header;
 use poem::web::{Data, Path, Query};
 use poem::{Body, IntoResponse, Request, Response, handler};
 
+use super::AppState;
 use super::query;
 use super::rest::{RestError, caller};
-use crate::app::AppState;
 use crate::db;
 use crate::domain::datum::Crs;
 use crate::services::export::{Encoding, Format, Kind, Options};

@@ -10,9 +10,9 @@ use poem::web::{Data, Path, Query};
 use poem::{IntoResponse, Request, Response, Route, get, handler};
 use serde_json::{Value, json};
 
+use super::AppState;
 use super::query::{self, CRS84, DEFAULT_LIMIT};
 use super::rest::{RestError, caller};
-use crate::app::AppState;
 use crate::db;
 use crate::domain::datum::Crs;
 use crate::domain::geometry::BBox;
