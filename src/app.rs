@@ -12,24 +12,10 @@ use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 use crate::config::Settings;
 use crate::db::{self, QueryCounter};
 use crate::domain::access::Role;
-use crate::graphql::common::documents::Documents;
-use crate::graphql::{self, Limits, Schemas};
-use crate::http;
+use crate::graphql::{self, Limits};
 use crate::http::rate_limit::RateLimiter;
+use crate::http::{self, AppState};
 use crate::services::seed;
-
-/// What every request handler shares.
-#[derive(Clone)]
-pub struct AppState {
-    pub db: DatabaseConnection,
-    pub schemas: Schemas,
-    pub limits: Limits,
-    /// Parsed queries by their text (`graphql::common::documents`).
-    pub documents: Arc<Documents>,
-    pub settings: Arc<Settings>,
-    pub queries: Arc<QueryCounter>,
-    pub limiter: Arc<RateLimiter>,
-}
 
 /// A built application, bound to its port, not yet serving.
 pub struct App {

@@ -752,25 +752,6 @@ pub async fn by_codes(
         .collect())
 }
 
-/// Applies `row`'s set columns to asset `id` if it is still at `version`, bumping the version;
-/// `None` when it is not (changed meanwhile, or gone), in which case nothing was written.
-async fn update_at_version(
-    conn: &impl ConnectionTrait,
-    id: i64,
-    version: i32,
-    mut row: idle_asset::ActiveModel,
-) -> StoreResult<Versioned<idle_asset::Model>> {
-    row.updated_at = Set(Utc::now());
-    let result = idle_asset::Entity::update_many()
-        .set(row)
-        .col_expr(Column::Version, Expr::col(Column::Version).add(1))
-        .filter(Column::Id.eq(id))
-        .filter(Column::Version.eq(version))
-        .exec(conn)
-        .await?;
-    super::versioned::<idle_asset::Entity>(conn, id, result.rows_affected, |m| m.version).await
-}
-
 /// Replaces an asset's attributes, owner and place, if it is still at `version`.
 pub async fn update(
     conn: &impl ConnectionTrait,
@@ -780,7 +761,8 @@ pub async fn update(
     owner_id: i64,
     place: Placement,
 ) -> StoreResult<Versioned<idle_asset::Model>> {
-    update_at_version(conn, id, version, attributes(attrs, owner_id, place)).await
+    let changes = idle_asset::Entity::update_many().set(attributes(attrs, owner_id, place));
+    super::update_versioned(conn, id, version, changes).await
 }
 
 /// Sets an asset's status, if it is still at `version`.
@@ -790,11 +772,9 @@ pub async fn set_status(
     version: i32,
     status: AssetStatus,
 ) -> StoreResult<Versioned<idle_asset::Model>> {
-    let row = idle_asset::ActiveModel {
-        status: Set(status.as_str().to_owned()),
-        ..Default::default()
-    };
-    update_at_version(conn, id, version, row).await
+    let changes =
+        idle_asset::Entity::update_many().col_expr(Column::Status, Expr::val(status.as_str()));
+    super::update_versioned(conn, id, version, changes).await
 }
 
 /// Assets whose location lies in a bounding box, or in a township: the candidates a boundary
@@ -814,14 +794,10 @@ pub async fn in_bbox_or_township(
 /// Moves an asset to the place its location now falls in, bumping its version so that an
 /// editor holding the old one notices.
 pub async fn set_place(conn: &impl ConnectionTrait, id: i64, place: Placement) -> StoreResult<()> {
-    idle_asset::Entity::update_many()
+    let changes = idle_asset::Entity::update_many()
         .col_expr(Column::TownshipId, Expr::val(place.township_id))
-        .col_expr(Column::VillageId, Expr::val(place.village_id))
-        .col_expr(Column::Version, Expr::col(Column::Version).add(1))
-        .col_expr(Column::UpdatedAt, Expr::val(Utc::now()))
-        .filter(Column::Id.eq(id))
-        .exec(conn)
-        .await?;
+        .col_expr(Column::VillageId, Expr::val(place.village_id));
+    super::update_any_version(conn, id, changes).await?;
     Ok(())
 }
 

@@ -164,8 +164,7 @@ pub async fn insert_indicator(
     Ok(())
 }
 
-/// Replaces a site's attributes, place and operator if it is still at `version`; `None`
-/// (nothing written) when it is not.
+/// Replaces a site's attributes, place and operator if it is still at `version`.
 pub async fn update(
     conn: &impl ConnectionTrait,
     id: i64,
@@ -174,8 +173,6 @@ pub async fn update(
     place: Placement,
     operator_id: Option<i64>,
 ) -> StoreResult<Versioned<demo_site::Model>> {
-    use demo_site::Column;
-    use sea_orm::sea_query::{Expr, ExprTrait};
     let row = demo_site::ActiveModel {
         code: Set(site.code.clone()),
         name: Set(site.name.clone()),
@@ -188,17 +185,10 @@ pub async fn update(
         village_id: Set(place.village_id),
         lon: Set(site.location.lon()),
         lat: Set(site.location.lat()),
-        updated_at: Set(Utc::now()),
         ..Default::default()
     };
-    let result = demo_site::Entity::update_many()
-        .set(row)
-        .col_expr(Column::Version, Expr::col(Column::Version).add(1))
-        .filter(Column::Id.eq(id))
-        .filter(Column::Version.eq(version))
-        .exec(conn)
-        .await?;
-    super::versioned::<demo_site::Entity>(conn, id, result.rows_affected, |m| m.version).await
+    let changes = demo_site::Entity::update_many().set(row);
+    super::update_versioned(conn, id, version, changes).await
 }
 
 /// Replaces the set of assets a site revitalized.
@@ -244,14 +234,10 @@ pub async fn all(conn: &impl ConnectionTrait) -> StoreResult<Vec<demo_site::Mode
 /// Moves a site to the place its location now falls in.
 pub async fn set_place(conn: &impl ConnectionTrait, id: i64, place: Placement) -> StoreResult<()> {
     use demo_site::Column;
-    use sea_orm::sea_query::{Expr, ExprTrait};
-    demo_site::Entity::update_many()
+    use sea_orm::sea_query::Expr;
+    let changes = demo_site::Entity::update_many()
         .col_expr(Column::TownshipId, Expr::val(place.township_id))
-        .col_expr(Column::VillageId, Expr::val(place.village_id))
-        .col_expr(Column::Version, Expr::col(Column::Version).add(1))
-        .col_expr(Column::UpdatedAt, Expr::val(Utc::now()))
-        .filter(Column::Id.eq(id))
-        .exec(conn)
-        .await?;
+        .col_expr(Column::VillageId, Expr::val(place.village_id));
+    super::update_any_version(conn, id, changes).await?;
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Loan applications, their mortgages and what happened to the loan.
 
 use chrono::{NaiveDate, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect,
@@ -91,26 +91,15 @@ pub async fn set_status(
     status: LoanStatus,
     decision: Option<(String, String)>,
 ) -> StoreResult<Versioned<loan_application::Model>> {
-    let mut q = loan_application::Entity::update_many()
-        .col_expr(loan_application::Column::Status, Expr::val(status.as_str()))
-        .col_expr(
-            loan_application::Column::Version,
-            Expr::col(loan_application::Column::Version).add(1),
-        )
-        .col_expr(loan_application::Column::UpdatedAt, Expr::val(Utc::now()));
+    let mut changes = loan_application::Entity::update_many()
+        .col_expr(loan_application::Column::Status, Expr::val(status.as_str()));
     if let Some((report, by)) = decision {
-        q = q
+        changes = changes
             .col_expr(loan_application::Column::Report, Expr::val(report))
             .col_expr(loan_application::Column::DecidedBy, Expr::val(by))
             .col_expr(loan_application::Column::DecidedAt, Expr::val(Utc::now()));
     }
-    let result = q
-        .filter(loan_application::Column::Id.eq(id))
-        .filter(loan_application::Column::Version.eq(version))
-        .exec(conn)
-        .await?;
-    super::versioned::<loan_application::Entity>(conn, id, result.rows_affected, |m| m.version)
-        .await
+    super::update_versioned(conn, id, version, changes).await
 }
 
 pub async fn insert_mortgage(
@@ -155,17 +144,12 @@ pub async fn set_mortgage_status(
     status: MortgageStatus,
     released_on: Option<NaiveDate>,
 ) -> StoreResult<()> {
-    let mut q = mortgage::Entity::update_many()
-        .col_expr(mortgage::Column::Status, Expr::val(status.as_str()))
-        .col_expr(
-            mortgage::Column::Version,
-            Expr::col(mortgage::Column::Version).add(1),
-        )
-        .col_expr(mortgage::Column::UpdatedAt, Expr::val(Utc::now()));
+    let mut changes = mortgage::Entity::update_many()
+        .col_expr(mortgage::Column::Status, Expr::val(status.as_str()));
     if let Some(d) = released_on {
-        q = q.col_expr(mortgage::Column::ReleasedOn, Expr::val(d));
+        changes = changes.col_expr(mortgage::Column::ReleasedOn, Expr::val(d));
     }
-    q.filter(mortgage::Column::Id.eq(id)).exec(conn).await?;
+    super::update_any_version(conn, id, changes).await?;
     Ok(())
 }
 

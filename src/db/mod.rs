@@ -19,6 +19,10 @@ pub mod places;
 pub mod revitalization;
 pub mod rights;
 pub mod rows;
+mod versioned;
+
+pub use versioned::Versioned;
+pub(crate) use versioned::{update_any_version, update_versioned};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -126,38 +130,6 @@ pub async fn connect(url: &str) -> anyhow::Result<(DatabaseConnection, Arc<Query
         tracing::trace!(target: "rural_registry::sql", elapsed = ?info.elapsed, failed = info.failed, sql = %info.statement.sql);
     });
     Ok((db, counter))
-}
-
-/// The outcome of an update guarded by the version the client read.
-#[derive(Debug)]
-pub enum Versioned<M> {
-    /// Written; the record as it is now.
-    Updated(M),
-    /// Not written: the record is at another version.
-    Stale { current: i32 },
-    /// Not written: there is no such record.
-    Missing,
-}
-
-/// What an `UPDATE … WHERE id = ? AND version = ?` that touched `affected` rows amounts to.
-pub(crate) async fn versioned<E>(
-    conn: &impl sea_orm::ConnectionTrait,
-    id: i64,
-    affected: u64,
-    version: impl Fn(&E::Model) -> i32,
-) -> StoreResult<Versioned<E::Model>>
-where
-    E: sea_orm::EntityTrait,
-    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<i64>,
-{
-    let row = E::find_by_id(id).one(conn).await?;
-    Ok(match (affected, row) {
-        (1, Some(row)) => Versioned::Updated(row),
-        (_, Some(row)) => Versioned::Stale {
-            current: version(&row),
-        },
-        (_, None) => Versioned::Missing,
-    })
 }
 
 /// Begins a transaction that will write. On SQLite it takes the write lock at once

@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
     QuerySelect,
@@ -49,7 +48,7 @@ pub async fn insert(
     Ok(row.insert(conn).await?)
 }
 
-/// Replaces a party's attributes if it is still at `version`; `None` (nothing written) when not.
+/// Replaces a party's attributes if it is still at `version`.
 pub async fn update(
     conn: &impl ConnectionTrait,
     id: i64,
@@ -57,16 +56,8 @@ pub async fn update(
     p: &NewParty,
     village_id: Option<i64>,
 ) -> StoreResult<Versioned<party::Model>> {
-    let mut row = attributes(p, village_id);
-    row.updated_at = Set(Utc::now());
-    let result = party::Entity::update_many()
-        .set(row)
-        .col_expr(Column::Version, Expr::col(Column::Version).add(1))
-        .filter(Column::Id.eq(id))
-        .filter(Column::Version.eq(version))
-        .exec(conn)
-        .await?;
-    super::versioned::<party::Entity>(conn, id, result.rows_affected, |m| m.version).await
+    let changes = party::Entity::update_many().set(attributes(p, village_id));
+    super::update_versioned(conn, id, version, changes).await
 }
 
 /// The parties that one of `keys` names — a household number, a credit code or a resident ID

@@ -227,23 +227,20 @@ pub async fn update_township(
     t: &NewTownship,
 ) -> StoreResult<township::Model> {
     let b = t.boundary.bbox();
-    let current = township::Entity::find_by_id(id)
-        .one(conn)
-        .await?
-        .ok_or_else(|| sea_orm::DbErr::RecordNotFound(format!("township {id}")))?;
     let row = township::ActiveModel {
-        id: Set(id),
         name: Set(t.name.clone()),
         boundary: Set(write_multi_area(&t.boundary)),
         min_lon: Set(b.min_lon),
         min_lat: Set(b.min_lat),
         max_lon: Set(b.max_lon),
         max_lat: Set(b.max_lat),
-        version: Set(current.version + 1),
-        updated_at: Set(Utc::now()),
         ..Default::default()
     };
-    Ok(row.update(conn).await?)
+    super::update_any_version(conn, id, township::Entity::update_many().set(row)).await?;
+    township::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or_else(|| sea_orm::DbErr::RecordNotFound(format!("township {id}")).into())
 }
 
 /// Replaces a village's name, boundary and centre, bumping its version.
@@ -253,12 +250,7 @@ pub async fn update_village(
     v: &NewVillage,
 ) -> StoreResult<village::Model> {
     let b = v.boundary.as_ref().map(|a| a.bbox());
-    let current = village::Entity::find_by_id(id)
-        .one(conn)
-        .await?
-        .ok_or_else(|| sea_orm::DbErr::RecordNotFound(format!("village {id}")))?;
     let row = village::ActiveModel {
-        id: Set(id),
         name: Set(v.name.clone()),
         boundary: Set(v.boundary.as_ref().map(write_area)),
         center_lon: Set(v.center.lon()),
@@ -267,9 +259,11 @@ pub async fn update_village(
         min_lat: Set(b.map(|b| b.min_lat)),
         max_lon: Set(b.map(|b| b.max_lon)),
         max_lat: Set(b.map(|b| b.max_lat)),
-        version: Set(current.version + 1),
-        updated_at: Set(Utc::now()),
         ..Default::default()
     };
-    Ok(row.update(conn).await?)
+    super::update_any_version(conn, id, village::Entity::update_many().set(row)).await?;
+    village::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or_else(|| sea_orm::DbErr::RecordNotFound(format!("village {id}")).into())
 }

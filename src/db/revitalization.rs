@@ -96,11 +96,13 @@ pub async fn update(
     counterparty_id: Option<i64>,
     r: &NewRevitalization,
 ) -> StoreResult<revitalization::Model> {
-    let mut row = attributes(current.asset_id, counterparty_id, r);
-    row.id = Set(current.id);
-    row.version = Set(current.version + 1);
-    row.updated_at = Set(Utc::now());
-    Ok(row.update(conn).await?)
+    let row = attributes(current.asset_id, counterparty_id, r);
+    let id = current.id;
+    super::update_any_version(conn, id, revitalization::Entity::update_many().set(row)).await?;
+    revitalization::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or_else(|| sea_orm::DbErr::RecordNotUpdated.into())
 }
 
 /// The records with these contract numbers, by number.

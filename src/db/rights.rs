@@ -247,28 +247,18 @@ pub async fn set_standing(
     disputed: Option<bool>,
     seized: Option<bool>,
 ) -> StoreResult<super::Versioned<property_right::Model>> {
-    use sea_orm::sea_query::{Expr, ExprTrait};
-    let mut q = property_right::Entity::update_many()
-        .col_expr(
-            property_right::Column::Version,
-            Expr::col(property_right::Column::Version).add(1),
-        )
-        .col_expr(property_right::Column::UpdatedAt, Expr::val(Utc::now()));
+    use sea_orm::sea_query::Expr;
+    let mut changes = property_right::Entity::update_many();
     if let Some(s) = status {
-        q = q.col_expr(property_right::Column::Status, Expr::val(s.as_str()));
+        changes = changes.col_expr(property_right::Column::Status, Expr::val(s.as_str()));
     }
     if let Some(d) = disputed {
-        q = q.col_expr(property_right::Column::Disputed, Expr::val(d));
+        changes = changes.col_expr(property_right::Column::Disputed, Expr::val(d));
     }
     if let Some(s) = seized {
-        q = q.col_expr(property_right::Column::Seized, Expr::val(s));
+        changes = changes.col_expr(property_right::Column::Seized, Expr::val(s));
     }
-    let result = q
-        .filter(property_right::Column::Id.eq(id))
-        .filter(property_right::Column::Version.eq(version))
-        .exec(conn)
-        .await?;
-    super::versioned::<property_right::Entity>(conn, id, result.rows_affected, |m| m.version).await
+    super::update_versioned(conn, id, version, changes).await
 }
 
 pub async fn rights_by_ids(

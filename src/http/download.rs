@@ -2,20 +2,23 @@
 //! page so that a million assets never sit in memory at once. Same access rules as every
 //! other map output (`map::features`).
 
-use futures_util::stream::{self, StreamExt as _};
+use futures_util::stream::{self, TryStreamExt as _};
 use poem::http::header;
 use poem::web::{Data, Path, Query};
 use poem::{Body, IntoResponse, Request, Response, handler};
 use sea_orm::DatabaseConnection;
+use serde_json::Value;
 
+use super::AppState;
+use super::query;
 use super::rest::{RestError, caller};
-use crate::app::AppState;
 use crate::db;
 use crate::db::assets::{AssetFilter, AssetOrder, AssetOrderField, Keyset, SortValue};
 use crate::domain::access::Caller;
 use crate::domain::datum::Crs;
 use crate::domain::geometry::{BBox, Location};
-use crate::domain::region::parse_bbox;
+use crate::error::AppError;
+use crate::maps::feature_stream::feature_collection;
 use crate::maps::features::{self, Layer, Selection};
 
 /// Assets read per page of the stream.
@@ -33,31 +36,8 @@ fn parse(params: &[(String, String)]) -> Result<Params, RestError> {
     };
     for (name, value) in params {
         match name.as_str() {
-            "bbox" => {
-                let n: Vec<f64> = value
-                    .split(',')
-                    .map(|v| v.trim().parse())
-                    .collect::<Result<_, _>>()
-                    .map_err(|_| {
-                        RestError::bad_input(format!("`bbox` must be numbers, got {value:?}"))
-                    })?;
-                let [a, b, c, d] = n.as_slice() else {
-                    return Err(RestError::bad_input(
-                        "`bbox` takes minLon,minLat,maxLon,maxLat",
-                    ));
-                };
-                p.bbox = Some(
-                    parse_bbox([*a, *b, *c, *d])
-                        .map_err(|e| RestError::bad_input(format!("`bbox`: {e}")))?,
-                );
-            }
-            "crs" => {
-                p.crs = Crs::parse(value).map_err(|_| {
-                    RestError::bad_input(format!(
-                        "`crs` must be WGS84, GCJ02 or BD09, got {value:?}"
-                    ))
-                })?;
-            }
+            "bbox" => p.bbox = Some(query::bbox(value)?),
+            "crs" => p.crs = query::crs(value)?,
             other => {
                 return Err(RestError::bad_input(format!(
                     "unknown parameter `{other}`; a download takes bbox and crs"
@@ -102,16 +82,13 @@ async fn respond(
         })?;
     let p = parse(params)?;
     let who = caller(req, state).await?;
-    let head = "{\"type\":\"FeatureCollection\",\"features\":[";
     let body = match layer {
-        Layer::IdleAssets => {
-            let pages = asset_pages(state.db.clone(), who, p.bbox, p.crs);
-            Body::from_bytes_stream(
-                stream::once(async { Ok::<_, std::io::Error>(head.to_owned()) })
-                    .chain(pages)
-                    .chain(stream::once(async { Ok("]}\n".to_owned()) })),
-            )
-        }
+        Layer::IdleAssets => Body::from_bytes_stream(feature_collection(asset_pages(
+            state.db.clone(),
+            who,
+            p.bbox,
+            p.crs,
+        ))),
         other => {
             let all = features::page(
                 &state.db,
@@ -124,12 +101,13 @@ async fn respond(
                 },
             )
             .await?;
-            let items: Vec<String> = all
-                .features
-                .iter()
-                .map(|f| f.to_geojson(p.crs).to_string())
-                .collect();
-            Body::from_string(format!("{head}{}]}}\n", items.join(",")))
+            let page: Vec<Value> = all.features.iter().map(|f| f.to_geojson(p.crs)).collect();
+            // Hundreds of features: written whole, so that the answer says its length.
+            let bytes: Vec<u8> = feature_collection(stream::iter([Ok(page)]))
+                .try_concat()
+                .await
+                .map_err(AppError::internal)?;
+            Body::from_vec(bytes)
         }
     };
     Ok(Response::builder()
@@ -141,14 +119,13 @@ async fn respond(
         .body(body))
 }
 
-/// The assets in `bbox` (all without one) as comma-separated GeoJSON features, a page of the
-/// id order at a time.
+/// The assets in `bbox` (all without one) as GeoJSON features, a page of the id order at a time.
 fn asset_pages(
     db: DatabaseConnection,
     who: Caller,
     bbox: Option<BBox>,
     crs: Crs,
-) -> impl futures_util::Stream<Item = Result<String, std::io::Error>> + Send + 'static {
+) -> impl futures_util::Stream<Item = Result<Vec<Value>, std::io::Error>> + Send + 'static {
     let filter = AssetFilter {
         bbox: bbox.map(|b| b.grown(who.location_slack_deg())),
         ..AssetFilter::default()
@@ -157,11 +134,11 @@ fn asset_pages(
         field: AssetOrderField::Id,
         descending: false,
     };
-    // (where the next page starts, whether a feature was written yet); None when done.
-    stream::try_unfold(Some((None::<i64>, false)), move |state| {
+    // Where the next page starts; None when done.
+    stream::try_unfold(Some(None::<i64>), move |state| {
         let (db, who, filter) = (db.clone(), who.clone(), filter.clone());
         async move {
-            let Some((after, mut written)) = state else {
+            let Some(after) = state else {
                 return Ok(None);
             };
             let key = after.map(|id| Keyset {
@@ -184,20 +161,12 @@ fn asset_pages(
             let features = features::asset_features(&db, &who, &rows)
                 .await
                 .map_err(|e| std::io::Error::other(format!("{e:?}")))?;
-            let mut out = String::new();
-            for f in features {
-                if written {
-                    out.push(',');
-                }
-                out.push_str(&f.to_geojson(crs).to_string());
-                written = true;
-            }
+            let page = features.iter().map(|f| f.to_geojson(crs)).collect();
             let next = match last {
-                Some(id) if full => Some((Some(id), written)),
+                Some(id) if full => Some(Some(id)),
                 _ => None,
             };
-            Ok(Some((out, next)))
+            Ok(Some((page, next)))
         }
     })
-    .filter(|chunk| std::future::ready(!matches!(chunk, Ok(s) if s.is_empty())))
 }

@@ -5,8 +5,9 @@ use poem::http::header;
 use poem::web::{Data, Path, Query};
 use poem::{Body, IntoResponse, Request, Response, handler};
 
+use super::AppState;
+use super::query;
 use super::rest::{RestError, caller};
-use crate::app::AppState;
 use crate::db;
 use crate::domain::datum::Crs;
 use crate::services::export::{Encoding, Format, Kind, Options};
@@ -66,11 +67,7 @@ async fn respond(
                     })?;
                 options.township_id = Some(t.id);
             }
-            "crs" => {
-                options.crs = Crs::parse(v).map_err(|_| {
-                    RestError::bad_input(format!("`crs` must be WGS84, GCJ02 or BD09, got {v:?}"))
-                })?;
-            }
+            "crs" => options.crs = query::crs(v)?,
             "encoding" => {
                 options.encoding = match v.as_str() {
                     "utf8" | "utf-8" => Encoding::Utf8,

@@ -16,7 +16,7 @@ use poem::http::{HeaderValue, Method, StatusCode, header};
 use poem::web::Data;
 use poem::{Body, Request, Response, handler};
 
-use crate::app::AppState;
+use super::AppState;
 use crate::domain::access::Caller;
 use crate::graphql::Limits;
 use crate::graphql::RequestId;

@@ -4,7 +4,7 @@ use poem::handler;
 use poem::http::StatusCode;
 use poem::web::Data;
 
-use crate::app::AppState;
+use super::AppState;
 
 /// The process is up.
 #[handler]

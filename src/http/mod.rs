@@ -6,18 +6,20 @@ pub mod graphiql;
 pub mod graphql;
 pub mod health;
 pub mod ogc;
+pub mod query;
 pub mod rate_limit;
 pub mod rest;
+mod state;
 pub mod subscription;
 pub mod tiles;
+
+pub use state::AppState;
 
 use std::sync::Arc;
 
 use poem::http::{Method, header};
 use poem::middleware::{CatchPanic, Cors, Tracing};
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get};
-
-use crate::app::AppState;
 
 /// Every route of the server.
 pub fn routes(state: AppState) -> poem::endpoint::BoxEndpoint<'static> {

@@ -10,21 +10,16 @@ use poem::web::{Data, Path, Query};
 use poem::{IntoResponse, Request, Response, Route, get, handler};
 use serde_json::{Value, json};
 
+use super::AppState;
+use super::query::{self, CRS84, DEFAULT_LIMIT};
 use super::rest::{RestError, caller};
-use crate::app::AppState;
 use crate::db;
 use crate::domain::datum::Crs;
 use crate::domain::geometry::BBox;
-use crate::domain::region::parse_bbox;
 use crate::maps::features::{self, Layer, Selection};
 
-const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
 const GEOJSON: &str = "application/geo+json";
 const JSON: &str = "application/json";
-/// Items a page holds unless `limit` says otherwise, and the most it may hold (the standard's
-/// defaults).
-const DEFAULT_LIMIT: u64 = 10;
-const MAX_LIMIT: u64 = 10_000;
 
 const CONFORMANCE: [&str; 2] = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -206,17 +201,6 @@ struct ItemsQuery {
     crs: Crs,
 }
 
-fn parse_crs(value: &str) -> Result<Crs, RestError> {
-    if value == CRS84 {
-        return Ok(Crs::Wgs84);
-    }
-    Crs::parse(value).map_err(|_| {
-        RestError::bad_input(format!(
-            "`crs` must be {CRS84}, WGS84, GCJ02 or BD09, got {value:?}"
-        ))
-    })
-}
-
 fn parse_items_query(params: &[(String, String)]) -> Result<ItemsQuery, RestError> {
     let mut q = ItemsQuery {
         selection: Selection {
@@ -228,49 +212,14 @@ fn parse_items_query(params: &[(String, String)]) -> Result<ItemsQuery, RestErro
     };
     for (name, value) in params {
         match name.as_str() {
-            "limit" => {
-                let n: u64 = value.parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
-                    RestError::bad_input(format!(
-                        "`limit` must be a whole number ≥ 1, got {value:?}"
-                    ))
-                })?;
-                // The standard: a limit above the maximum is served as the maximum, not refused.
-                q.selection.limit = n.min(MAX_LIMIT);
-            }
-            "offset" => {
-                q.selection.offset = value.parse().map_err(|_| {
-                    RestError::bad_input(format!(
-                        "`offset` must be a whole number ≥ 0, got {value:?}"
-                    ))
-                })?;
-            }
-            "bbox" => {
-                let numbers: Vec<f64> = value
-                    .split(',')
-                    .map(|n| n.trim().parse::<f64>())
-                    .collect::<Result<_, _>>()
-                    .map_err(|_| {
-                        RestError::bad_input(format!("`bbox` must be numbers, got {value:?}"))
-                    })?;
-                let corners = match numbers.as_slice() {
-                    [a, b, c, d] => [*a, *b, *c, *d],
-                    // With heights: minLon, minLat, minH, maxLon, maxLat, maxH.
-                    [a, b, _, d, e, _] => [*a, *b, *d, *e],
-                    _ => {
-                        return Err(RestError::bad_input(
-                            "`bbox` takes 4 numbers (or 6 with heights): minLon,minLat,maxLon,maxLat",
-                        ));
-                    }
-                };
-                let b = parse_bbox(corners)
-                    .map_err(|e| RestError::bad_input(format!("`bbox`: {e}")))?;
-                q.selection.bbox = Some(b);
-            }
+            "limit" => q.selection.limit = query::limit(value)?,
+            "offset" => q.selection.offset = query::offset(value)?,
+            "bbox" => q.selection.bbox = Some(query::bbox(value)?),
             "bbox-crs" if value == CRS84 => {}
             "bbox-crs" => {
                 return Err(RestError::bad_input(format!("`bbox-crs` must be {CRS84}")));
             }
-            "crs" => q.crs = parse_crs(value)?,
+            "crs" => q.crs = query::crs(value)?,
             // No layer has a time of its own: every feature matches any interval.
             "datetime" => {}
             "f" if matches!(value.as_str(), "json" | "geojson") => {}
@@ -388,7 +337,7 @@ async fn item(
             let mut crs = Crs::Wgs84;
             for (name, value) in &params {
                 match name.as_str() {
-                    "crs" => crs = parse_crs(value)?,
+                    "crs" => crs = query::crs(value)?,
                     "f" if matches!(value.as_str(), "json" | "geojson") => {}
                     other => {
                         return Err(RestError::bad_input(format!(
@@ -436,7 +385,8 @@ mod tests {
         ]))
         .expect("valid");
         assert_eq!(
-            ok.selection.limit, MAX_LIMIT,
+            ok.selection.limit,
+            query::MAX_LIMIT,
             "an oversized limit is served as the max"
         );
         assert_eq!(ok.selection.offset, 20);

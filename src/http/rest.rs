@@ -4,7 +4,7 @@
 use poem::http::{StatusCode, header};
 use poem::{IntoResponse, Request, Response};
 
-use crate::app::AppState;
+use super::AppState;
 use crate::db;
 use crate::domain::access::{Actor, Caller, Role};
 use crate::error::AppError;

@@ -9,8 +9,8 @@ use poem::web::Data as PoemData;
 use poem::web::websocket::WebSocket;
 use poem::{IntoResponse, handler};
 
+use super::AppState;
 use super::rest::caller_of;
-use crate::app::AppState;
 
 #[handler]
 pub fn subscribe(

@@ -24,8 +24,8 @@ use sea_orm::ConnectionTrait;
 use serde_json::{Map, Value as Json, json};
 use sha2::{Digest, Sha256};
 
+use super::AppState;
 use super::rest::{RestError, caller};
-use crate::app::AppState;
 use crate::db::assets::AssetFilter;
 use crate::db::{self, StoreResult};
 use crate::domain::access::Caller;

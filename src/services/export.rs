@@ -6,7 +6,8 @@
 use std::collections::HashMap;
 
 use futures_util::Stream;
-use futures_util::stream::{self, StreamExt as _};
+use futures_util::future::Either;
+use futures_util::stream::{self, StreamExt as _, TryStreamExt as _};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::{Map, Value, json};
 use wkt::ToWkt;
@@ -16,6 +17,7 @@ use crate::db::{self, StoreError, StoreResult};
 use crate::domain::access::Caller;
 use crate::domain::datum::Crs;
 use crate::domain::geometry::{Area, rounded};
+use crate::maps::feature_stream::feature_collection;
 
 /// Rows read per page.
 const CHUNK: u64 = 5_000;
@@ -473,65 +475,57 @@ fn encode(text: Vec<u8>, encoding: Encoding) -> Vec<u8> {
     }
 }
 
+/// The export's rows, a page at a time.
+fn pages(
+    db: DatabaseConnection,
+    o: Options,
+) -> impl Stream<Item = Result<Vec<Row>, std::io::Error>> + Send + 'static {
+    // (where the next page starts, the names once loaded); None when done.
+    stream::try_unfold((Some(0i64), None::<Names>), move |(after, names)| {
+        let (db, o) = (db.clone(), o.clone());
+        async move {
+            let Some(after) = after else {
+                return Ok(None);
+            };
+            let io = |e: StoreError| std::io::Error::other(format!("{e:?}"));
+            let names = match names {
+                Some(n) => n,
+                None => Names::load(&db).await.map_err(io)?,
+            };
+            let (rows, next) = page(&db, &o, &names, after).await.map_err(io)?;
+            Ok(Some((rows, (next, Some(names)))))
+        }
+    })
+}
+
 /// The export as a stream of byte chunks: header first, a page of rows at a time.
 pub fn stream(
     db: DatabaseConnection,
     o: Options,
 ) -> impl Stream<Item = Result<Vec<u8>, std::io::Error>> + Send + 'static {
-    let head = match o.format {
+    let (kind, format, encoding) = (o.kind, o.format, o.encoding);
+    let pages = pages(db, o);
+    match format {
         Format::Csv => {
-            let mut bytes = match o.encoding {
+            let mut head = match encoding {
                 Encoding::Utf8 => "\u{feff}".as_bytes().to_vec(),
                 Encoding::Gb18030 => Vec::new(),
             };
-            bytes.extend(encode(
-                format!("{}\r\n", o.kind.columns().join(",")).into_bytes(),
-                o.encoding,
+            head.extend(encode(
+                format!("{}\r\n", kind.columns().join(",")).into_bytes(),
+                encoding,
             ));
-            bytes
+            let lines = pages.map_ok(move |rows| encode(csv_lines(kind, &rows, true), encoding));
+            Either::Left(
+                stream::once(async move { Ok(head) })
+                    .chain(lines)
+                    .filter(|c| std::future::ready(!matches!(c, Ok(b) if b.is_empty()))),
+            )
         }
-        Format::Geojson => b"{\"type\":\"FeatureCollection\",\"features\":[".to_vec(),
-    };
-    let tail: Vec<u8> = match o.format {
-        Format::Csv => Vec::new(),
-        Format::Geojson => b"]}\n".to_vec(),
-    };
-    let body = stream::try_unfold(
-        (Some(0i64), None::<Names>, false),
-        move |(after, names, written)| {
-            let (db, o) = (db.clone(), o.clone());
-            async move {
-                let Some(after) = after else {
-                    return Ok(None);
-                };
-                let io = |e: StoreError| std::io::Error::other(format!("{e:?}"));
-                let names = match names {
-                    Some(n) => n,
-                    None => Names::load(&db).await.map_err(io)?,
-                };
-                let (rows, next) = page(&db, &o, &names, after).await.map_err(io)?;
-                let mut written = written;
-                let bytes = match o.format {
-                    Format::Csv => encode(csv_lines(o.kind, &rows, true), o.encoding),
-                    Format::Geojson => {
-                        let mut out = String::new();
-                        for r in rows {
-                            if written {
-                                out.push(',');
-                            }
-                            written = true;
-                            let f = json!({ "type": "Feature", "geometry": r.geometry, "properties": r.values });
-                            out.push_str(&f.to_string());
-                        }
-                        out.into_bytes()
-                    }
-                };
-                Ok(Some((bytes, (next, Some(names), written))))
-            }
-        },
-    );
-    stream::once(async move { Ok(head) })
-        .chain(body)
-        .chain(stream::once(async move { Ok(tail) }))
-        .filter(|c| std::future::ready(!matches!(c, Ok(b) if b.is_empty())))
+        Format::Geojson => Either::Right(feature_collection(pages.map_ok(|rows| {
+            rows.into_iter()
+                .map(|r| json!({ "type": "Feature", "geometry": r.geometry, "properties": r.values }))
+                .collect()
+        }))),
+    }
 }
