@@ -3,8 +3,10 @@
 #
 # Writes the demo data set of the FICTIONAL district 青岚区 (Qinglan District,
 # division-code prefix 369901, which is not a real code) into this directory:
-#   townships.geojson, villages.geojson, parties.json, assets.json,
-#   revitalizations.json, demo_sites.json
+#   townships.geojson, villages.geojson, parties.csv, assets.geojson,
+#   revitalizations.csv, demo_sites.json
+# The first five are in the formats `rural-registry import` reads (see
+# import_files.py), and `seed` loads them through that import.
 # All places, people, ID numbers, phone numbers, credit codes, companies and
 # figures are invented. The generated files are committed to the repository and
 # loaded by `rural-registry seed`; run `python3 seeds/generate.py` only to
@@ -21,6 +23,8 @@ import os
 import random
 import re
 from decimal import Decimal
+
+import import_files
 
 SEED = 369901
 OUT_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -1071,9 +1075,9 @@ def main():
 
     write("townships.geojson", township_fc)
     write("villages.geojson", village_fc)
-    write("parties.json", parties)
-    write("assets.json", asset_out)
-    write("revitalizations.json", revitalizations)
+    import_files.write_parties(parties)
+    import_files.write_assets(asset_out, dumps)
+    import_files.write_revitalizations(revitalizations)
     write("demo_sites.json", demo_sites)
 
 
@@ -1115,8 +1119,8 @@ def validate():
             return json.load(f)
 
     tfc, vfc = load("townships.geojson"), load("villages.geojson")
-    parties, assets = load("parties.json"), load("assets.json")
-    revs, sites = load("revitalizations.json"), load("demo_sites.json")
+    parties, assets = import_files.read_parties(), import_files.read_assets()
+    revs, sites = import_files.read_revitalizations(), load("demo_sites.json")
 
     # --- townships / villages
     assert tfc["type"] == "FeatureCollection" and vfc["type"] == "FeatureCollection"
@@ -1383,8 +1387,8 @@ def validate():
 
     # --- summary
     total = sum(os.path.getsize(os.path.join(OUT_DIR, n)) for n in (
-        "townships.geojson", "villages.geojson", "parties.json", "assets.json",
-        "revitalizations.json", "demo_sites.json"))
+        "townships.geojson", "villages.geojson", "parties.csv", "assets.geojson",
+        "revitalizations.csv", "demo_sites.json"))
     assert total < 1_000_000, total
     kinds = {}
     for p in parties:

@@ -12,13 +12,18 @@ district does not allow as collateral. Run from the repository root:
 """
 
 import json
+import os
 import random
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from import_files import read_assets, read_parties, read_revitalizations  # noqa: E402
 
 random.seed(20261128)
 
-assets = json.load(open("seeds/assets.json", encoding="utf-8"))
-parties = {p["key"]: p for p in json.load(open("seeds/parties.json", encoding="utf-8"))}
-revitalizations = json.load(open("seeds/revitalizations.json", encoding="utf-8"))
+assets = read_assets()
+parties = {p["key"]: p for p in read_parties()}
+revitalizations = read_revitalizations()
 leased = {r["assetCode"] for r in revitalizations if r["mode"] in ("LEASE", "EQUITY_CONTRIBUTION", "COOPERATIVE_OPERATION", "HOMESTAY")}
 
 policy = {

@@ -1,7 +1,9 @@
-//! The demo district loads through the domain validation, once.
+//! The demo district loads through import, with a user's validation and reports, once.
 
+use rural_registry::db::entities::{audit_event, township, village};
 use rural_registry::domain::geometry::Location;
-use rural_registry::services::seed;
+use rural_registry::services::{import, seed};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
 use crate::helpers::{spawn_apps, spawn_empty_apps};
 
@@ -71,4 +73,152 @@ async fn sqlite_runs_in_wal_mode_with_foreign_keys_enforced() {
         orphan.is_err(),
         "a village of no township is refused by the database itself"
     );
+}
+
+/// Imports `text` as the command line would.
+async fn import(db: &sea_orm::DatabaseConnection, kind: import::Kind, text: String) {
+    let actor = rural_registry::db::audit::Actor {
+        label: "test".into(),
+        role: "ADMIN".into(),
+    };
+    let who = import::Importing {
+        actor: &actor,
+        file_name: "test",
+        today: chrono::Local::now().date_naive(),
+    };
+    let report = import::run(
+        db,
+        kind,
+        std::io::Cursor::new(text.into_bytes()),
+        import::Mode::default(),
+        who,
+        |_, _| {},
+    )
+    .await
+    .expect("import");
+    assert!(report.written, "{report:?}");
+}
+
+fn seed_file(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("seeds")
+        .join(name);
+    std::fs::read_to_string(&path).expect("a seed file")
+}
+
+#[tokio::test]
+async fn the_demo_district_goes_through_import_with_its_audit_events() {
+    for app in spawn_empty_apps().await {
+        seed::load(&app.db, chrono::Local::now().date_naive())
+            .await
+            .expect("load");
+        let events = audit_event::Entity::find()
+            .filter(audit_event::Column::ActorLabel.eq("seed"))
+            .filter(audit_event::Column::Action.eq("import"))
+            .order_by_asc(audit_event::Column::Id)
+            .all(&app.db)
+            .await
+            .expect("audit events");
+        let imports: Vec<(String, String, u64)> = events
+            .iter()
+            .map(|e| {
+                let after: serde_json::Value =
+                    serde_json::from_str(e.after.as_deref().unwrap_or("null")).expect("JSON");
+                (
+                    e.entity.clone(),
+                    after["file"].as_str().unwrap_or_default().to_owned(),
+                    after["inserted"].as_u64().unwrap_or_default(),
+                )
+            })
+            .collect();
+        let expected = [
+            ("township", "seeds/townships.geojson", 8),
+            ("village", "seeds/villages.geojson", 60),
+            ("party", "seeds/parties.csv", 330),
+            ("idle_asset", "seeds/assets.geojson", 400),
+            ("revitalization", "seeds/revitalizations.csv", 47),
+        ]
+        .map(|(e, f, n)| (e.to_owned(), f.to_owned(), n));
+        assert_eq!(imports, expected, "{}", app.engine);
+        let created = audit_event::Entity::find()
+            .filter(audit_event::Column::ActorLabel.eq("seed"))
+            .filter(audit_event::Column::Action.eq("createVillage"))
+            .count(&app.db)
+            .await
+            .expect("count");
+        assert_eq!(
+            created, 60,
+            "{}: each village through upsertVillage",
+            app.engine
+        );
+    }
+}
+
+#[tokio::test]
+async fn seeding_completes_a_district_loaded_in_part() {
+    for app in spawn_empty_apps().await {
+        import(
+            &app.db,
+            import::Kind::Townships,
+            seed_file("townships.geojson"),
+        )
+        .await;
+        import(
+            &app.db,
+            import::Kind::Villages,
+            seed_file("villages.geojson"),
+        )
+        .await;
+        let parties = seed_file("parties.csv");
+        let first_ten: String = parties.lines().take(11).map(|l| format!("{l}\n")).collect();
+        import(&app.db, import::Kind::Parties, first_ten).await;
+        let today = chrono::Local::now().date_naive();
+        let report = seed::load(&app.db, today).await.expect("load");
+        assert_eq!(
+            (
+                report.townships,
+                report.villages,
+                report.parties,
+                report.assets,
+                report.revitalizations,
+                report.demo_sites
+            ),
+            (0, 0, 320, 400, 47, 6),
+            "{}: what was missing",
+            app.engine
+        );
+        let again = seed::load(&app.db, today).await.expect("load again");
+        assert_eq!(again.total(), 0, "{}: {again:?}", app.engine);
+    }
+}
+
+#[tokio::test]
+async fn a_district_the_import_refuses_is_refused_with_its_row_report() {
+    for app in spawn_empty_apps().await {
+        // A township with a demo code, somewhere else: the demo's villages fall outside it.
+        let elsewhere = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"code":"369901101000","name":"别处镇"},"geometry":{"type":"Polygon","coordinates":[[[118.0,29.0],[118.01,29.0],[118.01,29.01],[118.0,29.01],[118.0,29.0]]]}}]}"#;
+        import(&app.db, import::Kind::Townships, elsewhere.to_owned()).await;
+        let refused = seed::load(&app.db, chrono::Local::now().date_naive())
+            .await
+            .expect_err("the villages are refused");
+        let message = format!("{refused:#}");
+        assert!(
+            message.contains("seeds/villages.geojson is refused by the import")
+                && message.contains("row 1: BAD_INPUT boundary")
+                && message.contains("outside township 别处镇"),
+            "{}: {message}",
+            app.engine
+        );
+        let villages = village::Entity::find().count(&app.db).await.expect("count");
+        let townships = township::Entity::find()
+            .count(&app.db)
+            .await
+            .expect("count");
+        assert_eq!(
+            (townships, villages),
+            (8, 0),
+            "{}: the townships' file went in, the villages' file not at all",
+            app.engine
+        );
+    }
 }

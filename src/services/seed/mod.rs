@@ -1,32 +1,76 @@
-//! The demo district, loaded from `seeds/` through the same validation as user input.
+//! The demo district, loaded from `seeds/`.
+//!
+//! Townships, villages, parties, idle assets and revitalization records are files in the formats
+//! `rural-registry import` reads, and go through that import in-process, one file after the
+//! other: a user's validation, row reports and audit events. Demonstration sites and the credit
+//! data (policy, banks, products, zones, rights, recommendations, loans) have no import kind and
+//! are read from their JSON here, in one transaction of their own.
 //!
 //! The files are embedded in the binary so `serve` works from any folder. Loading is
 //! idempotent: every record has a natural key (division code, household number or credit code,
 //! asset code, contract number, site code) and records whose key exists are skipped, so a
-//! second run adds nothing. Everything is one transaction: a bad file leaves no trace.
+//! second run adds nothing. An import file the seed has imported before (its checksum is in the
+//! import's audit event) is not read again; one whose records exist, some or all, is imported
+//! with `partial`, which adds the missing ones. Each import file is all or nothing, as an import
+//! is; a run that stops on a refused file keeps the files before it, and the next run adds what
+//! is missing.
 
 use std::collections::{HashMap, HashSet};
+use std::io::Cursor;
 
-use anyhow::{Context as _, anyhow, bail};
+use anyhow::{Context as _, bail};
 use chrono::NaiveDate;
-use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, QuerySelect, TransactionTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
+    TransactionTrait,
+};
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 use crate::db::{self, audit, entities};
-use crate::domain::assets::{self, AssetStatus, IdleAssetDraft};
+use crate::domain::assets::AssetStatus;
 use crate::domain::demo_sites::{DemoSiteDraft, DemoSiteLevel, Indicator, IndicatorCode};
-use crate::domain::parties::{PartyDraft, PartyKind};
-use crate::domain::places::{NewTownship, NewVillage};
-use crate::domain::revitalization::{RevenueSplit, RevitalizationDraft, RevitalizationMode};
+use crate::services::import::{self, Kind};
 
 mod credit;
 
-const TOWNSHIPS: &str = include_str!("../../../seeds/townships.geojson");
-const VILLAGES: &str = include_str!("../../../seeds/villages.geojson");
-const PARTIES: &str = include_str!("../../../seeds/parties.json");
-const ASSETS: &str = include_str!("../../../seeds/assets.json");
-const REVITALIZATIONS: &str = include_str!("../../../seeds/revitalizations.json");
+/// The files of the importable kinds, in the order they depend on each other.
+const IMPORTS: [(Kind, &str, &[u8]); 5] = [
+    (
+        Kind::Townships,
+        "seeds/townships.geojson",
+        include_bytes!("../../../seeds/townships.geojson"),
+    ),
+    (
+        Kind::Villages,
+        "seeds/villages.geojson",
+        include_bytes!("../../../seeds/villages.geojson"),
+    ),
+    (
+        Kind::Parties,
+        "seeds/parties.csv",
+        include_bytes!("../../../seeds/parties.csv"),
+    ),
+    (
+        Kind::Assets,
+        "seeds/assets.geojson",
+        include_bytes!("../../../seeds/assets.geojson"),
+    ),
+    (
+        Kind::Revitalizations,
+        "seeds/revitalizations.csv",
+        include_bytes!("../../../seeds/revitalizations.csv"),
+    ),
+];
 const DEMO_SITES: &str = include_str!("../../../seeds/demo_sites.json");
+
+/// Who the seed's changes are by, in the audit trail.
+fn actor() -> audit::Actor {
+    audit::Actor {
+        label: "seed".into(),
+        role: "SYSTEM".into(),
+    }
+}
 
 /// How many records of each kind a run added.
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
@@ -66,63 +110,6 @@ impl SeedReport {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct PartyRow {
-    key: String,
-    kind: String,
-    name: String,
-    household_no: Option<String>,
-    credit_code: Option<String>,
-    id_number: Option<String>,
-    phone: Option<String>,
-    village_code: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AssetRow {
-    code: String,
-    kind: String,
-    owner_key: String,
-    lon: f64,
-    lat: f64,
-    footprint: Option<geojson::Geometry>,
-    floor_area_m2: Option<f64>,
-    structure: Option<String>,
-    year_built: Option<i32>,
-    condition: Option<String>,
-    idle_since: Option<NaiveDate>,
-    idle_cause: Option<String>,
-    owner_willingness: Option<String>,
-    status: String,
-    address: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct SplitRow {
-    collective: f64,
-    operator: f64,
-    farmer: f64,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RevitalizationRow {
-    contract_no: String,
-    asset_code: String,
-    mode: String,
-    end_use: Option<String>,
-    counterparty_key: Option<String>,
-    start_date: NaiveDate,
-    term_months: Option<i32>,
-    annual_rent_fen: Option<i64>,
-    investment_fen: Option<i64>,
-    jobs_created: Option<i32>,
-    compensation_fen: Option<i64>,
-    revenue_split: Option<SplitRow>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct IndicatorRow {
     year: i32,
     code: String,
@@ -146,21 +133,6 @@ struct DemoSiteRow {
     indicators: Vec<IndicatorRow>,
 }
 
-fn features(text: &str, file: &str) -> anyhow::Result<Vec<geojson::Feature>> {
-    let collection: geojson::FeatureCollection = text
-        .parse()
-        .with_context(|| format!("{file} is not a GeoJSON FeatureCollection"))?;
-    Ok(collection.features)
-}
-
-fn property(feature: &geojson::Feature, name: &str) -> anyhow::Result<String> {
-    feature
-        .property(name)
-        .and_then(|v| v.as_str())
-        .map(str::to_owned)
-        .ok_or_else(|| anyhow!("a feature has no text property {name:?}"))
-}
-
 /// Codes already stored in a table's `code`-like column.
 async fn existing<E: EntityTrait>(
     conn: &impl ConnectionTrait,
@@ -178,15 +150,28 @@ async fn existing<E: EntityTrait>(
 
 /// Loads the demo district, adding only what is missing.
 pub async fn load(db: &DatabaseConnection, today: NaiveDate) -> anyhow::Result<SeedReport> {
+    let mut report = SeedReport::default();
+    let imported = imported(db).await?;
+    for (kind, file, bytes) in IMPORTS {
+        if imported.contains(&hex::encode(Sha256::digest(bytes))) {
+            continue;
+        }
+        let added = import_file(db, kind, file, bytes, today).await?;
+        *match kind {
+            Kind::Townships => &mut report.townships,
+            Kind::Villages => &mut report.villages,
+            Kind::Parties => &mut report.parties,
+            Kind::Assets => &mut report.assets,
+            Kind::Revitalizations => &mut report.revitalizations,
+        } = added;
+    }
     let txn = db.begin().await.map_err(db::StoreError::from)?;
-    let report = load_in(&txn, today).await?;
+    load_sites(&txn, today, &mut report).await?;
+    credit::load(&txn, &mut report).await?;
     if report.total() > 0 {
         audit::record(
             &txn,
-            &audit::Actor {
-                label: "seed".into(),
-                role: "SYSTEM".into(),
-            },
+            &actor(),
             audit::Change {
                 action: "seed",
                 entity: "demo_district",
@@ -202,195 +187,94 @@ pub async fn load(db: &DatabaseConnection, today: NaiveDate) -> anyhow::Result<S
     Ok(report)
 }
 
-async fn load_in(conn: &impl ConnectionTrait, today: NaiveDate) -> anyhow::Result<SeedReport> {
-    use entities::*;
-    let mut report = SeedReport::default();
-
-    // Townships and villages, then the locator that places everything else.
-    let known = existing::<township::Entity>(conn, township::Column::Code).await?;
-    for f in features(TOWNSHIPS, "townships.geojson")? {
-        let code = property(&f, "code")?;
-        if known.contains(&code) {
-            continue;
-        }
-        let geometry = f
-            .geometry
-            .as_ref()
-            .with_context(|| format!("township {code} has no boundary"))?;
-        let t = NewTownship::parse(&code, &property(&f, "name")?, geometry)
-            .with_context(|| format!("townships.geojson: township {code}"))?;
-        db::places::insert_township(conn, &t).await?;
-        report.townships += 1;
-    }
-    let townships: HashMap<String, i64> = db::places::all_townships(conn)
-        .await?
+/// The checksums of the files the seed has imported, from the import's audit events.
+async fn imported(db: &DatabaseConnection) -> anyhow::Result<HashSet<String>> {
+    use entities::audit_event;
+    let afters: Vec<Option<String>> = audit_event::Entity::find()
+        .select_only()
+        .column(audit_event::Column::After)
+        .filter(audit_event::Column::Action.eq("import"))
+        .filter(audit_event::Column::ActorLabel.eq(actor().label))
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(db::StoreError::from)?;
+    Ok(afters
         .into_iter()
-        .map(|t| (t.code, t.id))
-        .collect();
+        .flatten()
+        .filter_map(|after| {
+            let after: serde_json::Value = serde_json::from_str(&after).ok()?;
+            after["checksum"].as_str().map(str::to_owned)
+        })
+        .collect())
+}
 
-    let known = existing::<village::Entity>(conn, village::Column::Code).await?;
-    for f in features(VILLAGES, "villages.geojson")? {
-        let code = property(&f, "code")?;
-        if known.contains(&code) {
-            continue;
-        }
-        let township_code = property(&f, "townshipCode")?;
-        let township_id = *townships
-            .get(&township_code)
-            .with_context(|| format!("village {code}: unknown township {township_code}"))?;
-        let v = NewVillage::parse(
-            &township_code,
-            &code,
-            &property(&f, "name")?,
-            f.geometry.as_ref(),
-            None,
-        )
-        .with_context(|| format!("villages.geojson: village {code}"))?;
-        db::places::insert_village(conn, township_id, &v).await?;
-        report.villages += 1;
+/// Whether a refused row is refused only because its record is stored: import answers a
+/// conflict that `--upsert` would resolve.
+fn exists(e: &import::RowError) -> bool {
+    e.code == "CONFLICT" && e.message.contains("--upsert")
+}
+
+/// The refused rows a failed seed names.
+const SHOWN_ERRORS: usize = 10;
+
+/// Imports one of the files as `rural-registry import` would, all or nothing. An import refuses
+/// a file whose records exist: when that is all it refuses, the file is imported again with
+/// `partial`, which writes the rows not yet stored. Returns how many records it added.
+async fn import_file(
+    db: &DatabaseConnection,
+    kind: Kind,
+    file: &str,
+    bytes: &'static [u8],
+    today: NaiveDate,
+) -> anyhow::Result<usize> {
+    let actor = actor();
+    let run = |partial: bool| {
+        let mode = import::Mode {
+            partial,
+            ..import::Mode::default()
+        };
+        let who = import::Importing {
+            actor: &actor,
+            file_name: file,
+            today,
+        };
+        import::run(db, kind, Cursor::new(bytes), mode, who, |_, _| {})
+    };
+    let failed = |e: db::StoreError| anyhow::Error::from(e).context(format!("importing {file}"));
+    let mut report = run(false).await.map_err(failed)?;
+    if !report.errors.is_empty() && report.errors.iter().all(exists) {
+        report = run(true).await.map_err(failed)?;
     }
+    if report.errors.iter().all(exists) {
+        return Ok(report.inserted);
+    }
+    let refused: Vec<&import::RowError> = report.errors.iter().filter(|e| !exists(e)).collect();
+    let mut rows: Vec<String> = refused
+        .iter()
+        .take(SHOWN_ERRORS)
+        .map(|e| {
+            format!(
+                "row {}: {} {} {:?}: {}",
+                e.row, e.code, e.column, e.value, e.message
+            )
+        })
+        .collect();
+    if refused.len() > SHOWN_ERRORS {
+        rows.push(format!("and {} more", refused.len() - SHOWN_ERRORS));
+    }
+    bail!("{file} is refused by the import:\n{}", rows.join("\n"))
+}
+
+/// Demonstration sites with their assets and indicators, placed by their location.
+async fn load_sites(
+    conn: &impl ConnectionTrait,
+    today: NaiveDate,
+    report: &mut SeedReport,
+) -> anyhow::Result<()> {
+    use entities::demo_site;
     let locator = db::places::locator(conn).await?;
-    let villages: HashMap<String, i64> = db::places::all_villages(conn)
-        .await?
-        .into_iter()
-        .map(|v| (v.code, v.id))
-        .collect();
-
-    // Parties.
-    let rows: Vec<PartyRow> = serde_json::from_str(PARTIES).context("parties.json")?;
-    let mut known: HashSet<String> =
-        existing::<party::Entity>(conn, party::Column::HouseholdNo).await?;
-    known.extend(existing::<party::Entity>(conn, party::Column::CreditCode).await?);
-    for row in rows {
-        if known.contains(&row.key) {
-            continue;
-        }
-        let p = PartyDraft {
-            kind: Some(PartyKind::parse(&row.kind)?),
-            name: row.name,
-            household_no: row.household_no,
-            credit_code: row.credit_code,
-            id_number: row.id_number,
-            phone: row.phone,
-        }
-        .validate()
-        .with_context(|| format!("parties.json: party {}", row.key))?;
-        let village_id = match &row.village_code {
-            Some(code) => Some(
-                *villages
-                    .get(code)
-                    .with_context(|| format!("party {}: unknown village {code}", row.key))?,
-            ),
-            None => None,
-        };
-        db::parties::insert(conn, &p, village_id).await?;
-        report.parties += 1;
-    }
-
-    // Idle assets, placed by their location.
-    let rows: Vec<AssetRow> = serde_json::from_str(ASSETS).context("assets.json")?;
-    let known = existing::<idle_asset::Entity>(conn, idle_asset::Column::Code).await?;
     let owners = party_ids(conn).await?;
-    for row in rows {
-        if known.contains(&row.code) {
-            continue;
-        }
-        let code = row.code.clone();
-        let context = || format!("assets.json: asset {code}");
-        let attrs = IdleAssetDraft {
-            code: row.code,
-            kind: Some(assets::AssetKind::parse(&row.kind).with_context(context)?),
-            lon: row.lon,
-            lat: row.lat,
-            footprint: row.footprint,
-            land_area_m2: None,
-            floor_area_m2: row.floor_area_m2,
-            structure: row
-                .structure
-                .as_deref()
-                .map(assets::Structure::parse)
-                .transpose()
-                .with_context(context)?,
-            year_built: row.year_built,
-            condition: row
-                .condition
-                .as_deref()
-                .map(assets::Condition::parse)
-                .transpose()
-                .with_context(context)?,
-            idle_since: row.idle_since,
-            idle_cause: row
-                .idle_cause
-                .as_deref()
-                .map(assets::IdleCause::parse)
-                .transpose()
-                .with_context(context)?,
-            owner_willingness: row
-                .owner_willingness
-                .as_deref()
-                .map(assets::OwnerWillingness::parse)
-                .transpose()
-                .with_context(context)?,
-            address: row.address,
-        }
-        .validate(today)
-        .with_context(context)?;
-        let status = AssetStatus::parse(&row.status).with_context(context)?;
-        let place = locator
-            .locate(attrs.location)
-            .with_context(|| format!("{}: the location is outside every township", context()))?;
-        let owner = *owners
-            .get(&row.owner_key)
-            .with_context(|| format!("{}: unknown owner {}", context(), row.owner_key))?;
-        db::assets::insert(conn, &attrs, status, owner, place).await?;
-        report.assets += 1;
-    }
-
-    // Revitalization records.
-    let rows: Vec<RevitalizationRow> =
-        serde_json::from_str(REVITALIZATIONS).context("revitalizations.json")?;
-    let known =
-        existing::<revitalization::Entity>(conn, revitalization::Column::ContractNo).await?;
-    for row in rows {
-        if known.contains(&row.contract_no) {
-            continue;
-        }
-        let context = format!("revitalizations.json: contract {}", row.contract_no);
-        let asset = db::assets::by_code(conn, &row.asset_code)
-            .await?
-            .with_context(|| format!("{context}: unknown asset {}", row.asset_code))?;
-        let split = row
-            .revenue_split
-            .map(|s| RevenueSplit::from_fractions(s.collective, s.operator, s.farmer))
-            .transpose()
-            .with_context(|| context.clone())?;
-        let r = RevitalizationDraft {
-            contract_no: Some(row.contract_no),
-            mode: RevitalizationMode::parse(&row.mode).with_context(|| context.clone())?,
-            end_use: row.end_use,
-            start_date: row.start_date,
-            term_months: row.term_months,
-            annual_rent_fen: row.annual_rent_fen,
-            investment_fen: row.investment_fen,
-            compensation_fen: row.compensation_fen,
-            jobs_created: row.jobs_created,
-            split,
-        }
-        .validate(AssetStatus::parse(&asset.status)?)
-        .with_context(|| context.clone())?;
-        let counterparty = match &row.counterparty_key {
-            Some(key) => Some(
-                *owners
-                    .get(key)
-                    .with_context(|| format!("{context}: unknown counterparty {key}"))?,
-            ),
-            None => None,
-        };
-        db::revitalization::insert(conn, asset.id, counterparty, &r).await?;
-        report.revitalizations += 1;
-    }
-
-    // Demonstration sites with their assets and indicators.
     let rows: Vec<DemoSiteRow> = serde_json::from_str(DEMO_SITES).context("demo_sites.json")?;
     let known = existing::<demo_site::Entity>(conn, demo_site::Column::Code).await?;
     for row in rows {
@@ -442,8 +326,7 @@ async fn load_in(conn: &impl ConnectionTrait, today: NaiveDate) -> anyhow::Resul
         }
         report.demo_sites += 1;
     }
-    credit::load(conn, &mut report).await?;
-    Ok(report)
+    Ok(())
 }
 
 /// Party ids by natural key (household number or credit code).
