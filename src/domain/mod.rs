@@ -14,6 +14,7 @@ pub mod places;
 pub mod region;
 pub mod revitalization;
 pub mod rights;
+pub mod shares;
 pub mod spatial_key;
 pub mod text;
 
