@@ -15,6 +15,63 @@ use crate::domain::locator::Placement;
 use crate::domain::places::{NewTownship, NewVillage};
 use crate::error::AppError;
 
+/// Why a boundary change was refused, or could not be made. The refusals name the record in the
+/// way; the API and the import map them to `BAD_INPUT` with this text.
+#[derive(Debug, thiserror::Error)]
+pub enum PlaceError {
+    #[error("no township has the code {0}")]
+    UnknownTownship(String),
+    #[error("the boundary overlaps township {name} ({code})")]
+    OverlapsTownship { name: String, code: String },
+    #[error("the boundary reaches outside township {0}")]
+    OutsideTownship(String),
+    #[error("the centre lies outside township {0}")]
+    CentreOutsideTownship(String),
+    #[error("village {0} belongs to another township")]
+    VillageOfAnotherTownship(String),
+    #[error("the boundary overlaps village {name} ({code})")]
+    OverlapsVillage { name: String, code: String },
+    #[error(
+        "the change would leave {count} asset(s) outside every township, e.g. {example}; change the neighbouring boundary first"
+    )]
+    StrandsAssets { count: usize, example: String },
+    #[error("the change would leave a demonstration site outside every township")]
+    StrandsSite,
+    /// A stored boundary or location no longer reads: the database was edited by hand.
+    #[error("a stored {0} does not read")]
+    Corrupt(String),
+    #[error("the database failed")]
+    Store(StoreError),
+}
+
+impl From<StoreError> for PlaceError {
+    fn from(err: StoreError) -> Self {
+        Self::Store(err)
+    }
+}
+
+impl PlaceError {
+    /// The input column a refusal is about, for an import's row report.
+    pub fn column(&self) -> &'static str {
+        match self {
+            Self::UnknownTownship(_) => "townshipCode",
+            _ => "boundary",
+        }
+    }
+}
+
+/// Refusals are the caller's to fix (`BAD_INPUT`); a corrupt record or a failed database is
+/// `INTERNAL` (or a `CONFLICT` when a concurrent writer took a key first).
+impl From<PlaceError> for AppError {
+    fn from(err: PlaceError) -> Self {
+        match err {
+            PlaceError::Store(e) => e.into(),
+            PlaceError::Corrupt(_) => AppError::internal(err),
+            refused => AppError::bad_input(refused.to_string()),
+        }
+    }
+}
+
 /// Who makes a change, for the audit trail.
 pub struct Author {
     pub actor: Actor,
@@ -62,8 +119,8 @@ fn union(a: BBox, b: Option<BBox>) -> BBox {
     }
 }
 
-fn stored_area(text: &str) -> Result<Area, AppError> {
-    db::geometry::read_area(text).map_err(AppError::internal)
+fn stored_area(text: &str) -> Result<Area, PlaceError> {
+    db::geometry::read_area(text).map_err(|e| PlaceError::Corrupt(format!("boundary ({e})")))
 }
 
 /// Places again every asset and site that `bbox` (or the township) may hold, against the
@@ -73,15 +130,17 @@ async fn reassign(
     by: &Author,
     bbox: BBox,
     township_id: i64,
-) -> Result<i32, AppError> {
+) -> Result<i32, PlaceError> {
     let locator = db::places::locator(conn)
         .await
-        .map_err(AppError::internal)?;
+        .map_err(|e| PlaceError::Corrupt(format!("boundary ({e:#})")))?;
     let place = |t: i64, v: Option<i64>| Placement {
         township_id: t,
         village_id: v,
     };
-    let location = |lon: f64, lat: f64| Location::parse(lon, lat).map_err(AppError::internal);
+    let location = |lon: f64, lat: f64| {
+        Location::parse(lon, lat).map_err(|e| PlaceError::Corrupt(format!("location ({e})")))
+    };
     let assets = db::assets::in_bbox_or_township(conn, bbox, Some(township_id)).await?;
     let mut records = Vec::with_capacity(assets.len());
     for a in &assets {
@@ -98,10 +157,10 @@ async fn reassign(
             .find(|a| a.id == *first)
             .map(|a| a.code.clone())
             .unwrap_or_default();
-        return Err(AppError::bad_input(format!(
-            "the change would leave {} asset(s) outside every township, e.g. {code}; change the neighbouring boundary first",
-            moves.stranded.len()
-        )));
+        return Err(PlaceError::StrandsAssets {
+            count: moves.stranded.len(),
+            example: code,
+        });
     }
     let moved =
         |to: &Placement| Some(json!({ "townshipId": to.township_id, "villageId": to.village_id }));
@@ -121,9 +180,7 @@ async fn reassign(
     }
     let site_moves = locator.reassign(site_records);
     if !site_moves.stranded.is_empty() {
-        return Err(AppError::bad_input(
-            "the change would leave a demonstration site outside every township",
-        ));
+        return Err(PlaceError::StrandsSite);
     }
     for (id, to) in &site_moves.moved {
         db::demo_sites::set_place(conn, *id, *to).await?;
@@ -138,16 +195,16 @@ pub async fn upsert_township(
     conn: &impl ConnectionTrait,
     by: &Author,
     new: &NewTownship,
-) -> Result<Changed<township::Model>, AppError> {
+) -> Result<Changed<township::Model>, PlaceError> {
     let mut before = None;
     for t in db::places::all_townships(conn).await? {
         if t.code == new.code {
             before = Some(t);
         } else if new.boundary.overlaps(&stored_area(&t.boundary)?) {
-            return Err(AppError::bad_input(format!(
-                "the boundary overlaps township {} ({})",
-                t.name, t.code
-            )));
+            return Err(PlaceError::OverlapsTownship {
+                name: t.name,
+                code: t.code,
+            });
         }
     }
     let old_bbox = before.as_ref().map(|t| BBox {
@@ -183,41 +240,32 @@ pub async fn upsert_village(
     by: &Author,
     township_code: &str,
     new: &NewVillage,
-) -> Result<Changed<village::Model>, AppError> {
+) -> Result<Changed<village::Model>, PlaceError> {
     let township = db::places::township_by_code(conn, township_code)
         .await?
-        .ok_or_else(|| AppError::bad_input(format!("no township has the code {township_code}")))?;
+        .ok_or_else(|| PlaceError::UnknownTownship(township_code.to_owned()))?;
     let township_area = stored_area(&township.boundary)?;
     if let Some(b) = &new.boundary {
         if !b.covered_by(&township_area) {
-            return Err(AppError::bad_input(format!(
-                "the boundary reaches outside township {}",
-                township.name
-            )));
+            return Err(PlaceError::OutsideTownship(township.name));
         }
     } else if !township_area.covers(new.center) {
-        return Err(AppError::bad_input(format!(
-            "the centre lies outside township {}",
-            township.name
-        )));
+        return Err(PlaceError::CentreOutsideTownship(township.name));
     }
     let mut before = None;
     for v in db::places::all_villages(conn).await? {
         if v.code == new.code {
             if v.township_id != township.id {
-                return Err(AppError::bad_input(format!(
-                    "village {} belongs to another township",
-                    v.code
-                )));
+                return Err(PlaceError::VillageOfAnotherTownship(v.code));
             }
             before = Some(v);
         } else if let (Some(b), Some(other)) = (&new.boundary, &v.boundary)
             && b.overlaps(&stored_area(other)?)
         {
-            return Err(AppError::bad_input(format!(
-                "the boundary overlaps village {} ({})",
-                v.name, v.code
-            )));
+            return Err(PlaceError::OverlapsVillage {
+                name: v.name,
+                code: v.code,
+            });
         }
     }
     let row = match &before {

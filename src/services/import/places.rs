@@ -12,7 +12,7 @@ use crate::db::{self, StoreResult};
 use crate::domain::geometry::Location;
 use crate::domain::places::{AdminAreaError, NewTownship, NewVillage};
 use crate::error::AppError;
-use crate::services::places::{self, Author, Changed};
+use crate::services::places::{self, Author, Changed, PlaceError};
 
 pub(super) const TOWNSHIP_COLUMNS: &[Column] = &[
     Column::new("code", &["区划代码", "乡镇代码", "代码"]).required(),
@@ -107,12 +107,11 @@ fn refused(row: usize, column: &str, value: &str, err: &AppError) -> Outcome {
 }
 
 /// Commits a row's savepoint when its change went through; rolls it back when it was refused,
-/// naming the column `column` picks for the error.
+/// naming the column the refusal is about.
 async fn settle<M>(
     point: DatabaseTransaction,
     row: usize,
-    done: Result<Changed<M>, AppError>,
-    column: impl Fn(&AppError) -> &'static str,
+    done: Result<Changed<M>, PlaceError>,
 ) -> StoreResult<Outcome> {
     Ok(match done {
         Ok(changed) => {
@@ -125,7 +124,8 @@ async fn settle<M>(
         }
         Err(e) => {
             point.rollback().await?;
-            refused(row, column(&e), "", &e)
+            let column = e.column();
+            refused(row, column, "", &AppError::from(e))
         }
     })
 }
@@ -176,7 +176,7 @@ impl Importer for Townships {
             }
             let point = txn.begin().await?;
             let done = places::upsert_township(&point, &self.0, &new).await;
-            outcomes.push((row, settle(point, row, done, |_| "boundary").await?));
+            outcomes.push((row, settle(point, row, done).await?));
         }
         Ok(outcomes)
     }
@@ -212,14 +212,7 @@ impl Importer for Villages {
             }
             let point = txn.begin().await?;
             let done = places::upsert_village(&point, &self.0, &township, &new).await;
-            let column = |e: &AppError| {
-                if e.message().starts_with("no township") {
-                    "townshipCode"
-                } else {
-                    "boundary"
-                }
-            };
-            outcomes.push((row, settle(point, row, done, column).await?));
+            outcomes.push((row, settle(point, row, done).await?));
         }
         Ok(outcomes)
     }
