@@ -328,10 +328,7 @@ impl Assets {
                 Some(_) if !mode.upsert => {
                     let message =
                         "an asset with this code exists; import with --upsert to update it";
-                    outcomes.push((
-                        *row,
-                        Outcome::refused(*row, "code", code, "CONFLICT", message),
-                    ));
+                    outcomes.push((*row, Outcome::exists(*row, "code", code, message)));
                     continue;
                 }
                 Some(e) if mode.only_township.is_some_and(|t| t != e.township_id) => {

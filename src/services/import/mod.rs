@@ -62,6 +62,10 @@ pub struct RowError {
     pub value: String,
     pub code: &'static str,
     pub message: String,
+    /// Refused only because its record is stored already (what `upsert` would change): the seed
+    /// completes a partial district by importing again with `partial`.
+    #[serde(skip)]
+    pub exists: bool,
 }
 
 /// What an import did.
@@ -120,7 +124,17 @@ impl Outcome {
             value: value.to_owned(),
             code,
             message: message.into(),
+            exists: false,
         })
+    }
+
+    /// The row's record is stored already and `upsert` was not asked for.
+    fn exists(row: usize, column: &str, value: &str, message: impl Into<String>) -> Self {
+        let mut outcome = Self::refused(row, column, value, "CONFLICT", message);
+        if let Self::Refused(e) = &mut outcome {
+            e.exists = true;
+        }
+        outcome
     }
 }
 

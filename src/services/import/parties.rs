@@ -229,10 +229,7 @@ impl Importer for Parties {
             };
             if !mode.upsert {
                 let message = "a party with this key exists; import with --upsert to update it";
-                outcomes.push((
-                    row,
-                    Outcome::refused(row, "householdNo", key, "CONFLICT", message),
-                ));
+                outcomes.push((row, Outcome::exists(row, "householdNo", key, message)));
                 continue;
             }
             let stored_township = before.village_id.and_then(|v| self.townships.get(&v));

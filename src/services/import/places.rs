@@ -132,7 +132,7 @@ async fn settle<M>(
 
 fn exists(row: usize, code: &str, what: &str) -> Outcome {
     let message = format!("a {what} with this code exists; import with --upsert to change it");
-    refused(row, "code", code, &AppError::conflict(message))
+    Outcome::exists(row, "code", code, message)
 }
 
 fn author(who: &Importing<'_>) -> Author {

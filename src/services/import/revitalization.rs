@@ -239,10 +239,7 @@ impl Importer for Revitalizations {
             match current {
                 Some(_) if !mode.upsert => {
                     let message = "this record exists; import with --upsert to update it";
-                    outcomes.push((
-                        row,
-                        Outcome::refused(row, "contractNo", &no, "CONFLICT", message),
-                    ));
+                    outcomes.push((row, Outcome::exists(row, "contractNo", &no, message)));
                 }
                 Some(r) if r.asset_id != asset.id => {
                     let message = "the contract is recorded on another asset";

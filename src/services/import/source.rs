@@ -85,6 +85,7 @@ fn bad_encoding(message: String) -> RowError {
         value: String::new(),
         code: "BAD_ENCODING",
         message,
+        exists: false,
     }
 }
 
@@ -273,6 +274,7 @@ impl Row {
             value: self.text(column).unwrap_or_default().to_owned(),
             code,
             message: message.into(),
+            exists: false,
         }
     }
 
@@ -413,6 +415,7 @@ impl<R: Read + Send + 'static> Source<R> {
                     value: String::new(),
                     code,
                     message,
+                    exists: false,
                 };
                 let headers = match reader.headers() {
                     Ok(h) => h.clone(),
@@ -504,6 +507,7 @@ impl<R: Read + Send + 'static> Source<R> {
                         value: String::new(),
                         code,
                         message,
+                        exists: false,
                     }))
                 }
             },
@@ -522,6 +526,7 @@ impl<R: Read + Send + 'static> Source<R> {
                             message: format!(
                                 "the feature cannot be read, and the file not past it: {e}"
                             ),
+                            exists: false,
                         }));
                     }
                 };

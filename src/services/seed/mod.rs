@@ -209,10 +209,9 @@ async fn imported(db: &DatabaseConnection) -> anyhow::Result<HashSet<String>> {
         .collect())
 }
 
-/// Whether a refused row is refused only because its record is stored: import answers a
-/// conflict that `--upsert` would resolve.
+/// Whether a refused row is refused only because its record is stored.
 fn exists(e: &import::RowError) -> bool {
-    e.code == "CONFLICT" && e.message.contains("--upsert")
+    e.exists
 }
 
 /// The refused rows a failed seed names.
