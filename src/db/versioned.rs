@@ -47,13 +47,18 @@ macro_rules! versioned_tables {
 }
 
 versioned_tables!(
+    collective_member,
+    collective_organization,
     demo_site,
+    distribution,
     idle_asset,
     loan_application,
     mortgage,
     party,
+    payout,
     property_right,
     revitalization,
+    share_class,
     township,
     village,
 );
