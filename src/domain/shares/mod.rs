@@ -14,6 +14,9 @@ use chrono::NaiveDate;
 
 use super::code_enum;
 
+mod records;
+pub use records::*;
+
 /// A party's id, as the parties table keys it.
 pub type PartyId = i64;
 /// A holding's id (one row of a member's or the organisation's shares of one class).
@@ -212,8 +215,8 @@ pub enum SharesError {
     HolderDoesNotFitClass { index: usize, class: ClassId },
     #[error("a contribution must name its contributor")]
     ContributionWithoutContributor,
-    #[error("new holding #{index} goes to someone other than the contributor {contributor}")]
-    ContributionNotToContributor { index: usize, contributor: PartyId },
+    #[error("new holding #{index} goes to someone other than the contributor, {contributor}")]
+    ContributionNotToContributor { index: usize, contributor: Holder },
     #[error(
         "party {party} leaves but keeps holding {holding}; transfer or redeem it in the same change"
     )]
@@ -567,6 +570,15 @@ pub enum Holder {
     Organisation,
 }
 
+impl fmt::Display for Holder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Member(party) => write!(f, "party {party}"),
+            Self::Organisation => f.write_str("the organisation itself"),
+        }
+    }
+}
+
 /// A share class of the organisation, with the number of shares issued for it (总股本 of the
 /// class), which its holdings never exceed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -624,8 +636,9 @@ pub struct ShareChange {
     pub date: NaiveDate,
     pub closes: Vec<HoldingId>,
     pub opens: Vec<NewHolding>,
-    /// For a [`ShareChangeKind::Contribution`]: who contributed the resources or funds.
-    pub contributor: Option<PartyId>,
+    /// For a [`ShareChangeKind::Contribution`]: who contributed the resources or funds — a
+    /// member, or the organisation itself (fiscal funds held as collective shares).
+    pub contributor: Option<Holder>,
     /// Members whose membership ends with this change (退出, 死亡, 迁出): their membership is
     /// closed on `date` in the same transaction, and they must hold nothing afterwards.
     pub leavers: Vec<PartyId>,
@@ -739,11 +752,7 @@ pub fn check_change(
         let contributor = change
             .contributor
             .ok_or(SharesError::ContributionWithoutContributor)?;
-        if let Some(index) = change
-            .opens
-            .iter()
-            .position(|n| n.holder != Holder::Member(contributor))
-        {
+        if let Some(index) = change.opens.iter().position(|n| n.holder != contributor) {
             return Err(SharesError::ContributionNotToContributor { index, contributor });
         }
     }
@@ -1400,7 +1409,7 @@ mod tests {
             (
                 HoldingPolicy::Static,
                 ShareChange {
-                    contributor: Some(101),
+                    contributor: Some(Holder::Member(101)),
                     ..change(Contribution, &[], &[to(101, FUND, "20.5")])
                 },
                 ["80.00", "30.50", "30.00"],
@@ -1606,12 +1615,12 @@ mod tests {
             (
                 HoldingPolicy::Static,
                 ShareChange {
-                    contributor: Some(101),
+                    contributor: Some(Holder::Member(101)),
                     ..change(Contribution, &[], &[to(101, FUND, "5"), to(102, FUND, "5")])
                 },
                 ContributionNotToContributor {
                     index: 1,
-                    contributor: 101,
+                    contributor: Holder::Member(101),
                 },
                 "(d) a contribution's shares to someone else",
             ),
