@@ -19,6 +19,7 @@ pub mod places;
 pub mod revitalization;
 pub mod rights;
 pub mod rows;
+pub mod shares;
 mod versioned;
 
 pub use versioned::Versioned;
