@@ -7,3 +7,4 @@ pub mod import;
 pub mod loans;
 pub mod places;
 pub mod seed;
+pub mod shares;

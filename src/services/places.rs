@@ -79,7 +79,7 @@ pub struct Author {
 }
 
 impl Author {
-    async fn record(
+    pub(crate) async fn record(
         &self,
         conn: &impl ConnectionTrait,
         action: &str,
