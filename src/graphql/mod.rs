@@ -20,6 +20,7 @@ pub mod parties;
 pub mod places;
 pub mod revitalization;
 pub mod rights;
+pub mod shares;
 
 use async_graphql::{MergedObject, Schema};
 use sea_orm::DatabaseConnection;
@@ -45,6 +46,7 @@ pub struct Query(
     rights::RightsQuery,
     eligibility::EligibilityQuery,
     loans::LoansQuery,
+    shares::SharesQuery,
 );
 
 /// Changes to the registry (登记与变更). Each needs a token; a CADRE changes only records in
@@ -62,6 +64,7 @@ pub struct Mutation(
     rights::RightsMutation,
     credit::CreditMutation,
     import::ImportMutation,
+    shares::SharesMutation,
 );
 
 /// The registry's schema.

@@ -29,6 +29,14 @@ pub enum Node {
     PropertyRight(crate::graphql::common::nodes::PropertyRight),
     LoanProduct(crate::graphql::common::nodes::LoanProduct),
     LoanApplication(crate::graphql::common::nodes::LoanApplication),
+    CollectiveOrganization(crate::graphql::common::nodes::CollectiveOrganization),
+    Member(crate::graphql::shares::Member),
+    ShareClass(crate::graphql::shares::ShareClass),
+    ShareHolding(crate::graphql::shares::ShareHolding),
+    ShareChange(crate::graphql::shares::ShareChange),
+    Contribution(crate::graphql::common::nodes::Contribution),
+    Distribution(crate::graphql::shares::Distribution),
+    Payout(crate::graphql::shares::PayoutNode),
 }
 
 async fn load_node(ctx: &Context<'_>, kind: Kind, id: i64) -> Result<Option<Node>> {
@@ -73,6 +81,28 @@ async fn load_node(ctx: &Context<'_>, kind: Kind, id: i64) -> Result<Option<Node
         Kind::LoanApplication => crate::graphql::loans::node(ctx, id)
             .await?
             .map(Node::LoanApplication),
+        Kind::CollectiveOrganization
+        | Kind::Member
+        | Kind::ShareClass
+        | Kind::ShareHolding
+        | Kind::ShareChange
+        | Kind::Contribution
+        | Kind::Distribution
+        | Kind::Payout => {
+            use crate::graphql::shares::RegisterNode as R;
+            crate::graphql::shares::node(ctx, kind, id)
+                .await?
+                .map(|n| match n {
+                    R::Organization(o) => Node::CollectiveOrganization(o),
+                    R::Member(m) => Node::Member(m),
+                    R::Class(c) => Node::ShareClass(c),
+                    R::Holding(h) => Node::ShareHolding(h),
+                    R::Change(c) => Node::ShareChange(c),
+                    R::Contribution(c) => Node::Contribution(c),
+                    R::Distribution(d) => Node::Distribution(d),
+                    R::Payout(p) => Node::Payout(p),
+                })
+        }
     })
 }
 

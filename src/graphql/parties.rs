@@ -2,6 +2,7 @@
 //! data under the access rules, and their registration and changes.
 
 use async_graphql::connection::Connection;
+use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 
 use crate::db;
@@ -15,7 +16,8 @@ use crate::graphql::common::context::{
 };
 use crate::graphql::common::ids;
 use crate::graphql::common::ids::Kind;
-use crate::graphql::common::nodes::{Party, Village};
+use crate::graphql::common::loaders::{DbLoader, OrganizationOfParty};
+use crate::graphql::common::nodes::{CollectiveOrganization, Party, ShareStatement, Village};
 use crate::graphql::common::paging::ListTotal;
 
 impl Party {
@@ -122,6 +124,25 @@ impl Party {
     async fn phone(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
         self.personal(ctx).await?;
         Ok(self.0.phone.as_deref())
+    }
+
+    /// The household's shares statement (股权及分红明细): its memberships, holdings and payouts by
+    /// year. Personal data: shown to those who may see the party's ID number.
+    async fn share_statement(&self, ctx: &Context<'_>) -> Result<ShareStatement> {
+        self.personal(ctx).await?;
+        Ok(ShareStatement(self.0.clone()))
+    }
+
+    /// The collective economic organisation this party is (集体经济组织), when it is one.
+    async fn collective_organization(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<CollectiveOrganization>> {
+        Ok(ctx
+            .data::<DataLoader<DbLoader>>()?
+            .load_one(OrganizationOfParty(self.0.id))
+            .await?
+            .map(CollectiveOrganization))
     }
 }
 

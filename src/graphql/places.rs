@@ -17,8 +17,12 @@ use crate::graphql::assets::filter::{
 };
 use crate::graphql::common::context::{SharedLocator, author, caller, db_conn, id_or_code};
 use crate::graphql::common::ids::Kind;
-use crate::graphql::common::loaders::{DbLoader, StatusCountsOf, TownshipKey, VillageKey};
-use crate::graphql::common::nodes::{IdleAsset, Township, Village};
+use crate::graphql::common::loaders::{
+    DbLoader, StatusCountsOf, TownshipKey, VillageCollectiveOf, VillageKey,
+};
+use crate::graphql::common::nodes::{
+    CollectiveOrganization, CoverageScope, IdleAsset, ShareCoverage, Township, Village,
+};
 use crate::graphql::common::paging::{ListTotal, PageRequest, encode_cursor};
 use crate::graphql::common::scalars::GeoJson;
 use crate::graphql::common::{geo, ids};
@@ -192,6 +196,12 @@ impl Township {
             })
             .collect()
     }
+
+    /// The "three changes" (三变) in this township (三变改革覆盖情况): organisations, members,
+    /// shareholders, shares, contributions and dividends. Public.
+    async fn share_coverage(&self) -> ShareCoverage {
+        ShareCoverage(CoverageScope::Township(self.0.id))
+    }
 }
 
 impl Village {
@@ -326,6 +336,24 @@ impl Village {
             before,
         ))
         .await
+    }
+
+    /// The village's collective economic organisation (村集体经济组织): its stock or economic
+    /// cooperative, null while none is registered.
+    async fn collective_organization(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<CollectiveOrganization>> {
+        Ok(ctx
+            .data::<DataLoader<DbLoader>>()?
+            .load_one(VillageCollectiveOf(self.0.id))
+            .await?
+            .map(CollectiveOrganization))
+    }
+
+    /// The "three changes" (三变) in this village (三变改革覆盖情况). Public.
+    async fn share_coverage(&self) -> ShareCoverage {
+        ShareCoverage(CoverageScope::Village(self.0.id))
     }
 }
 

@@ -15,8 +15,8 @@ use crate::error::AppError;
 use crate::graphql::common::context::{Details, caller, db_conn, json, record, stored};
 use crate::graphql::common::ids;
 use crate::graphql::common::ids::Kind;
-use crate::graphql::common::loaders::{AssetKey, DbLoader, PartyKey};
-use crate::graphql::common::nodes::{IdleAsset, Party, Revitalization};
+use crate::graphql::common::loaders::{AssetKey, ContributionOf, DbLoader, PartyKey};
+use crate::graphql::common::nodes::{Contribution, IdleAsset, Party, Revitalization};
 use crate::graphql::common::scalars::Long;
 use crate::graphql::parties::party_id;
 
@@ -138,6 +138,17 @@ impl Revitalization {
             r.farmer_share_bp,
         )
         .map(Into::into)
+    }
+
+    /// The contribution it became (入股记录), for an EQUITY_CONTRIBUTION once recorded: the
+    /// shares issued for the asset and to whom.
+    #[graphql(guard = "Details(\"a revitalization record\")")]
+    async fn contribution(&self, ctx: &Context<'_>) -> Result<Option<Contribution>> {
+        Ok(ctx
+            .data::<DataLoader<DbLoader>>()?
+            .load_one(ContributionOf(self.0.id))
+            .await?
+            .map(Contribution))
     }
 }
 

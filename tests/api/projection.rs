@@ -42,6 +42,9 @@ fn object_selection(name: &str) -> &'static str {
         "propertyRights" | "revitalizations" => "{ id }",
         "history" => "(first: 3) { totalCount nodes { action entity entityId } }",
         "idleAssets" => "(first: 3) { totalCount nodes { id code } }",
+        "collectiveOrganization" => "{ id name }",
+        "shareCoverage" => "{ organizationsCount memberHouseholds }",
+        "shareStatement" => "{ holdings { id } payoutsByYear { year fen } }",
         other => panic!("add a selection for the object field `{other}` to this test"),
     }
 }

@@ -19,10 +19,18 @@ pub enum Kind {
     PropertyRight,
     LoanProduct,
     LoanApplication,
+    CollectiveOrganization,
+    Member,
+    ShareClass,
+    ShareHolding,
+    ShareChange,
+    Contribution,
+    Distribution,
+    Payout,
 }
 
 impl Kind {
-    const ALL: [Kind; 9] = [
+    const ALL: [Kind; 17] = [
         Kind::Township,
         Kind::Village,
         Kind::Party,
@@ -32,6 +40,14 @@ impl Kind {
         Kind::PropertyRight,
         Kind::LoanProduct,
         Kind::LoanApplication,
+        Kind::CollectiveOrganization,
+        Kind::Member,
+        Kind::ShareClass,
+        Kind::ShareHolding,
+        Kind::ShareChange,
+        Kind::Contribution,
+        Kind::Distribution,
+        Kind::Payout,
     ];
 
     fn name(self) -> &'static str {
@@ -45,6 +61,14 @@ impl Kind {
             Kind::PropertyRight => "PropertyRight",
             Kind::LoanProduct => "LoanProduct",
             Kind::LoanApplication => "LoanApplication",
+            Kind::CollectiveOrganization => "CollectiveOrganization",
+            Kind::Member => "Member",
+            Kind::ShareClass => "ShareClass",
+            Kind::ShareHolding => "ShareHolding",
+            Kind::ShareChange => "ShareChange",
+            Kind::Contribution => "Contribution",
+            Kind::Distribution => "Distribution",
+            Kind::Payout => "Payout",
         }
     }
 

@@ -9,8 +9,9 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use sea_orm::DatabaseConnection;
 
 use crate::db::entities::{
-    appraisal, bank, demo_indicator, demo_site, idle_asset, loan_event, loan_product, mortgage,
-    party, property_right, revitalization, right_holder, source_document, township, village,
+    appraisal, bank, collective_organization, demo_indicator, demo_site, idle_asset, loan_event,
+    loan_product, mortgage, party, property_right, revitalization, right_holder, share_class,
+    share_contribution, share_holding, source_document, township, village,
 };
 use crate::db::{self, StoreError};
 
@@ -73,6 +74,18 @@ key!(/// The mortgage of a loan application.
     MortgageOf);
 key!(/// The events of a loan application.
     LoanEventsOf);
+key!(/// A collective economic organisation by id.
+    OrganizationKey);
+key!(/// The organisation a party is, if it is one.
+    OrganizationOfParty);
+key!(/// A village's collective economic organisation.
+    VillageCollectiveOf);
+key!(/// A share class by id.
+    ShareClassKey);
+key!(/// A holding by id.
+    HoldingKey);
+key!(/// The contribution a revitalization became.
+    ContributionOf);
 
 macro_rules! loader {
     ($key:ident => $value:ty, $fetch:path) => {
@@ -110,3 +123,9 @@ loader!(DocumentsOf => Vec<source_document::Model>, db::rights::documents_of_rig
 loader!(AppraisalsOf => Vec<appraisal::Model>, db::rights::appraisals_of_rights);
 loader!(MortgageOf => mortgage::Model, db::loans::mortgages_of);
 loader!(LoanEventsOf => Vec<loan_event::Model>, db::loans::events_of_applications);
+loader!(OrganizationKey => collective_organization::Model, db::shares::organizations_by_ids);
+loader!(OrganizationOfParty => collective_organization::Model, db::shares::organizations_of_parties);
+loader!(VillageCollectiveOf => collective_organization::Model, db::shares::village_collectives);
+loader!(ShareClassKey => share_class::Model, db::shares::classes_by_ids);
+loader!(HoldingKey => share_holding::Model, db::shares::holdings_by_ids);
+loader!(ContributionOf => share_contribution::Model, db::shares::contributions_of_revitalizations);

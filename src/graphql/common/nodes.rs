@@ -11,8 +11,8 @@ use async_graphql::{Context, Result};
 use super::loaders::{DbLoader, TownshipKey, VillageKey};
 use crate::db;
 use crate::db::entities::{
-    demo_site, idle_asset, loan_application, loan_product, party, property_right, revitalization,
-    township, village,
+    collective_organization, demo_site, idle_asset, loan_application, loan_product, party,
+    property_right, revitalization, share_contribution, township, village,
 };
 use crate::error::AppError;
 
@@ -99,3 +99,25 @@ impl Township {
             .ok_or_else(|| AppError::internal(format!("township {id} is missing")).into())
     }
 }
+
+/// A collective economic organisation (农村集体经济组织) or another issuer of shares under the
+/// "three changes" (三变).
+pub struct CollectiveOrganization(pub collective_organization::Model);
+
+/// Resources or funds turned into shares (入股).
+pub struct Contribution(pub share_contribution::Model);
+
+/// A household's shareholding statement (股权及分红明细): the party it is of.
+pub struct ShareStatement(pub party::Model);
+
+/// What the "three changes" (三变) figures are counted over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CoverageScope {
+    District,
+    Township(i64),
+    Village(i64),
+    Organization(i64),
+}
+
+/// The "three changes" (三变) in figures over a scope: the figures behind "增点扩面".
+pub struct ShareCoverage(pub CoverageScope);

@@ -189,6 +189,12 @@ pub enum ListTotal {
     Villages(Option<i64>),
     DemoSites(Option<i64>),
     AuditEvents(Box<crate::db::audit::AuditFilter>),
+    /// An organisation's memberships, those current on a day only when given.
+    Members(i64, Option<chrono::NaiveDate>),
+    /// An organisation's holdings open on a day.
+    Holdings(i64, chrono::NaiveDate),
+    /// A distribution's payouts.
+    Payouts(i64),
 }
 
 #[async_graphql::Object]
@@ -202,6 +208,9 @@ impl ListTotal {
             ListTotal::Villages(t) => db::places::count_villages(conn, *t).await?,
             ListTotal::DemoSites(t) => db::demo_sites::count(conn, *t).await?,
             ListTotal::AuditEvents(f) => db::audit::count(conn, f).await?,
+            ListTotal::Members(o, day) => db::shares::count_members(conn, *o, *day).await?,
+            ListTotal::Holdings(o, day) => db::shares::count_holdings(conn, *o, *day).await?,
+            ListTotal::Payouts(d) => db::shares::count_payouts(conn, *d).await?,
         })
     }
 }
