@@ -1431,7 +1431,8 @@ pub struct DefineShareClassInput {
     pub kind: ShareClassKind,
     /// Name (名称), unique in the organisation.
     pub name: String,
-    /// Shares issued for the class (总股本), e.g. "1200" or "1200.50".
+    /// Shares issued for the class (总股本), e.g. "1200" or "1200.50"; "0" for resource or
+    /// fund shares issued as contributions come in (each raises it).
     pub issued: String,
     /// Its part of the amount for holders under BY_CLASS_WEIGHT (分配比例), basis points.
     pub weight_bp: Option<i32>,

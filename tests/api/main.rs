@@ -28,6 +28,7 @@ mod queries;
 mod readme;
 mod rights;
 mod seed;
+mod shares;
 mod spatial;
 mod sql_count;
 mod tiles;

@@ -115,8 +115,8 @@ pub enum RecordError {
     PolicyInterval,
     #[error(transparent)]
     Shares(#[from] super::SharesError),
-    #[error("a class issues a positive number of shares, got {0}")]
-    IssuedNotPositive(Shares),
+    #[error("a class issues zero or more shares, got {0}")]
+    IssuedNegative(Shares),
     #[error("an appraised value is not negative, got {0} fen")]
     NegativeValue(i64),
     #[error("{0}")]
@@ -251,8 +251,9 @@ pub struct NewShareClass {
 impl ShareClassDraft {
     pub fn validate(self) -> Result<NewShareClass, RecordError> {
         let issued = Shares::parse(&self.issued)?;
-        if !issued.is_positive() {
-            return Err(RecordError::IssuedNotPositive(issued));
+        // Zero suits resource and fund shares, issued as contributions come in.
+        if issued.hundredths() < 0 {
+            return Err(RecordError::IssuedNegative(issued));
         }
         Ok(NewShareClass {
             kind: self.kind,
@@ -486,7 +487,7 @@ mod tests {
     }
 
     #[test]
-    fn a_class_issues_positive_shares_and_weighs_at_most_the_whole() {
+    fn a_class_issues_zero_or_more_shares_and_weighs_at_most_the_whole() {
         let class = |issued: &str, weight| ShareClassDraft {
             kind: ShareClassKind::Population,
             name: "人口股".into(),
@@ -498,7 +499,14 @@ mod tests {
             (ok.issued.to_string(), ok.weight_bp),
             ("1200.50".into(), Some(7000))
         );
-        assert!(class("0", None).validate().is_err());
+        assert_eq!(
+            class("0", None).validate().expect("zero is allowed").issued,
+            Shares::ZERO
+        );
+        assert!(matches!(
+            class("-1", None).validate(),
+            Err(RecordError::IssuedNegative(_))
+        ));
         assert!(class("12.345", None).validate().is_err());
         assert!(class("12", Some(-1)).validate().is_err());
     }

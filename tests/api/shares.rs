@@ -1,0 +1,1066 @@
+//! The "three changes" (三变) register over HTTP: a cadre's walk from the organisation to a
+//! household's statement; every rule's refusal with its code and nothing written; who may read
+//! and write what.
+
+use rural_registry::db::entities::{collective_organization, idle_asset, party, township, village};
+use rural_registry::domain::access::Role;
+use rural_registry::graphql::common::ids::Kind;
+use sea_orm::{ConnectionTrait, EntityTrait, Statement};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, error_code, spawn_apps};
+
+const CREATE: &str = r#"mutation($i: CreateCollectiveOrganizationInput!) {
+  createCollectiveOrganization(input: $i) { organization { id version party { id } village { code } reformCompleted } } }"#;
+const UPDATE: &str = r#"mutation($i: UpdateCollectiveOrganizationInput!) {
+  updateCollectiveOrganization(input: $i) { organization { id version reserveBp } } }"#;
+const MEMBER: &str = r#"mutation($i: RecordMemberInput!) {
+  recordMember(input: $i) { member { id version basis joinedOn party { id } } } }"#;
+const END_MEMBER: &str = r#"mutation($i: EndMembershipInput!) {
+  endMembership(input: $i) { member { id leftOn leftReason } } }"#;
+const CLASS: &str = r#"mutation($i: DefineShareClassInput!) {
+  defineShareClass(input: $i) { shareClass { id kind name issued held } } }"#;
+const ISSUE: &str = r#"mutation($i: IssueSharesInput!) {
+  issueShares(input: $i) { shareChange { id kind opened { id shares holder { id } heldByOrganization } } } }"#;
+const CHANGE: &str = r#"mutation($i: RecordShareChangeInput!) {
+  recordShareChange(input: $i) { shareChange { id kind closed { id validTo } opened { id shares holder { id } } } } }"#;
+const CONTRIBUTE: &str = r#"mutation($i: RecordContributionInput!) {
+  recordContribution(input: $i) { contribution { id kind shares appraisedValueFen
+    contributor { id } revitalization { id } contributed { __typename }
+    holdings { id shares } shareClass { issued held } } } }"#;
+const DECLARE: &str = r#"mutation($i: DeclareDistributionInput!) {
+  declareDistribution(input: $i) { distribution { id year distributableFen reserveFen holdersFen
+    classes { fen } payouts(first: 100) { totalCount nodes { id fen holder { id } } } } } }"#;
+const MARK: &str = r#"mutation($i: MarkPayoutsPaidInput!) {
+  markPayoutsPaid(input: $i) { marked distribution { paid { payouts fen households } } } }"#;
+const REVITALIZE: &str = r#"mutation($i: RecordRevitalizationInput!) {
+  recordRevitalization(input: $i) { revitalization { id } } }"#;
+
+/// A village with its collective party and households, in a township, with a second such
+/// village of the same township; chosen among those with no organisation yet.
+struct Place {
+    township: String,
+    other_township: String,
+    village: village::Model,
+    collective: party::Model,
+    households: Vec<i64>,
+    asset: i64,
+    second_village: village::Model,
+    second_collective: party::Model,
+}
+
+async fn place(app: &TestApp) -> Place {
+    let townships = township::Entity::find()
+        .all(&app.db)
+        .await
+        .expect("townships");
+    let villages = village::Entity::find()
+        .all(&app.db)
+        .await
+        .expect("villages");
+    let parties = party::Entity::find().all(&app.db).await.expect("parties");
+    let assets = idle_asset::Entity::find()
+        .all(&app.db)
+        .await
+        .expect("assets");
+    let orgs = collective_organization::Entity::find()
+        .all(&app.db)
+        .await
+        .expect("organisations");
+    let free = |v: &village::Model| -> Option<(party::Model, Vec<i64>, Option<i64>)> {
+        if orgs.iter().any(|o| o.village_id == v.id) {
+            return None;
+        }
+        let collective = parties.iter().find(|p| {
+            p.kind == "COLLECTIVE" && p.village_id == Some(v.id) && p.credit_code.is_some()
+        })?;
+        let households: Vec<i64> = parties
+            .iter()
+            .filter(|p| p.kind == "HOUSEHOLD" && p.village_id == Some(v.id))
+            .map(|p| p.id)
+            .collect();
+        let asset = assets
+            .iter()
+            .find(|a| a.village_id == Some(v.id) && a.status == "REVITALIZED")
+            .map(|a| a.id);
+        (households.len() >= 5).then(|| (collective.clone(), households, asset))
+    };
+    for v in &villages {
+        let Some((collective, households, Some(asset))) = free(v) else {
+            continue;
+        };
+        let Some((second, (second_collective, _, _))) = villages
+            .iter()
+            .filter(|w| w.id != v.id && w.township_id == v.township_id)
+            .find_map(|w| free(w).map(|f| (w, f)))
+        else {
+            continue;
+        };
+        let code = |own: bool| {
+            townships
+                .iter()
+                .find(|t| (t.id == v.township_id) == own)
+                .expect("township")
+                .code
+                .clone()
+        };
+        return Place {
+            township: code(true),
+            other_township: code(false),
+            village: v.clone(),
+            collective,
+            households,
+            asset,
+            second_village: second.clone(),
+            second_collective,
+        };
+    }
+    panic!("the demo district has a township with two villages free for an organisation");
+}
+
+fn party_id(n: i64) -> String {
+    Kind::Party.id(n).to_string()
+}
+
+fn village_id(v: &village::Model) -> String {
+    Kind::Village.id(v.id).to_string()
+}
+
+fn ok<'a>(r: &'a Value, field: &str) -> &'a Value {
+    assert!(r["errors"].is_null(), "{field}: {r}");
+    &r["data"][field]
+}
+
+/// The register's rows and the audit trail, counted and summed: any write changes them.
+async fn snapshot(app: &TestApp) -> Vec<i64> {
+    let sums = [
+        "SELECT COUNT(*) FROM party",
+        "SELECT COUNT(*) FROM collective_organization",
+        "SELECT CAST(COALESCE(SUM(version + register_version), 0) AS BIGINT) FROM collective_organization",
+        "SELECT COUNT(*) FROM collective_member",
+        "SELECT COUNT(left_on) FROM collective_member",
+        "SELECT COUNT(*) FROM share_class",
+        "SELECT CAST(COALESCE(SUM(issued_hundredths), 0) AS BIGINT) FROM share_class",
+        "SELECT COUNT(*) FROM share_change",
+        "SELECT COUNT(*) FROM share_holding",
+        "SELECT COUNT(valid_to) FROM share_holding",
+        "SELECT COUNT(*) FROM share_contribution",
+        "SELECT COUNT(*) FROM distribution",
+        "SELECT COUNT(*) FROM payout",
+        "SELECT COUNT(paid_on) FROM payout",
+        "SELECT COUNT(*) FROM audit_event",
+    ];
+    let mut out = Vec::new();
+    for sql in sums {
+        let row = app
+            .db
+            .query_one_raw(Statement::from_string(
+                app.db.get_database_backend(),
+                sql.to_owned(),
+            ))
+            .await
+            .expect("query")
+            .expect("a row");
+        out.push(row.try_get_by_index::<i64>(0).expect("a number"));
+    }
+    out
+}
+
+/// A unified social credit code with its check character (GB 32100-2015).
+fn credit_code(first17: &str) -> String {
+    const CHARS: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+    const WEIGHTS: [usize; 17] = [
+        1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+    ];
+    let sum: usize = first17
+        .chars()
+        .zip(WEIGHTS)
+        .map(|(c, w)| CHARS.find(c).expect("a code character") * w)
+        .sum();
+    let check = (31 - sum % 31) % 31;
+    format!("{first17}{}", CHARS.as_bytes()[check] as char)
+}
+
+/// Creates the organisation for `place.village` as `token`; returns its global ID.
+async fn create_org(app: &TestApp, token: &str, place: &Place) -> String {
+    let r = app
+        .graphql_as(
+            Some(token),
+            CREATE,
+            json!({ "i": {
+                "villageId": village_id(&place.village),
+                "name": place.collective.name,
+                "creditCode": place.collective.credit_code,
+                "kind": "STOCK_ECONOMIC_COOPERATIVE",
+                "registeredOn": "2018-03-01",
+                "reformCompletedOn": "2018-06-30",
+                "reserveBp": 1000,
+            } }),
+        )
+        .await;
+    let org = ok(&r, "createCollectiveOrganization");
+    assert_eq!(
+        org["organization"]["party"]["id"],
+        json!(party_id(place.collective.id)),
+        "the village's collective party becomes the organisation: {r}"
+    );
+    org["organization"]["id"].as_str().expect("id").to_owned()
+}
+
+async fn member(app: &TestApp, token: &str, org: &str, household: i64) -> Value {
+    app.graphql_as(
+        Some(token),
+        MEMBER,
+        json!({ "i": { "organizationId": org, "partyId": party_id(household),
+            "basis": "ORIGINAL", "joinedOn": "2018-03-01", "document": "成员名册 2018" } }),
+    )
+    .await
+}
+
+async fn class(
+    app: &TestApp,
+    token: &str,
+    org: &str,
+    kind: &str,
+    name: &str,
+    issued: &str,
+) -> String {
+    let r = app
+        .graphql_as(
+            Some(token),
+            CLASS,
+            json!({ "i": { "organizationId": org, "kind": kind, "name": name, "issued": issued } }),
+        )
+        .await;
+    ok(&r, "defineShareClass")["shareClass"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned()
+}
+
+/// An organisation with three members (the first three households), a population class of
+/// 300 shares issued 100 + 100 + 50 on reform, and a collective class of 100 held by the
+/// organisation: (organisation, population class, collective class, holdings by household).
+async fn reformed(
+    app: &TestApp,
+    token: &str,
+    place: &Place,
+) -> (String, String, String, Vec<String>) {
+    let org = create_org(app, token, place).await;
+    for h in &place.households[..3] {
+        ok(&member(app, token, &org, *h).await, "recordMember");
+    }
+    let population = class(app, token, &org, "POPULATION", "人口股", "300").await;
+    let collective = class(app, token, &org, "COLLECTIVE", "集体股", "100.00").await;
+    let h = &place.households;
+    let r = app
+        .graphql_as(
+            Some(token),
+            ISSUE,
+            json!({ "i": { "organizationId": org, "issuedOn": "2018-06-30", "document": "改革方案",
+                "holdings": [
+                    { "holderId": party_id(h[0]), "shareClassId": population, "shares": "100", "certificateNo": "GQZ-001" },
+                    { "holderId": party_id(h[1]), "shareClassId": population, "shares": "100", "certificateNo": "GQZ-002" },
+                    { "holderId": party_id(h[2]), "shareClassId": population, "shares": "50" },
+                    { "shareClassId": collective, "shares": "100" },
+                ] } }),
+        )
+        .await;
+    let opened = ok(&r, "issueShares")["shareChange"]["opened"]
+        .as_array()
+        .expect("opened")
+        .clone();
+    assert_eq!(opened.len(), 4, "{r}");
+    assert_eq!(opened[3]["heldByOrganization"], json!(true), "{r}");
+    let holdings = opened
+        .iter()
+        .map(|o| o["id"].as_str().expect("id").to_owned())
+        .collect();
+    (org, population, collective, holdings)
+}
+
+#[tokio::test]
+async fn a_cadre_walks_from_the_organisation_to_a_households_statement() {
+    for app in spawn_apps().await {
+        let place = place(&app).await;
+        let cadre = app.token(Role::Cadre, Some(&place.township), None).await;
+        let (org, population, _collective, holdings) = reformed(&app, &cadre, &place).await;
+        let h = &place.households;
+
+        // The village names its organisation, publicly.
+        let r = app
+            .graphql_as(
+                None,
+                "query($v: ID!) { village(id: $v) { collectiveOrganization { id name reformCompleted
+                    shareClasses { name issued held } } } }",
+                json!({ "v": village_id(&place.village) }),
+            )
+            .await;
+        let found = &ok(&r, "village")["collectiveOrganization"];
+        assert_eq!(found["id"], json!(org), "{}: {r}", app.engine);
+        assert_eq!(
+            found["shareClasses"],
+            json!([
+                { "name": "人口股", "issued": "300.00", "held": "250.00" },
+                { "name": "集体股", "issued": "100.00", "held": "100.00" },
+            ]),
+            "{}: {r}",
+            app.engine
+        );
+
+        // An idle house contributed through its EQUITY_CONTRIBUTION revitalization.
+        let resource = class(&app, &cadre, &org, "RESOURCE", "资源股", "0").await;
+        let r = app
+            .graphql_as(
+                Some(&cadre),
+                REVITALIZE,
+                json!({ "i": { "assetId": Kind::IdleAsset.id(place.asset).to_string(),
+                    "mode": "EQUITY_CONTRIBUTION", "endUse": "民宿",
+                    "counterpartyId": party_id(place.collective.id), "startDate": "2021-01-10" } }),
+            )
+            .await;
+        let revitalization = ok(&r, "recordRevitalization")["revitalization"]["id"].clone();
+        let r = app
+            .graphql_as(
+                Some(&cadre),
+                CONTRIBUTE,
+                json!({ "i": { "organizationId": org, "kind": "IDLE_ASSET",
+                    "contributorId": party_id(h[0]), "revitalizationId": revitalization,
+                    "appraisedValueFen": "4050000", "contributedOn": "2021-01-12",
+                    "shareClassId": resource, "shares": "40.5", "certificateNo": "GQZ-001-Z" } }),
+            )
+            .await;
+        let c = &ok(&r, "recordContribution")["contribution"];
+        assert_eq!(c["shares"], json!("40.50"), "{r}");
+        assert_eq!(c["contributor"]["id"], json!(party_id(h[0])), "{r}");
+        assert_eq!(c["contributed"]["__typename"], json!("IdleAsset"), "{r}");
+        assert_eq!(
+            c["shareClass"],
+            json!({ "issued": "40.50", "held": "40.50" }),
+            "{r}"
+        );
+        let r = app
+            .graphql_as(
+                Some(&cadre),
+                "query($r: [ID!]!) { nodes(ids: $r) { ... on Revitalization { contribution { id } } } }",
+                json!({ "r": [revitalization] }),
+            )
+            .await;
+        assert_eq!(
+            ok(&r, "nodes")[0]["contribution"]["id"],
+            c["id"],
+            "the link runs both ways: {r}"
+        );
+
+        // The third household leaves; its shares go to the second in the same change.
+        let r = app
+            .graphql_as(
+                Some(&cadre),
+                CHANGE,
+                json!({ "i": { "organizationId": org, "kind": "TRANSFER", "occurredOn": "2022-03-01",
+                    "closeHoldingIds": [holdings[2]], "leaverIds": [party_id(h[2])],
+                    "open": [{ "holderId": party_id(h[1]), "shareClassId": population, "shares": "50" }],
+                    "reason": "迁出本村", "document": "村民代表会议决议 2022-02" } }),
+            )
+            .await;
+        let change = &ok(&r, "recordShareChange")["shareChange"];
+        assert_eq!(change["closed"][0]["validTo"], json!("2022-03-01"), "{r}");
+        let r = app
+            .graphql_as(
+                Some(&cadre),
+                "query($o: ID!) { collectiveOrganization(id: $o) {
+                    members(first: 10) { totalCount nodes { party { id } leftOn } }
+                    on2021: holdings(on: \"2021-12-31\", first: 10) { totalCount }
+                    now: holdings(first: 10) { totalCount nodes { shares holder { id } } } } }",
+                json!({ "o": org }),
+            )
+            .await;
+        let o = ok(&r, "collectiveOrganization");
+        let left: Vec<&Value> = o["members"]["nodes"]
+            .as_array()
+            .expect("members")
+            .iter()
+            .filter(|m| !m["leftOn"].is_null())
+            .collect();
+        assert_eq!(left.len(), 1, "{r}");
+        assert_eq!(left[0]["party"]["id"], json!(party_id(h[2])), "{r}");
+        assert_eq!(o["on2021"]["totalCount"], json!(5), "history is kept: {r}");
+        assert_eq!(o["now"]["totalCount"], json!(5), "{r}");
+
+        // A year's income, declared: payouts computed by the server, summing exactly.
+        let r = app
+            .graphql_as(
+                Some(&cadre),
+                DECLARE,
+                json!({ "i": { "organizationId": org, "year": 2023, "distributableFen": "1000001",
+                    "declaredOn": "2024-01-20", "document": "2023年度收益分配方案" } }),
+            )
+            .await;
+        let d = &ok(&r, "declareDistribution")["distribution"];
+        assert_eq!(
+            d["reserveFen"],
+            json!(100_000),
+            "10% kept, rounded down: {r}"
+        );
+        assert_eq!(d["holdersFen"], json!(900_001), "{r}");
+        let payouts = d["payouts"]["nodes"].as_array().expect("payouts");
+        assert_eq!(payouts.len(), 5, "one per holding: {r}");
+        let fen = |p: &Value| p["fen"].as_i64().expect("fen");
+        assert_eq!(payouts.iter().map(fen).sum::<i64>(), 900_001, "{r}");
+        // 390.5 shares share 900,001 fen: the first household holds 140.5 of them.
+        let first: i64 = payouts
+            .iter()
+            .filter(|p| p["holder"]["id"] == json!(party_id(h[0])))
+            .map(fen)
+            .sum();
+        let exact = 900_001.0 * 140.5 / 390.5;
+        assert!(
+            (first as f64 - exact).abs() < 2.0,
+            "{first} vs {exact}: {r}"
+        );
+        let distribution = d["id"].clone();
+
+        let before = snapshot(&app).await;
+        let again = app
+            .graphql_as(
+                Some(&cadre),
+                DECLARE,
+                json!({ "i": { "organizationId": org, "year": 2023, "distributableFen": "5",
+                    "declaredOn": "2024-02-01" } }),
+            )
+            .await;
+        assert_eq!(error_code(&again), Some("CONFLICT"), "{again}");
+        assert_eq!(snapshot(&app).await, before, "{}", app.engine);
+
+        let r = app
+            .graphql_as(
+                Some(&cadre),
+                MARK,
+                json!({ "i": { "distributionId": distribution, "paidOn": "2024-02-10",
+                    "method": "BANK_TRANSFER" } }),
+            )
+            .await;
+        let m = ok(&r, "markPayoutsPaid");
+        assert_eq!(m["marked"], json!(5), "{r}");
+        assert_eq!(
+            m["distribution"]["paid"],
+            json!({ "payouts": 5, "fen": 900_001, "households": 2 }),
+            "{r}"
+        );
+
+        // The household's statement.
+        let r = app
+            .graphql_as(
+                Some(&cadre),
+                "query($p: ID!) { nodes(ids: [$p]) { ... on Party { shareStatement {
+                    memberships { leftOn } holdings { shares certificateNo shareClass { name } }
+                    payoutsByYear { year fen paidFen organization { id } } } } } }",
+                json!({ "p": party_id(h[0]) }),
+            )
+            .await;
+        let s = &ok(&r, "nodes")[0]["shareStatement"];
+        assert_eq!(s["memberships"], json!([{ "leftOn": null }]), "{r}");
+        assert_eq!(
+            s["holdings"],
+            json!([
+                { "shares": "100.00", "certificateNo": "GQZ-001", "shareClass": { "name": "人口股" } },
+                { "shares": "40.50", "certificateNo": "GQZ-001-Z", "shareClass": { "name": "资源股" } },
+            ]),
+            "{r}"
+        );
+        let year = &s["payoutsByYear"][0];
+        assert_eq!(year["year"], json!(2023), "{r}");
+        assert_eq!(year["fen"], json!(first), "{r}");
+        assert_eq!(year["paidFen"], year["fen"], "{r}");
+        assert_eq!(year["organization"]["id"], json!(org), "{r}");
+
+        // Coverage, for anyone: the township's and the district's.
+        let r = app
+            .graphql_as(
+                None,
+                "query($t: String!) { township(code: $t) { shareCoverage {
+                    organizationsCount reformedVillages memberHouseholds shareholderHouseholds
+                    sharesByClass { kind shares } contributions { kind count valueFen shares }
+                    dividends { year distributions distributableFen declaredFen paidFen householdsPaid } } }
+                  shareCoverage { organizationsCount memberHouseholds } }",
+                json!({ "t": place.township }),
+            )
+            .await;
+        let cov = &ok(&r, "township")["shareCoverage"];
+        assert_eq!(cov["organizationsCount"], json!(1), "{r}");
+        assert_eq!(cov["reformedVillages"], json!(1), "{r}");
+        assert_eq!(cov["memberHouseholds"], json!(2), "{r}");
+        assert_eq!(cov["shareholderHouseholds"], json!(2), "{r}");
+        assert_eq!(
+            cov["contributions"],
+            json!([{ "kind": "IDLE_ASSET", "count": 1, "valueFen": 4_050_000, "shares": "40.50" }]),
+            "{r}"
+        );
+        assert_eq!(
+            cov["dividends"],
+            json!([{ "year": 2023, "distributions": 1, "distributableFen": 1_000_001,
+                "declaredFen": 900_001, "paidFen": 900_001, "householdsPaid": 2 }]),
+            "{r}"
+        );
+        assert!(
+            r["data"]["shareCoverage"]["memberHouseholds"].as_i64() >= Some(2),
+            "{r}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_rule_refuses_with_its_code_and_writes_nothing() {
+    for app in spawn_apps().await {
+        let place = place(&app).await;
+        let admin = app.admin.clone();
+        let (org, population, collective, holdings) = reformed(&app, &admin, &place).await;
+        let h = &place.households;
+        let change =
+            |kind: &str, on: &str, close: Vec<&String>, open: Value, leavers: Vec<String>| {
+                json!({ "i": { "organizationId": org, "kind": kind, "occurredOn": on,
+                "closeHoldingIds": close, "open": open, "leaverIds": leavers } })
+            };
+        let holding = |holder: Option<i64>, class: &str, shares: &str| match holder {
+            Some(p) => json!({ "holderId": party_id(p), "shareClassId": class, "shares": shares }),
+            None => json!({ "shareClassId": class, "shares": shares }),
+        };
+        let cases: Vec<(&str, &str, Value, &str)> = vec![
+            (
+                "shares of a class never exceed what was issued",
+                ISSUE,
+                json!({ "i": { "organizationId": org, "issuedOn": "2019-01-01",
+                    "holdings": [holding(Some(h[0]), &population, "50.01")] } }),
+                "CONFLICT",
+            ),
+            (
+                "no zero holding",
+                ISSUE,
+                json!({ "i": { "organizationId": org, "issuedOn": "2019-01-01",
+                    "holdings": [holding(Some(h[0]), &population, "0")] } }),
+                "BAD_INPUT",
+            ),
+            (
+                "no negative holding",
+                ISSUE,
+                json!({ "i": { "organizationId": org, "issuedOn": "2019-01-01",
+                    "holdings": [holding(Some(h[0]), &population, "-5")] } }),
+                "BAD_INPUT",
+            ),
+            (
+                "shares have two decimal places at most",
+                ISSUE,
+                json!({ "i": { "organizationId": org, "issuedOn": "2019-01-01",
+                    "holdings": [holding(Some(h[0]), &population, "1.005")] } }),
+                "BAD_INPUT",
+            ),
+            (
+                "holders are members on that date",
+                ISSUE,
+                json!({ "i": { "organizationId": org, "issuedOn": "2019-01-01",
+                    "holdings": [holding(Some(h[3]), &population, "10")] } }),
+                "BAD_INPUT",
+            ),
+            (
+                "only collective shares are held by the organisation",
+                ISSUE,
+                json!({ "i": { "organizationId": org, "issuedOn": "2019-01-01",
+                    "holdings": [holding(None, &population, "10")] } }),
+                "BAD_INPUT",
+            ),
+            (
+                "a member leaving needs their holdings transferred or redeemed in the change",
+                CHANGE,
+                change(
+                    "TRANSFER",
+                    "2019-01-01",
+                    vec![&holdings[1]],
+                    json!([holding(Some(h[0]), &population, "100")]),
+                    vec![party_id(h[2])],
+                ),
+                "CONFLICT",
+            ),
+            (
+                "a transfer creates no shares",
+                CHANGE,
+                change(
+                    "TRANSFER",
+                    "2019-01-01",
+                    vec![&holdings[2]],
+                    json!([holding(Some(h[0]), &population, "60")]),
+                    vec![],
+                ),
+                "BAD_INPUT",
+            ),
+            (
+                "a leaver receives no shares",
+                CHANGE,
+                change(
+                    "TRANSFER",
+                    "2019-01-01",
+                    vec![&holdings[2]],
+                    json!([holding(Some(h[2]), &population, "50")]),
+                    vec![party_id(h[2])],
+                ),
+                "BAD_INPUT",
+            ),
+            (
+                "a change is not dated before the last one",
+                CHANGE,
+                change(
+                    "TRANSFER",
+                    "2018-01-01",
+                    vec![&holdings[2]],
+                    json!([holding(Some(h[0]), &population, "50")]),
+                    vec![],
+                ),
+                "CONFLICT",
+            ),
+            (
+                "a static organisation does not adjust holdings",
+                CHANGE,
+                change(
+                    "ADJUSTMENT",
+                    "2019-01-01",
+                    vec![&holdings[2]],
+                    json!([holding(Some(h[2]), &population, "40")]),
+                    vec![],
+                ),
+                "BAD_INPUT",
+            ),
+            (
+                "a contribution is recorded with what was contributed, its shares to its contributor",
+                CHANGE,
+                change(
+                    "CONTRIBUTION",
+                    "2019-01-01",
+                    vec![],
+                    json!([holding(Some(h[1]), &collective, "1")]),
+                    vec![],
+                ),
+                "BAD_INPUT",
+            ),
+            (
+                "a closed holding is closed once",
+                CHANGE,
+                change(
+                    "REDEMPTION",
+                    "2019-01-01",
+                    vec![&holdings[2], &holdings[2]],
+                    json!([]),
+                    vec![],
+                ),
+                "BAD_INPUT",
+            ),
+            (
+                "a member with open holdings does not simply leave",
+                END_MEMBER,
+                json!({ "i": { "memberId": "placeholder", "version": 1, "leftOn": "2019-01-01" } }),
+                "CONFLICT",
+            ),
+            (
+                "one village collective per village",
+                CREATE,
+                json!({ "i": { "villageId": village_id(&place.village), "name": "又一个合作社",
+                    "creditCode": credit_code("N2369901MF0000777"), "kind": "ECONOMIC_COOPERATIVE",
+                    "registeredOn": "2020-01-01" } }),
+                "CONFLICT",
+            ),
+            (
+                "the credit code's check character is checked",
+                CREATE,
+                json!({ "i": { "villageId": village_id(&place.second_village), "name": "错码合作社",
+                    "creditCode": "N2369901MF00007770", "kind": "PROFESSIONAL_COOPERATIVE",
+                    "registeredOn": "2020-01-01" } }),
+                "BAD_INPUT",
+            ),
+            (
+                "a membership is not recorded twice",
+                MEMBER,
+                json!({ "i": { "organizationId": org, "partyId": party_id(h[0]),
+                    "basis": "APPLICATION", "joinedOn": "2020-01-01" } }),
+                "CONFLICT",
+            ),
+            (
+                "members are households of the village",
+                MEMBER,
+                json!({ "i": { "organizationId": org, "partyId": party_id(place.second_collective.id),
+                    "basis": "APPLICATION", "joinedOn": "2020-01-01" } }),
+                "BAD_INPUT",
+            ),
+            (
+                "a contribution is not dated in the future",
+                CONTRIBUTE,
+                json!({ "i": { "organizationId": org, "kind": "FUNDS", "fundSource": "FISCAL",
+                    "appraisedValueFen": "100", "contributedOn": "2030-01-01",
+                    "shareClassId": collective, "shares": "1" } }),
+                "BAD_INPUT",
+            ),
+            (
+                "declared income is not negative",
+                DECLARE,
+                json!({ "i": { "organizationId": org, "year": 2020, "distributableFen": "-1",
+                    "declaredOn": "2021-01-10" } }),
+                "BAD_INPUT",
+            ),
+        ];
+        // The member whose holdings are open, for the END_MEMBER case.
+        let r = app
+            .graphql(
+                "query($o: ID!) { collectiveOrganization(id: $o) { members(first: 10) { nodes { id version party { id } } } } }",
+                json!({ "o": org }),
+            )
+            .await;
+        let first_member = ok(&r, "collectiveOrganization")["members"]["nodes"]
+            .as_array()
+            .expect("members")
+            .iter()
+            .find(|m| m["party"]["id"] == json!(party_id(h[0])))
+            .expect("the first household is a member")["id"]
+            .clone();
+        for (rule, mutation, mut variables, code) in cases {
+            if mutation == END_MEMBER {
+                variables["i"]["memberId"] = first_member.clone();
+            }
+            let before = snapshot(&app).await;
+            let r = app.graphql(mutation, variables).await;
+            assert_eq!(error_code(&r), Some(code), "{}: {rule}: {r}", app.engine);
+            let message = r["errors"][0]["message"].as_str().unwrap_or_default();
+            assert!(!message.is_empty(), "{rule}: {r}");
+            assert_eq!(snapshot(&app).await, before, "{}: {rule} wrote", app.engine);
+        }
+
+        // The refusal names the offending record by its global ID.
+        let r = app
+            .graphql(
+                ISSUE,
+                json!({ "i": { "organizationId": org, "issuedOn": "2019-01-01",
+                    "holdings": [holding(Some(h[3]), &population, "10")] } }),
+            )
+            .await;
+        let message = r["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(&party_id(h[3])), "{message}");
+    }
+}
+
+/// Each operation, as anonymous, a bank, a cadre of another township, a cadre of the
+/// organisation's township and the district office: refused with its code and nothing
+/// written, or answered.
+#[tokio::test]
+async fn who_may_read_and_write_the_register() {
+    for app in spawn_apps().await {
+        let place = place(&app).await;
+        let own = app.token(Role::Cadre, Some(&place.township), None).await;
+        let other = app
+            .token(Role::Cadre, Some(&place.other_township), None)
+            .await;
+        let bank = app.token(Role::Bank, None, Some("PSBC-DC")).await;
+        let admin = app.admin.clone();
+        let refused: [(Option<&str>, &str, &str); 3] = [
+            (None, "anonymous", "UNAUTHENTICATED"),
+            (Some(&bank), "a bank", "FORBIDDEN"),
+            (Some(&other), "another township's cadre", "FORBIDDEN"),
+        ];
+        let write_refused = async |mutation: &str, variables: Value, what: &str| {
+            for (token, who, code) in &refused {
+                let before = snapshot(&app).await;
+                let r = app.graphql_as(*token, mutation, variables.clone()).await;
+                assert_eq!(
+                    error_code(&r),
+                    Some(*code),
+                    "{}: {who} {what}: {r}",
+                    app.engine
+                );
+                assert_eq!(snapshot(&app).await, before, "{who} {what} wrote");
+            }
+        };
+        let h = &place.households;
+
+        // Create: the own cadre in one village, the district office in the other.
+        let create = |v: &village::Model, p: &party::Model| {
+            json!({ "i": { "villageId": village_id(v), "name": p.name, "creditCode": p.credit_code,
+                "kind": "STOCK_ECONOMIC_COOPERATIVE", "registeredOn": "2018-03-01" } })
+        };
+        write_refused(CREATE, create(&place.village, &place.collective), "create").await;
+        let org = ok(
+            &app.graphql_as(
+                Some(&own),
+                CREATE,
+                create(&place.village, &place.collective),
+            )
+            .await,
+            "createCollectiveOrganization",
+        )["organization"]["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        ok(
+            &app.graphql_as(
+                Some(&admin),
+                CREATE,
+                create(&place.second_village, &place.second_collective),
+            )
+            .await,
+            "createCollectiveOrganization",
+        );
+
+        // Update: each allowed caller in turn, each at the version it read.
+        let update = |version: i64, bp: i64| {
+            json!({ "i": { "id": org, "version": version, "reserveBp": bp,
+                "reformCompletedOn": "2018-06-30" } })
+        };
+        write_refused(UPDATE, update(1, 500), "update").await;
+        let r = app.graphql_as(Some(&own), UPDATE, update(1, 500)).await;
+        let version = ok(&r, "updateCollectiveOrganization")["organization"]["version"]
+            .as_i64()
+            .expect("version");
+        let r = app
+            .graphql_as(Some(&admin), UPDATE, update(version, 1000))
+            .await;
+        assert_eq!(
+            ok(&r, "updateCollectiveOrganization")["organization"]["reserveBp"],
+            json!(1000)
+        );
+
+        // Members.
+        let member_vars = |p: i64| {
+            json!({ "i": { "organizationId": org, "partyId": party_id(p), "basis": "ORIGINAL",
+                "joinedOn": "2018-03-01" } })
+        };
+        write_refused(MEMBER, member_vars(h[0]), "record a member").await;
+        let mut members = Vec::new();
+        for (i, &p) in h[..4].iter().enumerate() {
+            let token = if i % 2 == 0 { &own } else { &admin };
+            let r = app.graphql_as(Some(token), MEMBER, member_vars(p)).await;
+            members.push(ok(&r, "recordMember")["member"].clone());
+        }
+
+        // Classes.
+        let class_vars = |kind: &str, name: &str| json!({ "i": { "organizationId": org, "kind": kind, "name": name, "issued": "200" } });
+        write_refused(CLASS, class_vars("POPULATION", "人口股"), "define a class").await;
+        let population = ok(
+            &app.graphql_as(Some(&own), CLASS, class_vars("POPULATION", "人口股"))
+                .await,
+            "defineShareClass",
+        )["shareClass"]["id"]
+            .clone();
+        let funds = ok(
+            &app.graphql_as(Some(&admin), CLASS, class_vars("FUND", "资金股"))
+                .await,
+            "defineShareClass",
+        )["shareClass"]["id"]
+            .clone();
+
+        // Issue on reform: the cadre issues to two households, the office to the other two.
+        let issue = |a: i64, b: i64, on: &str| {
+            json!({ "i": { "organizationId": org, "issuedOn": on, "holdings": [
+                { "holderId": party_id(a), "shareClassId": population, "shares": "50" },
+                { "holderId": party_id(b), "shareClassId": population, "shares": "50" },
+            ] } })
+        };
+        write_refused(ISSUE, issue(h[0], h[1], "2018-06-30"), "issue shares").await;
+        let opened = ok(
+            &app.graphql_as(Some(&own), ISSUE, issue(h[0], h[1], "2018-06-30"))
+                .await,
+            "issueShares",
+        )["shareChange"]["opened"]
+            .clone();
+        ok(
+            &app.graphql_as(Some(&admin), ISSUE, issue(h[2], h[3], "2018-07-01"))
+                .await,
+            "issueShares",
+        );
+
+        // Changes: a redemption each.
+        let redeem = |holding: &Value, on: &str| {
+            json!({ "i": { "organizationId": org, "kind": "REDEMPTION", "occurredOn": on,
+                "closeHoldingIds": [holding] } })
+        };
+        write_refused(
+            CHANGE,
+            redeem(&opened[0]["id"], "2019-01-01"),
+            "change holdings",
+        )
+        .await;
+        ok(
+            &app.graphql_as(Some(&own), CHANGE, redeem(&opened[0]["id"], "2019-01-01"))
+                .await,
+            "recordShareChange",
+        );
+        ok(
+            &app.graphql_as(Some(&admin), CHANGE, redeem(&opened[1]["id"], "2019-02-01"))
+                .await,
+            "recordShareChange",
+        );
+
+        // End memberships: the two households whose holdings were redeemed.
+        let end = |m: &Value| {
+            json!({ "i": { "memberId": m["id"], "version": m["version"], "leftOn": "2019-03-01",
+                "reason": "迁出" } })
+        };
+        write_refused(END_MEMBER, end(&members[0]), "end a membership").await;
+        ok(
+            &app.graphql_as(Some(&own), END_MEMBER, end(&members[0]))
+                .await,
+            "endMembership",
+        );
+        ok(
+            &app.graphql_as(Some(&admin), END_MEMBER, end(&members[1]))
+                .await,
+            "endMembership",
+        );
+
+        // Contributions: fiscal funds made into fund shares held by a member.
+        let contribute = |p: i64| {
+            json!({ "i": { "organizationId": org, "kind": "FUNDS", "fundSource": "FISCAL",
+                "contributorId": party_id(p), "appraisedValueFen": "1000000",
+                "contributedOn": "2020-05-01", "shareClassId": funds, "shares": "10" } })
+        };
+        write_refused(CONTRIBUTE, contribute(h[2]), "record a contribution").await;
+        ok(
+            &app.graphql_as(Some(&own), CONTRIBUTE, contribute(h[2]))
+                .await,
+            "recordContribution",
+        );
+        ok(
+            &app.graphql_as(Some(&admin), CONTRIBUTE, contribute(h[3]))
+                .await,
+            "recordContribution",
+        );
+
+        // Distributions, and marking them paid.
+        let declare = |year: i32| {
+            json!({ "i": { "organizationId": org, "year": year, "distributableFen": "300000",
+                "declaredOn": format!("{}-01-15", year + 1) } })
+        };
+        write_refused(DECLARE, declare(2022), "declare a distribution").await;
+        let mut distributions = Vec::new();
+        for (year, token) in [(2022, &own), (2023, &admin)] {
+            let r = app.graphql_as(Some(token), DECLARE, declare(year)).await;
+            distributions.push(ok(&r, "declareDistribution")["distribution"]["id"].clone());
+        }
+        let mark = |d: &Value| json!({ "i": { "distributionId": d, "paidOn": "2024-03-01", "method": "SUBSIDY_CARD" } });
+        write_refused(MARK, mark(&distributions[0]), "mark payouts paid").await;
+        for (d, token) in distributions.iter().zip([&own, &admin]) {
+            let r = app.graphql_as(Some(token), MARK, mark(d)).await;
+            assert_eq!(ok(&r, "markPayoutsPaid")["marked"], json!(4), "{r}");
+        }
+
+        // Reading: the organisation and its figures are public; who is a member and who holds
+        // what is personal data of the township; a household's statement too, and a bank sees
+        // it only of its own borrowers.
+        let public = "query($o: ID!) { collectiveOrganization(id: $o) { name kind reformCompleted
+            shareClasses { name issued held } distributions { year holdersFen paid { fen } }
+            coverage { memberHouseholds shareholderHouseholds dividends { year paidFen } } } }";
+        for token in [
+            None,
+            Some(bank.as_str()),
+            Some(other.as_str()),
+            Some(own.as_str()),
+            Some(admin.as_str()),
+        ] {
+            let r = app.graphql_as(token, public, json!({ "o": org })).await;
+            let o = ok(&r, "collectiveOrganization");
+            assert_eq!(o["coverage"]["memberHouseholds"], json!(2), "{r}");
+            assert_eq!(o["distributions"].as_array().map(Vec::len), Some(2), "{r}");
+        }
+        let register = "query($o: ID!) { collectiveOrganization(id: $o) {
+            members(first: 10) { totalCount } holdings(first: 10) { totalCount }
+            distribution(year: 2023) { payouts(first: 10) { totalCount } } } }";
+        let statement = "query($p: ID!) { nodes(ids: [$p]) { ... on Party { shareStatement {
+            holdings { shares } payoutsByYear { year fen } } } } }";
+        for (token, who, code) in &refused {
+            let r = app.graphql_as(*token, register, json!({ "o": org })).await;
+            let codes: Vec<&str> = r["errors"]
+                .as_array()
+                .expect("errors")
+                .iter()
+                .map(|e| e["extensions"]["code"].as_str().unwrap_or_default())
+                .collect();
+            assert_eq!(codes, vec![*code; 3], "{who} reads the register: {r}");
+            let r = app
+                .graphql_as(*token, statement, json!({ "p": party_id(h[2]) }))
+                .await;
+            assert_eq!(error_code(&r), Some(*code), "{who} reads a statement: {r}");
+        }
+        for token in [&own, &admin] {
+            let r = app
+                .graphql_as(Some(token), register, json!({ "o": org }))
+                .await;
+            let o = ok(&r, "collectiveOrganization");
+            assert_eq!(o["members"]["totalCount"], json!(4), "{r}");
+            assert_eq!(
+                o["holdings"]["totalCount"],
+                json!(4),
+                "two population, two fund holdings: {r}"
+            );
+            assert_eq!(o["distribution"]["payouts"]["totalCount"], json!(4), "{r}");
+            let r = app
+                .graphql_as(Some(token), statement, json!({ "p": party_id(h[2]) }))
+                .await;
+            let s = &ok(&r, "nodes")[0]["shareStatement"];
+            assert_eq!(s["holdings"].as_array().map(Vec::len), Some(2), "{r}");
+            assert_eq!(s["payoutsByYear"].as_array().map(Vec::len), Some(2), "{r}");
+        }
+
+        // A bank reads the statement of its own borrower.
+        let row = app
+            .db
+            .query_one_raw(Statement::from_string(
+                app.db.get_database_backend(),
+                "SELECT a.borrower_id, b.code FROM loan_application a
+                   JOIN loan_product p ON p.id = a.product_id JOIN bank b ON b.id = p.bank_id
+                  ORDER BY a.id"
+                    .to_owned(),
+            ))
+            .await
+            .expect("query")
+            .expect("the demo district has a loan application");
+        let borrower = row.try_get_by_index::<i64>(0).expect("borrower");
+        let lender = row.try_get_by_index::<String>(1).expect("bank code");
+        let lender_token = app.token(Role::Bank, None, Some(&lender)).await;
+        let r = app
+            .graphql_as(
+                Some(&lender_token),
+                statement,
+                json!({ "p": party_id(borrower) }),
+            )
+            .await;
+        assert!(
+            r["errors"].is_null(),
+            "a bank reads its borrower's statement: {r}"
+        );
+        let r = app
+            .graphql_as(
+                Some(&lender_token),
+                statement,
+                json!({ "p": party_id(h[2]) }),
+            )
+            .await;
+        assert_eq!(error_code(&r), Some("FORBIDDEN"), "{r}");
+
+        // Coverage is public at every level.
+        for token in [None, Some(bank.as_str())] {
+            let r = app
+                .graphql_as(
+                    token,
+                    "query($t: String!, $v: ID!) { shareCoverage { organizationsCount }
+                        township(code: $t) { shareCoverage { organizationsCount } }
+                        village(id: $v) { shareCoverage { memberHouseholds } } }",
+                    json!({ "t": place.township, "v": village_id(&place.village) }),
+                )
+                .await;
+            assert!(r["errors"].is_null(), "{r}");
+            assert_eq!(
+                r["data"]["township"]["shareCoverage"]["organizationsCount"],
+                json!(2),
+                "{r}"
+            );
+            assert_eq!(
+                r["data"]["village"]["shareCoverage"]["memberHouseholds"],
+                json!(2),
+                "{r}"
+            );
+        }
+    }
+}
