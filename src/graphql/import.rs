@@ -20,6 +20,10 @@ pub enum ImportKind {
     Assets,
     /// Revitalization records (盘活利用).
     Revitalizations,
+    /// Members of collective economic organisations (集体经济组织成员名册).
+    Members,
+    /// Share holdings issued on reform (股权配置), one row a holding.
+    Holdings,
 }
 
 impl From<ImportKind> for Kind {
@@ -30,6 +34,8 @@ impl From<ImportKind> for Kind {
             ImportKind::Parties => Kind::Parties,
             ImportKind::Assets => Kind::Assets,
             ImportKind::Revitalizations => Kind::Revitalizations,
+            ImportKind::Members => Kind::Members,
+            ImportKind::Holdings => Kind::Holdings,
         }
     }
 }

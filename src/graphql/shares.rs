@@ -27,7 +27,7 @@ use crate::domain::shares::{
     HoldingPolicyKind, MemberDraft, MembershipBasis, NewHolding, OrganizationDraft, PayoutMethod,
     ShareChangeKind, ShareClassDraft, ShareClassKind, Shares,
 };
-use crate::error::{AppError, ErrorCode};
+use crate::error::AppError;
 use crate::graphql::audit::{AuditEvent, audit_connection, history_of};
 use crate::graphql::common::context::{author, caller, db_conn, stored, today};
 use crate::graphql::common::ids::{self, Kind};
@@ -51,25 +51,11 @@ use crate::services::shares::{
 /// The client's error for a refused write: the rule's code and its message, with the register's
 /// records named by their global IDs.
 fn refused(err: ShareError) -> async_graphql::Error {
-    use crate::domain::shares::SharesError as E;
-    let code = match &err {
-        ShareError::Rule(
-            E::ChangeBeforeLastChange { .. }
-            | E::HoldingNotOpen { .. }
-            | E::ClassOverIssued { .. }
-            | E::LeaverKeepsHoldings { .. },
-        )
-        | ShareError::Conflict(_) => ErrorCode::Conflict,
-        ShareError::NotFound(_) => ErrorCode::NotFound,
-        ShareError::Store(_) => {
-            let ShareError::Store(e) = err else {
-                unreachable!()
-            };
-            return AppError::from(e).into();
-        }
-        _ => ErrorCode::BadInput,
-    };
-    AppError::new(code, name_records(&err.to_string())).into()
+    match (err.code(), err) {
+        (Some(code), err) => AppError::new(code, name_records(&err.to_string())).into(),
+        (None, ShareError::Store(e)) => AppError::from(e).into(),
+        (None, err) => AppError::internal(err.to_string()).into(),
+    }
 }
 
 /// Rewrites "holding 12", "class 3", "party 101", … into the records' global IDs.

@@ -33,8 +33,8 @@ async fn respond(
 ) -> Result<Response, RestError> {
     let unknown = || {
         RestError::not_found(format!(
-            "no export `{file}`; there are townships, villages, parties, assets and \
-             revitalizations, each .csv or .geojson"
+            "no export `{file}`; there are townships, villages, parties, assets, \
+             revitalizations, members and holdings, each .csv or .geojson"
         ))
     };
     let (name, extension) = file.rsplit_once('.').ok_or_else(unknown)?;

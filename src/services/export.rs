@@ -12,11 +12,14 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 use serde_json::{Map, Value, json};
 use wkt::ToWkt;
 
-use crate::db::entities::{idle_asset, party, revitalization, township, village};
+use crate::db::entities::{
+    collective_organization, idle_asset, party, revitalization, township, village,
+};
 use crate::db::{self, StoreError, StoreResult};
 use crate::domain::access::Caller;
 use crate::domain::datum::Crs;
 use crate::domain::geometry::{Area, rounded};
+use crate::domain::shares::Shares;
 use crate::maps::feature_stream::feature_collection;
 
 /// Rows read per page.
@@ -30,6 +33,10 @@ pub enum Kind {
     Parties,
     Assets,
     Revitalizations,
+    /// Members of collective economic organisations (集体经济组织成员名册).
+    Members,
+    /// Share holdings open today (股权), one row a holding.
+    Holdings,
 }
 
 impl Kind {
@@ -40,6 +47,8 @@ impl Kind {
             "parties" => Some(Kind::Parties),
             "assets" => Some(Kind::Assets),
             "revitalizations" => Some(Kind::Revitalizations),
+            "members" => Some(Kind::Members),
+            "holdings" => Some(Kind::Holdings),
             _ => None,
         }
     }
@@ -51,6 +60,8 @@ impl Kind {
             Kind::Parties => "parties",
             Kind::Assets => "assets",
             Kind::Revitalizations => "revitalizations",
+            Kind::Members => "members",
+            Kind::Holdings => "holdings",
         }
     }
 
@@ -111,6 +122,24 @@ impl Kind {
                 "collectiveShare",
                 "operatorShare",
                 "farmerShare",
+            ],
+            Kind::Members => &[
+                "organizationCode",
+                "memberKey",
+                "basis",
+                "joinedOn",
+                "document",
+                "leftOn",
+                "leftReason",
+            ],
+            Kind::Holdings => &[
+                "organizationCode",
+                "holderKey",
+                "shareClass",
+                "shares",
+                "certificateNo",
+                "validFrom",
+                "document",
             ],
         }
     }
@@ -427,7 +456,86 @@ async fn page(
                 .collect();
             Ok((rows, None))
         }
+        Kind::Members | Kind::Holdings => register_page(db, o, names).await,
     }
+}
+
+/// Members or open holdings of the organisations in the export's township, of those whose
+/// register the caller may see (who is a member and who holds what is personal data).
+async fn register_page(
+    db: &DatabaseConnection,
+    o: &Options,
+    names: &Names,
+) -> StoreResult<(Vec<Row>, Option<i64>)> {
+    let organizations: HashMap<i64, collective_organization::Model> =
+        db::shares::organizations_in(db, None)
+            .await?
+            .into_iter()
+            .filter(|org| {
+                let township = names.villages.get(&org.village_id).map(|v| v.1);
+                o.township_id.is_none_or(|t| township == Some(t))
+                    && o.caller.may_see_personal_data(township).is_ok()
+            })
+            .map(|org| (org.id, org))
+            .collect();
+    let code = |org: i64| names.party(organizations.get(&org).map(|o| o.party_id));
+    let ids: Vec<i64> = organizations.keys().copied().collect();
+    let mut rows = Vec::new();
+    if o.kind == Kind::Members {
+        for org in &ids {
+            for m in db::shares::members_of(db, *org).await? {
+                let mut v = Map::new();
+                v.insert("organizationCode".into(), code(*org));
+                v.insert("memberKey".into(), names.party(Some(m.party_id)));
+                v.insert("basis".into(), json!(m.basis));
+                v.insert("joinedOn".into(), json!(m.joined_on));
+                v.insert("document".into(), json!(m.document));
+                v.insert("leftOn".into(), json!(m.left_on));
+                v.insert("leftReason".into(), json!(m.left_reason));
+                rows.push(Row {
+                    values: v,
+                    geometry: None,
+                });
+            }
+        }
+        return Ok((rows, None));
+    }
+    let classes: HashMap<i64, String> = db::shares::classes_of(db, &ids)
+        .await?
+        .into_values()
+        .flatten()
+        .map(|c| (c.id, c.name))
+        .collect();
+    for org in &ids {
+        let open: Vec<_> = db::shares::holdings_of(db, *org)
+            .await?
+            .into_iter()
+            .filter(|h| h.valid_to.is_none())
+            .collect();
+        let change_ids: Vec<i64> = open.iter().map(|h| h.opened_by).collect();
+        let changes = db::shares::changes_by_ids(db, &change_ids).await?;
+        for h in open {
+            let mut v = Map::new();
+            v.insert("organizationCode".into(), code(*org));
+            v.insert("holderKey".into(), names.party(h.holder_party_id));
+            v.insert("shareClass".into(), json!(classes.get(&h.class_id)));
+            v.insert(
+                "shares".into(),
+                json!(Shares::from_hundredths(h.shares_hundredths).to_string()),
+            );
+            v.insert("certificateNo".into(), json!(h.certificate_no));
+            v.insert("validFrom".into(), json!(h.valid_from));
+            v.insert(
+                "document".into(),
+                json!(changes.get(&h.opened_by).and_then(|c| c.document.clone())),
+            );
+            rows.push(Row {
+                values: v,
+                geometry: None,
+            });
+        }
+    }
+    Ok((rows, None))
 }
 
 /// A CSV cell: text as it is, numbers as JSON writes them, null as empty.

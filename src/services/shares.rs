@@ -23,6 +23,7 @@ use crate::domain::shares::{
     Membership, NewContribution, NewHolding, NewMember, NewOrganization, NewShareClass,
     RecordError, Register, ShareChange, ShareChangeKind, ShareClassKind, Shares, SharesError,
 };
+use crate::error::ErrorCode;
 
 /// Why a write to the register was refused.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +44,25 @@ pub enum ShareError {
     NotFound(String),
     #[error("the store failed")]
     Store(StoreError),
+}
+
+impl ShareError {
+    /// The client's code for a refusal; `None` when the store failed (an internal error).
+    pub fn code(&self) -> Option<ErrorCode> {
+        use SharesError as E;
+        Some(match self {
+            Self::Rule(
+                E::ChangeBeforeLastChange { .. }
+                | E::HoldingNotOpen { .. }
+                | E::ClassOverIssued { .. }
+                | E::LeaverKeepsHoldings { .. },
+            )
+            | Self::Conflict(_) => ErrorCode::Conflict,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::Store(_) => return None,
+            Self::Rule(_) | Self::Record(_) | Self::Refused(_) => ErrorCode::BadInput,
+        })
+    }
 }
 
 impl From<StoreError> for ShareError {

@@ -29,6 +29,7 @@ mod readme;
 mod rights;
 mod seed;
 mod shares;
+mod shares_import;
 mod spatial;
 mod sql_count;
 mod tiles;

@@ -38,18 +38,18 @@ const REVITALIZE: &str = r#"mutation($i: RecordRevitalizationInput!) {
 
 /// A village with its collective party and households, in a township, with a second such
 /// village of the same township; chosen among those with no organisation yet.
-struct Place {
-    township: String,
-    other_township: String,
-    village: village::Model,
-    collective: party::Model,
-    households: Vec<i64>,
-    asset: i64,
-    second_village: village::Model,
-    second_collective: party::Model,
+pub(crate) struct Place {
+    pub(crate) township: String,
+    pub(crate) other_township: String,
+    pub(crate) village: village::Model,
+    pub(crate) collective: party::Model,
+    pub(crate) households: Vec<i64>,
+    pub(crate) asset: i64,
+    pub(crate) second_village: village::Model,
+    pub(crate) second_collective: party::Model,
 }
 
-async fn place(app: &TestApp) -> Place {
+pub(crate) async fn place(app: &TestApp) -> Place {
     let townships = township::Entity::find()
         .all(&app.db)
         .await
@@ -118,21 +118,21 @@ async fn place(app: &TestApp) -> Place {
     panic!("the demo district has a township with two villages free for an organisation");
 }
 
-fn party_id(n: i64) -> String {
+pub(crate) fn party_id(n: i64) -> String {
     Kind::Party.id(n).to_string()
 }
 
-fn village_id(v: &village::Model) -> String {
+pub(crate) fn village_id(v: &village::Model) -> String {
     Kind::Village.id(v.id).to_string()
 }
 
-fn ok<'a>(r: &'a Value, field: &str) -> &'a Value {
+pub(crate) fn ok<'a>(r: &'a Value, field: &str) -> &'a Value {
     assert!(r["errors"].is_null(), "{field}: {r}");
     &r["data"][field]
 }
 
 /// The register's rows and the audit trail, counted and summed: any write changes them.
-async fn snapshot(app: &TestApp) -> Vec<i64> {
+pub(crate) async fn snapshot(app: &TestApp) -> Vec<i64> {
     let sums = [
         "SELECT COUNT(*) FROM party",
         "SELECT COUNT(*) FROM collective_organization",
@@ -182,7 +182,7 @@ fn credit_code(first17: &str) -> String {
 }
 
 /// Creates the organisation for `place.village` as `token`; returns its global ID.
-async fn create_org(app: &TestApp, token: &str, place: &Place) -> String {
+pub(crate) async fn create_org(app: &TestApp, token: &str, place: &Place) -> String {
     let r = app
         .graphql_as(
             Some(token),
@@ -217,7 +217,7 @@ async fn member(app: &TestApp, token: &str, org: &str, household: i64) -> Value 
     .await
 }
 
-async fn class(
+pub(crate) async fn class(
     app: &TestApp,
     token: &str,
     org: &str,

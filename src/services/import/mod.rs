@@ -1,4 +1,5 @@
-//! Data in: a township's files of townships, villages, parties, idle assets or revitalizations,
+//! Data in: a township's files of townships, villages, parties, idle assets, revitalizations,
+//! collective members or share holdings,
 //! as CSV or a GeoJSON FeatureCollection, checked row by row with the same domain validation
 //! as the mutations and written in one transaction. By default nothing is written when any row
 //! fails; `partial` writes the good rows. Every failing row is reported with its row number,
@@ -18,6 +19,7 @@ mod assets;
 mod parties;
 mod places;
 mod revitalization;
+mod shares;
 mod source;
 
 use std::collections::HashMap;
@@ -183,6 +185,8 @@ pub fn columns(kind: Kind) -> Vec<&'static str> {
         Kind::Parties => parties::COLUMNS,
         Kind::Assets => assets::COLUMNS,
         Kind::Revitalizations => revitalization::COLUMNS,
+        Kind::Members => shares::MEMBER_COLUMNS,
+        Kind::Holdings => shares::HOLDING_COLUMNS,
     };
     columns.iter().map(|c| c.name).collect()
 }
@@ -241,6 +245,14 @@ pub async fn run<R: Read + Seek + Send + 'static>(
         }
         Kind::Revitalizations => {
             let i = revitalization::Revitalizations::new(db, mode).await?;
+            drive(db, i, source, mode, &who, lines, report, progress).await
+        }
+        Kind::Members => {
+            let i = shares::Members::new(&who);
+            drive(db, i, source, mode, &who, lines, report, progress).await
+        }
+        Kind::Holdings => {
+            let i = shares::Holdings::new(&who);
             drive(db, i, source, mode, &who, lines, report, progress).await
         }
     }

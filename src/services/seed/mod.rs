@@ -80,6 +80,8 @@ pub struct SeedReport {
     pub parties: usize,
     pub assets: usize,
     pub revitalizations: usize,
+    pub members: usize,
+    pub holdings: usize,
     pub demo_sites: usize,
     pub policies: usize,
     pub banks: usize,
@@ -97,6 +99,8 @@ impl SeedReport {
             + self.parties
             + self.assets
             + self.revitalizations
+            + self.members
+            + self.holdings
             + self.demo_sites
             + self.policies
             + self.banks
@@ -163,6 +167,8 @@ pub async fn load(db: &DatabaseConnection, today: NaiveDate) -> anyhow::Result<S
             Kind::Parties => &mut report.parties,
             Kind::Assets => &mut report.assets,
             Kind::Revitalizations => &mut report.revitalizations,
+            Kind::Members => &mut report.members,
+            Kind::Holdings => &mut report.holdings,
         } = added;
     }
     let txn = db.begin().await.map_err(db::StoreError::from)?;

@@ -1,0 +1,218 @@
+//! Member rosters and holdings from a village's CSV files, through the import machinery: all
+//! or nothing unless partial, each refused row reported with its column, Chinese or English
+//! headers; and exported back.
+
+use std::fmt::Write as _;
+use std::io::Cursor;
+
+use rural_registry::services::import::{Kind, Mode, columns};
+use serde_json::json;
+
+use crate::helpers::{TestApp, import_as_admin, spawn_apps};
+use crate::shares::{class, create_org, ok, place, snapshot};
+
+const ROSTER: usize = 500;
+/// The roster's broken row, counted from 0; the file's line is this plus 2 (1 is the header).
+const BROKEN: usize = 317;
+
+async fn members(app: &TestApp, org: &str) -> i64 {
+    let r = app
+        .graphql(
+            "query($o: ID!) { collectiveOrganization(id: $o) {
+                members(first: 1) { totalCount } holdings(first: 1) { totalCount } } }",
+            json!({ "o": org }),
+        )
+        .await;
+    ok(&r, "collectiveOrganization")["members"]["totalCount"]
+        .as_i64()
+        .expect("a count")
+}
+
+async fn holdings(app: &TestApp, org: &str) -> i64 {
+    let r = app
+        .graphql(
+            "query($o: ID!) { collectiveOrganization(id: $o) { holdings(first: 1) { totalCount } } }",
+            json!({ "o": org }),
+        )
+        .await;
+    ok(&r, "collectiveOrganization")["holdings"]["totalCount"]
+        .as_i64()
+        .expect("a count")
+}
+
+#[tokio::test]
+async fn a_roster_of_500_with_a_broken_row_is_refused_whole_and_written_with_partial() {
+    for app in spawn_apps().await {
+        let place = place(&app).await;
+        let org = create_org(&app, &app.admin, &place).await;
+        let village = &place.village.code;
+        let org_code = place.collective.credit_code.clone().expect("a credit code");
+
+        // 500 households of the village, as a township's roster would list them.
+        let mut parties = String::from("kind,name,householdNo,villageCode\n");
+        for n in 0..ROSTER {
+            writeln!(
+                parties,
+                "HOUSEHOLD,户主{n},{village}{:04},{village}",
+                5000 + n
+            )
+            .expect("text");
+        }
+        let report = import_as_admin(
+            &app.db,
+            Kind::Parties,
+            Cursor::new(parties.into_bytes()),
+            Mode::default(),
+        )
+        .await;
+        assert!(report.written, "{}: {:?}", app.engine, report.errors);
+
+        // The roster with Chinese headers; one row has a date that does not exist.
+        let roster = |broken: bool| {
+            let mut csv = String::from("组织代码,户号,取得方式,加入日期,认定依据\n");
+            for n in 0..ROSTER {
+                let joined = if broken && n == BROKEN {
+                    "2018-02-30"
+                } else {
+                    "2018-03-01"
+                };
+                let basis = ["原始取得", "STATUTORY", "申请取得"][n % 3];
+                writeln!(
+                    csv,
+                    "{org_code},{village}{:04},{basis},{joined},2018年成员确认决议",
+                    5000 + n
+                )
+                .expect("text");
+            }
+            csv.into_bytes()
+        };
+        let before = snapshot(&app).await;
+        let report = import_as_admin(
+            &app.db,
+            Kind::Members,
+            Cursor::new(roster(true)),
+            Mode::default(),
+        )
+        .await;
+        assert!(!report.written, "{}", app.engine);
+        assert_eq!(report.rows, ROSTER);
+        assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+        let e = &report.errors[0];
+        assert_eq!(
+            (e.row, e.column.as_str(), e.value.as_str(), e.code),
+            (BROKEN + 2, "joinedOn", "2018-02-30", "BAD_INPUT"),
+            "{e:?}"
+        );
+        assert_eq!(
+            snapshot(&app).await,
+            before,
+            "{}: nothing written",
+            app.engine
+        );
+        assert_eq!(members(&app, &org).await, 0);
+
+        let partial = Mode {
+            partial: true,
+            ..Mode::default()
+        };
+        let report =
+            import_as_admin(&app.db, Kind::Members, Cursor::new(roster(true)), partial).await;
+        assert!(report.written);
+        assert_eq!((report.inserted, report.errors.len()), (ROSTER - 1, 1));
+        assert_eq!(members(&app, &org).await, (ROSTER - 1) as i64);
+        let rejected = String::from_utf8(report.rejected_csv).expect("UTF-8");
+        assert!(
+            rejected.starts_with("组织代码,户号,取得方式,加入日期,认定依据,error"),
+            "the user's own headers: {rejected}"
+        );
+        assert_eq!(rejected.lines().count(), 2, "{rejected}");
+
+        // The fixed file again: the stored rows are reported as stored, the fixed one written.
+        let report =
+            import_as_admin(&app.db, Kind::Members, Cursor::new(roster(false)), partial).await;
+        assert_eq!(report.inserted, 1, "{:?}", &report.errors[..3]);
+        assert!(report.errors.iter().all(|e| e.code == "CONFLICT"));
+        assert_eq!(members(&app, &org).await, ROSTER as i64);
+
+        // Holdings with English headers: one row over-issues its class, refusing the file.
+        class(&app, &app.admin, &org, "POPULATION", "人口股", "1000").await;
+        class(&app, &app.admin, &org, "COLLECTIVE", "集体股", "200").await;
+        let holdings_file = |over: bool| {
+            let mut csv = String::from(
+                "organizationCode,holderKey,shareClass,shares,certificateNo,validFrom,document\n",
+            );
+            for n in 0..ROSTER {
+                writeln!(
+                    csv,
+                    "{org_code},{village}{:04},人口股,2,GQZ-{n:04},2018-06-30,改革方案",
+                    5000 + n
+                )
+                .expect("text");
+            }
+            let collective = if over { "200.01" } else { "200" };
+            writeln!(csv, "{org_code},,集体股,{collective},,2018-06-30,改革方案").expect("text");
+            csv.into_bytes()
+        };
+        let before = snapshot(&app).await;
+        let report = import_as_admin(
+            &app.db,
+            Kind::Holdings,
+            Cursor::new(holdings_file(true)),
+            Mode::default(),
+        )
+        .await;
+        assert!(!report.written);
+        assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+        let e = &report.errors[0];
+        assert_eq!(
+            (e.row, e.column.as_str(), e.code),
+            (ROSTER + 2, "shareClass", "CONFLICT"),
+            "{e:?}"
+        );
+        assert_eq!(
+            snapshot(&app).await,
+            before,
+            "{}: nothing written",
+            app.engine
+        );
+        let report = import_as_admin(
+            &app.db,
+            Kind::Holdings,
+            Cursor::new(holdings_file(false)),
+            Mode::default(),
+        )
+        .await;
+        assert!(report.written, "{:?}", report.errors);
+        assert_eq!(holdings(&app, &org).await, ROSTER as i64 + 1);
+
+        // The register exports as the files it imports from.
+        let exported = app
+            .client
+            .get(format!("{}/export/holdings.csv", app.address))
+            .bearer_auth(&app.admin)
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(exported.status(), 200);
+        let text = exported.text().await.expect("text");
+        let mut lines = text.trim_start_matches('\u{feff}').lines();
+        assert_eq!(
+            lines.next(),
+            Some(columns(Kind::Holdings).join(",").as_str())
+        );
+        assert_eq!(lines.count(), ROSTER + 1, "{}", app.engine);
+        let exported = app
+            .client
+            .get(format!("{}/export/members.csv", app.address))
+            .bearer_auth(&app.admin)
+            .send()
+            .await
+            .expect("sent")
+            .text()
+            .await
+            .expect("text");
+        assert_eq!(exported.lines().count(), ROSTER + 1);
+        let anonymous = app.get("/export/members.csv").await;
+        assert_eq!(anonymous.status(), 401);
+    }
+}
