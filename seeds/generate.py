@@ -675,10 +675,12 @@ def main():
     # (mode, endUse, counterparty, split) per demo village, in order of start date
     C = lambda v: collectives[v["code"]]  # noqa: E731
     demo_plan = {
-        bj["code"]: [("EQUITY_CONTRIBUTION", "民宿", ents["qixing"], "622"),
-                     ("EQUITY_CONTRIBUTION", "民宿", ents["qixing"], "622"),
+        # Houses are contributed to the village's stock cooperative, which runs 七星山庄 with
+        # the operator; the homestay leases are the operator's own.
+        bj["code"]: [("EQUITY_CONTRIBUTION", "民宿", C(bj), "622"),
+                     ("EQUITY_CONTRIBUTION", "民宿", C(bj), "622"),
                      ("HOMESTAY", "民宿", ents["qixing"], None),
-                     ("EQUITY_CONTRIBUTION", "康养民宿", ents["qixing"], "622"),
+                     ("EQUITY_CONTRIBUTION", "康养民宿", C(bj), "622"),
                      ("LEASE", "农家乐", ents["xipan"], None),
                      ("HOMESTAY", "民宿", ents["qixing"], "622")],
         lj["code"]: [("COOPERATIVE_OPERATION", "水果莲加工坊", coops["lotus"], "82"),

@@ -222,3 +222,70 @@ async fn a_district_the_import_refuses_is_refused_with_its_row_report() {
         );
     }
 }
+
+/// The demonstration sites' DIVIDENDS_PAID indicators are what their villages' collectives
+/// distributed to holders, year by year: a site's figure and the register's never disagree.
+#[tokio::test]
+async fn dividend_indicators_agree_with_the_village_collectives_distributions() {
+    use serde_json::{Value, json};
+    for app in crate::helpers::spawn_apps().await {
+        let r = app
+            .graphql(
+                "{ demoSites(first: 50) { nodes { code
+                    indicators(codes: [DIVIDENDS_PAID]) { year value }
+                    village { collectiveOrganization { name
+                      distributions { year holdersFen paid { fen } } } } } } }",
+                json!({}),
+            )
+            .await;
+        assert!(r["errors"].is_null(), "{r}");
+        let mut checked = 0;
+        for site in r["data"]["demoSites"]["nodes"].as_array().expect("sites") {
+            let indicators = site["indicators"].as_array().expect("indicators");
+            if indicators.is_empty() {
+                continue;
+            }
+            let org = &site["village"]["collectiveOrganization"];
+            assert!(
+                !org.is_null(),
+                "{}: {} has no collective",
+                app.engine,
+                site["code"]
+            );
+            let by_year = |rows: &Value, field: &str| -> Vec<(i64, i64)> {
+                let mut out: Vec<(i64, i64)> = rows
+                    .as_array()
+                    .expect("rows")
+                    .iter()
+                    .map(|row| {
+                        let value = field
+                            .split('.')
+                            .fold(row, |v, f| &v[f])
+                            .as_i64()
+                            .expect("a number");
+                        (row["year"].as_i64().expect("a year"), value)
+                    })
+                    .collect();
+                out.sort_unstable();
+                out
+            };
+            let indicated = by_year(&site["indicators"], "value");
+            assert_eq!(
+                by_year(&org["distributions"], "holdersFen"),
+                indicated,
+                "{}: {} declared",
+                app.engine,
+                site["code"]
+            );
+            assert_eq!(
+                by_year(&org["distributions"], "paid.fen"),
+                indicated,
+                "{}: {} paid",
+                app.engine,
+                site["code"]
+            );
+            checked += 1;
+        }
+        assert_eq!(checked, 2, "DS-001 and DS-004 report dividends");
+    }
+}

@@ -37,7 +37,8 @@ const REVITALIZE: &str = r#"mutation($i: RecordRevitalizationInput!) {
   recordRevitalization(input: $i) { revitalization { id } } }"#;
 
 /// A village with its collective party and households, in a township, with a second such
-/// village of the same township; chosen among those with no organisation yet.
+/// village of the same township; chosen in a township with no organisation yet, so that its
+/// figures are the test's own.
 pub(crate) struct Place {
     pub(crate) township: String,
     pub(crate) other_township: String,
@@ -85,7 +86,12 @@ pub(crate) async fn place(app: &TestApp) -> Place {
             .map(|a| a.id);
         (households.len() >= 5).then(|| (collective.clone(), households, asset))
     };
-    for v in &villages {
+    let busy: Vec<i64> = orgs
+        .iter()
+        .filter_map(|o| villages.iter().find(|v| v.id == o.village_id))
+        .map(|v| v.township_id)
+        .collect();
+    for v in villages.iter().filter(|v| !busy.contains(&v.township_id)) {
         let Some((collective, households, Some(asset))) = free(v) else {
             continue;
         };

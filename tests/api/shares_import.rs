@@ -200,7 +200,8 @@ async fn a_roster_of_500_with_a_broken_row_is_refused_whole_and_written_with_par
             lines.next(),
             Some(columns(Kind::Holdings).join(",").as_str())
         );
-        assert_eq!(lines.count(), ROSTER + 1, "{}", app.engine);
+        let ours = |line: &&str| line.starts_with(org_code.as_str());
+        assert_eq!(lines.filter(ours).count(), ROSTER + 1, "{}", app.engine);
         let exported = app
             .client
             .get(format!("{}/export/members.csv", app.address))
@@ -211,7 +212,7 @@ async fn a_roster_of_500_with_a_broken_row_is_refused_whole_and_written_with_par
             .text()
             .await
             .expect("text");
-        assert_eq!(exported.lines().count(), ROSTER + 1);
+        assert_eq!(exported.lines().filter(ours).count(), ROSTER);
         let anonymous = app.get("/export/members.csv").await;
         assert_eq!(anonymous.status(), 401);
     }

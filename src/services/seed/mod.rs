@@ -33,6 +33,7 @@ use crate::domain::demo_sites::{DemoSiteDraft, DemoSiteLevel, Indicator, Indicat
 use crate::services::import::{self, Kind};
 
 mod credit;
+mod shares;
 
 /// The files of the importable kinds, in the order they depend on each other.
 const IMPORTS: [(Kind, &str, &[u8]); 5] = [
@@ -82,6 +83,9 @@ pub struct SeedReport {
     pub revitalizations: usize,
     pub members: usize,
     pub holdings: usize,
+    pub organizations: usize,
+    pub contributions: usize,
+    pub distributions: usize,
     pub demo_sites: usize,
     pub policies: usize,
     pub banks: usize,
@@ -101,6 +105,9 @@ impl SeedReport {
             + self.revitalizations
             + self.members
             + self.holdings
+            + self.organizations
+            + self.contributions
+            + self.distributions
             + self.demo_sites
             + self.policies
             + self.banks
@@ -174,6 +181,7 @@ pub async fn load(db: &DatabaseConnection, today: NaiveDate) -> anyhow::Result<S
     let txn = db.begin().await.map_err(db::StoreError::from)?;
     load_sites(&txn, today, &mut report).await?;
     credit::load(&txn, &mut report).await?;
+    shares::load(&txn, today, &mut report).await?;
     if report.total() > 0 {
         audit::record(
             &txn,
