@@ -1070,3 +1070,170 @@ async fn who_may_read_and_write_the_register() {
         }
     }
 }
+
+/// splitmix64, so the engine-level property test needs no dependency and fails the same way
+/// every run.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn between(&mut self, low: i64, high: i64) -> i64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        let span = u64::try_from(high - low).expect("high ≥ low") + 1;
+        low + i64::try_from((z ^ (z >> 31)) % span).expect("fits")
+    }
+}
+
+/// Random organisations, holdings and amounts, declared through the API and stored on each
+/// engine: the payouts read back sum exactly to what holders get, and each lies within 1 fen of
+/// its exact share of its pool (the whole amount, or its class's under class weights).
+#[tokio::test]
+async fn stored_payouts_sum_exactly_and_lie_within_a_fen_of_their_share() {
+    const CASES: i64 = 12;
+    const KINDS: [&str; 3] = ["FUND", "RESOURCE", "LABOUR_AGE"];
+    for app in spawn_apps().await {
+        let place = place(&app).await;
+        let mut rng = SplitMix64(0x5EED_0016_2026);
+        let village = village_id(&place.village);
+        for case in 0..CASES {
+            let weighted = case % 2 == 1;
+            let reserve = rng.between(0, 10_000);
+            let r = app
+                .graphql(
+                    CREATE,
+                    json!({ "i": { "villageId": village, "name": format!("测试专业合作社{case}"),
+                        "creditCode": credit_code(&format!("93369901MA{case:07}")),
+                        "kind": "PROFESSIONAL_COOPERATIVE", "registeredOn": "2015-01-01",
+                        "reserveBp": reserve,
+                        "dividendSplit": if weighted { "BY_CLASS_WEIGHT" } else { "PER_SHARE" } } }),
+                )
+                .await;
+            let org = ok(&r, "createCollectiveOrganization")["organization"]["id"]
+                .as_str()
+                .expect("id")
+                .to_owned();
+            let members = rng.between(1, place.households.len() as i64) as usize;
+            for h in &place.households[..members] {
+                ok(&member(&app, &app.admin, &org, *h).await, "recordMember");
+            }
+            let class_count = rng.between(1, 3);
+            let mut left = 10_000;
+            let mut classes = Vec::new();
+            for c in 0..class_count {
+                let weight = if c + 1 == class_count {
+                    left
+                } else {
+                    rng.between(0, left)
+                };
+                left -= weight;
+                let r = app
+                    .graphql(
+                        CLASS,
+                        json!({ "i": { "organizationId": org, "kind": KINDS[c as usize],
+                            "name": format!("股{c}"), "issued": "100000000", "weightBp": weight } }),
+                    )
+                    .await;
+                classes.push(ok(&r, "defineShareClass")["shareClass"]["id"].clone());
+            }
+            // Every class held, then random holdings of random classes.
+            let mut holdings = Vec::new();
+            for (i, h) in place.households[..members].iter().enumerate() {
+                for _ in 0..rng.between(1, 3) {
+                    let class = if i < classes.len() {
+                        &classes[i]
+                    } else {
+                        &classes[rng.between(0, class_count - 1) as usize]
+                    };
+                    let hundredths = if rng.between(0, 5) == 0 {
+                        rng.between(1, 1_000_000_000)
+                    } else {
+                        rng.between(1, 50_000)
+                    };
+                    holdings.push(json!({ "holderId": party_id(*h), "shareClassId": class,
+                        "shares": format!("{}.{:02}", hundredths / 100, hundredths % 100) }));
+                }
+            }
+            for class in classes.iter().skip(members) {
+                holdings.push(json!({ "holderId": party_id(place.households[0]),
+                    "shareClassId": class, "shares": "0.01" }));
+            }
+            let r = app
+                .graphql(
+                    ISSUE,
+                    json!({ "i": { "organizationId": org, "issuedOn": "2018-06-30", "holdings": holdings } }),
+                )
+                .await;
+            ok(&r, "issueShares");
+            let amount = match rng.between(0, 2) {
+                0 => rng.between(0, 1_000),
+                1 => rng.between(0, 100_000_000),
+                _ => rng.between(0, 1_000_000_000_000),
+            };
+            let r = app
+                .graphql(
+                    "mutation($i: DeclareDistributionInput!) { declareDistribution(input: $i) {
+                        distribution { reserveFen holdersFen classes { shareClass { id } fen }
+                          payouts(first: 100) { totalCount nodes { fen holding { shares shareClass { id } } } } } } }",
+                    json!({ "i": { "organizationId": org, "year": 2020, "distributableFen": amount,
+                        "declaredOn": "2021-01-10" } }),
+                )
+                .await;
+            let d = &ok(&r, "declareDistribution")["distribution"];
+            let fen = |v: &Value| i128::from(v.as_i64().expect("fen"));
+            let holders = fen(&d["holdersFen"]);
+            assert_eq!(
+                fen(&d["reserveFen"]) + holders,
+                i128::from(amount),
+                "case {case}"
+            );
+            let payouts = d["payouts"]["nodes"].as_array().expect("payouts");
+            assert_eq!(
+                payouts.len(),
+                holdings.len(),
+                "case {case}: one payout a holding"
+            );
+            assert_eq!(
+                payouts.iter().map(|p| fen(&p["fen"])).sum::<i128>(),
+                holders,
+                "{} case {case}: payouts sum to the holders' amount: {r}",
+                app.engine
+            );
+            let hundredths = |p: &Value| {
+                let s = p["holding"]["shares"]
+                    .as_str()
+                    .expect("shares")
+                    .replace('.', "");
+                s.parse::<i128>().expect("hundredths")
+            };
+            let class_of = |p: &Value| p["holding"]["shareClass"]["id"].clone();
+            for p in payouts {
+                // The pool this payout shares: the whole amount, or its class's.
+                let (pool, among): (i128, Vec<&Value>) = if weighted {
+                    let class = d["classes"]
+                        .as_array()
+                        .expect("classes")
+                        .iter()
+                        .find(|c| c["shareClass"]["id"] == class_of(p))
+                        .expect("its class is in the plan");
+                    let among = payouts
+                        .iter()
+                        .filter(|q| class_of(q) == class_of(p))
+                        .collect();
+                    (fen(&class["fen"]), among)
+                } else {
+                    (holders, payouts.iter().collect())
+                };
+                let total: i128 = among.iter().map(|q| hundredths(q)).sum();
+                // |p·S − A·s| < S
+                let off = (fen(&p["fen"]) * total - pool * hundredths(p)).abs();
+                assert!(
+                    off < total,
+                    "{} case {case}: {p} of {pool}: {r}",
+                    app.engine
+                );
+            }
+        }
+    }
+}
