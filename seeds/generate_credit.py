@@ -27,16 +27,19 @@ revitalizations = read_revitalizations()
 leased = {r["assetCode"] for r in revitalizations if r["mode"] in ("LEASE", "EQUITY_CONTRIBUTION", "COOPERATIVE_OPERATION", "HOMESTAY")}
 
 policy = {
-    "version": "东川区-2026-1",
-    "mortgageable": ["FARMHOUSE_PROPERTY", "LAND_MANAGEMENT", "FOREST", "COLLECTIVE_CONSTRUCTION_LAND"],
+    "version": "东川区-2026-2",
+    "mortgageable": ["FARMHOUSE_PROPERTY", "LAND_MANAGEMENT", "FOREST", "COLLECTIVE_CONSTRUCTION_LAND",
+                     "COLLECTIVE_SHARE"],
     "ltvCeilingBp": {
         "FARMHOUSE_PROPERTY": 7000,
         "HOMESTEAD_USE": 5000,
         "LAND_MANAGEMENT": 7000,
         "FOREST": 6000,
         "COLLECTIVE_CONSTRUCTION_LAND": 7000,
+        "COLLECTIVE_SHARE": 5000,
     },
-    "collectiveConsent": ["FARMHOUSE_PROPERTY", "HOMESTEAD_USE"],
+    # A pledged share needs the organisation's written consent (股权质押须经集体经济组织同意).
+    "collectiveConsent": ["FARMHOUSE_PROPERTY", "HOMESTEAD_USE", "COLLECTIVE_SHARE"],
     "minAppraisalFen": 5_000_000,
     "appraisalValidDays": 365,
     "age": {"min": 18, "maleMax": 65, "femaleMax": 60},
@@ -76,6 +79,24 @@ for bank in banks:
             "maxRateBp": 620 if rural else 520,
             "needsCollectiveConsent": kind == "LAND_MANAGEMENT" and rural,
         })
+
+# Share pledge loans (股权质押贷), at the rural commercial bank only; last, so the other products
+# keep their ids.
+products.append({
+    "code": "JXRCB-DC-COLLECTIVE_SHARE",
+    "bankCode": "JXRCB-DC",
+    "name": "农商股权质押贷",
+    "rightKind": "COLLECTIVE_SHARE",
+    "creditModel": "MORTGAGE",
+    "maxLtvBp": 5000,
+    "minTermMonths": 6,
+    "maxTermMonths": 36,
+    "minAmountFen": 500_000,
+    "maxAmountFen": 20_000_000,
+    "minRateBp": 420,
+    "maxRateBp": 650,
+    "needsCollectiveConsent": True,
+})
 
 households = [a for a in assets if parties[a["ownerKey"]]["kind"] == "HOUSEHOLD"]
 

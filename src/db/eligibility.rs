@@ -11,8 +11,8 @@ use super::entities::{idle_asset, mortgage, party, policy_version, revitalizatio
 use super::{StoreError, StoreResult};
 use crate::domain::eligibility::Policy;
 use crate::domain::eligibility::{
-    AppraisalFacts, AssetFacts, BorrowerFacts, Document, Holder, MortgageFacts, ProductFacts,
-    Request, RightFacts, Snapshot, ZoneFacts, birth_and_sex,
+    AppraisalFacts, AssetFacts, BorrowerFacts, Document, Holder, HoldingFacts, MortgageFacts,
+    ProductFacts, Request, RightFacts, Snapshot, ZoneFacts, birth_and_sex,
 };
 use crate::domain::geometry::Location;
 use crate::domain::rights::{CreditModel, DocumentKind, RightKind, RightStatus};
@@ -154,6 +154,19 @@ pub async fn snapshot(
             }),
         },
     };
+    let holding = match right.holding_id {
+        None => None,
+        Some(id) => super::shares::holdings_by_ids(conn, &[id])
+            .await?
+            .remove(&id)
+            .map(|h| HoldingFacts {
+                id: h.id,
+                organization_id: h.organization_id,
+                holder_party_id: h.holder_party_id,
+                valid_from: h.valid_from,
+                valid_to: h.valid_to,
+            }),
+    };
     let appraisals = super::rights::appraisals_of(conn, right_id)
         .await?
         .into_iter()
@@ -196,6 +209,7 @@ pub async fn snapshot(
             holders,
             documents,
             asset,
+            holding,
         },
         product: ProductFacts {
             id: product.id,

@@ -22,6 +22,8 @@ pub struct NewRight {
     pub code: String,
     pub kind: RightKind,
     pub asset_id: Option<i64>,
+    /// The share holding, for a COLLECTIVE_SHARE right.
+    pub holding_id: Option<i64>,
     pub certificate_no: Option<String>,
     pub certificate_kind: Option<String>,
     pub issued_on: Option<NaiveDate>,
@@ -39,6 +41,7 @@ pub async fn insert_right(conn: &impl ConnectionTrait, r: &NewRight) -> StoreRes
         code: Set(r.code.clone()),
         kind: Set(r.kind.as_str().to_owned()),
         asset_id: Set(r.asset_id),
+        holding_id: Set(r.holding_id),
         certificate_no: Set(r.certificate_no.clone()),
         certificate_kind: Set(r.certificate_kind.clone()),
         issued_on: Set(r.issued_on),
@@ -312,4 +315,19 @@ pub async fn appraisals_of_rights(
         v.sort_by_key(|a| a.id);
     }
     Ok(out)
+}
+
+/// The right on each of these share holdings, by holding.
+pub async fn rights_on_holdings(
+    conn: &impl ConnectionTrait,
+    holding_ids: &[i64],
+) -> StoreResult<HashMap<i64, property_right::Model>> {
+    let rows = property_right::Entity::find()
+        .filter(property_right::Column::HoldingId.is_in(holding_ids.iter().copied()))
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| r.holding_id.map(|h| (h, r)))
+        .collect())
 }

@@ -19,6 +19,9 @@ code_enum! {
         Forest = "FOREST",
         /// Collective operating construction land use right (集体经营性建设用地使用权).
         CollectiveConstructionLand = "COLLECTIVE_CONSTRUCTION_LAND",
+        /// A holding of shares in a collective economic organisation (集体经济组织股权), pledged
+        /// where the district allows it (股权质押); it sits on the holding, not on an asset.
+        CollectiveShare = "COLLECTIVE_SHARE",
     }
 }
 

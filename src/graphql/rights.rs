@@ -12,13 +12,16 @@ use crate::domain::datum::Crs;
 use crate::domain::geometry::Area;
 use crate::domain::rights::{self, AppraisalMethod, DocumentKind, RightKind, RightStatus};
 use crate::error::AppError;
-use crate::graphql::common::context::{Details, caller, db_conn, json, record, stored};
+use crate::graphql::common::context::{Details, caller, db_conn, json, record, stored, today};
 use crate::graphql::common::ids;
 use crate::graphql::common::ids::Kind;
-use crate::graphql::common::loaders::{AppraisalsOf, AssetKey, DocumentsOf, HoldersOf, PartyKey};
+use crate::graphql::common::loaders::{
+    AppraisalsOf, AssetKey, DocumentsOf, HoldersOf, HoldingKey, PartyKey,
+};
 use crate::graphql::common::nodes::{IdleAsset, Party, PropertyRight};
 use crate::graphql::common::scalars::{GeoJson, Long};
 use crate::graphql::parties::party_id;
+use crate::graphql::shares::ShareHolding;
 
 /// A property right (产权): a household's house with its homestead, a land management right, a
 /// forest right… with its certificate, holders and source documents (LADM: LA_Right).
@@ -88,6 +91,17 @@ impl PropertyRight {
             .load_one(AssetKey(id))
             .await?
             .map(IdleAsset::from))
+    }
+
+    /// The share holding it is on (所质押股权), for a COLLECTIVE_SHARE right.
+    async fn holding(&self, ctx: &Context<'_>) -> Result<Option<ShareHolding>> {
+        let Some(id) = self.0.holding_id else {
+            return Ok(None);
+        };
+        Ok(crate::graphql::common::loaders::of(ctx)?
+            .load_one(HoldingKey(id))
+            .await?
+            .map(ShareHolding))
     }
 
     /// Holders and their shares (权利人及份额); a household's members are co-owners.
@@ -229,8 +243,11 @@ pub struct RegisterPropertyRightInput {
     pub code: String,
     /// Kind (权利类型).
     pub kind: RightKind,
-    /// The idle asset it is on (所在资产).
+    /// The idle asset it is on (所在资产); none for a COLLECTIVE_SHARE right.
     pub asset_id: Option<ID>,
+    /// The share holding a COLLECTIVE_SHARE right is on (所质押股权): open, held by a member
+    /// household, who is the right's only holder; one right per holding.
+    pub holding_id: Option<ID>,
     /// Certificate number (权证号); absent while unregistered.
     pub certificate_no: Option<String>,
     /// Kind of certificate (权证类型).
@@ -331,13 +348,37 @@ pub(crate) async fn right_township(
     ctx: &Context<'_>,
     right: &property_right::Model,
 ) -> Result<Option<i64>> {
+    let conn = db_conn(ctx)?;
+    if let Some(h) = right.holding_id {
+        return holding_township(conn, h).await;
+    }
     Ok(match right.asset_id {
-        Some(a) => db::assets::by_ids(db_conn(ctx)?, &[a])
+        Some(a) => db::assets::by_ids(conn, &[a])
             .await?
             .remove(&a)
             .map(|a| a.township_id),
         None => None,
     })
+}
+
+/// The township of a share holding's organisation.
+async fn holding_township(conn: &sea_orm::DatabaseConnection, holding: i64) -> Result<Option<i64>> {
+    let Some(h) = db::shares::holdings_by_ids(conn, &[holding])
+        .await?
+        .remove(&holding)
+    else {
+        return Ok(None);
+    };
+    let Some(org) = db::shares::organizations_by_ids(conn, &[h.organization_id])
+        .await?
+        .remove(&h.organization_id)
+    else {
+        return Ok(None);
+    };
+    Ok(db::places::villages_by_ids(conn, &[org.village_id])
+        .await?
+        .remove(&org.village_id)
+        .map(|v| v.township_id))
 }
 
 /// ADMIN, or a CADRE of the right's township (a right on no asset is the district's).
@@ -416,9 +457,47 @@ impl RightsMutation {
             }
             None => None,
         };
+        let holding = match &input.holding_id {
+            Some(id) => {
+                let n = ids::decode_as(id, Kind::ShareHolding)?;
+                Some(
+                    db::shares::holdings_by_ids(conn, &[n])
+                        .await?
+                        .remove(&n)
+                        .ok_or_else(|| AppError::bad_input("`holdingId` names no share holding"))?,
+                )
+            }
+            None => None,
+        };
+        match (input.kind == RightKind::CollectiveShare, &holding, &asset) {
+            (true, None, _) => {
+                return Err(AppError::bad_input(
+                    "a COLLECTIVE_SHARE right sits on a share holding: give `holdingId`",
+                )
+                .into());
+            }
+            (true, Some(_), Some(_)) => {
+                return Err(AppError::bad_input(
+                    "a COLLECTIVE_SHARE right sits on a holding, not on an asset: leave out `assetId`",
+                )
+                .into());
+            }
+            (false, Some(_), _) => {
+                return Err(AppError::bad_input(
+                    "only a COLLECTIVE_SHARE right sits on a share holding",
+                )
+                .into());
+            }
+            _ => {}
+        }
         let who = caller(ctx);
-        let actor = match &asset {
-            Some(a) => who.may_write_in(a.township_id).map_err(AppError::from)?,
+        let township = match (&asset, &holding) {
+            (Some(a), _) => Some(a.township_id),
+            (None, Some(h)) => holding_township(conn, h.id).await?,
+            (None, None) => None,
+        };
+        let actor = match township {
+            Some(t) => who.may_write_in(t).map_err(AppError::from)?,
             None => who
                 .may_administer("a right on no registered asset")
                 .map_err(AppError::from)?,
@@ -434,10 +513,43 @@ impl RightsMutation {
             rights::holder_shares(&holders).map_err(|e| AppError::bad_input(e.to_string()))?;
         rights::check_term(input.issued_on, input.expires_on)
             .map_err(|e| AppError::bad_input(e.to_string()))?;
+        if let Some(h) = &holding {
+            let Some(holder) = h.holder_party_id else {
+                return Err(AppError::bad_input(
+                    "collective shares held by the organisation itself are not pledged",
+                )
+                .into());
+            };
+            if h.valid_to.is_some_and(|to| to <= today()) {
+                return Err(AppError::bad_input(format!(
+                    "holding {} was closed on {}",
+                    Kind::ShareHolding.id(h.id).as_str(),
+                    h.valid_to.unwrap_or_default()
+                ))
+                .into());
+            }
+            if holders != [(holder, 10_000)] {
+                return Err(AppError::bad_input(
+                    "a share right's one holder is the household holding the shares",
+                )
+                .into());
+            }
+            if let Some(r) = db::rights::rights_on_holdings(conn, &[h.id])
+                .await?
+                .remove(&h.id)
+            {
+                return Err(AppError::conflict(format!(
+                    "the holding already backs right {}",
+                    r.code
+                ))
+                .into());
+            }
+        }
         let new = NewRight {
             code: text("code", &input.code, 40)?,
             kind: input.kind,
             asset_id: asset.as_ref().map(|a| a.id),
+            holding_id: holding.as_ref().map(|h| h.id),
             certificate_no: input
                 .certificate_no
                 .map(|c| text("certificateNo", &c, 64))

@@ -152,6 +152,9 @@ async fn load_party(ctx: &Context<'_>, id: Option<i64>) -> Result<Option<Party>>
 // ---------------------------------------------------------------------------------------------
 // Types
 
+/// A collective economic organisation (农村集体经济组织): a village's stock or economic
+/// cooperative, a professional cooperative or an enterprise issuing shares. It is a `Party`, so
+/// rights, revitalizations and loans naming it keep working.
 #[Object]
 impl CollectiveOrganization {
     /// Global ID.
@@ -383,9 +386,9 @@ impl CollectiveOrganization {
     }
 }
 
-/// A membership of a collective (成员资格): a household, from joining until leaving.
 pub struct Member(pub collective_member::Model);
 
+/// A membership of a collective (成员资格): a household, from joining until leaving.
 #[Object]
 impl Member {
     /// Global ID.
@@ -438,9 +441,9 @@ impl Member {
     }
 }
 
-/// A class of shares (股种) of an organisation.
 pub struct ShareClass(pub share_class::Model);
 
+/// A class of shares (股种) of an organisation.
 #[Object]
 impl ShareClass {
     /// Global ID.
@@ -483,11 +486,11 @@ impl ShareClass {
     }
 }
 
+pub struct ShareHolding(pub share_holding::Model);
+
 /// A holding (股权): a number of shares of one class held by a member household or by the
 /// organisation itself (集体股), from `validFrom` until `validTo`. Never edited: a change closes
 /// it and opens new ones.
-pub struct ShareHolding(pub share_holding::Model);
-
 #[Object]
 impl ShareHolding {
     /// Global ID.
@@ -562,9 +565,9 @@ impl ShareHolding {
     }
 }
 
-/// A change of holdings (股权变更): the holdings it closed and those it opened.
 pub struct ShareChange(pub share_change::Model);
 
+/// A change of holdings (股权变更): the holdings it closed and those it opened.
 #[Object]
 impl ShareChange {
     /// Global ID.
@@ -637,6 +640,8 @@ pub struct Funds {
     pub source: FundSource,
 }
 
+/// What was turned into shares (入股): an idle asset, a land right or funds, its appraised
+/// value, and the shares issued for it and to whom.
 #[Object]
 impl Contribution {
     /// Global ID.
@@ -737,12 +742,12 @@ impl Contribution {
     }
 }
 
+pub struct Distribution(pub distribution::Model);
+
 /// A year's distribution of income (年度收益分配). Rounding: the reserve is rounded down; the
 /// rest is shared by the largest remainder method (each payout is the floor of its exact share,
 /// and the fen left over go one each to the largest remainders, ties to the older holding), so
 /// payouts sum exactly to `holdersFen` and each lies within 1 fen of its exact share.
-pub struct Distribution(pub distribution::Model);
-
 #[Object]
 impl Distribution {
     /// Global ID.
@@ -876,9 +881,9 @@ pub struct PaidFigures {
     pub households: i64,
 }
 
-/// What one class received from a distribution (股种分配额).
 pub struct ClassDistribution(distribution_class::Model);
 
+/// What one class received from a distribution (股种分配额).
 #[Object]
 impl ClassDistribution {
     /// The class (股种).
@@ -901,10 +906,10 @@ impl ClassDistribution {
     }
 }
 
-/// What one holding received from a distribution (分红).
 #[derive(Clone)]
 pub struct PayoutNode(pub payout::Model);
 
+/// What one holding received from a distribution (分红).
 #[Object(name = "Payout")]
 impl PayoutNode {
     /// Global ID.
@@ -973,6 +978,7 @@ pub struct YearPayouts {
     pub payouts: Vec<PayoutNode>,
 }
 
+/// A household's shares statement (股权及分红明细): its memberships, holdings and payouts.
 #[Object]
 impl ShareStatement {
     /// The household (农户).

@@ -484,6 +484,26 @@ pub async fn record_change(
     write_change(txn, author, org, &loaded, request).await
 }
 
+/// A holding pledged to a bank (股权质押: its right has an active mortgage) stays as it is until
+/// the pledge is released.
+async fn refuse_pledged(txn: &impl ConnectionTrait, closes: &[i64]) -> Result<()> {
+    if closes.is_empty() {
+        return Ok(());
+    }
+    for (holding, right) in db::rights::rights_on_holdings(txn, closes).await? {
+        if let Some(m) = db::eligibility::active_mortgages_on(txn, right.id)
+            .await?
+            .first()
+        {
+            return Err(ShareError::Conflict(format!(
+                "holding {holding} is pledged (right {}, mortgage {}); the pledge is released before the holding changes",
+                right.code, m.id
+            )));
+        }
+    }
+    Ok(())
+}
+
 async fn write_change(
     txn: &impl ConnectionTrait,
     author: &Author,
@@ -491,6 +511,7 @@ async fn write_change(
     loaded: &Loaded,
     request: ChangeRequest,
 ) -> Result<Recorded> {
+    refuse_pledged(txn, &request.closes).await?;
     let classes = loaded
         .classes
         .iter()

@@ -97,7 +97,7 @@ async fn every_rule_fails_somewhere_in_the_demo_and_some_rights_pass() {
             assert!(r["errors"].is_null(), "{}: {r}", app.engine);
             let report = &r["data"]["mortgageEligibility"];
             let rules = report["rules"].as_array().expect("rules");
-            assert_eq!(rules.len(), 19, "one entry per rule");
+            assert_eq!(rules.len(), 20, "one entry per rule");
             for rule in rules {
                 assert!(!rule["evidence"].as_array().expect("evidence").is_empty());
                 if rule["verdict"] == "FAIL" {
@@ -189,7 +189,7 @@ async fn a_report_is_reproducible_and_names_no_person() {
         );
         assert_eq!(a["snapshotDigest"], b["snapshotDigest"]);
         assert_eq!(a["snapshotDigest"].as_str().map(str::len), Some(64));
-        assert_eq!(a["ruleSetVersion"], "东川区-2026-1");
+        assert_eq!(a["ruleSetVersion"], "东川区-2026-2");
         let person = party::Entity::find_by_id(borrower)
             .one(&app.db)
             .await
@@ -223,11 +223,11 @@ async fn a_bank_sees_its_own_products_only_and_strangers_see_none() {
             .iter()
             .map(|p| p["bank"]["code"].as_str().expect("bank"))
             .collect();
-        assert_eq!(codes, vec!["JXRCB-DC"; 5], "{r}");
+        assert_eq!(codes, vec!["JXRCB-DC"; 6], "{r}");
         let all = app.graphql("{ loanProducts { code } }", json!({})).await;
         assert_eq!(
             all["data"]["loanProducts"].as_array().map(Vec::len),
-            Some(10)
+            Some(11)
         );
 
         let theirs = d.product("PSBC-DC", "FARMHOUSE_PROPERTY");
@@ -301,8 +301,8 @@ async fn the_policy_is_data_the_district_office_versions() {
             .graphql("{ mortgagePolicy { version mortgageable ltvCeilings { kind maxLoanToValue } minAppraisalFen appraisalValidDays collectiveConsent age { min maleMax femaleMax } } }", json!({}))
             .await;
         let mut policy = r["data"]["mortgagePolicy"].clone();
-        assert_eq!(policy["version"], "东川区-2026-1", "{r}");
-        policy["version"] = json!("东川区-2026-2");
+        assert_eq!(policy["version"], "东川区-2026-2", "{r}");
+        policy["version"] = json!("东川区-2026-3");
         policy["mortgageable"] = json!(["FARMHOUSE_PROPERTY", "HOMESTEAD_USE"]);
         let set = "mutation($p: MortgagePolicyInput!) { setMortgagePolicy(input: $p) { version mortgageable } }";
         let cadre = app.token(Role::Cadre, Some("369901102000"), None).await;
@@ -340,7 +340,7 @@ async fn the_policy_is_data_the_district_office_versions() {
         );
         let r = app.graphql(ELIGIBILITY, v).await;
         let report = &r["data"]["mortgageEligibility"];
-        assert_eq!(report["ruleSetVersion"], "东川区-2026-2");
+        assert_eq!(report["ruleSetVersion"], "东川区-2026-3");
         let jurisdiction = report["rules"]
             .as_array()
             .expect("rules")

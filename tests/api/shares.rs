@@ -1237,3 +1237,210 @@ async fn stored_payouts_sum_exactly_and_lie_within_a_fen_of_their_share() {
         }
     }
 }
+
+/// Shares as collateral (股权质押): a COLLECTIVE_SHARE right sits on an open holding of its one
+/// holder; the eligibility report checks the holding and the organisation's consent; while
+/// the pledge's mortgage is active the holding cannot be transferred or redeemed.
+#[tokio::test]
+async fn a_pledged_share_is_checked_and_stays_put_while_pledged() {
+    use rural_registry::domain::eligibility::{Sex, birth_and_sex};
+    const RIGHT: &str = r#"mutation($i: RegisterPropertyRightInput!) {
+      registerPropertyRight(input: $i) { propertyRight { id kind holding { id shares } } } }"#;
+    const ELIGIBILITY: &str = r#"query($r: ID!, $p: ID!, $b: ID!) {
+      mortgageEligibility(rightId: $r, productId: $p, amountFen: 8000000, termMonths: 24, borrowerId: $b) {
+        verdict rules { code verdict } } }"#;
+    for app in spawn_apps().await {
+        let place = place(&app).await;
+        let admin = app.admin.clone();
+        let org = create_org(&app, &admin, &place).await;
+        let today = chrono::Local::now().date_naive();
+        // The borrower: a household of working age, as the demo policy wants it.
+        let parties = party::Entity::find().all(&app.db).await.expect("parties");
+        let of_age = |id: &i64| {
+            let p = parties.iter().find(|p| p.id == *id).expect("a party");
+            p.id_number
+                .as_deref()
+                .and_then(birth_and_sex)
+                .is_some_and(|(born, sex)| {
+                    let age = today.years_since(born).unwrap_or(0);
+                    age >= 20 && age <= if sex == Sex::Male { 60 } else { 55 }
+                })
+        };
+        let borrower = *place
+            .households
+            .iter()
+            .find(|h| of_age(h))
+            .expect("a borrower");
+        let other = *place
+            .households
+            .iter()
+            .find(|h| **h != borrower)
+            .expect("another household");
+        for h in [borrower, other] {
+            ok(&member(&app, &admin, &org, h).await, "recordMember");
+        }
+        let population = class(&app, &admin, &org, "POPULATION", "人口股", "200").await;
+        let collective = class(&app, &admin, &org, "COLLECTIVE", "集体股", "50").await;
+        let r = app
+            .graphql(
+                ISSUE,
+                json!({ "i": { "organizationId": org, "issuedOn": "2018-06-30", "holdings": [
+                    { "holderId": party_id(borrower), "shareClassId": population, "shares": "100", "certificateNo": "GQZ-B" },
+                    { "holderId": party_id(other), "shareClassId": population, "shares": "100" },
+                    { "shareClassId": collective, "shares": "50" },
+                ] } }),
+            )
+            .await;
+        let opened = ok(&r, "issueShares")["shareChange"]["opened"].clone();
+        let (held, organisation_held) = (opened[0]["id"].clone(), opened[2]["id"].clone());
+        let right = |holding: &Value, holder: i64, code: &str| {
+            json!({ "i": { "code": code, "kind": "COLLECTIVE_SHARE", "holdingId": holding,
+                "certificateNo": "GQZ-B", "holders": [{ "partyId": party_id(holder), "share": 1.0 }] } })
+        };
+
+        // What cannot be pledged, refused with nothing written.
+        let other_cadre = app
+            .token(Role::Cadre, Some(&place.other_township), None)
+            .await;
+        let mut without_holding = right(&held, borrower, "GQZY-X");
+        without_holding["i"]["holdingId"] = Value::Null;
+        let mut wrong_kind = right(&held, borrower, "GQZY-X");
+        wrong_kind["i"]["kind"] = json!("FARMHOUSE_PROPERTY");
+        let refusals = [
+            (Some(admin.as_str()), without_holding, "BAD_INPUT"),
+            (Some(admin.as_str()), wrong_kind, "BAD_INPUT"),
+            (
+                Some(admin.as_str()),
+                right(&organisation_held, borrower, "GQZY-X"),
+                "BAD_INPUT",
+            ),
+            (
+                Some(admin.as_str()),
+                right(&held, other, "GQZY-X"),
+                "BAD_INPUT",
+            ),
+            (
+                Some(other_cadre.as_str()),
+                right(&held, borrower, "GQZY-X"),
+                "FORBIDDEN",
+            ),
+        ];
+        for (token, variables, code) in refusals {
+            let before = snapshot(&app).await;
+            let r = app.graphql_as(token, RIGHT, variables).await;
+            assert_eq!(error_code(&r), Some(code), "{}: {r}", app.engine);
+            assert_eq!(snapshot(&app).await, before);
+        }
+        let cadre = app.token(Role::Cadre, Some(&place.township), None).await;
+        let r = app
+            .graphql_as(Some(&cadre), RIGHT, right(&held, borrower, "GQZY-0001"))
+            .await;
+        let pledged = ok(&r, "registerPropertyRight")["propertyRight"].clone();
+        assert_eq!(pledged["holding"]["id"], held, "{r}");
+        let again = app
+            .graphql(RIGHT, right(&held, borrower, "GQZY-0002"))
+            .await;
+        assert_eq!(
+            error_code(&again),
+            Some("CONFLICT"),
+            "one right per holding: {again}"
+        );
+
+        // The report: the holding is checked, the organisation's consent is asked for.
+        let products = app.graphql("{ loanProducts { id code } }", json!({})).await;
+        let product = ok(&products, "loanProducts")
+            .as_array()
+            .expect("products")
+            .iter()
+            .find(|p| p["code"] == "JXRCB-DC-COLLECTIVE_SHARE")
+            .expect("the demo's share pledge product")["id"]
+            .clone();
+        let bank = app.token(Role::Bank, None, Some("JXRCB-DC")).await;
+        let report = async |token: &str| {
+            let v = json!({ "r": pledged["id"], "p": product, "b": party_id(borrower) });
+            let r = app.graphql_as(Some(token), ELIGIBILITY, v).await;
+            ok(&r, "mortgageEligibility").clone()
+        };
+        let verdict = |report: &Value, code: &str| {
+            report["rules"]
+                .as_array()
+                .expect("rules")
+                .iter()
+                .find(|r| r["code"] == code)
+                .map(|r| r["verdict"].clone())
+                .expect("every rule answers")
+        };
+        let first = report(&bank).await;
+        assert_eq!(verdict(&first, "HOLDING_VALID"), json!("PASS"), "{first}");
+        assert_eq!(
+            verdict(&first, "JURISDICTION_ALLOWS"),
+            json!("PASS"),
+            "{first}"
+        );
+        assert_eq!(
+            verdict(&first, "COLLECTIVE_CONSENT"),
+            json!("FAIL"),
+            "{first}"
+        );
+        assert_eq!(
+            verdict(&first, "NOT_IN_EXPROPRIATION_ZONE"),
+            json!("NOT_APPLICABLE")
+        );
+
+        for (mutation, input) in [
+            (
+                "mutation($i: AddSourceDocumentInput!) { addSourceDocument(input: $i) { recordId } }",
+                json!({ "rightId": pledged["id"], "kind": "COLLECTIVE_CONSENT", "number": "同意书-2026-01",
+                    "issuer": place.collective.name, "issuedOn": today.to_string() }),
+            ),
+            (
+                "mutation($i: RecordAppraisalInput!) { recordAppraisal(input: $i) { recordId } }",
+                json!({ "rightId": pledged["id"], "method": "NEGOTIATED", "appraiser": "村集体经济组织",
+                    "valueFen": 30000000, "valuedOn": today.to_string() }),
+            ),
+        ] {
+            let r = app.graphql(mutation, json!({ "i": input })).await;
+            assert!(r["errors"].is_null(), "{r}");
+        }
+        let second = report(&bank).await;
+        assert_eq!(second["verdict"], json!("PASS"), "{}: {second}", app.engine);
+
+        // Pledged: the loan's mortgage is registered, and the holding stays put.
+        let r = app
+            .graphql_as(
+                Some(&bank),
+                "mutation($i: SubmitLoanApplicationInput!) { submitLoanApplication(input: $i) { loanApplication { id version } } }",
+                json!({ "i": { "productId": product, "rightId": pledged["id"], "borrowerId": party_id(borrower),
+                    "amountFen": 8000000, "termMonths": 24 } }),
+            )
+            .await;
+        let application = ok(&r, "submitLoanApplication")["loanApplication"].clone();
+        let r = app
+            .graphql_as(
+                Some(&bank),
+                "mutation($i: DecideLoanApplicationInput!) { decideLoanApplication(input: $i) { loanApplication { version } } }",
+                json!({ "i": { "id": application["id"], "version": application["version"], "approve": true } }),
+            )
+            .await;
+        let version = ok(&r, "decideLoanApplication")["loanApplication"]["version"].clone();
+        let r = app
+            .graphql(
+                "mutation($i: RegisterMortgageInput!) { registerMortgage(input: $i) { loanApplication { mortgage { status } } } }",
+                json!({ "i": { "applicationId": application["id"], "version": version, "registrationNo": "ZY-2026-001" } }),
+            )
+            .await;
+        assert_eq!(
+            ok(&r, "registerMortgage")["loanApplication"]["mortgage"]["status"],
+            json!("ACTIVE")
+        );
+        let transfer = json!({ "i": { "organizationId": org, "kind": "TRANSFER",
+            "occurredOn": today.to_string(), "closeHoldingIds": [held],
+            "open": [{ "holderId": party_id(other), "shareClassId": population, "shares": "100" }] } });
+        let before = snapshot(&app).await;
+        let r = app.graphql(CHANGE, transfer.clone()).await;
+        assert_eq!(error_code(&r), Some("CONFLICT"), "{}: {r}", app.engine);
+        assert_eq!(snapshot(&app).await, before);
+        let third = report(&bank).await;
+        assert_eq!(verdict(&third, "NOT_ENCUMBERED"), json!("FAIL"), "{third}");
+    }
+}

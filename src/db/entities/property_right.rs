@@ -11,6 +11,8 @@ pub struct Model {
     pub code: String,
     pub kind: String,
     pub asset_id: Option<i64>,
+    /// The share holding a COLLECTIVE_SHARE right is on (股权).
+    pub holding_id: Option<i64>,
     pub certificate_no: Option<String>,
     pub certificate_kind: Option<String>,
     pub issued_on: Option<Date>,

@@ -292,6 +292,7 @@ pub(super) async fn load(
                 code: row.code.clone(),
                 kind: RightKind::parse(&row.kind).with_context(|| context.clone())?,
                 asset_id,
+                holding_id: None,
                 certificate_no: row.certificate_no.clone(),
                 certificate_kind: row.certificate_kind.clone(),
                 issued_on: row.issued_on,
