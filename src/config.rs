@@ -75,6 +75,10 @@ pub struct Settings {
     /// Requests a minute per token (per address without one), in bursts of as many; 0 is no limit.
     #[arg(long, env = "RATE_LIMIT_PER_MINUTE", default_value_t = 600)]
     pub rate_limit_per_minute: u32,
+    /// Statistics cells counting fewer assets or households than this are hidden from
+    /// anonymous callers (null, listed in the response's `extensions.suppressed`).
+    #[arg(long, env = "MIN_PUBLIC_CELL", default_value_t = 3)]
+    pub min_public_cell: u32,
     /// Origins whose web pages may call the API from the browser (CORS), comma-separated, e.g.
     /// `https://map.example.cn,http://localhost:5173`; `*` allows any; empty allows none.
     #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',', value_parser = parse_origin)]

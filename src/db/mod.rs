@@ -20,6 +20,7 @@ pub mod revitalization;
 pub mod rights;
 pub mod rows;
 pub mod shares;
+pub mod statistics;
 mod versioned;
 
 pub use versioned::Versioned;

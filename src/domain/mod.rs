@@ -16,6 +16,7 @@ pub mod revitalization;
 pub mod rights;
 pub mod shares;
 pub mod spatial_key;
+pub mod statistics;
 pub mod text;
 
 /// A closed list of codes, stored as text in the database and shown as a GraphQL enum.

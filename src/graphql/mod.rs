@@ -21,6 +21,7 @@ pub mod places;
 pub mod revitalization;
 pub mod rights;
 pub mod shares;
+pub mod statistics;
 
 use async_graphql::{MergedObject, Schema};
 use sea_orm::DatabaseConnection;
@@ -47,6 +48,7 @@ pub struct Query(
     eligibility::EligibilityQuery,
     loans::LoansQuery,
     shares::SharesQuery,
+    statistics::StatisticsQuery,
 );
 
 /// Changes to the registry (登记与变更). Each needs a token; a CADRE changes only records in
@@ -87,7 +89,8 @@ pub fn build_schemas(db: DatabaseConnection, locator: SharedLocator, limits: Lim
         let schema = Schema::build(Query::default(), Mutation::default(), loans::Subscription)
             .data(db.clone())
             .data(events.clone())
-            .data(locator.clone());
+            .data(locator.clone())
+            .data(common::context::PublicCell(limits.min_public_cell));
         limits.apply(schema)
     };
     Schemas {

@@ -6,6 +6,7 @@ use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 
 use crate::db;
+use crate::db::statistics::Scope;
 use crate::domain::assets::AssetStatus;
 use crate::domain::datum::Crs;
 use crate::domain::geometry::{Area, Location};
@@ -21,7 +22,7 @@ use crate::graphql::common::loaders::{
     DbLoader, StatusCountsOf, TownshipKey, VillageCollectiveOf, VillageKey,
 };
 use crate::graphql::common::nodes::{
-    CollectiveOrganization, CoverageScope, IdleAsset, ShareCoverage, Township, Village,
+    CollectiveOrganization, CoverageScope, IdleAsset, ShareCoverage, Statistics, Township, Village,
 };
 use crate::graphql::common::paging::{ListTotal, PageRequest, encode_cursor};
 use crate::graphql::common::scalars::GeoJson;
@@ -202,6 +203,12 @@ impl Township {
     async fn share_coverage(&self) -> ShareCoverage {
         ShareCoverage(CoverageScope::Township(self.0.id))
     }
+
+    /// The township's figures (乡镇统计): assets, revitalizations and the "three changes", by
+    /// village, kind, status, year or month. Public, small cells suppressed without a token.
+    async fn statistics(&self) -> Statistics {
+        Statistics(Scope::Township(self.0.id))
+    }
 }
 
 impl Village {
@@ -354,6 +361,12 @@ impl Village {
     /// The "three changes" (三变) in this village (三变改革覆盖情况). Public.
     async fn share_coverage(&self) -> ShareCoverage {
         ShareCoverage(CoverageScope::Village(self.0.id))
+    }
+
+    /// The village's figures (村统计): assets, revitalizations and the "three changes", by kind,
+    /// status, year or month. Public, small cells suppressed without a token.
+    async fn statistics(&self) -> Statistics {
+        Statistics(Scope::Village(self.0.id))
     }
 }
 

@@ -20,6 +20,7 @@ use super::AppState;
 use crate::domain::access::Caller;
 use crate::graphql::Limits;
 use crate::graphql::RequestId;
+use crate::graphql::common::context::Suppressed;
 use crate::graphql::common::limits::with_code;
 use crate::graphql::common::loaders;
 use crate::http::rate_limit::Verdict;
@@ -125,7 +126,20 @@ async fn execute(state: &AppState, batch: BatchRequest) -> BatchResponse {
         match state.limits.prepare(&mut r) {
             Ok(()) => {
                 state.documents.keep(&mut r);
-                state.schemas.http.execute(r).await
+                let suppressed = Suppressed::default();
+                r = r.data(suppressed.clone());
+                let mut response = state.schemas.http.execute(r).await;
+                let reasons = suppressed.take();
+                if !reasons.is_empty() {
+                    let list = reasons
+                        .into_iter()
+                        .map(async_graphql::Value::String)
+                        .collect();
+                    response
+                        .extensions
+                        .insert("suppressed".to_owned(), async_graphql::Value::List(list));
+                }
+                response
             }
             Err(e) => GqlResponse::from_errors(vec![e]),
         }

@@ -32,4 +32,5 @@ mod shares;
 mod shares_import;
 mod spatial;
 mod sql_count;
+mod statistics;
 mod tiles;

@@ -44,6 +44,7 @@ fn object_selection(name: &str) -> &'static str {
         "idleAssets" => "(first: 3) { totalCount nodes { id code } }",
         "collectiveOrganization" => "{ id name }",
         "shareCoverage" => "{ organizationsCount memberHouseholds }",
+        "statistics" => "{ assets { count revitalized } }",
         "shareStatement" => "{ holdings { id } payoutsByYear { year fen } }",
         other => panic!("add a selection for the object field `{other}` to this test"),
     }

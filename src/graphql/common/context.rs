@@ -49,6 +49,31 @@ pub type SharedLocator = Arc<RwLock<Locator>>;
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
+/// The floor under which a statistics cell is hidden from anonymous callers (`MIN_PUBLIC_CELL`).
+#[derive(Debug, Clone, Copy)]
+pub struct PublicCell(pub u32);
+
+/// The cells a request's statistics hid, for the response's `extensions.suppressed`; added to
+/// each request over HTTP.
+#[derive(Debug, Clone, Default)]
+pub struct Suppressed(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Suppressed {
+    pub fn push(&self, reason: String) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push(reason);
+        }
+    }
+
+    /// The reasons recorded, emptied.
+    pub fn take(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default()
+    }
+}
+
 pub(crate) fn today() -> NaiveDate {
     chrono::Local::now().date_naive()
 }

@@ -32,6 +32,9 @@ pub struct Limits {
     pub max_complexity: usize,
     /// Most aliased fields in one document.
     pub max_aliases: usize,
+    /// Statistics cells under this many assets or households are hidden from anonymous
+    /// callers (`MIN_PUBLIC_CELL`).
+    pub min_public_cell: u32,
 }
 
 impl Default for Limits {
@@ -40,6 +43,7 @@ impl Default for Limits {
             max_depth: 16,
             max_complexity: 20_000,
             max_aliases: 50,
+            min_public_cell: crate::domain::statistics::DEFAULT_MIN_PUBLIC_CELL,
         }
     }
 }

@@ -121,3 +121,6 @@ pub enum CoverageScope {
 
 /// The "three changes" (三变) in figures over a scope: the figures behind "增点扩面".
 pub struct ShareCoverage(pub CoverageScope);
+
+/// The figures of the district, a township or a village (统计数据).
+pub struct Statistics(pub db::statistics::Scope);

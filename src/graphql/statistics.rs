@@ -1,0 +1,369 @@
+//! District statistics (统计): the district's figures, a township's or a village's, counted from
+//! the records on every request and grouped by the dimensions the district office reports by.
+//! Anonymous callers get every figure but those of cells too small to publish (they would point
+//! at a household): those are null, and the response's `extensions.suppressed` says why.
+
+use std::collections::HashMap;
+
+use async_graphql::{Context, Object, Result, SimpleObject};
+
+use crate::db;
+use crate::db::statistics::{AssetCell, RevitalizationCell, Scope};
+use crate::domain::assets::{AssetKind, AssetStatus};
+use crate::domain::revitalization::RevitalizationMode;
+use crate::domain::statistics::{
+    AssetDimension, RevitalizationDimension, counts_as_revitalized, counts_in_base, public_cell,
+    revitalized_share,
+};
+use crate::graphql::common::context::{PublicCell, Suppressed, caller, db_conn, stored};
+use crate::graphql::common::nodes::{CoverageScope, ShareCoverage, Statistics};
+use crate::graphql::common::scalars::Long;
+
+/// One status's assets in a group (按状态).
+#[derive(SimpleObject)]
+pub struct StatusFigures {
+    /// The status (状态).
+    pub status: AssetStatus,
+    /// Assets (资产数); null when too few to publish.
+    pub count: Option<i64>,
+    /// Floor area in m² (建筑面积); null when too few to publish.
+    pub floor_area_square_meters: Option<f64>,
+    /// Land area in m² (占地面积); null when too few to publish.
+    pub land_area_square_meters: Option<f64>,
+}
+
+/// Idle assets of a group (资产统计).
+#[derive(SimpleObject)]
+pub struct AssetFigures {
+    /// The group (分组): a township's or village's division code, a kind, a status, a year
+    /// (`2026`) or a month (`2026-03`); empty for the whole scope, or for assets outside every
+    /// village.
+    pub key: String,
+    /// The township's or village's name (名称), when the group is one.
+    pub label: Option<String>,
+    /// Assets (资产数), every status; null when too few to publish.
+    pub count: Option<i64>,
+    /// Floor area in m² (建筑面积).
+    pub floor_area_square_meters: Option<f64>,
+    /// Land area in m² (占地面积).
+    pub land_area_square_meters: Option<f64>,
+    /// By status, every status listed (按状态).
+    pub by_status: Vec<StatusFigures>,
+    /// Assets back in use (已盘活): REVITALIZED or RELINQUISHED.
+    pub revitalized: Option<i64>,
+    /// The revitalized share (资产盘活率): assets REVITALIZED or RELINQUISHED over all assets
+    /// not WITHDRAWN; null when there are none, or when too few to publish.
+    pub revitalized_share: Option<f64>,
+}
+
+/// Revitalizations of a group (盘活统计).
+#[derive(SimpleObject)]
+pub struct RevitalizationFigures {
+    /// The group (分组): a mode, a township's or village's division code, a year (`2026`) or a
+    /// month (`2026-03`) of the start date; empty for the whole scope.
+    pub key: String,
+    /// The township's or village's name (名称), when the group is one.
+    pub label: Option<String>,
+    /// Revitalization records (盘活记录数).
+    pub count: Option<i64>,
+    /// Households benefited (受益农户): distinct owners of the assets revitalized.
+    pub households_benefited: Option<i64>,
+    /// Investment in fen (投资额, 分).
+    pub investment_fen: Option<Long>,
+    /// Annual rent in fen (年租金, 分).
+    pub annual_rent_fen: Option<Long>,
+    /// Jobs created (带动就业).
+    pub jobs_created: Option<i64>,
+}
+
+/// Who sees what: tokens see every cell, anonymous callers the cells at or above the floor.
+struct Publish<'a> {
+    ctx: &'a Context<'a>,
+    anonymous: bool,
+    floor: u32,
+}
+
+impl<'a> Publish<'a> {
+    fn of(ctx: &'a Context<'a>) -> Self {
+        Self {
+            ctx,
+            anonymous: caller(ctx).is_anonymous(),
+            floor: ctx
+                .data_opt::<PublicCell>()
+                .map_or(crate::domain::statistics::DEFAULT_MIN_PUBLIC_CELL, |p| p.0),
+        }
+    }
+
+    /// Whether a cell counting `count` is shown; when not, the reason is recorded for the
+    /// response's extensions.
+    fn shows(&self, count: i64, what: impl FnOnce() -> String) -> bool {
+        if !self.anonymous || public_cell(count, self.floor) {
+            return true;
+        }
+        if let Some(s) = self.ctx.data_opt::<Suppressed>() {
+            s.push(format!(
+                "{} counts fewer than {} and is not published without a token",
+                what(),
+                self.floor
+            ));
+        }
+        false
+    }
+}
+
+/// Codes and names of the townships and villages a group key may be.
+struct Places {
+    townships: HashMap<String, (String, String)>,
+    villages: HashMap<String, (String, String)>,
+}
+
+impl Places {
+    async fn load(ctx: &Context<'_>) -> Result<Places> {
+        let conn = db_conn(ctx)?;
+        Ok(Places {
+            townships: db::places::all_townships(conn)
+                .await?
+                .into_iter()
+                .map(|t| (t.id.to_string(), (t.code, t.name)))
+                .collect(),
+            villages: db::places::all_villages(conn)
+                .await?
+                .into_iter()
+                .map(|v| (v.id.to_string(), (v.code, v.name)))
+                .collect(),
+        })
+    }
+
+    /// The key as a division code with its name, for a township or village group.
+    fn name(&self, key: &str, township: bool) -> (String, Option<String>) {
+        let map = if township {
+            &self.townships
+        } else {
+            &self.villages
+        };
+        match map.get(key) {
+            Some((code, name)) => (code.clone(), Some(name.clone())),
+            None => (key.to_owned(), None),
+        }
+    }
+}
+
+fn asset_figures(
+    publish: &Publish<'_>,
+    key: String,
+    label: Option<String>,
+    cells: &[&AssetCell],
+) -> Result<AssetFigures> {
+    let named = |k: &str| {
+        if k.is_empty() {
+            "the total".to_owned()
+        } else {
+            k.to_owned()
+        }
+    };
+    let mut by_status = Vec::with_capacity(AssetStatus::ALL.len());
+    let mut counts = Vec::with_capacity(AssetStatus::ALL.len());
+    let (mut count, mut floor, mut land) = (0, 0.0, 0.0);
+    for status in AssetStatus::ALL {
+        let cell = cells
+            .iter()
+            .find(|c| stored(AssetStatus::parse(&c.status)).is_ok_and(|s| s == *status));
+        let (n, f, l) = cell.map_or((0, 0.0, 0.0), |c| (c.count, c.floor_m2, c.land_m2));
+        count += n;
+        floor += f;
+        land += l;
+        counts.push((*status, n));
+        let shown = publish.shows(n, || format!("{} {status}", named(&key)));
+        by_status.push(StatusFigures {
+            status: *status,
+            count: shown.then_some(n),
+            floor_area_square_meters: shown.then_some(f),
+            land_area_square_meters: shown.then_some(l),
+        });
+    }
+    for c in cells {
+        stored(AssetStatus::parse(&c.status))?;
+    }
+    let shown = publish.shows(count, || named(&key));
+    let revitalized: i64 = counts
+        .iter()
+        .filter(|(s, _)| counts_as_revitalized(*s))
+        .map(|(_, n)| n)
+        .sum();
+    let base: i64 = counts
+        .iter()
+        .filter(|(s, _)| counts_in_base(*s))
+        .map(|(_, n)| n)
+        .sum();
+    let share_shown = shown
+        && publish.shows(revitalized, || format!("{} revitalized", named(&key)))
+        && publish.shows(base, || format!("{} not withdrawn", named(&key)));
+    Ok(AssetFigures {
+        key,
+        label,
+        count: shown.then_some(count),
+        floor_area_square_meters: shown.then_some(floor),
+        land_area_square_meters: shown.then_some(land),
+        by_status,
+        revitalized: share_shown.then_some(revitalized),
+        revitalized_share: if share_shown {
+            revitalized_share(&counts)
+        } else {
+            None
+        },
+    })
+}
+
+fn revitalization_figures(
+    publish: &Publish<'_>,
+    key: String,
+    label: Option<String>,
+    cell: &RevitalizationCell,
+) -> RevitalizationFigures {
+    let what = || {
+        if key.is_empty() {
+            "the revitalizations".to_owned()
+        } else {
+            format!("the revitalizations of {key}")
+        }
+    };
+    // A group is published when it covers enough households, so no sum is one household's.
+    let shown = publish.shows(cell.households, what);
+    RevitalizationFigures {
+        label,
+        count: shown.then_some(cell.count),
+        households_benefited: shown.then_some(cell.households),
+        investment_fen: shown.then_some(Long(cell.investment_fen)),
+        annual_rent_fen: shown.then_some(Long(cell.annual_rent_fen)),
+        jobs_created: shown.then_some(cell.jobs_created),
+        key,
+    }
+}
+
+/// The figures of the district, a township or a village (统计数据), counted from the records on
+/// every request, so they never drift from them. Without a token, cells counting fewer than
+/// `MIN_PUBLIC_CELL` assets or households are null; `extensions.suppressed` lists them.
+#[Object]
+impl Statistics {
+    /// Idle assets in the scope (资产总量): counts, areas, by status, and the revitalized share.
+    async fn assets(&self, ctx: &Context<'_>) -> Result<AssetFigures> {
+        let cells = db::statistics::assets(db_conn(ctx)?, self.0, None).await?;
+        let all: Vec<&AssetCell> = cells.iter().collect();
+        asset_figures(&Publish::of(ctx), String::new(), None, &all)
+    }
+
+    /// Idle assets grouped by `dimension` (资产分组统计), groups in key order; a group with no
+    /// asset is not listed.
+    async fn assets_by(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to group by (分组维度).")] dimension: AssetDimension,
+    ) -> Result<Vec<AssetFigures>> {
+        let cells = db::statistics::assets(db_conn(ctx)?, self.0, Some(dimension)).await?;
+        let places = match dimension {
+            AssetDimension::Township | AssetDimension::Village => Some(Places::load(ctx).await?),
+            _ => None,
+        };
+        let mut groups: Vec<(String, Vec<&AssetCell>)> = Vec::new();
+        for c in &cells {
+            match groups.last_mut() {
+                Some((k, v)) if *k == c.key => v.push(c),
+                _ => groups.push((c.key.clone(), vec![c])),
+            }
+        }
+        if dimension == AssetDimension::Kind {
+            for (k, _) in &groups {
+                stored(AssetKind::parse(k))?;
+            }
+        }
+        let publish = Publish::of(ctx);
+        let mut out = Vec::with_capacity(groups.len());
+        for (key, cells) in groups {
+            let (key, label) = match &places {
+                Some(p) => p.name(&key, dimension == AssetDimension::Township),
+                None => (key, None),
+            };
+            out.push(asset_figures(&publish, key, label, &cells)?);
+        }
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
+    }
+
+    /// Revitalizations of the scope's assets (盘活总量): records, households benefited,
+    /// investment, rent and jobs.
+    async fn revitalizations(&self, ctx: &Context<'_>) -> Result<RevitalizationFigures> {
+        let cells = db::statistics::revitalizations(db_conn(ctx)?, self.0, None).await?;
+        let empty = RevitalizationCell {
+            key: String::new(),
+            count: 0,
+            households: 0,
+            investment_fen: 0,
+            annual_rent_fen: 0,
+            jobs_created: 0,
+        };
+        let cell = cells.first().unwrap_or(&empty);
+        Ok(revitalization_figures(
+            &Publish::of(ctx),
+            String::new(),
+            None,
+            cell,
+        ))
+    }
+
+    /// Revitalizations grouped by `dimension` (盘活分组统计), groups in key order.
+    async fn revitalizations_by(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to group by (分组维度).")] dimension: RevitalizationDimension,
+    ) -> Result<Vec<RevitalizationFigures>> {
+        let cells = db::statistics::revitalizations(db_conn(ctx)?, self.0, Some(dimension)).await?;
+        let places = match dimension {
+            RevitalizationDimension::Township | RevitalizationDimension::Village => {
+                Some(Places::load(ctx).await?)
+            }
+            _ => None,
+        };
+        if dimension == RevitalizationDimension::Mode {
+            for c in &cells {
+                stored(RevitalizationMode::parse(&c.key))?;
+            }
+        }
+        let publish = Publish::of(ctx);
+        let mut out: Vec<RevitalizationFigures> = cells
+            .iter()
+            .map(|c| {
+                let (key, label) = match &places {
+                    Some(p) => p.name(&c.key, dimension == RevitalizationDimension::Township),
+                    None => (c.key.clone(), None),
+                };
+                revitalization_figures(&publish, key, label, c)
+            })
+            .collect();
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
+    }
+
+    /// The "three changes" (三变) in the scope: organisations, member and shareholder
+    /// households, shares by class, contributions and dividends paid per year.
+    async fn shares(&self) -> ShareCoverage {
+        ShareCoverage(match self.0 {
+            Scope::District => CoverageScope::District,
+            Scope::Township(t) => CoverageScope::Township(t),
+            Scope::Village(v) => CoverageScope::Village(v),
+        })
+    }
+}
+
+/// The district at a glance (全区概览).
+#[derive(Default)]
+pub struct StatisticsQuery;
+
+#[Object]
+impl StatisticsQuery {
+    /// The district's figures (全区统计): assets, revitalizations and the "three changes", by
+    /// township, village, kind, status, year or month. Public, small cells suppressed without a
+    /// token.
+    async fn district(&self) -> Statistics {
+        Statistics(Scope::District)
+    }
+}
