@@ -159,3 +159,158 @@ fn statement(backend: DatabaseBackend, sql: String, param: Option<i64>) -> State
         None => Statement::from_string(backend, sql),
     }
 }
+
+/// One loan with what the figures need of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoanRow {
+    pub bank_id: i64,
+    pub product_id: i64,
+    pub right_kind: String,
+    /// The township and village of the asset the right is on; none for a right on no asset.
+    pub township_id: Option<i64>,
+    pub village_id: Option<i64>,
+    pub status: String,
+    pub amount_fen: i64,
+    pub disbursed_fen: i64,
+    pub repaid_fen: i64,
+    /// The first disbursement's date, `YYYY-MM-DD`.
+    pub first_disbursed_on: Option<String>,
+}
+
+/// A mortgage in force or a credit line: what backs lending without being a loan's steps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PledgeRow {
+    pub bank_id: i64,
+    /// The loan's product, for a mortgage.
+    pub product_id: Option<i64>,
+    pub right_kind: String,
+    pub township_id: Option<i64>,
+    pub village_id: Option<i64>,
+    pub amount_fen: i64,
+    /// Registered (a mortgage) or granted (a credit line) on, `YYYY-MM-DD`.
+    pub on: String,
+}
+
+/// The WHERE clause for a scope over the asset `a` and, when given, one bank's business in
+/// `bank_column`, with its parameters in order.
+fn lending_filter(
+    backend: DatabaseBackend,
+    scope: Scope,
+    bank: Option<i64>,
+    bank_column: &str,
+) -> (String, Vec<Value>) {
+    let mut clauses = vec!["TRUE".to_owned()];
+    let mut values = Vec::new();
+    let mut equals = |column: &str, value: i64| {
+        values.push(Value::from(value));
+        let placeholder = match backend {
+            DatabaseBackend::Postgres => format!("${}", values.len()),
+            _ => "?".to_owned(),
+        };
+        clauses.push(format!("{column} = {placeholder}"));
+    };
+    match scope {
+        Scope::District => {}
+        Scope::Township(t) => equals("a.township_id", t),
+        Scope::Village(v) => equals("a.village_id", v),
+    }
+    if let Some(b) = bank {
+        equals(bank_column, b);
+    }
+    (clauses.join(" AND "), values)
+}
+
+/// Loans on rights in `scope` (of one bank when `bank` is given).
+pub async fn loans(
+    conn: &impl ConnectionTrait,
+    scope: Scope,
+    bank: Option<i64>,
+) -> StoreResult<Vec<LoanRow>> {
+    let backend = conn.get_database_backend();
+    let (filter, values) = lending_filter(backend, scope, bank, "l.bank_id");
+    let sum = |kind: &str| {
+        format!(
+            "CAST((SELECT COALESCE(SUM(e.amount_fen), 0) FROM loan_event e \
+             WHERE e.application_id = l.id AND e.kind = '{kind}') AS BIGINT)"
+        )
+    };
+    let sql = format!(
+        "SELECT l.bank_id, l.product_id, r.kind, a.township_id, a.village_id, l.status, \
+         l.amount_fen, {}, {}, \
+         (SELECT CAST(MIN(e.occurred_on) AS TEXT) FROM loan_event e \
+          WHERE e.application_id = l.id AND e.kind = 'DISBURSEMENT') \
+         FROM loan_application l JOIN property_right r ON r.id = l.right_id \
+         LEFT JOIN idle_asset a ON a.id = r.asset_id WHERE {filter} ORDER BY l.id",
+        sum("DISBURSEMENT"),
+        sum("REPAYMENT"),
+    );
+    let rows = conn
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(LoanRow {
+                bank_id: r.try_get_by_index(0)?,
+                product_id: r.try_get_by_index(1)?,
+                right_kind: r.try_get_by_index(2)?,
+                township_id: r.try_get_by_index(3)?,
+                village_id: r.try_get_by_index(4)?,
+                status: r.try_get_by_index(5)?,
+                amount_fen: r.try_get_by_index(6)?,
+                disbursed_fen: r.try_get_by_index(7)?,
+                repaid_fen: r.try_get_by_index(8)?,
+                first_disbursed_on: r.try_get_by_index(9)?,
+            })
+        })
+        .collect::<Result<_, sea_orm::DbErr>>()
+        .map_err(Into::into)
+}
+
+/// Mortgages in force and credit lines granted on rights in `scope` (of one bank when `bank`
+/// is given): (mortgages, credit lines).
+pub async fn pledges(
+    conn: &impl ConnectionTrait,
+    scope: Scope,
+    bank: Option<i64>,
+) -> StoreResult<(Vec<PledgeRow>, Vec<PledgeRow>)> {
+    let backend = conn.get_database_backend();
+    let read = |rows: Vec<sea_orm::QueryResult>| {
+        rows.into_iter()
+            .map(|r| {
+                Ok(PledgeRow {
+                    bank_id: r.try_get_by_index(0)?,
+                    product_id: r.try_get_by_index(1)?,
+                    right_kind: r.try_get_by_index(2)?,
+                    township_id: r.try_get_by_index(3)?,
+                    village_id: r.try_get_by_index(4)?,
+                    amount_fen: r.try_get_by_index(5)?,
+                    on: r.try_get_by_index(6)?,
+                })
+            })
+            .collect::<Result<Vec<_>, sea_orm::DbErr>>()
+    };
+    let (filter, values) = lending_filter(backend, scope, bank, "m.bank_id");
+    let sql = format!(
+        "SELECT m.bank_id, l.product_id, r.kind, a.township_id, a.village_id, m.amount_fen, \
+         CAST(m.registered_on AS TEXT) \
+         FROM mortgage m JOIN loan_application l ON l.id = m.application_id \
+         JOIN property_right r ON r.id = m.right_id LEFT JOIN idle_asset a ON a.id = r.asset_id \
+         WHERE m.status = 'ACTIVE' AND {filter} ORDER BY m.id"
+    );
+    let mortgages = read(
+        conn.query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await?,
+    )?;
+    let (filter, values) = lending_filter(backend, scope, bank, "c.bank_id");
+    let sql = format!(
+        "SELECT c.bank_id, CAST(NULL AS BIGINT), r.kind, a.township_id, a.village_id, \
+         c.amount_fen, CAST(c.granted_on AS TEXT) \
+         FROM credit_line c JOIN property_right r ON r.id = c.right_id \
+         LEFT JOIN idle_asset a ON a.id = r.asset_id WHERE {filter} ORDER BY c.id"
+    );
+    let lines = read(
+        conn.query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await?,
+    )?;
+    Ok((mortgages, lines))
+}

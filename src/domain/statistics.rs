@@ -42,6 +42,88 @@ code_enum! {
     }
 }
 
+code_enum! {
+    /// What loans are grouped by (贷款分组维度).
+    pub enum LoanDimension {
+        /// Lending bank (银行).
+        Bank = "BANK",
+        /// Loan product (贷款产品).
+        Product = "PRODUCT",
+        /// Kind of right pledged (权利类型).
+        RightKind = "RIGHT_KIND",
+        /// Township of the asset the right is on (乡镇); rights on no asset form a group of their
+        /// own.
+        Township = "TOWNSHIP",
+        /// Village of the asset the right is on (行政村).
+        Village = "VILLAGE",
+        /// Year of the first disbursement (放款年份); mortgages by their registration, credit
+        /// lines by their grant.
+        DisbursementYear = "DISBURSEMENT_YEAR",
+        /// Month of the first disbursement (放款月份), `2026-03`.
+        DisbursementMonth = "DISBURSEMENT_MONTH",
+    }
+}
+
+/// One loan as the figures read it: its status, what it asked, what was paid out and back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoanFacts {
+    pub status: super::loans::LoanStatus,
+    pub amount_fen: i64,
+    pub disbursed_fen: i64,
+    pub repaid_fen: i64,
+}
+
+/// Loan figures of a group (贷款统计).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoanTotals {
+    pub applications: i64,
+    pub applied_fen: i64,
+    pub approvals: i64,
+    pub approved_fen: i64,
+    pub disbursed_loans: i64,
+    pub disbursed_fen: i64,
+    pub repaid_fen: i64,
+    pub outstanding_fen: i64,
+    pub defaulted: i64,
+    pub defaulted_fen: i64,
+}
+
+impl LoanTotals {
+    /// Adds a loan. Approved: every status past the bank's approval. Outstanding: disbursed and
+    /// not repaid, of loans still running or in default. Defaulted: loans in default or whose
+    /// collateral was disposed of, with what they still owe.
+    pub fn add(&mut self, l: &LoanFacts) {
+        use super::loans::LoanStatus::*;
+        self.applications += 1;
+        self.applied_fen += l.amount_fen;
+        if !matches!(l.status, Submitted | Rejected) {
+            self.approvals += 1;
+            self.approved_fen += l.amount_fen;
+        }
+        if l.disbursed_fen > 0 {
+            self.disbursed_loans += 1;
+        }
+        self.disbursed_fen += l.disbursed_fen;
+        self.repaid_fen += l.repaid_fen;
+        let owed = (l.disbursed_fen - l.repaid_fen).max(0);
+        if matches!(l.status, Disbursed | Defaulted) {
+            self.outstanding_fen += owed;
+        }
+        if matches!(l.status, Defaulted | Disposed) {
+            self.defaulted += 1;
+            self.defaulted_fen += owed;
+        }
+    }
+
+    /// The non-performing loan ratio (不良贷款率): what loans in default still owe over all
+    /// that is outstanding; `None` with nothing outstanding.
+    pub fn npl_ratio(&self) -> Option<f64> {
+        let defaulted_outstanding = self.defaulted_fen.min(self.outstanding_fen);
+        (self.outstanding_fen > 0)
+            .then(|| defaulted_outstanding as f64 / self.outstanding_fen as f64)
+    }
+}
+
 /// Whether a cell counting `count` households or assets may be shown to anonymous callers: an
 /// empty cell tells nothing about anyone, one under the floor might name a household.
 pub fn public_cell(count: i64, min_public_cell: u32) -> bool {
@@ -92,6 +174,38 @@ mod tests {
         assert_eq!(revitalized_share(&counts), Some(5.0 / 8.0));
         assert_eq!(revitalized_share(&[(Withdrawn, 2)]), None);
         assert_eq!(revitalized_share(&[]), None);
+    }
+
+    #[test]
+    fn loan_totals_follow_each_loans_status() {
+        use crate::domain::loans::LoanStatus::*;
+        let loan = |status, amount, disbursed, repaid| LoanFacts {
+            status,
+            amount_fen: amount,
+            disbursed_fen: disbursed,
+            repaid_fen: repaid,
+        };
+        let mut t = LoanTotals::default();
+        for l in [
+            loan(Submitted, 100, 0, 0),
+            loan(Rejected, 200, 0, 0),
+            loan(Approved, 300, 0, 0),
+            loan(Disbursed, 400, 400, 100),
+            loan(Repaid, 500, 500, 520),
+            loan(Defaulted, 600, 600, 200),
+        ] {
+            t.add(&l);
+        }
+        assert_eq!((t.applications, t.applied_fen), (6, 2100));
+        assert_eq!((t.approvals, t.approved_fen), (4, 1800));
+        assert_eq!(
+            (t.disbursed_loans, t.disbursed_fen, t.repaid_fen),
+            (3, 1500, 820)
+        );
+        assert_eq!(t.outstanding_fen, 300 + 400);
+        assert_eq!((t.defaulted, t.defaulted_fen), (1, 400));
+        assert_eq!(t.npl_ratio(), Some(400.0 / 700.0));
+        assert_eq!(LoanTotals::default().npl_ratio(), None);
     }
 
     #[test]

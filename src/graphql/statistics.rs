@@ -3,18 +3,21 @@
 //! Anonymous callers get every figure but those of cells too small to publish (they would point
 //! at a household): those are null, and the response's `extensions.suppressed` says why.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use async_graphql::{Context, Object, Result, SimpleObject};
 
 use crate::db;
 use crate::db::statistics::{AssetCell, RevitalizationCell, Scope};
+use crate::domain::access::Role;
 use crate::domain::assets::{AssetKind, AssetStatus};
+use crate::domain::loans::LoanStatus;
 use crate::domain::revitalization::RevitalizationMode;
 use crate::domain::statistics::{
-    AssetDimension, RevitalizationDimension, counts_as_revitalized, counts_in_base, public_cell,
-    revitalized_share,
+    AssetDimension, LoanDimension, LoanFacts, LoanTotals, RevitalizationDimension,
+    counts_as_revitalized, counts_in_base, public_cell, revitalized_share,
 };
+use crate::error::AppError;
 use crate::graphql::common::context::{PublicCell, Suppressed, caller, db_conn, stored};
 use crate::graphql::common::nodes::{CoverageScope, ShareCoverage, Statistics};
 use crate::graphql::common::scalars::Long;
@@ -74,6 +77,201 @@ pub struct RevitalizationFigures {
     pub annual_rent_fen: Option<Long>,
     /// Jobs created (带动就业).
     pub jobs_created: Option<i64>,
+}
+
+/// Lending of a group (贷款统计): loans on the rights of the scope's assets. A BANK sees its own
+/// business only; ADMIN and CADREs see the district's.
+#[derive(SimpleObject)]
+pub struct LoanFigures {
+    /// The group (分组): a bank's or product's code, a kind of right, a township's or village's
+    /// division code, a year (`2026`) or month (`2026-03`) of the first disbursement (loans
+    /// never disbursed: empty); empty for the whole scope.
+    pub key: String,
+    /// The bank's, product's, township's or village's name (名称), when the group is one.
+    pub label: Option<String>,
+    /// Applications (申请笔数), every status.
+    pub applications: i64,
+    /// Amount applied for, in fen (申请金额).
+    pub applied_fen: Long,
+    /// Approvals (审批通过笔数): applications past the bank's approval (APPROVED, REGISTERED,
+    /// DISBURSED, REPAID, DEFAULTED, DISPOSED).
+    pub approvals: i64,
+    /// Amount approved, in fen (审批金额).
+    pub approved_fen: Long,
+    /// Loans paid out (放款笔数).
+    pub disbursed_loans: i64,
+    /// Amount paid out, in fen (放款金额).
+    pub disbursed_fen: Long,
+    /// Amount repaid, in fen (还款金额).
+    pub repaid_fen: Long,
+    /// Outstanding (贷款余额): paid out and not repaid, of loans DISBURSED or DEFAULTED; fen.
+    pub outstanding_fen: Long,
+    /// Loans in default (违约笔数): DEFAULTED or DISPOSED.
+    pub defaulted: i64,
+    /// What loans in default still owe, in fen (违约余额).
+    pub defaulted_fen: Long,
+    /// Non-performing loan ratio (不良贷款率): what loans in default owe over all outstanding;
+    /// null with nothing outstanding.
+    pub npl_ratio: Option<f64>,
+    /// Mortgages in force (有效抵押笔数); by year or month of their registration.
+    pub active_mortgages: i64,
+    /// Amount they secure, in fen (抵押金额).
+    pub mortgaged_fen: Long,
+    /// Credit lines granted (授信笔数, 见房即授信); by year or month of their grant.
+    pub credit_lines: i64,
+    /// Amount granted, in fen (授信金额).
+    pub credit_line_fen: Long,
+}
+
+/// A group's loans, mortgages and credit lines, summed.
+#[derive(Default)]
+struct LendingGroup {
+    loans: LoanTotals,
+    mortgages: (i64, i64),
+    lines: (i64, i64),
+}
+
+impl LendingGroup {
+    fn figures(self, key: String, label: Option<String>) -> LoanFigures {
+        let l = self.loans;
+        LoanFigures {
+            key,
+            label,
+            applications: l.applications,
+            applied_fen: Long(l.applied_fen),
+            approvals: l.approvals,
+            approved_fen: Long(l.approved_fen),
+            disbursed_loans: l.disbursed_loans,
+            disbursed_fen: Long(l.disbursed_fen),
+            repaid_fen: Long(l.repaid_fen),
+            outstanding_fen: Long(l.outstanding_fen),
+            defaulted: l.defaulted,
+            npl_ratio: l.npl_ratio(),
+            defaulted_fen: Long(l.defaulted_fen),
+            active_mortgages: self.mortgages.0,
+            mortgaged_fen: Long(self.mortgages.1),
+            credit_lines: self.lines.0,
+            credit_line_fen: Long(self.lines.1),
+        }
+    }
+}
+
+/// The lending of `scope` grouped by `dimension` (one group, keyed "", when `None`), as the
+/// caller may see it: a BANK its own, ADMIN and CADREs all; anonymous callers none.
+async fn lending(
+    ctx: &Context<'_>,
+    scope: Scope,
+    dimension: Option<LoanDimension>,
+) -> Result<Vec<LoanFigures>> {
+    let actor = caller(ctx).actor("loan figures").map_err(AppError::from)?;
+    let conn = db_conn(ctx)?;
+    let banks = db::credit::banks(conn).await?;
+    let bank = match actor.role {
+        Role::Bank => {
+            let code = actor.bank_code.as_deref().unwrap_or_default();
+            // A bank unknown to the registry has no business in it: an id no bank has.
+            Some(banks.iter().find(|b| b.code == code).map_or(0, |b| b.id))
+        }
+        Role::Admin | Role::Cadre => None,
+    };
+    let loans = db::statistics::loans(conn, scope, bank).await?;
+    let (mortgages, lines) = db::statistics::pledges(conn, scope, bank).await?;
+    let products = match dimension {
+        Some(LoanDimension::Product) => db::credit::products(conn).await?,
+        _ => Vec::new(),
+    };
+    let places = match dimension {
+        Some(LoanDimension::Township | LoanDimension::Village) => Some(Places::load(ctx).await?),
+        _ => None,
+    };
+    let named = |k: Option<i64>| k.map(|v| v.to_string()).unwrap_or_default();
+    let key = |bank_id: i64,
+               product: Option<i64>,
+               kind: &str,
+               township: Option<i64>,
+               village: Option<i64>,
+               on: Option<&str>|
+     -> (String, Option<String>) {
+        let prefix = |len: usize| {
+            on.map(|d| d.chars().take(len).collect())
+                .unwrap_or_default()
+        };
+        match dimension {
+            None => (String::new(), None),
+            Some(LoanDimension::Bank) => match banks.iter().find(|b| b.id == bank_id) {
+                Some(b) => (b.code.clone(), Some(b.name.clone())),
+                None => (String::new(), None),
+            },
+            Some(LoanDimension::Product) => match products.iter().find(|p| Some(p.id) == product) {
+                Some(p) => (p.code.clone(), Some(p.name.clone())),
+                None => (String::new(), None),
+            },
+            Some(LoanDimension::RightKind) => (kind.to_owned(), None),
+            Some(LoanDimension::Township) => match &places {
+                Some(p) if township.is_some() => p.name(&named(township), true),
+                _ => (String::new(), None),
+            },
+            Some(LoanDimension::Village) => match &places {
+                Some(p) if village.is_some() => p.name(&named(village), false),
+                _ => (String::new(), None),
+            },
+            Some(LoanDimension::DisbursementYear) => (prefix(4), None),
+            Some(LoanDimension::DisbursementMonth) => (prefix(7), None),
+        }
+    };
+    let mut groups: BTreeMap<String, (Option<String>, LendingGroup)> = BTreeMap::new();
+    for l in &loans {
+        let (k, label) = key(
+            l.bank_id,
+            Some(l.product_id),
+            &l.right_kind,
+            l.township_id,
+            l.village_id,
+            l.first_disbursed_on.as_deref(),
+        );
+        let facts = LoanFacts {
+            status: stored(LoanStatus::parse(&l.status))?,
+            amount_fen: l.amount_fen,
+            disbursed_fen: l.disbursed_fen,
+            repaid_fen: l.repaid_fen,
+        };
+        groups
+            .entry(k)
+            .or_insert_with(|| (label, LendingGroup::default()))
+            .1
+            .loans
+            .add(&facts);
+    }
+    for (rows, mortgage) in [(&mortgages, true), (&lines, false)] {
+        for m in rows {
+            let (k, label) = key(
+                m.bank_id,
+                m.product_id,
+                &m.right_kind,
+                m.township_id,
+                m.village_id,
+                Some(&m.on),
+            );
+            let g = &mut groups
+                .entry(k)
+                .or_insert_with(|| (label, LendingGroup::default()))
+                .1;
+            let slot = if mortgage {
+                &mut g.mortgages
+            } else {
+                &mut g.lines
+            };
+            slot.0 += 1;
+            slot.1 += m.amount_fen;
+        }
+    }
+    if dimension.is_none() && groups.is_empty() {
+        groups.insert(String::new(), (None, LendingGroup::default()));
+    }
+    Ok(groups
+        .into_iter()
+        .map(|(k, (label, g))| g.figures(k, label))
+        .collect())
 }
 
 /// Who sees what: tokens see every cell, anonymous callers the cells at or above the floor.
@@ -341,6 +539,27 @@ impl Statistics {
             .collect();
         out.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(out)
+    }
+
+    /// Lending on the rights of the scope's assets (贷款统计): applications, approvals,
+    /// disbursed, repaid, outstanding, defaulted with the NPL ratio, mortgages in force and
+    /// credit lines. A token is needed; a BANK sees its own business only.
+    async fn loans(&self, ctx: &Context<'_>) -> Result<LoanFigures> {
+        lending(ctx, self.0, None)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| AppError::internal("the total of lending is missing").into())
+    }
+
+    /// Lending grouped by `dimension` (贷款分组统计), groups in key order. A token is needed;
+    /// a BANK sees its own business only.
+    async fn loans_by(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to group by (分组维度).")] dimension: LoanDimension,
+    ) -> Result<Vec<LoanFigures>> {
+        lending(ctx, self.0, Some(dimension)).await
     }
 
     /// The "three changes" (三变) in the scope: organisations, member and shareholder

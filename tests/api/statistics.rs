@@ -3,7 +3,10 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use rural_registry::db::entities::{idle_asset, revitalization, township, village};
+use rural_registry::db::entities::{
+    bank, credit_line, idle_asset, loan_application, loan_event, mortgage, revitalization,
+    township, village,
+};
 use rural_registry::domain::access::Role;
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
@@ -400,5 +403,208 @@ async fn small_cells_are_hidden_from_anonymous_callers_only() {
                 app.engine
             );
         }
+    }
+}
+
+/// A recount of lending from the raw tables: (applications, applied, approvals, approved,
+/// disbursed loans, disbursed, repaid, outstanding, defaulted, defaulted owed, mortgages,
+/// mortgaged, credit lines, granted), by a key of the loan's bank id or first disbursement.
+async fn lending_recount(
+    app: &TestApp,
+    bank: Option<i64>,
+    key: impl Fn(&loan_application::Model, Option<chrono::NaiveDate>) -> String,
+) -> BTreeMap<String, [i64; 14]> {
+    let loans = loan_application::Entity::find()
+        .all(&app.db)
+        .await
+        .expect("loans");
+    let events = loan_event::Entity::find()
+        .all(&app.db)
+        .await
+        .expect("events");
+    let mortgages = mortgage::Entity::find()
+        .all(&app.db)
+        .await
+        .expect("mortgages");
+    let lines = credit_line::Entity::find()
+        .all(&app.db)
+        .await
+        .expect("lines");
+    let mut out: BTreeMap<String, [i64; 14]> = BTreeMap::new();
+    for l in loans.iter().filter(|l| bank.is_none_or(|b| b == l.bank_id)) {
+        let of = |kind: &str| -> i64 {
+            events
+                .iter()
+                .filter(|e| e.application_id == l.id && e.kind == kind)
+                .filter_map(|e| e.amount_fen)
+                .sum()
+        };
+        let first = events
+            .iter()
+            .filter(|e| e.application_id == l.id && e.kind == "DISBURSEMENT")
+            .map(|e| e.occurred_on)
+            .min();
+        let (disbursed, repaid) = (of("DISBURSEMENT"), of("REPAYMENT"));
+        let owed = (disbursed - repaid).max(0);
+        let c = out.entry(key(l, first)).or_default();
+        c[0] += 1;
+        c[1] += l.amount_fen;
+        if !["SUBMITTED", "REJECTED"].contains(&l.status.as_str()) {
+            c[2] += 1;
+            c[3] += l.amount_fen;
+        }
+        if disbursed > 0 {
+            c[4] += 1;
+        }
+        c[5] += disbursed;
+        c[6] += repaid;
+        if ["DISBURSED", "DEFAULTED"].contains(&l.status.as_str()) {
+            c[7] += owed;
+        }
+        if ["DEFAULTED", "DISPOSED"].contains(&l.status.as_str()) {
+            c[8] += 1;
+            c[9] += owed;
+        }
+    }
+    for m in mortgages
+        .iter()
+        .filter(|m| m.status == "ACTIVE" && bank.is_none_or(|b| b == m.bank_id))
+    {
+        let l = loans
+            .iter()
+            .find(|l| l.id == m.application_id)
+            .expect("its loan");
+        let c = out.entry(key(l, Some(m.registered_on))).or_default();
+        c[10] += 1;
+        c[11] += m.amount_fen;
+    }
+    for g in lines.iter().filter(|g| bank.is_none_or(|b| b == g.bank_id)) {
+        let pseudo = loan_application::Model {
+            bank_id: g.bank_id,
+            ..loans.first().expect("a loan").clone()
+        };
+        let c = out.entry(key(&pseudo, Some(g.granted_on))).or_default();
+        c[12] += 1;
+        c[13] += g.amount_fen;
+    }
+    out
+}
+
+fn lending_answer(g: &Value) -> [i64; 14] {
+    let n = |f: &str| g[f].as_i64().unwrap_or_else(|| panic!("{f} in {g}"));
+    [
+        n("applications"),
+        n("appliedFen"),
+        n("approvals"),
+        n("approvedFen"),
+        n("disbursedLoans"),
+        n("disbursedFen"),
+        n("repaidFen"),
+        n("outstandingFen"),
+        n("defaulted"),
+        n("defaultedFen"),
+        n("activeMortgages"),
+        n("mortgagedFen"),
+        n("creditLines"),
+        n("creditLineFen"),
+    ]
+}
+
+const LENDING_FIELDS: &str =
+    "key label applications appliedFen approvals approvedFen disbursedLoans
+    disbursedFen repaidFen outstandingFen defaulted defaultedFen nplRatio activeMortgages
+    mortgagedFen creditLines creditLineFen";
+
+#[tokio::test]
+async fn lending_figures_match_a_recount_and_a_bank_sees_only_its_own() {
+    for app in spawn_apps().await {
+        let banks = bank::Entity::find().all(&app.db).await.expect("banks");
+        let q = format!(
+            "{{ district {{ loans {{ {LENDING_FIELDS} }} byBank: loansBy(dimension: BANK) {{ {LENDING_FIELDS} }}
+                byYear: loansBy(dimension: DISBURSEMENT_YEAR) {{ {LENDING_FIELDS} }} }} }}"
+        );
+        let r = app.graphql(&q, json!({})).await;
+        assert!(r["errors"].is_null(), "{r}");
+        let d = &r["data"]["district"];
+        let total = lending_recount(&app, None, |_, _| String::new()).await;
+        assert_eq!(
+            lending_answer(&d["loans"]),
+            total[""],
+            "{}: {r}",
+            app.engine
+        );
+        assert!(total[""][0] > 0, "the demo has loans");
+        let code = |id: i64| {
+            banks
+                .iter()
+                .find(|b| b.id == id)
+                .expect("bank")
+                .code
+                .clone()
+        };
+        let by_bank = lending_recount(&app, None, |l, _| code(l.bank_id)).await;
+        let answered: BTreeMap<String, [i64; 14]> = d["byBank"]
+            .as_array()
+            .expect("groups")
+            .iter()
+            .map(|g| {
+                (
+                    g["key"].as_str().expect("key").to_owned(),
+                    lending_answer(g),
+                )
+            })
+            .collect();
+        assert_eq!(answered, by_bank, "{}", app.engine);
+        let by_year = lending_recount(&app, None, |_, on| {
+            on.map(|d| d.format("%Y").to_string()).unwrap_or_default()
+        })
+        .await;
+        let answered: BTreeMap<String, [i64; 14]> = d["byYear"]
+            .as_array()
+            .expect("groups")
+            .iter()
+            .map(|g| {
+                (
+                    g["key"].as_str().expect("key").to_owned(),
+                    lending_answer(g),
+                )
+            })
+            .collect();
+        assert_eq!(answered, by_year, "{}", app.engine);
+        let t = total[""];
+        match d["loans"]["nplRatio"].as_f64() {
+            Some(ratio) => assert!(close(ratio, t[9].min(t[7]) as f64 / t[7] as f64)),
+            None => assert_eq!(t[7], 0),
+        }
+
+        // A bank sees its own business only; anonymous callers none.
+        for b in &banks {
+            let token = app.token(Role::Bank, None, Some(&b.code)).await;
+            let r = app
+                .graphql_as(
+                    Some(&token),
+                    &format!("{{ district {{ loans {{ {LENDING_FIELDS} }} }} }}"),
+                    json!({}),
+                )
+                .await;
+            assert!(r["errors"].is_null(), "{r}");
+            let own = lending_recount(&app, Some(b.id), |_, _| String::new()).await;
+            let expected = own.get("").copied().unwrap_or_default();
+            assert_eq!(
+                lending_answer(&r["data"]["district"]["loans"]),
+                expected,
+                "{}: {}",
+                app.engine,
+                b.code
+            );
+        }
+        let r = app
+            .graphql_as(None, "{ district { loans { applications } } }", json!({}))
+            .await;
+        assert_eq!(
+            crate::helpers::error_code(&r),
+            Some("UNAUTHENTICATED"),
+            "{r}"
+        );
     }
 }
