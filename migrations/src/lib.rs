@@ -11,6 +11,7 @@ mod m20261128_000001_rights_and_credit;
 mod m20261129_000001_listing_indexes;
 mod m20261207_000001_shareholdings;
 mod m20261207_000002_share_pledges;
+mod m20261207_000003_targets;
 
 /// Every migration, in the order it runs.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000001_listing_indexes::Migration),
             Box::new(m20261207_000001_shareholdings::Migration),
             Box::new(m20261207_000002_share_pledges::Migration),
+            Box::new(m20261207_000003_targets::Migration),
         ]
     }
 }

@@ -21,6 +21,7 @@ pub mod rights;
 pub mod rows;
 pub mod shares;
 pub mod statistics;
+pub mod targets;
 mod versioned;
 
 pub use versioned::Versioned;

@@ -59,6 +59,7 @@ versioned_tables!(
     property_right,
     revitalization,
     share_class,
+    target,
     township,
     village,
 );

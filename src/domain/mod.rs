@@ -17,6 +17,7 @@ pub mod rights;
 pub mod shares;
 pub mod spatial_key;
 pub mod statistics;
+pub mod targets;
 pub mod text;
 
 /// A closed list of codes, stored as text in the database and shown as a GraphQL enum.

@@ -22,6 +22,7 @@ pub mod revitalization;
 pub mod rights;
 pub mod shares;
 pub mod statistics;
+pub mod targets;
 
 use async_graphql::{MergedObject, Schema};
 use sea_orm::DatabaseConnection;
@@ -49,6 +50,7 @@ pub struct Query(
     loans::LoansQuery,
     shares::SharesQuery,
     statistics::StatisticsQuery,
+    targets::TargetsQuery,
 );
 
 /// Changes to the registry (登记与变更). Each needs a token; a CADRE changes only records in
@@ -67,6 +69,7 @@ pub struct Mutation(
     credit::CreditMutation,
     import::ImportMutation,
     shares::SharesMutation,
+    targets::TargetsMutation,
 );
 
 /// The registry's schema.

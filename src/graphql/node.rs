@@ -37,6 +37,7 @@ pub enum Node {
     Contribution(crate::graphql::common::nodes::Contribution),
     Distribution(crate::graphql::shares::Distribution),
     Payout(crate::graphql::shares::PayoutNode),
+    Target(crate::graphql::targets::Target),
 }
 
 async fn load_node(ctx: &Context<'_>, kind: Kind, id: i64) -> Result<Option<Node>> {
@@ -81,6 +82,9 @@ async fn load_node(ctx: &Context<'_>, kind: Kind, id: i64) -> Result<Option<Node
         Kind::LoanApplication => crate::graphql::loans::node(ctx, id)
             .await?
             .map(Node::LoanApplication),
+        Kind::Target => crate::graphql::targets::node(ctx, id)
+            .await?
+            .map(Node::Target),
         Kind::CollectiveOrganization
         | Kind::Member
         | Kind::ShareClass

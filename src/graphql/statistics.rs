@@ -21,6 +21,7 @@ use crate::error::AppError;
 use crate::graphql::common::context::{PublicCell, Suppressed, caller, db_conn, stored};
 use crate::graphql::common::nodes::{CoverageScope, ShareCoverage, Statistics};
 use crate::graphql::common::scalars::Long;
+use crate::graphql::targets::Target;
 
 /// One status's assets in a group (按状态).
 #[derive(SimpleObject)]
@@ -560,6 +561,16 @@ impl Statistics {
         #[graphql(desc = "What to group by (分组维度).")] dimension: LoanDimension,
     ) -> Result<Vec<LoanFigures>> {
         lending(ctx, self.0, Some(dimension)).await
+    }
+
+    /// The scope's own targets (目标任务) with their progress, of a year or of every year.
+    /// ADMIN and CADRE tokens.
+    async fn targets(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only this year's (年度).")] year: Option<i32>,
+    ) -> Result<Vec<Target>> {
+        crate::graphql::targets::of_scope(ctx, self.0, year).await
     }
 
     /// The "three changes" (三变) in the scope: organisations, member and shareholder

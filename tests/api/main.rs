@@ -33,4 +33,5 @@ mod shares_import;
 mod spatial;
 mod sql_count;
 mod statistics;
+mod targets;
 mod tiles;

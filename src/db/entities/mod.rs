@@ -30,5 +30,6 @@ pub mod share_class;
 pub mod share_contribution;
 pub mod share_holding;
 pub mod source_document;
+pub mod target;
 pub mod township;
 pub mod village;

@@ -27,10 +27,11 @@ pub enum Kind {
     Contribution,
     Distribution,
     Payout,
+    Target,
 }
 
 impl Kind {
-    const ALL: [Kind; 17] = [
+    const ALL: [Kind; 18] = [
         Kind::Township,
         Kind::Village,
         Kind::Party,
@@ -48,6 +49,7 @@ impl Kind {
         Kind::Contribution,
         Kind::Distribution,
         Kind::Payout,
+        Kind::Target,
     ];
 
     fn name(self) -> &'static str {
@@ -69,6 +71,7 @@ impl Kind {
             Kind::Contribution => "Contribution",
             Kind::Distribution => "Distribution",
             Kind::Payout => "Payout",
+            Kind::Target => "Target",
         }
     }
 

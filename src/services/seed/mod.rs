@@ -34,6 +34,7 @@ use crate::services::import::{self, Kind};
 
 mod credit;
 mod shares;
+mod targets;
 
 /// The files of the importable kinds, in the order they depend on each other.
 const IMPORTS: [(Kind, &str, &[u8]); 5] = [
@@ -86,6 +87,7 @@ pub struct SeedReport {
     pub organizations: usize,
     pub contributions: usize,
     pub distributions: usize,
+    pub targets: usize,
     pub demo_sites: usize,
     pub policies: usize,
     pub banks: usize,
@@ -108,6 +110,7 @@ impl SeedReport {
             + self.organizations
             + self.contributions
             + self.distributions
+            + self.targets
             + self.demo_sites
             + self.policies
             + self.banks
@@ -182,6 +185,7 @@ pub async fn load(db: &DatabaseConnection, today: NaiveDate) -> anyhow::Result<S
     load_sites(&txn, today, &mut report).await?;
     credit::load(&txn, &mut report).await?;
     shares::load(&txn, today, &mut report).await?;
+    targets::load(&txn, today, &mut report).await?;
     if report.total() > 0 {
         audit::record(
             &txn,
