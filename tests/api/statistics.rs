@@ -608,3 +608,113 @@ async fn lending_figures_match_a_recount_and_a_bank_sees_only_its_own() {
         );
     }
 }
+
+/// splitmix64, so the random writes are the same every run.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) % n as u64) as usize
+    }
+}
+
+/// 16 clients register assets, change statuses and record revitalizations at once; then every
+/// figure is recounted from the raw tables.
+#[tokio::test]
+async fn figures_match_a_recount_after_random_writes_from_16_concurrent_clients() {
+    const REGISTER: &str = "mutation ($i: RegisterIdleAssetInput!) { registerIdleAsset(input: $i) { idleAsset { code } } }";
+    const STATUS: &str = "mutation ($i: ChangeIdleAssetStatusInput!) { changeIdleAssetStatus(input: $i) { idleAsset { status } } }";
+    const REVITALIZE: &str = "mutation ($i: RecordRevitalizationInput!) { recordRevitalization(input: $i) { revitalization { id } } }";
+    for app in spawn_apps().await {
+        let before = raw(&app).await;
+        let owner = json!(rural_registry::graphql::common::ids::Kind::Party.id(1));
+        let app = &app;
+        let before = &before;
+        let client = |c: u64| {
+            let owner = owner.clone();
+            async move {
+                let mut rng = Rng(0x57A7_0000 + c);
+                let mut written = 0;
+                for n in 0..10 {
+                    let base = &before.assets[rng.below(before.assets.len())];
+                    let r = match rng.below(3) {
+                        0 => {
+                            let jitter = |r: &mut Rng| (r.below(200) as f64 - 100.0) * 1e-6;
+                            let input = json!({
+                                "code": format!("STAT-{c}-{n}"), "kind": "IDLE_FARMHOUSE", "ownerId": owner,
+                                "longitude": base.lon + jitter(&mut rng), "latitude": base.lat + jitter(&mut rng),
+                                "floorAreaSquareMeters": 50 + rng.below(300),
+                            });
+                            app.graphql(REGISTER, json!({ "i": input })).await
+                        }
+                        1 => {
+                            let q = format!(
+                                "{{ idleAsset(code: \"{}\") {{ id version }} }}",
+                                base.code
+                            );
+                            let a = app.graphql(&q, json!({})).await;
+                            let a = &a["data"]["idleAsset"];
+                            let to = [
+                                "IDENTIFIED",
+                                "VERIFIED",
+                                "LISTED",
+                                "NEGOTIATING",
+                                "REVITALIZED",
+                                "WITHDRAWN",
+                            ][rng.below(6)];
+                            let input =
+                                json!({ "id": a["id"], "version": a["version"], "status": to });
+                            app.graphql(STATUS, json!({ "i": input })).await
+                        }
+                        _ => {
+                            let input = json!({
+                                "assetId": rural_registry::graphql::common::ids::Kind::IdleAsset.id(base.id),
+                                "mode": "LEASE", "startDate": format!("202{}-0{}-15", rng.below(6), 1 + rng.below(9)),
+                                "investmentFen": 1000 * rng.below(1000), "annualRentFen": 100 * rng.below(1000),
+                                "jobsCreated": rng.below(5),
+                            });
+                            app.graphql(REVITALIZE, json!({ "i": input })).await
+                        }
+                    };
+                    match crate::helpers::error_code(&r) {
+                        None => written += 1,
+                        // Lifecycle refusals and lost races are expected; nothing else is.
+                        Some("BAD_INPUT" | "CONFLICT") => {}
+                        Some(other) => panic!("{}: {other}: {r}", app.engine),
+                    }
+                }
+                written
+            }
+        };
+        let done = futures_util::future::join_all((0..16).map(client)).await;
+        assert!(
+            done.iter().sum::<usize>() > 40,
+            "{}: writes went through: {done:?}",
+            app.engine
+        );
+
+        let after = raw(app).await;
+        assert!(after.assets.len() > before.assets.len());
+        let all: Vec<&idle_asset::Model> = after.assets.iter().collect();
+        check_scope(app, &after, "{ district { FIELDS } }", &all).await;
+        let township = after
+            .townships
+            .values()
+            .min_by_key(|t| &t.code)
+            .expect("a township");
+        let of_township: Vec<&idle_asset::Model> = after
+            .assets
+            .iter()
+            .filter(|a| a.township_id == township.id)
+            .collect();
+        let q = format!(
+            "{{ township(code: \"{}\") {{ statistics {{ FIELDS }} }} }}",
+            township.code
+        );
+        check_scope(app, &after, &q, &of_township).await;
+    }
+}
