@@ -314,3 +314,45 @@ pub async fn pledges(
     )?;
     Ok((mortgages, lines))
 }
+
+/// Demonstration-site indicators in `scope` (the site's township or village), summed by year
+/// and code: (year, code, sum, sites reporting).
+pub async fn site_indicators(
+    conn: &impl ConnectionTrait,
+    scope: Scope,
+    years: Option<&[i32]>,
+) -> StoreResult<Vec<(i32, String, i64, i64)>> {
+    let backend = conn.get_database_backend();
+    // Ids and years are numbers, written into the statement.
+    let mut filter = match scope {
+        Scope::District => "TRUE".to_owned(),
+        Scope::Township(t) => format!("s.township_id = {t}"),
+        Scope::Village(v) => format!("s.village_id = {v}"),
+    };
+    if let Some(years) = years {
+        let list: Vec<String> = years.iter().map(i32::to_string).collect();
+        if list.is_empty() {
+            return Ok(Vec::new());
+        }
+        filter = format!("{filter} AND d.year IN ({})", list.join(", "));
+    }
+    let sql = format!(
+        "SELECT d.year, d.code, CAST(SUM(d.value) AS BIGINT), COUNT(*) FROM demo_indicator d \
+         JOIN demo_site s ON s.id = d.demo_site_id WHERE {filter} \
+         GROUP BY d.year, d.code ORDER BY 1, 2"
+    );
+    let rows = conn
+        .query_all_raw(Statement::from_string(backend, sql))
+        .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok((
+                r.try_get_by_index(0)?,
+                r.try_get_by_index(1)?,
+                r.try_get_by_index(2)?,
+                r.try_get_by_index(3)?,
+            ))
+        })
+        .collect::<Result<_, sea_orm::DbErr>>()
+        .map_err(Into::into)
+}

@@ -76,6 +76,15 @@ code_enum! {
 }
 
 impl IndicatorCode {
+    /// Whether sites' values add up to a township's or the district's: every indicator but the
+    /// averages (a household's income gain, per-capita income), which are averaged instead.
+    pub fn is_additive(self) -> bool {
+        !matches!(
+            self,
+            IndicatorCode::AvgHouseholdIncomeGain | IndicatorCode::PerCapitaDisposableIncome
+        )
+    }
+
     /// Each indicator has one unit, so values of one code always compare.
     pub fn unit(self) -> IndicatorUnit {
         use IndicatorCode::*;

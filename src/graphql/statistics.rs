@@ -11,6 +11,7 @@ use crate::db;
 use crate::db::statistics::{AssetCell, RevitalizationCell, Scope};
 use crate::domain::access::Role;
 use crate::domain::assets::{AssetKind, AssetStatus};
+use crate::domain::demo_sites::{IndicatorCode, IndicatorUnit};
 use crate::domain::loans::LoanStatus;
 use crate::domain::revitalization::RevitalizationMode;
 use crate::domain::statistics::{
@@ -273,6 +274,24 @@ async fn lending(
         .into_iter()
         .map(|(k, (label, g))| g.figures(k, label))
         .collect())
+}
+
+/// Demonstration sites' indicators of one year, over the sites in the scope (示范点指标汇总).
+#[derive(SimpleObject)]
+pub struct SiteIndicatorFigures {
+    /// Year (年份).
+    pub year: i32,
+    /// What it measures (指标).
+    pub code: IndicatorCode,
+    /// Unit (单位); money is in fen.
+    pub unit: IndicatorUnit,
+    /// The sites' values summed (合计); null for an average (a household's income gain,
+    /// per-capita income), which does not add up.
+    pub total: Option<Long>,
+    /// The mean over the sites reporting it (平均).
+    pub mean: f64,
+    /// Sites reporting it that year (填报示范点数).
+    pub sites: i64,
 }
 
 /// Who sees what: tokens see every cell, anonymous callers the cells at or above the floor.
@@ -561,6 +580,34 @@ impl Statistics {
         #[graphql(desc = "What to group by (分组维度).")] dimension: LoanDimension,
     ) -> Result<Vec<LoanFigures>> {
         lending(ctx, self.0, Some(dimension)).await
+    }
+
+    /// The demonstration sites' yearly indicators over the scope (示范点指标汇总): summed by
+    /// year and indicator (averaged where they are averages), oldest year first. Public.
+    async fn site_indicators(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only these years (年份).")] years: Option<Vec<i32>>,
+    ) -> Result<Vec<SiteIndicatorFigures>> {
+        db::statistics::site_indicators(db_conn(ctx)?, self.0, years.as_deref())
+            .await?
+            .into_iter()
+            .map(|(year, code, total, sites)| {
+                let code = stored(IndicatorCode::parse(&code))?;
+                Ok(SiteIndicatorFigures {
+                    year,
+                    code,
+                    unit: code.unit(),
+                    total: code.is_additive().then_some(Long(total)),
+                    mean: if sites > 0 {
+                        total as f64 / sites as f64
+                    } else {
+                        0.0
+                    },
+                    sites,
+                })
+            })
+            .collect()
     }
 
     /// The scope's own targets (目标任务) with their progress, of a year or of every year.

@@ -718,3 +718,78 @@ async fn figures_match_a_recount_after_random_writes_from_16_concurrent_clients(
         check_scope(app, &after, &q, &of_township).await;
     }
 }
+
+#[tokio::test]
+async fn site_indicators_add_up_by_township_and_year() {
+    use rural_registry::db::entities::{demo_indicator, demo_site};
+    const Q: &str = "{ SCOPE { siteIndicators { year code unit total mean sites } } }";
+    for app in spawn_apps().await {
+        let sites = demo_site::Entity::find().all(&app.db).await.expect("sites");
+        let indicators = demo_indicator::Entity::find()
+            .all(&app.db)
+            .await
+            .expect("indicators");
+        let townships = township::Entity::find()
+            .all(&app.db)
+            .await
+            .expect("townships");
+        let with_sites = townships
+            .iter()
+            .find(|t| sites.iter().any(|s| s.township_id == t.id))
+            .expect("a township with sites");
+        for (scope, of) in [
+            ("district".to_owned(), None),
+            (
+                format!("township(code: \"{}\") {{ statistics", with_sites.code),
+                Some(with_sites.id),
+            ),
+        ] {
+            let q = Q.replace("SCOPE", &scope);
+            let q = if of.is_some() {
+                q.replacen("} }", "} } }", 1)
+            } else {
+                q
+            };
+            let r = app.graphql(&q, json!({})).await;
+            assert!(r["errors"].is_null(), "{q}: {r}");
+            let mut expected: BTreeMap<(i64, String), (i64, i64)> = BTreeMap::new();
+            for i in &indicators {
+                let site = sites.iter().find(|s| s.id == i.demo_site_id).expect("site");
+                if of.is_some_and(|t| t != site.township_id) {
+                    continue;
+                }
+                let e = expected
+                    .entry((i64::from(i.year), i.code.clone()))
+                    .or_default();
+                e.0 += i.value;
+                e.1 += 1;
+            }
+            let figures = if of.is_some() {
+                &r["data"]["township"]["statistics"]["siteIndicators"]
+            } else {
+                &r["data"]["district"]["siteIndicators"]
+            };
+            let figures = figures.as_array().expect("figures");
+            assert_eq!(figures.len(), expected.len(), "{}: {r}", app.engine);
+            for f in figures {
+                let key = (
+                    f["year"].as_i64().expect("year"),
+                    f["code"].as_str().expect("code").to_owned(),
+                );
+                let (sum, n) = expected[&key];
+                assert_eq!(f["sites"].as_i64(), Some(n), "{f}");
+                let average = ["AVG_HOUSEHOLD_INCOME_GAIN", "PER_CAPITA_DISPOSABLE_INCOME"]
+                    .contains(&key.1.as_str());
+                if average {
+                    assert!(f["total"].is_null(), "an average does not add up: {f}");
+                } else {
+                    assert_eq!(f["total"].as_i64(), Some(sum), "{f}");
+                }
+                assert!(close(
+                    f["mean"].as_f64().expect("mean"),
+                    sum as f64 / n as f64
+                ));
+            }
+        }
+    }
+}
