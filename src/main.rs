@@ -36,5 +36,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Export(args) => commands::export::run(database, args).await,
         Command::Import(args) => commands::import::run(database, args).await,
         Command::ExportSchema(args) => commands::export_schema::run(&args),
+        Command::Report(args) => commands::report::run(database, args).await,
     }
 }

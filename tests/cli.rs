@@ -586,3 +586,85 @@ fn import_writes_a_template_and_refuses_a_bad_file_whole() {
     assert!(report.starts_with("row,column,value,code,message"));
     assert!(report.contains("2,ownerKey,nobody,BAD_INPUT"), "{report}");
 }
+
+#[test]
+fn report_writes_the_years_figures_by_township_and_by_village() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}/registry.db?mode=rwc", dir.path().display());
+    let db = ["--database-url", url.as_str()];
+    assert!(run(&[&db[..], &["seed"]].concat(), &[]).status.success());
+    let out = run(&[&db[..], &["report", "--year", "2025"]].concat(), &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).expect("UTF-8");
+    let mut lines = text.trim_start_matches('\u{feff}').lines();
+    assert!(
+        lines
+            .next()
+            .is_some_and(|h| h.starts_with("level,code,name,assets,floorAreaM2")),
+        "{text}"
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(
+        rows.len(),
+        1 + 8,
+        "the district, then its 8 townships: {text}"
+    );
+    assert!(rows[0].starts_with("DISTRICT,,,400,"), "{text}");
+    let township_assets: i64 = rows[1..]
+        .iter()
+        .map(|r| {
+            r.split(',')
+                .nth(3)
+                .and_then(|n| n.parse::<i64>().ok())
+                .expect("assets")
+        })
+        .sum();
+    assert_eq!(township_assets, 400, "the townships add up to the district");
+
+    let file = dir.path().join("report.csv");
+    let file_arg = file.display().to_string();
+    let out = run(
+        &[
+            &db[..],
+            &[
+                "report",
+                "--year",
+                "2025",
+                "--township",
+                "369901102000",
+                "--encoding",
+                "gb18030",
+                "--output",
+                &file_arg,
+            ],
+        ]
+        .concat(),
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&file).expect("the file");
+    let (text, _, bad) = encoding_rs::GB18030.decode(&bytes);
+    assert!(!bad);
+    assert!(
+        text.lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("TOWNSHIP,369901102000,")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .skip(2)
+            .all(|l| l.starts_with("VILLAGE,369901102")),
+        "{text}"
+    );
+    let bad_year = run(&[&db[..], &["report", "--year", "1900"]].concat(), &[]);
+    assert!(!bad_year.status.success());
+}

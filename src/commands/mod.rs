@@ -9,6 +9,7 @@ pub mod gen_synthetic;
 pub mod import;
 pub mod migrate;
 pub mod progress;
+pub mod report;
 pub mod seed;
 pub mod serve;
 pub mod synthetic;
@@ -65,6 +66,9 @@ pub enum Command {
     Import(import::Args),
     /// Write the GraphQL schema (SDL).
     ExportSchema(export_schema::Args),
+    /// The year's figures for Excel (统计报表): the district by township, or one township by
+    /// village, as CSV (UTF-8 with BOM, or GB18030). Runs as the district office.
+    Report(report::Args),
 }
 
 impl Cli {

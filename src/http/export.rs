@@ -34,10 +34,13 @@ async fn respond(
     let unknown = || {
         RestError::not_found(format!(
             "no export `{file}`; there are townships, villages, parties, assets, \
-             revitalizations, members and holdings, each .csv or .geojson"
+             revitalizations, members and holdings, each .csv or .geojson, and statistics.csv"
         ))
     };
     let (name, extension) = file.rsplit_once('.').ok_or_else(unknown)?;
+    if name == "statistics" && extension == "csv" {
+        return statistics(req, params, state).await;
+    }
     let kind = Kind::parse(name).ok_or_else(unknown)?;
     let format = match extension {
         "csv" => Format::Csv,
@@ -99,4 +102,71 @@ async fn respond(
             format!("attachment; filename=\"{file}\""),
         )
         .body(body))
+}
+
+/// `/export/statistics.csv?year=Y[&township=CODE][&encoding=gb18030]`: the year's figures
+/// (`rural-registry report`), for token holders; lending only for ADMIN and cadres.
+async fn statistics(
+    req: &Request,
+    params: &[(String, String)],
+    state: &AppState,
+) -> Result<Response, RestError> {
+    let who = caller(req, state).await?;
+    who.may_read_details("exports")
+        .map_err(|d| RestError::from(crate::error::AppError::from(d)))?;
+    let mut year = None;
+    let mut township = None;
+    let mut encoding = Encoding::Utf8;
+    for (k, v) in params {
+        match k.as_str() {
+            "year" => {
+                year = Some(
+                    v.parse::<i32>()
+                        .ok()
+                        .filter(|y| (2000..=2100).contains(y))
+                        .ok_or_else(|| {
+                            RestError::bad_input(format!("`year` is 2000 to 2100, got {v:?}"))
+                        })?,
+                );
+            }
+            "township" => {
+                let t = db::places::township_by_code(&state.db, v)
+                    .await?
+                    .ok_or_else(|| {
+                        RestError::bad_input(format!("no township has the code {v:?}"))
+                    })?;
+                township = Some(t.id);
+            }
+            "encoding" => {
+                encoding = match v.as_str() {
+                    "utf8" | "utf-8" => Encoding::Utf8,
+                    "gb18030" => Encoding::Gb18030,
+                    _ => {
+                        return Err(RestError::bad_input(format!(
+                            "`encoding` must be utf8 or gb18030, got {v:?}"
+                        )));
+                    }
+                };
+            }
+            other => {
+                return Err(RestError::bad_input(format!(
+                    "unknown parameter `{other}`; the statistics take year, township and encoding"
+                )));
+            }
+        }
+    }
+    let year = year.ok_or_else(|| RestError::bad_input("`year` is needed, e.g. ?year=2025"))?;
+    let bytes =
+        crate::services::report::statistics_csv(&state.db, &who, year, township, encoding).await?;
+    let content_type = match encoding {
+        Encoding::Utf8 => "text/csv; charset=utf-8",
+        Encoding::Gb18030 => "text/csv; charset=gb18030",
+    };
+    Ok(Response::builder()
+        .content_type(content_type)
+        .header(
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"statistics-{year}.csv\""),
+        )
+        .body(bytes))
 }

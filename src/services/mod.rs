@@ -6,5 +6,6 @@ pub mod export;
 pub mod import;
 pub mod loans;
 pub mod places;
+pub mod report;
 pub mod seed;
 pub mod shares;

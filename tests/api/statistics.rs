@@ -793,3 +793,74 @@ async fn site_indicators_add_up_by_township_and_year() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_statistics_export_gives_the_apis_figures_for_excel() {
+    for app in spawn_apps().await {
+        let get = async |token: Option<&str>, query: &str| {
+            let mut r = app
+                .client
+                .get(format!("{}/export/statistics.csv{query}", app.address));
+            if let Some(t) = token {
+                r = r.bearer_auth(t);
+            }
+            r.send().await.expect("sent")
+        };
+        let r = get(Some(&app.admin), "?year=2025").await;
+        assert_eq!(r.status(), 200);
+        let text = r.text().await.expect("text");
+        let mut lines = text.trim_start_matches('\u{feff}').lines();
+        let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+        let district: Vec<&str> = lines.next().expect("the district").split(',').collect();
+        let col = |name: &str| header.iter().position(|h| *h == name).expect("column");
+        let api = app
+            .graphql(
+                "{ district { assets { count revitalized } loans { disbursedFen } } }",
+                json!({}),
+            )
+            .await;
+        let d = &api["data"]["district"];
+        assert_eq!(
+            district[col("assets")],
+            d["assets"]["count"].to_string(),
+            "{text}"
+        );
+        assert_eq!(
+            district[col("revitalized")],
+            d["assets"]["revitalized"].to_string()
+        );
+        assert!(
+            !district[col("loansDisbursedFen")].is_empty(),
+            "ADMIN sees lending: {text}"
+        );
+
+        let bank = app.token(Role::Bank, None, Some("JXRCB-DC")).await;
+        let text = get(Some(&bank), "?year=2025")
+            .await
+            .text()
+            .await
+            .expect("text");
+        let district: Vec<String> = text
+            .trim_start_matches('\u{feff}')
+            .lines()
+            .nth(1)
+            .expect("the district")
+            .split(',')
+            .map(str::to_owned)
+            .collect();
+        assert!(
+            district[col("loansDisbursedFen")].is_empty(),
+            "a bank sees no district lending: {text}"
+        );
+
+        assert_eq!(get(None, "?year=2025").await.status(), 401);
+        assert_eq!(get(Some(&app.admin), "?year=1900").await.status(), 400);
+        assert_eq!(get(Some(&app.admin), "").await.status(), 400);
+        assert_eq!(
+            get(Some(&app.admin), "?year=2025&township=999")
+                .await
+                .status(),
+            400
+        );
+    }
+}
