@@ -60,8 +60,8 @@ pub enum Command {
     /// Export records as CSV (UTF-8 with BOM, or GB18030) or GeoJSON, to a file or stdout.
     /// Runs as the district office: personal fields are included.
     Export(export::Args),
-    /// Import townships, villages, parties, idle assets, revitalizations, collective members or
-    /// share holdings from CSV (UTF-8 or GB18030; headers in English or Chinese) or a GeoJSON
+    /// Import townships, villages, parties, idle assets, revitalizations, collective members,
+    /// share holdings or targets from CSV (UTF-8 or GB18030; headers in English or Chinese) or a GeoJSON
     /// FeatureCollection. All or nothing unless `--partial`; every refused row is reported.
     Import(import::Args),
     /// Write the GraphQL schema (SDL).

@@ -24,6 +24,8 @@ pub enum ImportKind {
     Members,
     /// Share holdings issued on reform (股权配置), one row a holding.
     Holdings,
+    /// Targets (目标任务): the district office's for any scope, a cadre's for its villages.
+    Targets,
 }
 
 impl From<ImportKind> for Kind {
@@ -36,6 +38,7 @@ impl From<ImportKind> for Kind {
             ImportKind::Revitalizations => Kind::Revitalizations,
             ImportKind::Members => Kind::Members,
             ImportKind::Holdings => Kind::Holdings,
+            ImportKind::Targets => Kind::Targets,
         }
     }
 }

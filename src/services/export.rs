@@ -37,6 +37,8 @@ pub enum Kind {
     Members,
     /// Share holdings open today (股权), one row a holding.
     Holdings,
+    /// Targets (目标任务), one row a goal.
+    Targets,
 }
 
 impl Kind {
@@ -49,6 +51,7 @@ impl Kind {
             "revitalizations" => Some(Kind::Revitalizations),
             "members" => Some(Kind::Members),
             "holdings" => Some(Kind::Holdings),
+            "targets" => Some(Kind::Targets),
             _ => None,
         }
     }
@@ -62,6 +65,7 @@ impl Kind {
             Kind::Revitalizations => "revitalizations",
             Kind::Members => "members",
             Kind::Holdings => "holdings",
+            Kind::Targets => "targets",
         }
     }
 
@@ -140,6 +144,14 @@ impl Kind {
                 "certificateNo",
                 "validFrom",
                 "document",
+            ],
+            Kind::Targets => &[
+                "year",
+                "townshipCode",
+                "villageCode",
+                "measure",
+                "value",
+                "note",
             ],
         }
     }
@@ -457,6 +469,40 @@ async fn page(
             Ok((rows, None))
         }
         Kind::Members | Kind::Holdings => register_page(db, o, names).await,
+        Kind::Targets => {
+            let mut rows = Vec::new();
+            for t in db::targets::list(db, None, None).await? {
+                let township = t.township_id.or_else(|| {
+                    t.village_id
+                        .and_then(|v| names.villages.get(&v))
+                        .map(|v| v.1)
+                });
+                if o.township_id.is_some_and(|w| township != Some(w)) {
+                    continue;
+                }
+                let mut v = Map::new();
+                v.insert("year".into(), json!(t.year));
+                v.insert(
+                    "townshipCode".into(),
+                    json!(t.township_id.and_then(|x| names.townships.get(&x))),
+                );
+                v.insert("villageCode".into(), names.village(t.village_id));
+                v.insert("measure".into(), json!(t.measure));
+                // Whole numbers as Excel shows them: 120, not 120.0.
+                let value = if t.value.fract() == 0.0 && t.value.abs() < 1e15 {
+                    json!(t.value as i64)
+                } else {
+                    json!(t.value)
+                };
+                v.insert("value".into(), value);
+                v.insert("note".into(), json!(t.note));
+                rows.push(Row {
+                    values: v,
+                    geometry: None,
+                });
+            }
+            Ok((rows, None))
+        }
     }
 }
 

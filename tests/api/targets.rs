@@ -316,3 +316,156 @@ async fn who_sets_targets_and_the_rules_codes() {
         );
     }
 }
+
+#[tokio::test]
+async fn targets_import_from_a_table_all_or_nothing_and_export_back() {
+    use rural_registry::services::import::{Kind as ImportKind, Mode};
+    use std::io::Cursor;
+    for app in spawn_apps().await {
+        let townships = township::Entity::find()
+            .all(&app.db)
+            .await
+            .expect("townships");
+        let villages = village::Entity::find()
+            .all(&app.db)
+            .await
+            .expect("villages");
+        let (t, v) = (
+            &townships[0],
+            villages
+                .iter()
+                .find(|v| v.township_id == townships[0].id)
+                .expect("village"),
+        );
+        let other_v = villages
+            .iter()
+            .find(|v| v.township_id != townships[0].id)
+            .expect("village");
+        let file = |measure: &str| {
+            format!(
+                "年度,乡镇代码,村代码,指标,目标值,说明\n\
+                 2031,,,ASSETS_REVITALIZED,40,全区\n\
+                 2031,{},,JOBS_CREATED,120,\n\
+                 2031,,{},{measure},0.6,村\n",
+                t.code, v.code
+            )
+            .into_bytes()
+        };
+        let before = written(&app).await;
+        let report = crate::helpers::import_as_admin(
+            &app.db,
+            ImportKind::Targets,
+            Cursor::new(file("NO_SUCH")),
+            Mode::default(),
+        )
+        .await;
+        assert!(!report.written);
+        assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+        assert_eq!(
+            (report.errors[0].row, report.errors[0].column.as_str()),
+            (4, "measure")
+        );
+        assert_eq!(
+            written(&app).await,
+            before,
+            "{}: nothing written",
+            app.engine
+        );
+
+        let report = crate::helpers::import_as_admin(
+            &app.db,
+            ImportKind::Targets,
+            Cursor::new(file("REVITALIZED_SHARE")),
+            Mode::default(),
+        )
+        .await;
+        assert!(report.written, "{:?}", report.errors);
+        assert_eq!(report.inserted, 3);
+        let r = app.graphql(LIST, json!({ "y": 2031 })).await;
+        assert_eq!(
+            r["data"]["targets"].as_array().map(Vec::len),
+            Some(3),
+            "{r}"
+        );
+
+        // Again: stored rows are refused unless --upsert, which changes them.
+        let again = crate::helpers::import_as_admin(
+            &app.db,
+            ImportKind::Targets,
+            Cursor::new(file("REVITALIZED_SHARE")),
+            Mode::default(),
+        )
+        .await;
+        assert!(!again.written && again.errors.iter().all(|e| e.code == "CONFLICT"));
+        let upsert = Mode {
+            upsert: true,
+            ..Mode::default()
+        };
+        let changed = file("REVITALIZED_SHARE");
+        let changed = String::from_utf8(changed)
+            .expect("text")
+            .replace(",40,", ",45,");
+        let report = crate::helpers::import_as_admin(
+            &app.db,
+            ImportKind::Targets,
+            Cursor::new(changed.into_bytes()),
+            upsert,
+        )
+        .await;
+        assert_eq!(report.updated, 3, "{:?}", report.errors);
+        let r = app
+            .graphql(LIST, json!({ "y": 2031, "l": "DISTRICT" }))
+            .await;
+        assert_eq!(r["data"]["targets"][0]["value"], json!(45.0), "{r}");
+
+        // A cadre's file: its own township's villages only.
+        let cadre = Mode {
+            only_township: Some(t.id),
+            ..Mode::default()
+        };
+        let text = format!(
+            "year,townshipCode,villageCode,measure,value\n2032,,{},JOBS_CREATED,5\n2032,,{},JOBS_CREATED,5\n2032,{},,JOBS_CREATED,5\n",
+            v.code, other_v.code, t.code
+        );
+        let report = crate::helpers::import_as_admin(
+            &app.db,
+            ImportKind::Targets,
+            Cursor::new(text.into_bytes()),
+            cadre,
+        )
+        .await;
+        let codes: Vec<(usize, &str)> = report.errors.iter().map(|e| (e.row, e.code)).collect();
+        assert_eq!(
+            codes,
+            vec![(3, "FORBIDDEN"), (4, "FORBIDDEN")],
+            "{:?}",
+            report.errors
+        );
+
+        // Exported as the file it imports from.
+        let text = app
+            .client
+            .get(format!("{}/export/targets.csv", app.address))
+            .bearer_auth(&app.admin)
+            .send()
+            .await
+            .expect("sent")
+            .text()
+            .await
+            .expect("text");
+        let header = text
+            .trim_start_matches('\u{feff}')
+            .lines()
+            .next()
+            .expect("header");
+        assert_eq!(header, "year,townshipCode,villageCode,measure,value,note");
+        assert!(
+            text.contains(&format!("2031,{},,JOBS_CREATED,120,", t.code)),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("2031,,{},REVITALIZED_SHARE,0.6,村", v.code)),
+            "{text}"
+        );
+    }
+}

@@ -21,6 +21,7 @@ mod places;
 mod revitalization;
 mod shares;
 mod source;
+mod targets;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -187,6 +188,7 @@ pub fn columns(kind: Kind) -> Vec<&'static str> {
         Kind::Revitalizations => revitalization::COLUMNS,
         Kind::Members => shares::MEMBER_COLUMNS,
         Kind::Holdings => shares::HOLDING_COLUMNS,
+        Kind::Targets => targets::COLUMNS,
     };
     columns.iter().map(|c| c.name).collect()
 }
@@ -253,6 +255,10 @@ pub async fn run<R: Read + Seek + Send + 'static>(
         }
         Kind::Holdings => {
             let i = shares::Holdings::new(&who);
+            drive(db, i, source, mode, &who, lines, report, progress).await
+        }
+        Kind::Targets => {
+            let i = targets::Targets::new(&who);
             drive(db, i, source, mode, &who, lines, report, progress).await
         }
     }

@@ -179,6 +179,7 @@ pub async fn load(db: &DatabaseConnection, today: NaiveDate) -> anyhow::Result<S
             Kind::Revitalizations => &mut report.revitalizations,
             Kind::Members => &mut report.members,
             Kind::Holdings => &mut report.holdings,
+            Kind::Targets => &mut report.targets,
         } = added;
     }
     let txn = db.begin().await.map_err(db::StoreError::from)?;
