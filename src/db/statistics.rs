@@ -29,6 +29,35 @@ impl Scope {
     }
 }
 
+/// What a figure is narrowed to besides its scope: codes of the domain's enumerations and years,
+/// written into the statement (they are checked codes and numbers, never the caller's text).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Narrow {
+    /// Asset kinds, or revitalization modes.
+    pub codes: Vec<&'static str>,
+    /// Years of registration, or of start.
+    pub years: Vec<i32>,
+}
+
+impl Narrow {
+    fn clause(&self, backend: DatabaseBackend, code_column: &str, date_column: &str) -> String {
+        let mut out = String::new();
+        if !self.codes.is_empty() {
+            let list: Vec<String> = self.codes.iter().map(|c| format!("'{c}'")).collect();
+            out.push_str(&format!(" AND {code_column} IN ({})", list.join(", ")));
+        }
+        if !self.years.is_empty() {
+            let list: Vec<String> = self.years.iter().map(|y| format!("'{y}'")).collect();
+            out.push_str(&format!(
+                " AND {} IN ({})",
+                date_prefix(backend, date_column, 4),
+                list.join(", ")
+            ));
+        }
+        out
+    }
+}
+
 /// The first `len` characters of a date or timestamp column as text: `2026` or `2026-03`.
 fn date_prefix(backend: DatabaseBackend, column: &str, len: usize) -> String {
     match (backend, len) {
@@ -54,6 +83,7 @@ pub async fn assets(
     conn: &impl ConnectionTrait,
     scope: Scope,
     dimension: Option<AssetDimension>,
+    narrow: &Narrow,
 ) -> StoreResult<Vec<AssetCell>> {
     let backend = conn.get_database_backend();
     let key = match dimension {
@@ -72,11 +102,12 @@ pub async fn assets(
         String::new()
     };
     let (filter, param) = scope.filter(backend);
+    let narrowed = narrow.clause(backend, "a.kind", "a.created_at");
     let sql = format!(
         "SELECT {key} AS k, a.status, COUNT(*), \
          CAST(COALESCE(SUM(a.floor_area_m2), 0) AS DOUBLE PRECISION), \
          CAST(COALESCE(SUM(a.land_area_m2), 0) AS DOUBLE PRECISION) \
-         FROM idle_asset a WHERE {filter} GROUP BY {group}a.status ORDER BY 1, 2"
+         FROM idle_asset a WHERE {filter}{narrowed} GROUP BY {group}a.status ORDER BY 1, 2"
     );
     let rows = conn.query_all_raw(statement(backend, sql, param)).await?;
     rows.into_iter()
@@ -110,6 +141,7 @@ pub async fn revitalizations(
     conn: &impl ConnectionTrait,
     scope: Scope,
     dimension: Option<RevitalizationDimension>,
+    narrow: &Narrow,
 ) -> StoreResult<Vec<RevitalizationCell>> {
     let backend = conn.get_database_backend();
     let key = match dimension {
@@ -129,13 +161,14 @@ pub async fn revitalizations(
         String::new()
     };
     let (filter, param) = scope.filter(backend);
+    let narrowed = narrow.clause(backend, "r.mode", "r.start_date");
     let sql = format!(
         "SELECT {key} AS k, COUNT(*), COUNT(DISTINCT a.owner_id), \
          CAST(COALESCE(SUM(r.investment_fen), 0) AS BIGINT), \
          CAST(COALESCE(SUM(r.annual_rent_fen), 0) AS BIGINT), \
          CAST(COALESCE(SUM(r.jobs_created), 0) AS BIGINT) \
          FROM revitalization r JOIN idle_asset a ON a.id = r.asset_id \
-         WHERE {filter}{group} ORDER BY 1"
+         WHERE {filter}{narrowed}{group} ORDER BY 1"
     );
     let rows = conn.query_all_raw(statement(backend, sql, param)).await?;
     rows.into_iter()

@@ -273,7 +273,7 @@ pub async fn actuals(
         holders.first().copied().unwrap_or(0.0),
     );
 
-    let cells = super::statistics::assets(conn, scope, None).await?;
+    let cells = super::statistics::assets(conn, scope, None, &Default::default()).await?;
     let counts: Vec<_> = cells
         .iter()
         .filter_map(|c| {

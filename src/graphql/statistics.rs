@@ -5,15 +5,16 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use async_graphql::{Context, Object, Result, SimpleObject};
+use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 
 use crate::db;
-use crate::db::statistics::{AssetCell, RevitalizationCell, Scope};
+use crate::db::statistics::{AssetCell, Narrow, RevitalizationCell, Scope};
 use crate::domain::access::Role;
 use crate::domain::assets::{AssetKind, AssetStatus};
 use crate::domain::demo_sites::{IndicatorCode, IndicatorUnit};
 use crate::domain::loans::LoanStatus;
 use crate::domain::revitalization::RevitalizationMode;
+use crate::domain::rights::RightKind;
 use crate::domain::statistics::{
     AssetDimension, LoanDimension, LoanFacts, LoanTotals, RevitalizationDimension,
     counts_as_revitalized, counts_in_base, public_cell, revitalized_share,
@@ -164,7 +165,9 @@ async fn lending(
     ctx: &Context<'_>,
     scope: Scope,
     dimension: Option<LoanDimension>,
+    filter: LoanFigureFilter,
 ) -> Result<Vec<LoanFigures>> {
+    check_years(filter.disbursement_years.as_deref())?;
     let actor = caller(ctx).actor("loan figures").map_err(AppError::from)?;
     let conn = db_conn(ctx)?;
     let banks = db::credit::banks(conn).await?;
@@ -176,8 +179,35 @@ async fn lending(
         }
         Role::Admin | Role::Cadre => None,
     };
-    let loans = db::statistics::loans(conn, scope, bank).await?;
+    // The filter, applied to each loan, mortgage and credit line read.
+    let bank_codes: HashMap<i64, &str> = banks.iter().map(|b| (b.id, b.code.as_str())).collect();
+    let kept = |bank_id: i64, kind: &str, on: Option<&str>| {
+        filter.bank_codes.as_ref().is_none_or(|codes| {
+            bank_codes
+                .get(&bank_id)
+                .is_some_and(|c| codes.iter().any(|x| x == c))
+        }) && filter
+            .right_kinds
+            .as_ref()
+            .is_none_or(|kinds| kinds.iter().any(|k| k.as_str() == kind))
+            && filter.disbursement_years.as_ref().is_none_or(|years| {
+                on.is_some_and(|d| years.iter().any(|y| d.starts_with(&y.to_string())))
+            })
+    };
+    let loans: Vec<_> = db::statistics::loans(conn, scope, bank)
+        .await?
+        .into_iter()
+        .filter(|l| kept(l.bank_id, &l.right_kind, l.first_disbursed_on.as_deref()))
+        .collect();
     let (mortgages, lines) = db::statistics::pledges(conn, scope, bank).await?;
+    let mortgages: Vec<_> = mortgages
+        .into_iter()
+        .filter(|m| kept(m.bank_id, &m.right_kind, Some(&m.on)))
+        .collect();
+    let lines: Vec<_> = lines
+        .into_iter()
+        .filter(|m| kept(m.bank_id, &m.right_kind, Some(&m.on)))
+        .collect();
     let products = match dimension {
         Some(LoanDimension::Product) => db::credit::products(conn).await?,
         _ => Vec::new(),
@@ -292,6 +322,80 @@ pub struct SiteIndicatorFigures {
     pub mean: f64,
     /// Sites reporting it that year (填报示范点数).
     pub sites: i64,
+}
+
+/// Narrows asset figures (资产筛选); each list left out does not narrow.
+#[derive(InputObject, Default)]
+pub struct AssetFigureFilter {
+    /// Only these kinds (资产类型).
+    pub kinds: Option<Vec<AssetKind>>,
+    /// Only assets registered in these years (登记年份).
+    pub registration_years: Option<Vec<i32>>,
+}
+
+impl AssetFigureFilter {
+    fn narrow(self) -> Result<Narrow> {
+        check_years(self.registration_years.as_deref())?;
+        Ok(Narrow {
+            codes: self
+                .kinds
+                .unwrap_or_default()
+                .into_iter()
+                .map(AssetKind::as_str)
+                .collect(),
+            years: self.registration_years.unwrap_or_default(),
+        })
+    }
+}
+
+/// Narrows revitalization figures (盘活筛选); each list left out does not narrow.
+#[derive(InputObject, Default)]
+pub struct RevitalizationFigureFilter {
+    /// Only these modes (盘活方式).
+    pub modes: Option<Vec<RevitalizationMode>>,
+    /// Only revitalizations started in these years (起始年份).
+    pub start_years: Option<Vec<i32>>,
+}
+
+impl RevitalizationFigureFilter {
+    fn narrow(self) -> Result<Narrow> {
+        check_years(self.start_years.as_deref())?;
+        Ok(Narrow {
+            codes: self
+                .modes
+                .unwrap_or_default()
+                .into_iter()
+                .map(RevitalizationMode::as_str)
+                .collect(),
+            years: self.start_years.unwrap_or_default(),
+        })
+    }
+}
+
+/// Narrows lending figures (贷款筛选); each list left out does not narrow.
+#[derive(InputObject, Default)]
+pub struct LoanFigureFilter {
+    /// Only these banks, by code (银行).
+    pub bank_codes: Option<Vec<String>>,
+    /// Only loans on these kinds of right (权利类型).
+    pub right_kinds: Option<Vec<RightKind>>,
+    /// Only loans first paid out in these years (放款年份); mortgages by their registration,
+    /// credit lines by their grant.
+    pub disbursement_years: Option<Vec<i32>>,
+}
+
+/// Years in a filter: at most 50, each 2000–2100.
+fn check_years(years: Option<&[i32]>) -> Result<()> {
+    let years = years.unwrap_or_default();
+    if years.len() > 50 {
+        return Err(AppError::bad_input("at most 50 years in a filter").into());
+    }
+    if let Some(y) = years.iter().find(|y| !(2000..=2100).contains(*y)) {
+        return Err(
+            AppError::bad_input(format!("a year in a filter is 2000 to 2100, got {y}")).into(),
+        );
+    }
+    Ok(())
 }
 
 /// Who sees what: tokens see every cell, anonymous callers the cells at or above the floor.
@@ -464,8 +568,13 @@ fn revitalization_figures(
 #[Object]
 impl Statistics {
     /// Idle assets in the scope (资产总量): counts, areas, by status, and the revitalized share.
-    async fn assets(&self, ctx: &Context<'_>) -> Result<AssetFigures> {
-        let cells = db::statistics::assets(db_conn(ctx)?, self.0, None).await?;
+    async fn assets(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only these assets (筛选).")] filter: Option<AssetFigureFilter>,
+    ) -> Result<AssetFigures> {
+        let narrow = filter.unwrap_or_default().narrow()?;
+        let cells = db::statistics::assets(db_conn(ctx)?, self.0, None, &narrow).await?;
         let all: Vec<&AssetCell> = cells.iter().collect();
         asset_figures(&Publish::of(ctx), String::new(), None, &all)
     }
@@ -476,8 +585,10 @@ impl Statistics {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "What to group by (分组维度).")] dimension: AssetDimension,
+        #[graphql(desc = "Only these assets (筛选).")] filter: Option<AssetFigureFilter>,
     ) -> Result<Vec<AssetFigures>> {
-        let cells = db::statistics::assets(db_conn(ctx)?, self.0, Some(dimension)).await?;
+        let narrow = filter.unwrap_or_default().narrow()?;
+        let cells = db::statistics::assets(db_conn(ctx)?, self.0, Some(dimension), &narrow).await?;
         let places = match dimension {
             AssetDimension::Township | AssetDimension::Village => Some(Places::load(ctx).await?),
             _ => None,
@@ -509,8 +620,15 @@ impl Statistics {
 
     /// Revitalizations of the scope's assets (盘活总量): records, households benefited,
     /// investment, rent and jobs.
-    async fn revitalizations(&self, ctx: &Context<'_>) -> Result<RevitalizationFigures> {
-        let cells = db::statistics::revitalizations(db_conn(ctx)?, self.0, None).await?;
+    async fn revitalizations(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only these revitalizations (筛选).")] filter: Option<
+            RevitalizationFigureFilter,
+        >,
+    ) -> Result<RevitalizationFigures> {
+        let narrow = filter.unwrap_or_default().narrow()?;
+        let cells = db::statistics::revitalizations(db_conn(ctx)?, self.0, None, &narrow).await?;
         let empty = RevitalizationCell {
             key: String::new(),
             count: 0,
@@ -533,8 +651,14 @@ impl Statistics {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "What to group by (分组维度).")] dimension: RevitalizationDimension,
+        #[graphql(desc = "Only these revitalizations (筛选).")] filter: Option<
+            RevitalizationFigureFilter,
+        >,
     ) -> Result<Vec<RevitalizationFigures>> {
-        let cells = db::statistics::revitalizations(db_conn(ctx)?, self.0, Some(dimension)).await?;
+        let narrow = filter.unwrap_or_default().narrow()?;
+        let cells =
+            db::statistics::revitalizations(db_conn(ctx)?, self.0, Some(dimension), &narrow)
+                .await?;
         let places = match dimension {
             RevitalizationDimension::Township | RevitalizationDimension::Village => {
                 Some(Places::load(ctx).await?)
@@ -564,8 +688,12 @@ impl Statistics {
     /// Lending on the rights of the scope's assets (贷款统计): applications, approvals,
     /// disbursed, repaid, outstanding, defaulted with the NPL ratio, mortgages in force and
     /// credit lines. A token is needed; a BANK sees its own business only.
-    async fn loans(&self, ctx: &Context<'_>) -> Result<LoanFigures> {
-        lending(ctx, self.0, None)
+    async fn loans(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only these loans (筛选).")] filter: Option<LoanFigureFilter>,
+    ) -> Result<LoanFigures> {
+        lending(ctx, self.0, None, filter.unwrap_or_default())
             .await?
             .into_iter()
             .next()
@@ -578,8 +706,9 @@ impl Statistics {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "What to group by (分组维度).")] dimension: LoanDimension,
+        #[graphql(desc = "Only these loans (筛选).")] filter: Option<LoanFigureFilter>,
     ) -> Result<Vec<LoanFigures>> {
-        lending(ctx, self.0, Some(dimension)).await
+        lending(ctx, self.0, Some(dimension), filter.unwrap_or_default()).await
     }
 
     /// The demonstration sites' yearly indicators over the scope (示范点指标汇总): summed by

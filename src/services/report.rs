@@ -42,7 +42,7 @@ async fn row(
     loans: bool,
     (level, code, name): (&str, &str, &str),
 ) -> StoreResult<Vec<String>> {
-    let cells = db::statistics::assets(db, scope, None).await?;
+    let cells = db::statistics::assets(db, scope, None, &Default::default()).await?;
     let counts: Vec<(AssetStatus, i64)> = cells
         .iter()
         .filter_map(|c| AssetStatus::parse(&c.status).ok().map(|s| (s, c.count)))

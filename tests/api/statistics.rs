@@ -864,3 +864,92 @@ async fn the_statistics_export_gives_the_apis_figures_for_excel() {
         );
     }
 }
+
+#[tokio::test]
+async fn filters_narrow_each_figure_as_a_recount_does() {
+    for app in spawn_apps().await {
+        let raw = raw(&app).await;
+        let year = chrono::Datelike::year(&chrono::Local::now());
+        let q = format!(
+            "{{ district {{
+                homesteads: assets(filter: {{ kinds: [IDLE_HOMESTEAD], registrationYears: [{year}] }}) {{ {ASSET_FIELDS} }}
+                byTownship: assetsBy(dimension: TOWNSHIP, filter: {{ kinds: [IDLE_FARMHOUSE] }}) {{ {ASSET_FIELDS} }}
+                leases: revitalizations(filter: {{ modes: [LEASE], startYears: [2021, 2022] }}) {{ {REVITALIZATION_FIELDS} }}
+                ruralBank: loans(filter: {{ bankCodes: [\"JXRCB-DC\"] }}) {{ {LENDING_FIELDS} }}
+            }} }}"
+        );
+        let r = app.graphql(&q, json!({})).await;
+        assert!(r["errors"].is_null(), "{r}");
+        let d = &r["data"]["district"];
+        let homesteads: Vec<&idle_asset::Model> = raw
+            .assets
+            .iter()
+            .filter(|a| a.kind == "IDLE_HOMESTEAD" && chrono::Datelike::year(&a.created_at) == year)
+            .collect();
+        let expected = raw
+            .asset_groups(&homesteads, "")
+            .into_values()
+            .next()
+            .unwrap_or_default();
+        check_assets(
+            &d["homesteads"],
+            &expected,
+            &format!("{} homesteads", app.engine),
+        );
+        let farmhouses: Vec<&idle_asset::Model> = raw
+            .assets
+            .iter()
+            .filter(|a| a.kind == "IDLE_FARMHOUSE")
+            .collect();
+        let expected = raw.asset_groups(&farmhouses, "TOWNSHIP");
+        let groups = d["byTownship"].as_array().expect("groups");
+        assert_eq!(groups.len(), expected.len());
+        for g in groups {
+            let key = g["key"].as_str().expect("key");
+            check_assets(
+                g,
+                &expected[key],
+                &format!("{} farmhouses {key}", app.engine),
+            );
+        }
+        let leases = Raw {
+            revitalizations: raw
+                .revitalizations
+                .iter()
+                .filter(|r| {
+                    r.mode == "LEASE"
+                        && [2021, 2022].contains(&chrono::Datelike::year(&r.start_date))
+                })
+                .cloned()
+                .collect(),
+            assets: Vec::new(),
+            townships: HashMap::new(),
+            villages: HashMap::new(),
+        };
+        let all: Vec<&idle_asset::Model> = raw.assets.iter().collect();
+        let expected = leases
+            .revitalization_groups(&all, "")
+            .into_values()
+            .next()
+            .unwrap_or_default();
+        check_revitalizations(&d["leases"], &expected, &format!("{} leases", app.engine));
+        let banks = bank::Entity::find().all(&app.db).await.expect("banks");
+        let rural = banks
+            .iter()
+            .find(|b| b.code == "JXRCB-DC")
+            .expect("the rural bank");
+        let own = lending_recount(&app, Some(rural.id), |_, _| String::new()).await;
+        assert_eq!(
+            lending_answer(&d["ruralBank"]),
+            own.get("").copied().unwrap_or_default()
+        );
+
+        let bad = app
+            .graphql(
+                "{ district { assets(filter: { registrationYears: [1900] }) { count } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(crate::helpers::error_code(&bad), Some("BAD_INPUT"), "{bad}");
+    }
+}
