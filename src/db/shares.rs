@@ -431,6 +431,39 @@ pub async fn changes_by_ids(
     super::keyed::<share_change::Entity, _>(conn, share_change::Column::Id, ids, |c| c.id).await
 }
 
+/// The holdings some changes opened, by change, in id order.
+pub async fn holdings_opened_by(
+    conn: &impl ConnectionTrait,
+    change_ids: &[i64],
+) -> StoreResult<HashMap<i64, Vec<share_holding::Model>>> {
+    let mut out = super::grouped::<share_holding::Entity, _>(
+        conn,
+        share_holding::Column::OpenedBy,
+        change_ids,
+        |h| h.opened_by,
+    )
+    .await?;
+    out.values_mut().for_each(|v| v.sort_by_key(|h| h.id));
+    Ok(out)
+}
+
+/// The holdings some changes closed, by change, in id order.
+pub async fn holdings_closed_by(
+    conn: &impl ConnectionTrait,
+    change_ids: &[i64],
+) -> StoreResult<HashMap<i64, Vec<share_holding::Model>>> {
+    // Every row read has `closed_by` among `change_ids`.
+    let mut out = super::grouped::<share_holding::Entity, _>(
+        conn,
+        share_holding::Column::ClosedBy,
+        change_ids,
+        |h| h.closed_by.unwrap_or_default(),
+    )
+    .await?;
+    out.values_mut().for_each(|v| v.sort_by_key(|h| h.id));
+    Ok(out)
+}
+
 /// An organisation's changes, newest first.
 pub async fn changes_of(
     conn: &impl ConnectionTrait,

@@ -1,7 +1,7 @@
 //! Figures counted from the records in one GROUP BY each, on every request: nothing is copied,
 //! so nothing can drift from the registry.
 
-use sea_orm::{ConnectionTrait, DatabaseBackend, Statement, Value};
+use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
 
 use super::StoreResult;
 use crate::domain::statistics::{AssetDimension, RevitalizationDimension};
@@ -15,16 +15,13 @@ pub enum Scope {
 }
 
 impl Scope {
-    /// The WHERE clause on the asset `a`, and its parameter.
-    fn filter(self, backend: DatabaseBackend) -> (String, Option<i64>) {
-        let p = match backend {
-            DatabaseBackend::Postgres => "$1",
-            _ => "?",
-        };
+    /// The condition that keeps a row of a township's or village's columns under `alias` in the
+    /// scope. Ids are numbers, written into the statement.
+    pub(super) fn on(self, alias: &str) -> String {
         match self {
-            Scope::District => ("TRUE".to_owned(), None),
-            Scope::Township(t) => (format!("a.township_id = {p}"), Some(t)),
-            Scope::Village(v) => (format!("a.village_id = {p}"), Some(v)),
+            Scope::District => "TRUE".to_owned(),
+            Scope::Township(t) => format!("{alias}.township_id = {t}"),
+            Scope::Village(v) => format!("{alias}.village_id = {v}"),
         }
     }
 }
@@ -59,7 +56,7 @@ impl Narrow {
 }
 
 /// The first `len` characters of a date or timestamp column as text: `2026` or `2026-03`.
-fn date_prefix(backend: DatabaseBackend, column: &str, len: usize) -> String {
+pub(super) fn date_prefix(backend: DatabaseBackend, column: &str, len: usize) -> String {
     match (backend, len) {
         (DatabaseBackend::Postgres, 4) => format!("to_char({column}, 'YYYY')"),
         (DatabaseBackend::Postgres, _) => format!("to_char({column}, 'YYYY-MM')"),
@@ -101,7 +98,7 @@ pub async fn assets(
     } else {
         String::new()
     };
-    let (filter, param) = scope.filter(backend);
+    let filter = scope.on("a");
     let narrowed = narrow.clause(backend, "a.kind", "a.created_at");
     let sql = format!(
         "SELECT {key} AS k, a.status, COUNT(*), \
@@ -109,7 +106,9 @@ pub async fn assets(
          CAST(COALESCE(SUM(a.land_area_m2), 0) AS DOUBLE PRECISION) \
          FROM idle_asset a WHERE {filter}{narrowed} GROUP BY {group}a.status ORDER BY 1, 2"
     );
-    let rows = conn.query_all_raw(statement(backend, sql, param)).await?;
+    let rows = conn
+        .query_all_raw(Statement::from_string(backend, sql))
+        .await?;
     rows.into_iter()
         .map(|r| {
             Ok(AssetCell {
@@ -160,7 +159,7 @@ pub async fn revitalizations(
     } else {
         String::new()
     };
-    let (filter, param) = scope.filter(backend);
+    let filter = scope.on("a");
     let narrowed = narrow.clause(backend, "r.mode", "r.start_date");
     let sql = format!(
         "SELECT {key} AS k, COUNT(*), COUNT(DISTINCT a.owner_id), \
@@ -170,7 +169,9 @@ pub async fn revitalizations(
          FROM revitalization r JOIN idle_asset a ON a.id = r.asset_id \
          WHERE {filter}{narrowed}{group} ORDER BY 1"
     );
-    let rows = conn.query_all_raw(statement(backend, sql, param)).await?;
+    let rows = conn
+        .query_all_raw(Statement::from_string(backend, sql))
+        .await?;
     rows.into_iter()
         .map(|r| {
             Ok(RevitalizationCell {
@@ -184,13 +185,6 @@ pub async fn revitalizations(
         })
         .collect::<Result<_, sea_orm::DbErr>>()
         .map_err(Into::into)
-}
-
-fn statement(backend: DatabaseBackend, sql: String, param: Option<i64>) -> Statement {
-    match param {
-        Some(p) => Statement::from_sql_and_values(backend, sql, [Value::from(p)]),
-        None => Statement::from_string(backend, sql),
-    }
 }
 
 /// One loan with what the figures need of it.
@@ -225,32 +219,12 @@ pub struct PledgeRow {
 }
 
 /// The WHERE clause for a scope over the asset `a` and, when given, one bank's business in
-/// `bank_column`, with its parameters in order.
-fn lending_filter(
-    backend: DatabaseBackend,
-    scope: Scope,
-    bank: Option<i64>,
-    bank_column: &str,
-) -> (String, Vec<Value>) {
-    let mut clauses = vec!["TRUE".to_owned()];
-    let mut values = Vec::new();
-    let mut equals = |column: &str, value: i64| {
-        values.push(Value::from(value));
-        let placeholder = match backend {
-            DatabaseBackend::Postgres => format!("${}", values.len()),
-            _ => "?".to_owned(),
-        };
-        clauses.push(format!("{column} = {placeholder}"));
-    };
-    match scope {
-        Scope::District => {}
-        Scope::Township(t) => equals("a.township_id", t),
-        Scope::Village(v) => equals("a.village_id", v),
+/// `bank_column`.
+fn lending_filter(scope: Scope, bank: Option<i64>, bank_column: &str) -> String {
+    match bank {
+        Some(b) => format!("{} AND {bank_column} = {b}", scope.on("a")),
+        None => scope.on("a"),
     }
-    if let Some(b) = bank {
-        equals(bank_column, b);
-    }
-    (clauses.join(" AND "), values)
 }
 
 /// Loans on rights in `scope` (of one bank when `bank` is given).
@@ -260,7 +234,7 @@ pub async fn loans(
     bank: Option<i64>,
 ) -> StoreResult<Vec<LoanRow>> {
     let backend = conn.get_database_backend();
-    let (filter, values) = lending_filter(backend, scope, bank, "l.bank_id");
+    let filter = lending_filter(scope, bank, "l.bank_id");
     let sum = |kind: &str| {
         format!(
             "CAST((SELECT COALESCE(SUM(e.amount_fen), 0) FROM loan_event e \
@@ -278,7 +252,7 @@ pub async fn loans(
         sum("REPAYMENT"),
     );
     let rows = conn
-        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .query_all_raw(Statement::from_string(backend, sql))
         .await?;
     rows.into_iter()
         .map(|r| {
@@ -322,7 +296,7 @@ pub async fn pledges(
             })
             .collect::<Result<Vec<_>, sea_orm::DbErr>>()
     };
-    let (filter, values) = lending_filter(backend, scope, bank, "m.bank_id");
+    let filter = lending_filter(scope, bank, "m.bank_id");
     let sql = format!(
         "SELECT m.bank_id, l.product_id, r.kind, a.township_id, a.village_id, m.amount_fen, \
          CAST(m.registered_on AS TEXT) \
@@ -331,10 +305,10 @@ pub async fn pledges(
          WHERE m.status = 'ACTIVE' AND {filter} ORDER BY m.id"
     );
     let mortgages = read(
-        conn.query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        conn.query_all_raw(Statement::from_string(backend, sql))
             .await?,
     )?;
-    let (filter, values) = lending_filter(backend, scope, bank, "c.bank_id");
+    let filter = lending_filter(scope, bank, "c.bank_id");
     let sql = format!(
         "SELECT c.bank_id, CAST(NULL AS BIGINT), r.kind, a.township_id, a.village_id, \
          c.amount_fen, CAST(c.granted_on AS TEXT) \
@@ -342,7 +316,7 @@ pub async fn pledges(
          LEFT JOIN idle_asset a ON a.id = r.asset_id WHERE {filter} ORDER BY c.id"
     );
     let lines = read(
-        conn.query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        conn.query_all_raw(Statement::from_string(backend, sql))
             .await?,
     )?;
     Ok((mortgages, lines))
@@ -357,11 +331,7 @@ pub async fn site_indicators(
 ) -> StoreResult<Vec<(i32, String, i64, i64)>> {
     let backend = conn.get_database_backend();
     // Ids and years are numbers, written into the statement.
-    let mut filter = match scope {
-        Scope::District => "TRUE".to_owned(),
-        Scope::Township(t) => format!("s.township_id = {t}"),
-        Scope::Village(v) => format!("s.village_id = {v}"),
-    };
+    let mut filter = scope.on("s");
     if let Some(years) = years {
         let list: Vec<String> = years.iter().map(i32::to_string).collect();
         if list.is_empty() {

@@ -5,13 +5,13 @@ use std::collections::HashMap;
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
-    QueryOrder, Set, Statement, Value,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    Statement,
 };
 
 use super::StoreResult;
 use super::entities::target;
-use super::statistics::Scope;
+use super::statistics::{Scope, date_prefix};
 use super::versioned::{Versioned, update_versioned};
 use crate::domain::statistics::revitalized_share;
 use crate::domain::targets::TargetMeasure;
@@ -136,31 +136,10 @@ pub async fn list(
     Ok(q.all(conn).await?)
 }
 
-/// The WHERE clause over the asset `a` for a scope; ids are numbers, inlined.
-fn scope_filter(scope: Scope) -> String {
-    match scope {
-        Scope::District => "TRUE".to_owned(),
-        Scope::Township(t) => format!("a.township_id = {t}"),
-        Scope::Village(v) => format!("a.village_id = {v}"),
-    }
-}
-
-/// A date or timestamp column's year as text.
-fn year_of(backend: DatabaseBackend, column: &str) -> String {
-    match backend {
-        DatabaseBackend::Postgres => format!("to_char({column}, 'YYYY')"),
-        _ => format!("substr({column}, 1, 4)"),
-    }
-}
-
 async fn numbers(conn: &impl ConnectionTrait, sql: String) -> StoreResult<Vec<f64>> {
     let backend = conn.get_database_backend();
     let row = conn
-        .query_one_raw(Statement::from_sql_and_values(
-            backend,
-            sql,
-            Vec::<Value>::new(),
-        ))
+        .query_one_raw(Statement::from_string(backend, sql))
         .await?;
     let Some(row) = row else {
         return Ok(Vec::new());
@@ -181,14 +160,14 @@ pub async fn actuals(
     year: i32,
 ) -> StoreResult<HashMap<TargetMeasure, f64>> {
     let backend = conn.get_database_backend();
-    let filter = scope_filter(scope);
+    let filter = scope.on("a");
     let mut out = HashMap::new();
 
     let registered = numbers(
         conn,
         format!(
             "SELECT COUNT(*) FROM idle_asset a WHERE {filter} AND {} = '{year}'",
-            year_of(backend, "a.created_at")
+            date_prefix(backend, "a.created_at", 4)
         ),
     )
     .await?;
@@ -205,7 +184,7 @@ pub async fn actuals(
              CAST(COALESCE(SUM(r.jobs_created), 0) AS BIGINT) \
              FROM revitalization r JOIN idle_asset a ON a.id = r.asset_id \
              WHERE {filter} AND {} = '{year}'",
-            year_of(backend, "r.start_date")
+            date_prefix(backend, "r.start_date", 4)
         ),
     )
     .await?;
@@ -228,7 +207,7 @@ pub async fn actuals(
              JOIN loan_application l ON l.id = e.application_id \
              JOIN property_right r ON r.id = l.right_id LEFT JOIN idle_asset a ON a.id = r.asset_id \
              WHERE e.kind = 'DISBURSEMENT' AND {filter} AND {} = '{year}'",
-            year_of(backend, "e.occurred_on")
+            date_prefix(backend, "e.occurred_on", 4)
         ),
     )
     .await?;

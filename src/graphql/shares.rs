@@ -25,14 +25,15 @@ use crate::domain::access::Actor;
 use crate::domain::shares::{
     CollectiveKind, ContributionDraft, ContributionKind, DividendSplit, FundSource, Holder,
     HoldingPolicyKind, MemberDraft, MembershipBasis, NewHolding, OrganizationDraft, PayoutMethod,
-    ShareChangeKind, ShareClassDraft, ShareClassKind, Shares,
+    ShareChangeKind, ShareClassDraft, ShareClassKind, Shares, not_future,
 };
 use crate::error::AppError;
 use crate::graphql::audit::{AuditEvent, audit_connection, history_of};
 use crate::graphql::common::context::{author, caller, db_conn, stored, today};
 use crate::graphql::common::ids::{self, Kind};
 use crate::graphql::common::loaders::{
-    DbLoader, HoldingKey, OrganizationKey, PartyKey, ShareClassKey,
+    AssetKey, ClosedBy, DbLoader, DistributionKey, HoldingKey, OpenedBy, OrganizationKey, PartyKey,
+    RevitalizationKey, RightKey, ShareChangeKey, ShareClassKey,
 };
 use crate::graphql::common::nodes::{
     CollectiveOrganization, Contribution, CoverageScope, IdleAsset, Party, PropertyRight,
@@ -117,6 +118,26 @@ async fn may_see_register(ctx: &Context<'_>, org: &collective_organization::Mode
     caller(ctx)
         .may_see_personal_data(Some(township))
         .map_err(|d| AppError::from(d).into())
+}
+
+/// The holdings a change opened or closed, through the request's loader.
+async fn holdings_of_change<K>(ctx: &Context<'_>, key: K) -> Result<Vec<ShareHolding>>
+where
+    DbLoader: async_graphql::dataloader::Loader<
+            K,
+            Value = Vec<share_holding::Model>,
+            Error = crate::db::StoreError,
+        >,
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+{
+    Ok(ctx
+        .data::<DataLoader<DbLoader>>()?
+        .load_one(key)
+        .await?
+        .unwrap_or_default()
+        .into_iter()
+        .map(ShareHolding)
+        .collect())
 }
 
 async fn organization_by_id(ctx: &Context<'_>, id: i64) -> Result<collective_organization::Model> {
@@ -546,9 +567,9 @@ impl ShareHolding {
 
     /// The change that opened it (产生的变更).
     async fn opened_by(&self, ctx: &Context<'_>) -> Result<ShareChange> {
-        db::shares::changes_by_ids(db_conn(ctx)?, &[self.0.opened_by])
+        ctx.data::<DataLoader<DbLoader>>()?
+            .load_one(ShareChangeKey(self.0.opened_by))
             .await?
-            .remove(&self.0.opened_by)
             .map(ShareChange)
             .ok_or_else(|| AppError::internal("a holding's change is missing").into())
     }
@@ -558,9 +579,10 @@ impl ShareHolding {
         let Some(id) = self.0.closed_by else {
             return Ok(None);
         };
-        Ok(db::shares::changes_by_ids(db_conn(ctx)?, &[id])
+        Ok(ctx
+            .data::<DataLoader<DbLoader>>()?
+            .load_one(ShareChangeKey(id))
             .await?
-            .remove(&id)
             .map(ShareChange))
     }
 }
@@ -602,26 +624,12 @@ impl ShareChange {
 
     /// The holdings it closed (终止的股权).
     async fn closed(&self, ctx: &Context<'_>) -> Result<Vec<ShareHolding>> {
-        Ok(
-            db::shares::holdings_of(db_conn(ctx)?, self.0.organization_id)
-                .await?
-                .into_iter()
-                .filter(|h| h.closed_by == Some(self.0.id))
-                .map(ShareHolding)
-                .collect(),
-        )
+        holdings_of_change(ctx, ClosedBy(self.0.id)).await
     }
 
     /// The holdings it opened (新增的股权).
     async fn opened(&self, ctx: &Context<'_>) -> Result<Vec<ShareHolding>> {
-        Ok(
-            db::shares::holdings_of(db_conn(ctx)?, self.0.organization_id)
-                .await?
-                .into_iter()
-                .filter(|h| h.opened_by == self.0.id)
-                .map(ShareHolding)
-                .collect(),
-        )
+        holdings_of_change(ctx, OpenedBy(self.0.id)).await
     }
 }
 
@@ -669,15 +677,16 @@ impl Contribution {
 
     /// What was contributed: an idle asset, a property right, or funds.
     async fn contributed(&self, ctx: &Context<'_>) -> Result<Option<Contributed>> {
-        let conn = db_conn(ctx)?;
+        let loader = ctx.data::<DataLoader<DbLoader>>()?;
         if let Some(a) = self.0.asset_id {
-            return Ok(db::assets::by_ids(conn, &[a])
+            return Ok(loader
+                .load_one(AssetKey(a))
                 .await?
-                .remove(&a)
                 .map(|m| Contributed::IdleAsset(IdleAsset::from(m))));
         }
         if let Some(r) = self.0.right_id {
-            return Ok(db::rights::right(conn, r)
+            return Ok(loader
+                .load_one(RightKey(r))
                 .await?
                 .map(|m| Contributed::PropertyRight(PropertyRight(m))));
         }
@@ -694,9 +703,10 @@ impl Contribution {
         let Some(id) = self.0.revitalization_id else {
             return Ok(None);
         };
-        Ok(db::revitalization::by_ids(db_conn(ctx)?, &[id])
+        Ok(ctx
+            .data::<DataLoader<DbLoader>>()?
+            .load_one(RevitalizationKey(id))
             .await?
-            .remove(&id)
             .map(Revitalization))
     }
 
@@ -731,14 +741,7 @@ impl Contribution {
 
     /// The holding opened for it (入股形成的股权).
     async fn holdings(&self, ctx: &Context<'_>) -> Result<Vec<ShareHolding>> {
-        Ok(
-            db::shares::holdings_of(db_conn(ctx)?, self.0.organization_id)
-                .await?
-                .into_iter()
-                .filter(|h| h.opened_by == self.0.change_id)
-                .map(ShareHolding)
-                .collect(),
-        )
+        holdings_of_change(ctx, OpenedBy(self.0.change_id)).await
     }
 }
 
@@ -919,9 +922,9 @@ impl PayoutNode {
 
     /// The distribution (收益分配).
     async fn distribution(&self, ctx: &Context<'_>) -> Result<Distribution> {
-        db::shares::distributions_by_ids(db_conn(ctx)?, &[self.0.distribution_id])
+        ctx.data::<DataLoader<DbLoader>>()?
+            .load_one(DistributionKey(self.0.distribution_id))
             .await?
-            .remove(&self.0.distribution_id)
             .map(Distribution)
             .ok_or_else(|| AppError::internal("a payout's distribution is missing").into())
     }
@@ -1581,6 +1584,23 @@ pub struct MarkPayoutsPaidPayload {
     pub distribution: Distribution,
 }
 
+/// Writes a change of holdings in its own transaction.
+async fn write_change(
+    ctx: &Context<'_>,
+    actor: &Actor,
+    org: &collective_organization::Model,
+    request: ChangeRequest,
+) -> Result<ShareChangePayload> {
+    let txn = db::begin_write(db_conn(ctx)?).await?;
+    let recorded = service::record_change(&txn, &author(ctx, actor), org, request)
+        .await
+        .map_err(refused)?;
+    db::commit(txn).await?;
+    Ok(ShareChangePayload {
+        share_change: ShareChange(recorded.change),
+    })
+}
+
 fn holding_input(n: &NewHoldingInput) -> Result<Opening> {
     let holder = match &n.holder_id {
         Some(id) => Holder::Member(ids::decode_as(id, Kind::Party)?),
@@ -1753,11 +1773,7 @@ impl SharesMutation {
             .ok_or_else(|| AppError::not_found("no membership has this ID"))?;
         let org = organization_by_id(ctx, member.organization_id).await?;
         let actor = may_write(ctx, &org).await?;
-        if input.left_on > today() {
-            return Err(
-                AppError::bad_input(format!("leftOn {} is in the future", input.left_on)).into(),
-            );
-        }
+        not_future("leftOn", input.left_on, today()).map_err(|e| refused(e.into()))?;
         let reason = optional_text("reason", input.reason.as_deref(), 200)?;
         let txn = db::begin_write(db_conn(ctx)?).await?;
         let row = service::end_member(
@@ -1819,13 +1835,7 @@ impl SharesMutation {
         }
         let org = organization(ctx, &input.organization_id).await?;
         let actor = may_write(ctx, &org).await?;
-        if input.issued_on > today() {
-            return Err(AppError::bad_input(format!(
-                "issuedOn {} is in the future",
-                input.issued_on
-            ))
-            .into());
-        }
+        not_future("issuedOn", input.issued_on, today()).map_err(|e| refused(e.into()))?;
         let opens = input
             .holdings
             .iter()
@@ -1841,14 +1851,7 @@ impl SharesMutation {
             reason: None,
             document: optional_text("document", input.document.as_deref(), 200)?,
         };
-        let txn = db::begin_write(db_conn(ctx)?).await?;
-        let recorded = service::record_change(&txn, &author(ctx, actor), &org, request)
-            .await
-            .map_err(refused)?;
-        db::commit(txn).await?;
-        Ok(ShareChangePayload {
-            share_change: ShareChange(recorded.change),
-        })
+        write_change(ctx, actor, &org, request).await
     }
 
     /// Records a change of holdings (股权变更): inheritance, transfer, adjustment or redemption.
@@ -1871,13 +1874,7 @@ impl SharesMutation {
         }
         let org = organization(ctx, &input.organization_id).await?;
         let actor = may_write(ctx, &org).await?;
-        if input.occurred_on > today() {
-            return Err(AppError::bad_input(format!(
-                "occurredOn {} is in the future",
-                input.occurred_on
-            ))
-            .into());
-        }
+        not_future("occurredOn", input.occurred_on, today()).map_err(|e| refused(e.into()))?;
         let closes = input
             .close_holding_ids
             .iter()
@@ -1903,14 +1900,7 @@ impl SharesMutation {
             reason: optional_text("reason", input.reason.as_deref(), 200)?,
             document: optional_text("document", input.document.as_deref(), 200)?,
         };
-        let txn = db::begin_write(db_conn(ctx)?).await?;
-        let recorded = service::record_change(&txn, &author(ctx, actor), &org, request)
-            .await
-            .map_err(refused)?;
-        db::commit(txn).await?;
-        Ok(ShareChangePayload {
-            share_change: ShareChange(recorded.change),
-        })
+        write_change(ctx, actor, &org, request).await
     }
 
     /// Records a contribution (登记入股): resources or funds turned into shares.

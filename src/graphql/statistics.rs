@@ -483,13 +483,15 @@ fn asset_figures(
             k.to_owned()
         }
     };
+    let parsed = cells
+        .iter()
+        .map(|c| Ok((stored(AssetStatus::parse(&c.status))?, *c)))
+        .collect::<Result<Vec<_>>>()?;
     let mut by_status = Vec::with_capacity(AssetStatus::ALL.len());
     let mut counts = Vec::with_capacity(AssetStatus::ALL.len());
     let (mut count, mut floor, mut land) = (0, 0.0, 0.0);
     for status in AssetStatus::ALL {
-        let cell = cells
-            .iter()
-            .find(|c| stored(AssetStatus::parse(&c.status)).is_ok_and(|s| s == *status));
+        let cell = parsed.iter().find(|(s, _)| s == status).map(|(_, c)| c);
         let (n, f, l) = cell.map_or((0, 0.0, 0.0), |c| (c.count, c.floor_m2, c.land_m2));
         count += n;
         floor += f;
@@ -502,9 +504,6 @@ fn asset_figures(
             floor_area_square_meters: shown.then_some(f),
             land_area_square_meters: shown.then_some(l),
         });
-    }
-    for c in cells {
-        stored(AssetStatus::parse(&c.status))?;
     }
     let shown = publish.shows(count, || named(&key));
     let revitalized: i64 = counts

@@ -62,26 +62,9 @@ async fn respond(
     };
     for (k, v) in params {
         match k.as_str() {
-            "township" => {
-                let t = db::places::township_by_code(&state.db, v)
-                    .await?
-                    .ok_or_else(|| {
-                        RestError::bad_input(format!("no township has the code {v:?}"))
-                    })?;
-                options.township_id = Some(t.id);
-            }
+            "township" => options.township_id = Some(township_id(state, v).await?),
             "crs" => options.crs = query::crs(v)?,
-            "encoding" => {
-                options.encoding = match v.as_str() {
-                    "utf8" | "utf-8" => Encoding::Utf8,
-                    "gb18030" => Encoding::Gb18030,
-                    _ => {
-                        return Err(RestError::bad_input(format!(
-                            "`encoding` must be utf8 or gb18030, got {v:?}"
-                        )));
-                    }
-                };
-            }
+            "encoding" => options.encoding = encoding_of(v)?,
             other => {
                 return Err(RestError::bad_input(format!(
                     "unknown parameter `{other}`; an export takes township, crs and encoding"
@@ -102,6 +85,25 @@ async fn respond(
             format!("attachment; filename=\"{file}\""),
         )
         .body(body))
+}
+
+/// The `township` parameter of an export: a township's code.
+async fn township_id(state: &AppState, code: &str) -> Result<i64, RestError> {
+    Ok(db::places::township_by_code(&state.db, code)
+        .await?
+        .ok_or_else(|| RestError::bad_input(format!("no township has the code {code:?}")))?
+        .id)
+}
+
+/// The `encoding` parameter of a CSV export.
+fn encoding_of(v: &str) -> Result<Encoding, RestError> {
+    match v {
+        "utf8" | "utf-8" => Ok(Encoding::Utf8),
+        "gb18030" => Ok(Encoding::Gb18030),
+        _ => Err(RestError::bad_input(format!(
+            "`encoding` must be utf8 or gb18030, got {v:?}"
+        ))),
+    }
 }
 
 /// `/export/statistics.csv?year=Y[&township=CODE][&encoding=gb18030]`: the year's figures
@@ -129,25 +131,8 @@ async fn statistics(
                         })?,
                 );
             }
-            "township" => {
-                let t = db::places::township_by_code(&state.db, v)
-                    .await?
-                    .ok_or_else(|| {
-                        RestError::bad_input(format!("no township has the code {v:?}"))
-                    })?;
-                township = Some(t.id);
-            }
-            "encoding" => {
-                encoding = match v.as_str() {
-                    "utf8" | "utf-8" => Encoding::Utf8,
-                    "gb18030" => Encoding::Gb18030,
-                    _ => {
-                        return Err(RestError::bad_input(format!(
-                            "`encoding` must be utf8 or gb18030, got {v:?}"
-                        )));
-                    }
-                };
-            }
+            "township" => township = Some(township_id(state, v).await?),
+            "encoding" => encoding = encoding_of(v)?,
             other => {
                 return Err(RestError::bad_input(format!(
                     "unknown parameter `{other}`; the statistics take year, township and encoding"

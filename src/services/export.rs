@@ -629,6 +629,18 @@ fn encode(text: Vec<u8>, encoding: Encoding) -> Vec<u8> {
     }
 }
 
+/// A whole CSV file as Excel opens it: UTF-8 behind a byte-order mark, or GB18030.
+pub(crate) fn for_excel(text: Vec<u8>, encoding: Encoding) -> Vec<u8> {
+    match encoding {
+        Encoding::Utf8 => {
+            let mut out = "\u{feff}".as_bytes().to_vec();
+            out.extend(text);
+            out
+        }
+        Encoding::Gb18030 => encode(text, encoding),
+    }
+}
+
 /// The export's rows, a page at a time.
 fn pages(
     db: DatabaseConnection,

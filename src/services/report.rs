@@ -133,16 +133,8 @@ pub async fn statistics_csv(
     for r in &rows {
         let _ = w.write_record(r);
     }
-    let text = w.into_inner().unwrap_or_default();
-    Ok(match encoding {
-        Encoding::Utf8 => {
-            let mut out = "\u{feff}".as_bytes().to_vec();
-            out.extend(text);
-            out
-        }
-        Encoding::Gb18030 => {
-            let s = String::from_utf8_lossy(&text);
-            encoding_rs::GB18030.encode(&s).0.into_owned()
-        }
-    })
+    Ok(crate::services::export::for_excel(
+        w.into_inner().unwrap_or_default(),
+        encoding,
+    ))
 }

@@ -9,9 +9,10 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use sea_orm::DatabaseConnection;
 
 use crate::db::entities::{
-    appraisal, bank, collective_organization, demo_indicator, demo_site, idle_asset, loan_event,
-    loan_product, mortgage, party, property_right, revitalization, right_holder, share_class,
-    share_contribution, share_holding, source_document, township, village,
+    appraisal, bank, collective_organization, demo_indicator, demo_site, distribution, idle_asset,
+    loan_event, loan_product, mortgage, party, property_right, revitalization, right_holder,
+    share_change, share_class, share_contribution, share_holding, source_document, township,
+    village,
 };
 use crate::db::{self, StoreError};
 
@@ -86,6 +87,14 @@ key!(/// A holding by id.
     HoldingKey);
 key!(/// The contribution a revitalization became.
     ContributionOf);
+key!(/// A share change by id.
+    ShareChangeKey);
+key!(/// The holdings a share change opened.
+    OpenedBy);
+key!(/// The holdings a share change closed.
+    ClosedBy);
+key!(/// A distribution by id.
+    DistributionKey);
 
 macro_rules! loader {
     ($key:ident => $value:ty, $fetch:path) => {
@@ -129,3 +138,7 @@ loader!(VillageCollectiveOf => collective_organization::Model, db::shares::villa
 loader!(ShareClassKey => share_class::Model, db::shares::classes_by_ids);
 loader!(HoldingKey => share_holding::Model, db::shares::holdings_by_ids);
 loader!(ContributionOf => share_contribution::Model, db::shares::contributions_of_revitalizations);
+loader!(ShareChangeKey => share_change::Model, db::shares::changes_by_ids);
+loader!(OpenedBy => Vec<share_holding::Model>, db::shares::holdings_opened_by);
+loader!(ClosedBy => Vec<share_holding::Model>, db::shares::holdings_closed_by);
+loader!(DistributionKey => distribution::Model, db::shares::distributions_by_ids);
