@@ -32,6 +32,26 @@ pub struct App {
 /// How long requests in flight may take to finish after a stop signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
+/// How often the server folds the asset tally's appended rows (`db::statistics::compact_tally`).
+const TALLY_COMPACTION: Duration = Duration::from_secs(60);
+
+/// Folds the asset tally every `TALLY_COMPACTION` while the server runs. A failure is logged
+/// and tried again next time: readers sum a cell's rows, so the figures stay right meanwhile.
+fn compact_tally_periodically(db: DatabaseConnection) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(TALLY_COMPACTION);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            match db::statistics::compact_tally(&db).await {
+                Ok(0) => {}
+                Ok(folded) => tracing::debug!(folded, "compacted the asset tally"),
+                Err(error) => tracing::warn!(?error, "compacting the asset tally"),
+            }
+        }
+    });
+}
+
 impl App {
     /// Connects, migrates, loads the demo district if the database is empty and `demo` is set,
     /// and binds the listener (port 0 picks a free port).
@@ -61,6 +81,7 @@ impl App {
             min_public_cell: settings.min_public_cell,
         };
         let limiter = Arc::new(RateLimiter::new(settings.rate_limit_per_minute));
+        compact_tally_periodically(db.clone());
         let locator = Arc::new(RwLock::new(db::places::locator(&db).await?));
         let schemas = graphql::build_schemas(db.clone(), locator, limits);
         let acceptor = TcpListener::bind(settings.listen.to_string())

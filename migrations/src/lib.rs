@@ -12,6 +12,7 @@ mod m20261129_000001_listing_indexes;
 mod m20261207_000001_shareholdings;
 mod m20261207_000002_share_pledges;
 mod m20261207_000003_targets;
+mod m20261207_000004_asset_tally;
 
 /// Every migration, in the order it runs.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000001_shareholdings::Migration),
             Box::new(m20261207_000002_share_pledges::Migration),
             Box::new(m20261207_000003_targets::Migration),
+            Box::new(m20261207_000004_asset_tally::Migration),
         ]
     }
 }

@@ -555,6 +555,7 @@ pub async fn generate(
         },
     )
     .await?;
+    db::statistics::compact_tally(conn).await?;
     analyze(conn).await?;
     Ok(Report {
         elapsed: started.elapsed(),
@@ -566,7 +567,7 @@ pub async fn generate(
 /// map, so that counts can be answered from the index alone.
 async fn analyze(conn: &DatabaseConnection) -> anyhow::Result<()> {
     let sql = match conn.get_database_backend() {
-        DbBackend::Postgres => "VACUUM (ANALYZE) idle_asset, party",
+        DbBackend::Postgres => "VACUUM (ANALYZE) idle_asset, party, asset_tally",
         _ => "ANALYZE",
     };
     conn.execute_unprepared(sql)

@@ -530,26 +530,33 @@ pub async fn by_code(
         .await?)
 }
 
-/// Asset counts by status for each of the given townships, in one grouped query.
+/// Asset counts by status for each of the given townships, in one grouped query of the asset
+/// tally (`db::statistics::assets`).
 pub async fn status_counts(
     conn: &impl ConnectionTrait,
     township_ids: &[i64],
 ) -> StoreResult<HashMap<i64, Vec<(String, i64)>>> {
-    let rows: Vec<(i64, String, i64)> = idle_asset::Entity::find()
-        .select_only()
-        .column(Column::TownshipId)
-        .column(Column::Status)
-        // COUNT(*) rather than COUNT(id): the (township_id, status) index alone answers it.
-        .column_as(Expr::cust("COUNT(*)"), "n")
-        .filter(Column::TownshipId.is_in(township_ids.iter().copied()))
-        .group_by(Column::TownshipId)
-        .group_by(Column::Status)
-        .into_tuple()
-        .all(conn)
+    use sea_orm::Statement;
+    if township_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    // Ids are numbers, written into the statement.
+    let ids: Vec<String> = township_ids.iter().map(i64::to_string).collect();
+    let sql = format!(
+        "SELECT township_id, status, CAST(SUM(assets) AS BIGINT) FROM asset_tally \
+         WHERE township_id IN ({}) GROUP BY township_id, status HAVING SUM(assets) <> 0 \
+         ORDER BY township_id, status",
+        ids.join(", ")
+    );
+    let rows = conn
+        .query_all_raw(Statement::from_string(conn.get_database_backend(), sql))
         .await?;
     let mut out: HashMap<i64, Vec<(String, i64)>> = HashMap::new();
-    for (township, status, n) in rows {
-        out.entry(township).or_default().push((status, n));
+    for r in rows {
+        let township: i64 = r.try_get_by_index(0)?;
+        out.entry(township)
+            .or_default()
+            .push((r.try_get_by_index(1)?, r.try_get_by_index(2)?));
     }
     Ok(out)
 }

@@ -1,5 +1,6 @@
-//! Figures counted from the records in one GROUP BY each, on every request: nothing is copied,
-//! so nothing can drift from the registry.
+//! Figures counted in one GROUP BY each, on every request: assets from the asset tally, which
+//! triggers keep in the transaction of every write to an asset (so it cannot drift from the
+//! assets), everything else from the records themselves.
 
 use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
 
@@ -37,7 +38,8 @@ pub struct Narrow {
 }
 
 impl Narrow {
-    fn clause(&self, backend: DatabaseBackend, code_column: &str, date_column: &str) -> String {
+    /// The conditions on `code_column` and on `year`, an expression giving a year as text.
+    fn clause(&self, code_column: &str, year: &str) -> String {
         let mut out = String::new();
         if !self.codes.is_empty() {
             let list: Vec<String> = self.codes.iter().map(|c| format!("'{c}'")).collect();
@@ -45,11 +47,7 @@ impl Narrow {
         }
         if !self.years.is_empty() {
             let list: Vec<String> = self.years.iter().map(|y| format!("'{y}'")).collect();
-            out.push_str(&format!(
-                " AND {} IN ({})",
-                date_prefix(backend, date_column, 4),
-                list.join(", ")
-            ));
+            out.push_str(&format!(" AND {year} IN ({})", list.join(", ")));
         }
         out
     }
@@ -75,7 +73,9 @@ pub struct AssetCell {
     pub land_m2: f64,
 }
 
-/// Assets in `scope` by `dimension` (the scope's total when `None`) and status.
+/// Assets in `scope` by `dimension` (the scope's total when `None`) and status, read from the
+/// asset tally (see the migration `m20261207_000004_asset_tally`): a cell's rows are summed, so
+/// the answer is the same whether or not the tally was lately compacted.
 pub async fn assets(
     conn: &impl ConnectionTrait,
     scope: Scope,
@@ -84,13 +84,15 @@ pub async fn assets(
 ) -> StoreResult<Vec<AssetCell>> {
     let backend = conn.get_database_backend();
     let key = match dimension {
-        None => "''".to_owned(),
-        Some(AssetDimension::Township) => "CAST(a.township_id AS TEXT)".to_owned(),
-        Some(AssetDimension::Village) => "COALESCE(CAST(a.village_id AS TEXT), '')".to_owned(),
-        Some(AssetDimension::Kind) => "a.kind".to_owned(),
-        Some(AssetDimension::Status) => "a.status".to_owned(),
-        Some(AssetDimension::RegistrationYear) => date_prefix(backend, "a.created_at", 4),
-        Some(AssetDimension::RegistrationMonth) => date_prefix(backend, "a.created_at", 7),
+        None => "''",
+        Some(AssetDimension::Township) => "CAST(a.township_id AS TEXT)",
+        Some(AssetDimension::Village) => {
+            "CASE WHEN a.village_id = 0 THEN '' ELSE CAST(a.village_id AS TEXT) END"
+        }
+        Some(AssetDimension::Kind) => "a.kind",
+        Some(AssetDimension::Status) => "a.status",
+        Some(AssetDimension::RegistrationYear) => "substr(a.month, 1, 4)",
+        Some(AssetDimension::RegistrationMonth) => "a.month",
     };
     // PostgreSQL refuses a constant in GROUP BY: the total groups by status alone.
     let group = if dimension.is_some() {
@@ -99,12 +101,13 @@ pub async fn assets(
         String::new()
     };
     let filter = scope.on("a");
-    let narrowed = narrow.clause(backend, "a.kind", "a.created_at");
+    let narrowed = narrow.clause("a.kind", "substr(a.month, 1, 4)");
     let sql = format!(
-        "SELECT {key} AS k, a.status, COUNT(*), \
-         CAST(COALESCE(SUM(a.floor_area_m2), 0) AS DOUBLE PRECISION), \
-         CAST(COALESCE(SUM(a.land_area_m2), 0) AS DOUBLE PRECISION) \
-         FROM idle_asset a WHERE {filter}{narrowed} GROUP BY {group}a.status ORDER BY 1, 2"
+        "SELECT {key} AS k, a.status, CAST(SUM(a.assets) AS BIGINT), \
+         CAST(SUM(a.floor_cm2) AS DOUBLE PRECISION) / 10000, \
+         CAST(SUM(a.land_cm2) AS DOUBLE PRECISION) / 10000 \
+         FROM asset_tally a WHERE {filter}{narrowed} GROUP BY {group}a.status \
+         HAVING SUM(a.assets) <> 0 ORDER BY 1, 2"
     );
     let rows = conn
         .query_all_raw(Statement::from_string(backend, sql))
@@ -121,6 +124,36 @@ pub async fn assets(
         })
         .collect::<Result<_, sea_orm::DbErr>>()
         .map_err(Into::into)
+}
+
+/// Folds the asset tally's rows into one a cell and drops empty cells. On PostgreSQL every
+/// write appends its change as rows of its own; this keeps the table as small as its cells.
+/// Safe beside writers and other compactions: it deletes only rows committed before it began
+/// (a concurrent compaction's deletions are skipped), and writes their sum in the same
+/// statement. Returns the rows folded away.
+pub async fn compact_tally(conn: &impl ConnectionTrait) -> StoreResult<u64> {
+    let backend = conn.get_database_backend();
+    let sql = match backend {
+        DatabaseBackend::Postgres => {
+            "WITH split AS (SELECT township_id, village_id, kind, status, month FROM asset_tally \
+             GROUP BY township_id, village_id, kind, status, month \
+             HAVING COUNT(*) > 1 OR SUM(assets) = 0), \
+             gone AS (DELETE FROM asset_tally t USING split s WHERE t.township_id = s.township_id \
+             AND t.village_id = s.village_id AND t.kind = s.kind AND t.status = s.status \
+             AND t.month = s.month RETURNING t.*) \
+             INSERT INTO asset_tally (township_id, village_id, kind, status, month, assets, \
+             floor_cm2, land_cm2) \
+             SELECT township_id, village_id, kind, status, month, SUM(assets), SUM(floor_cm2), \
+             SUM(land_cm2) FROM gone GROUP BY township_id, village_id, kind, status, month \
+             HAVING SUM(assets) <> 0 OR SUM(floor_cm2) <> 0 OR SUM(land_cm2) <> 0"
+        }
+        // One row a cell already: only the empty cells go.
+        _ => "DELETE FROM asset_tally WHERE assets = 0 AND floor_cm2 = 0 AND land_cm2 = 0",
+    };
+    let done = conn
+        .execute_raw(Statement::from_string(backend, sql.to_owned()))
+        .await?;
+    Ok(done.rows_affected())
 }
 
 /// One group of revitalizations.
@@ -160,7 +193,7 @@ pub async fn revitalizations(
         String::new()
     };
     let filter = scope.on("a");
-    let narrowed = narrow.clause(backend, "r.mode", "r.start_date");
+    let narrowed = narrow.clause("r.mode", &date_prefix(backend, "r.start_date", 4));
     let sql = format!(
         "SELECT {key} AS k, COUNT(*), COUNT(DISTINCT a.owner_id), \
          CAST(COALESCE(SUM(r.investment_fen), 0) AS BIGINT), \

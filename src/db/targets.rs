@@ -166,8 +166,8 @@ pub async fn actuals(
     let registered = numbers(
         conn,
         format!(
-            "SELECT COUNT(*) FROM idle_asset a WHERE {filter} AND {} = '{year}'",
-            date_prefix(backend, "a.created_at", 4)
+            "SELECT CAST(COALESCE(SUM(a.assets), 0) AS BIGINT) FROM asset_tally a \
+             WHERE {filter} AND substr(a.month, 1, 4) = '{year}'"
         ),
     )
     .await?;

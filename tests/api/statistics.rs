@@ -8,7 +8,7 @@ use rural_registry::db::entities::{
     township, village,
 };
 use rural_registry::domain::access::Role;
-use sea_orm::EntityTrait;
+use sea_orm::{ConnectionTrait, EntityTrait, Statement};
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, spawn_apps};
@@ -26,6 +26,11 @@ const REVITALIZATION_FIELDS: &str =
 struct Expected {
     label: Option<String>,
     by_status: BTreeMap<String, (i64, f64, f64)>,
+}
+
+/// An area as the figures sum it: each asset's rounded to the square centimetre.
+fn to_cm2(m2: Option<f64>) -> f64 {
+    (m2.unwrap_or(0.0) * 10_000.0).round() / 10_000.0
 }
 
 fn close(a: f64, b: f64) -> bool {
@@ -147,8 +152,8 @@ impl Raw {
             e.label = label;
             let c = e.by_status.entry(a.status.clone()).or_insert((0, 0.0, 0.0));
             c.0 += 1;
-            c.1 += a.floor_area_m2.unwrap_or(0.0);
-            c.2 += a.land_area_m2.unwrap_or(0.0);
+            c.1 += to_cm2(a.floor_area_m2);
+            c.2 += to_cm2(a.land_area_m2);
         }
         out
     }
@@ -690,7 +695,48 @@ async fn figures_match_a_recount_after_random_writes_from_16_concurrent_clients(
                 written
             }
         };
-        let done = futures_util::future::join_all((0..16).map(client)).await;
+        // Beside the writers, the tally is compacted over and over.
+        let writing = std::sync::atomic::AtomicBool::new(true);
+        let compactor = async {
+            let mut folded = 0;
+            while writing.load(std::sync::atomic::Ordering::Relaxed) {
+                folded += rural_registry::db::statistics::compact_tally(&app.db)
+                    .await
+                    .expect("compacting beside writers");
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            folded
+        };
+        let writers = async {
+            let done = futures_util::future::join_all((0..16).map(client)).await;
+            writing.store(false, std::sync::atomic::Ordering::Relaxed);
+            done
+        };
+        let (done, _) = tokio::join!(writers, compactor);
+        app.assert_tally_matches().await;
+        // Compacted at rest: one row a cell, no empty cells, the same sums.
+        rural_registry::db::statistics::compact_tally(&app.db)
+            .await
+            .expect("compacting");
+        let backend = app.db.get_database_backend();
+        let row = app
+            .db
+            .query_one_raw(Statement::from_string(
+                backend,
+                "SELECT COUNT(*), (SELECT COUNT(*) FROM (SELECT 1 FROM asset_tally GROUP BY \
+                 township_id, village_id, kind, status, month) c), \
+                 (SELECT COUNT(*) FROM asset_tally WHERE assets = 0) FROM asset_tally",
+            ))
+            .await
+            .expect("the tally's rows")
+            .expect("a row");
+        let (rows, cells, empty): (i64, i64, i64) = (
+            row.try_get_by_index(0).expect("rows"),
+            row.try_get_by_index(1).expect("cells"),
+            row.try_get_by_index(2).expect("empty"),
+        );
+        assert_eq!((rows, empty), (cells, 0), "{}", app.engine);
+        app.assert_tally_matches().await;
         assert!(
             done.iter().sum::<usize>() > 40,
             "{}: writes went through: {done:?}",

@@ -228,7 +228,7 @@ pub async fn run<R: Read + Seek + Send + 'static>(
     };
     let source = move || Source::open(input, encoding, mode.crs);
     let lines = scan.lines;
-    match kind {
+    let outcome = match kind {
         Kind::Townships => {
             let i = places::Townships::new(db, &who).await?;
             drive(db, i, source, mode, &who, lines, report, progress).await
@@ -261,7 +261,13 @@ pub async fn run<R: Read + Seek + Send + 'static>(
             let i = targets::Targets::new(&who);
             drive(db, i, source, mode, &who, lines, report, progress).await
         }
+    }?;
+    // Assets written or moved by boundaries: on PostgreSQL their tally changes were appended as
+    // rows a batch; fold them now rather than leave them to the server.
+    if matches!(kind, Kind::Assets | Kind::Townships | Kind::Villages) {
+        db::statistics::compact_tally(db).await?;
     }
+    Ok(outcome)
 }
 
 fn io_error(e: &std::io::Error) -> StoreError {
