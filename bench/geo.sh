@@ -4,7 +4,13 @@
 # queries:
 #   Q1 a township's first 50 assets with village and owner   Q2 counts by status in a township
 #   Q3 100 nearest within 2 km of 白家村's centre             Q4 a ~5 km polygon as GeoJSON (500)
-# Prints one line per engine and query (req/s, p50, p99, errors) and the machine's conditions.
+# and, on the registry alone (PostGraphile has no statistics of its own to compare), three of
+# the district office's:
+#   Q5 the district's assets by township × status            Q6 this year's monthly series
+#   Q7 progress of every target of this year
+# Prints one line per engine and query (req/s, p50, p99, errors) and the machine's conditions,
+# then the latency of Q2 and Q5–Q7 at one client (the time a single caller waits), and Q2's
+# throughput against PostGraphile's.
 #
 #   bench/geo.sh                      # everything, 1,000,000 assets, 15 s a query
 #   BENCH_ENGINES=postgraphile BENCH_REUSE=1 bench/geo.sh   # one engine, on data already loaded
@@ -113,9 +119,9 @@ fi
 # --- Queries -------------------------------------------------------------------------------
 # Q3's centre is 白家村 (369901102203) in 东川镇; Q4's polygon a 5 km × 5 km square with a notch,
 # over 东川镇's four western villages. The same places for every engine.
-python3 - "$WORK/bodies" <<'EOF'
+python3 - "$WORK/bodies" "$(date +%Y)" <<'EOF'
 import json, sys
-out = sys.argv[1]
+out, year = sys.argv[1], sys.argv[2]
 lon, lat = 117.164953, 28.16099
 polygon = {"type": "Polygon", "coordinates": [[[117.1195, 28.1175], [117.1705, 28.1175],
           [117.1705, 28.1625], [117.145, 28.15], [117.1195, 28.1625], [117.1195, 28.1175]]]}
@@ -126,6 +132,9 @@ registry = {
     "Q2": f'{{ township(code: "{township}") {{ statusCounts {{ status count }} }} }}',
     "Q3": f'{{ idleAssets(within: {{circle: {{longitude: {lon}, latitude: {lat}, radiusMeters: 2000}}}}, orderBy: {{field: DISTANCE}}, first: 100) {{ nodes {{ code distanceMeters longitude latitude }} }} }}',
     "Q4": f'{{ idleAssetsGeoJson(within: {{polygon: {{geometry: {literal}}}}}, limit: 500) }}',
+    "Q5": '{ district { assetsBy(dimension: TOWNSHIP) { key label count floorAreaSquareMeters revitalizedShare byStatus { status count floorAreaSquareMeters } } } }',
+    "Q6": f'{{ district {{ assetsBy(dimension: REGISTRATION_MONTH, filter: {{registrationYears: [{year}]}}) {{ key count floorAreaSquareMeters byStatus {{ status count }} }} revitalizationsBy(dimension: START_MONTH, filter: {{startYears: [{year}]}}) {{ key count householdsBenefited investmentFen jobsCreated }} }} }}',
+    "Q7": f'{{ targets(year: {year}) {{ measure value township {{ name }} village {{ name }} progress {{ actual ratio expected status }} }} }}',
 }
 postgraphile = {
     "Q1": f'{{ townshipByCode(code: "{township}") {{ idleAssetsByTownshipId(first: 50) {{ nodes {{ code kind status floorAreaM2 villageByVillageId {{ name }} partyByOwnerId {{ name kind }} }} }} }} }}',
@@ -147,7 +156,18 @@ declare -A NAME=(
     [Q2]="Q2 counts by status in a township"
     [Q3]="Q3 100 nearest within 2 km"
     [Q4]="Q4 polygon as GeoJSON, 500 features"
+    [Q5]="Q5 district by township × status"
+    [Q6]="Q6 this year's monthly series"
+    [Q7]="Q7 progress of this year's targets"
 )
+declare -A QUERIES=(
+    [sqlite]="Q1 Q2 Q3 Q4 Q5 Q6 Q7"
+    [postgres]="Q1 Q2 Q3 Q4 Q5 Q6 Q7"
+    [postgraphile]="Q1 Q2 Q3 Q4"
+)
+# Latency at one client, after the loaded runs.
+ALONE="Q2 Q5 Q6 Q7"
+declare -A RPS=()
 
 # --- Servers -------------------------------------------------------------------------------
 SERVER_PID=
@@ -214,16 +234,32 @@ for engine in $ENGINES; do
     postgraphile) start_postgraphile ;;
     *) echo "unknown engine $engine" >&2; exit 1 ;;
     esac
-    for q in Q1 Q2 Q3 Q4; do
+    for q in ${QUERIES[$engine]}; do
         body=$WORK/bodies/$BODIES-$q.json
         python3 "$ROOT/bench/geo/check.py" "$URL" "$body" "$q" "$AUTH" >>"$WORK/logs/checks.txt"
         export BODY=$body AUTH
         wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -s "$ROOT/bench/geo/post.lua" "$URL" >/dev/null
         read -r _ _ rps p50 p99 errors < <(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s \
             -s "$ROOT/bench/geo/post.lua" "$URL" | grep '^RESULT')
+        RPS[$engine-$q]=$rps
         printf '%-13s %-42s %9s %9s %9s %7s  %s\n' "$engine" "${NAME[$q]}" "$rps" "$p50" "$p99" "$errors" "$(load)" |
             tee -a "$RESULTS"
     done
+    if [[ $engine != postgraphile ]]; then
+        for q in $ALONE; do
+            export BODY=$WORK/bodies/$BODIES-$q.json AUTH
+            read -r _ _ rps p50 p99 errors < <(wrk -t1 -c1 -d"${DURATION}s" --timeout 10s \
+                -s "$ROOT/bench/geo/post.lua" "$URL" | grep '^RESULT')
+            printf '%-13s %-42s %9s %9s %9s %7s  %s\n' "$engine" "${NAME[$q]:0:29}, 1 client" "$rps" "$p50" "$p99" "$errors" "$(load)" |
+                tee -a "$RESULTS"
+        done
+    fi
     stop_server
+done
+for engine in sqlite postgres; do
+    if [[ -n ${RPS[$engine-Q2]:-} && -n ${RPS[postgraphile-Q2]:-} ]]; then
+        echo "# Q2 on $engine: $(python3 -c "print(f'{${RPS[$engine-Q2]} / ${RPS[postgraphile-Q2]}:.1f}')")× PostGraphile's throughput" |
+            tee -a "$RESULTS"
+    fi
 done
 echo "# load average after: $(load); answers checked: $WORK/logs/checks.txt" | tee -a "$RESULTS"

@@ -8,7 +8,7 @@ use super::StoreResult;
 use crate::domain::statistics::{AssetDimension, RevitalizationDimension};
 
 /// Where figures are counted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scope {
     District,
     Township(i64),

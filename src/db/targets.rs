@@ -136,21 +136,38 @@ pub async fn list(
     Ok(q.all(conn).await?)
 }
 
-async fn numbers(conn: &impl ConnectionTrait, sql: String) -> StoreResult<Vec<f64>> {
-    let backend = conn.get_database_backend();
-    let row = conn
-        .query_one_raw(Statement::from_string(backend, sql))
-        .await?;
-    let Some(row) = row else {
-        return Ok(Vec::new());
-    };
-    let mut out = Vec::new();
-    let mut i = 0;
-    while let Ok(v) = row.try_get_by_index::<i64>(i) {
-        out.push(v as f64);
-        i += 1;
+/// Where a counted row lies: its township and village, where it has them.
+#[derive(Debug, Clone, Copy)]
+struct At {
+    township: Option<i64>,
+    village: Option<i64>,
+}
+
+impl At {
+    fn read(row: &sea_orm::QueryResult, first: usize) -> Result<Self, sea_orm::DbErr> {
+        Ok(Self {
+            township: row.try_get_by_index(first)?,
+            // The tally writes 0 for assets outside every village.
+            village: row
+                .try_get_by_index::<Option<i64>>(first + 1)?
+                .filter(|v| *v != 0),
+        })
     }
-    Ok(out)
+
+    fn within(self, scope: Scope) -> bool {
+        match scope {
+            Scope::District => true,
+            Scope::Township(t) => self.township == Some(t),
+            Scope::Village(v) => self.village == Some(v),
+        }
+    }
+}
+
+async fn rows(conn: &impl ConnectionTrait, sql: String) -> StoreResult<Vec<sea_orm::QueryResult>> {
+    let backend = conn.get_database_backend();
+    Ok(conn
+        .query_all_raw(Statement::from_string(backend, sql))
+        .await?)
 }
 
 /// Every measure's actual value for `scope` in `year`, as of now.
@@ -159,111 +176,161 @@ pub async fn actuals(
     scope: Scope,
     year: i32,
 ) -> StoreResult<HashMap<TargetMeasure, f64>> {
+    Ok(actuals_of(conn, &[scope], year)
+        .await?
+        .remove(&scope)
+        .unwrap_or_default())
+}
+
+/// Every measure's actual value in `year` for each of `scopes`, as of now: six statements
+/// whatever the number of scopes, each reading the year's rows by township and village once
+/// (distinct households and assets are kept as sets, so that a household counts once in a
+/// township even with assets in two of its villages).
+pub async fn actuals_of(
+    conn: &impl ConnectionTrait,
+    scopes: &[Scope],
+    year: i32,
+) -> StoreResult<HashMap<Scope, HashMap<TargetMeasure, f64>>> {
+    use std::collections::{BTreeMap, HashSet};
+
+    use crate::domain::assets::AssetStatus;
+
     let backend = conn.get_database_backend();
-    let filter = scope.on("a");
-    let mut out = HashMap::new();
+    let mut out: HashMap<Scope, HashMap<TargetMeasure, f64>> = scopes
+        .iter()
+        .map(|s| (*s, TargetMeasure::ALL.iter().map(|m| (*m, 0.0)).collect()))
+        .collect();
+    let mut add = |at: At, measure: TargetMeasure, value: f64| {
+        for (scope, values) in out.iter_mut() {
+            if at.within(*scope) {
+                *values.entry(measure).or_default() += value;
+            }
+        }
+    };
 
-    let registered = numbers(
+    let registered = rows(
         conn,
         format!(
-            "SELECT CAST(COALESCE(SUM(a.assets), 0) AS BIGINT) FROM asset_tally a \
-             WHERE {filter} AND substr(a.month, 1, 4) = '{year}'"
+            "SELECT township_id, village_id, CAST(SUM(assets) AS BIGINT) FROM asset_tally \
+             WHERE substr(month, 1, 4) = '{year}' GROUP BY township_id, village_id"
         ),
     )
     .await?;
-    out.insert(
-        TargetMeasure::AssetsRegistered,
-        registered.first().copied().unwrap_or(0.0),
-    );
-
-    let revitalized = numbers(
-        conn,
-        format!(
-            "SELECT COUNT(DISTINCT r.asset_id), COUNT(DISTINCT a.owner_id), \
-             CAST(COALESCE(SUM(r.investment_fen), 0) AS BIGINT), \
-             CAST(COALESCE(SUM(r.jobs_created), 0) AS BIGINT) \
-             FROM revitalization r JOIN idle_asset a ON a.id = r.asset_id \
-             WHERE {filter} AND {} = '{year}'",
-            date_prefix(backend, "r.start_date", 4)
-        ),
-    )
-    .await?;
-    for (i, m) in [
-        TargetMeasure::AssetsRevitalized,
-        TargetMeasure::HouseholdsBenefited,
-        TargetMeasure::InvestmentFen,
-        TargetMeasure::JobsCreated,
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        out.insert(m, revitalized.get(i).copied().unwrap_or(0.0));
+    for r in &registered {
+        let n: i64 = r.try_get_by_index(2)?;
+        add(At::read(r, 0)?, TargetMeasure::AssetsRegistered, n as f64);
     }
 
-    let disbursed = numbers(
+    let disbursed = rows(
         conn,
         format!(
-            "SELECT CAST(COALESCE(SUM(e.amount_fen), 0) AS BIGINT) FROM loan_event e \
-             JOIN loan_application l ON l.id = e.application_id \
+            "SELECT a.township_id, a.village_id, CAST(COALESCE(SUM(e.amount_fen), 0) AS BIGINT) \
+             FROM loan_event e JOIN loan_application l ON l.id = e.application_id \
              JOIN property_right r ON r.id = l.right_id LEFT JOIN idle_asset a ON a.id = r.asset_id \
-             WHERE e.kind = 'DISBURSEMENT' AND {filter} AND {} = '{year}'",
+             WHERE e.kind = 'DISBURSEMENT' AND {} = '{year}' GROUP BY a.township_id, a.village_id",
             date_prefix(backend, "e.occurred_on", 4)
         ),
     )
     .await?;
-    out.insert(
-        TargetMeasure::LoansDisbursedFen,
-        disbursed.first().copied().unwrap_or(0.0),
-    );
+    for r in &disbursed {
+        let fen: i64 = r.try_get_by_index(2)?;
+        add(
+            At::read(r, 0)?,
+            TargetMeasure::LoansDisbursedFen,
+            fen as f64,
+        );
+    }
 
     // The "three changes": organisations in the scope's villages.
-    let org_filter = match scope {
-        Scope::District => "TRUE".to_owned(),
-        Scope::Township(t) => {
-            format!("o.village_id IN (SELECT id FROM village WHERE township_id = {t})")
-        }
-        Scope::Village(v) => format!("o.village_id = {v}"),
-    };
-    let dividends = numbers(
+    let dividends = rows(
         conn,
         format!(
-            "SELECT CAST(COALESCE(SUM(p.fen), 0) AS BIGINT) FROM payout p \
-             JOIN distribution d ON d.id = p.distribution_id \
+            "SELECT v.township_id, o.village_id, CAST(COALESCE(SUM(p.fen), 0) AS BIGINT) \
+             FROM payout p JOIN distribution d ON d.id = p.distribution_id \
              JOIN collective_organization o ON o.id = d.organization_id \
-             WHERE p.paid_on IS NOT NULL AND d.year = {year} AND {org_filter}"
+             LEFT JOIN village v ON v.id = o.village_id \
+             WHERE p.paid_on IS NOT NULL AND d.year = {year} GROUP BY v.township_id, o.village_id"
         ),
     )
     .await?;
-    out.insert(
-        TargetMeasure::DividendsPaidFen,
-        dividends.first().copied().unwrap_or(0.0),
-    );
-    let holders = numbers(
+    for r in &dividends {
+        let fen: i64 = r.try_get_by_index(2)?;
+        add(At::read(r, 0)?, TargetMeasure::DividendsPaidFen, fen as f64);
+    }
+
+    // Distinct counts: the year's revitalizations and today's shareholders, row by row.
+    let revitalized = rows(
         conn,
         format!(
-            "SELECT COUNT(DISTINCT h.holder_party_id) FROM share_holding h \
-             JOIN collective_organization o ON o.id = h.organization_id \
-             WHERE h.holder_party_id IS NOT NULL AND h.valid_to IS NULL AND {org_filter}"
+            "SELECT a.township_id, a.village_id, r.asset_id, a.owner_id, \
+             CAST(COALESCE(r.investment_fen, 0) AS BIGINT), \
+             CAST(COALESCE(r.jobs_created, 0) AS BIGINT) \
+             FROM revitalization r JOIN idle_asset a ON a.id = r.asset_id WHERE {} = '{year}'",
+            date_prefix(backend, "r.start_date", 4)
         ),
     )
     .await?;
-    out.insert(
-        TargetMeasure::ShareholderHouseholds,
-        holders.first().copied().unwrap_or(0.0),
-    );
+    let holders = rows(
+        conn,
+        "SELECT DISTINCT v.township_id, o.village_id, h.holder_party_id FROM share_holding h \
+         JOIN collective_organization o ON o.id = h.organization_id \
+         LEFT JOIN village v ON v.id = o.village_id \
+         WHERE h.holder_party_id IS NOT NULL AND h.valid_to IS NULL"
+            .to_owned(),
+    )
+    .await?;
+    let by_status = rows(
+        conn,
+        "SELECT township_id, village_id, status, CAST(SUM(assets) AS BIGINT) FROM asset_tally \
+         GROUP BY township_id, village_id, status"
+            .to_owned(),
+    )
+    .await?;
+    for (scope, values) in out.iter_mut() {
+        let mut assets = HashSet::new();
+        let mut owners = HashSet::new();
+        let (mut investment, mut jobs) = (0_i64, 0_i64);
+        for r in &revitalized {
+            if At::read(r, 0)?.within(*scope) {
+                assets.insert(r.try_get_by_index::<i64>(2)?);
+                if let Some(owner) = r.try_get_by_index::<Option<i64>>(3)? {
+                    owners.insert(owner);
+                }
+                investment += r.try_get_by_index::<i64>(4)?;
+                jobs += r.try_get_by_index::<i64>(5)?;
+            }
+        }
+        values.insert(TargetMeasure::AssetsRevitalized, assets.len() as f64);
+        values.insert(TargetMeasure::HouseholdsBenefited, owners.len() as f64);
+        values.insert(TargetMeasure::InvestmentFen, investment as f64);
+        values.insert(TargetMeasure::JobsCreated, jobs as f64);
 
-    let cells = super::statistics::assets(conn, scope, None, &Default::default()).await?;
-    let counts: Vec<_> = cells
-        .iter()
-        .filter_map(|c| {
-            crate::domain::assets::AssetStatus::parse(&c.status)
-                .ok()
-                .map(|s| (s, c.count))
-        })
-        .collect();
-    out.insert(
-        TargetMeasure::RevitalizedShare,
-        revitalized_share(&counts).unwrap_or(0.0),
-    );
+        let mut shareholders = HashSet::new();
+        for r in &holders {
+            if At::read(r, 0)?.within(*scope) {
+                shareholders.insert(r.try_get_by_index::<i64>(2)?);
+            }
+        }
+        values.insert(
+            TargetMeasure::ShareholderHouseholds,
+            shareholders.len() as f64,
+        );
+
+        let mut counts: BTreeMap<String, i64> = BTreeMap::new();
+        for r in &by_status {
+            if At::read(r, 0)?.within(*scope) {
+                *counts.entry(r.try_get_by_index(2)?).or_default() +=
+                    r.try_get_by_index::<i64>(3)?;
+            }
+        }
+        let counts: Vec<(AssetStatus, i64)> = counts
+            .iter()
+            .filter_map(|(s, n)| AssetStatus::parse(s).ok().map(|s| (s, *n)))
+            .collect();
+        values.insert(
+            TargetMeasure::RevitalizedShare,
+            revitalized_share(&counts).unwrap_or(0.0),
+        );
+    }
     Ok(out)
 }

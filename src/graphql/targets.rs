@@ -2,7 +2,7 @@
 //! village, and where each stands today. The district office's steering tool: ADMIN and cadres
 //! read them; ADMIN sets any, a cadre its own township's villages'.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
@@ -133,14 +133,25 @@ pub(crate) async fn with_progress(
 ) -> Result<Vec<Target>> {
     let conn = db_conn(ctx)?;
     let day = today();
-    let mut actuals: HashMap<(String, i32), HashMap<TargetMeasure, f64>> = HashMap::new();
+    // Each year's scopes are counted together.
+    let mut scopes: BTreeMap<i32, Vec<db::statistics::Scope>> = BTreeMap::new();
+    for row in &rows {
+        let of_year = scopes.entry(row.year).or_default();
+        let scope = db::targets::scope_of(row);
+        if !of_year.contains(&scope) {
+            of_year.push(scope);
+        }
+    }
+    let mut actuals: HashMap<(db::statistics::Scope, i32), HashMap<TargetMeasure, f64>> =
+        HashMap::new();
+    for (year, of_year) in scopes {
+        for (scope, values) in db::targets::actuals_of(conn, &of_year, year).await? {
+            actuals.insert((scope, year), values);
+        }
+    }
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        let key = (row.scope_key.clone(), row.year);
-        if !actuals.contains_key(&key) {
-            let a = db::targets::actuals(conn, db::targets::scope_of(&row), row.year).await?;
-            actuals.insert(key.clone(), a);
-        }
+        let key = (db::targets::scope_of(&row), row.year);
         let measure = stored(TargetMeasure::parse(&row.measure))?;
         let actual = actuals
             .get(&key)

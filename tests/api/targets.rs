@@ -469,3 +469,120 @@ async fn targets_import_from_a_table_all_or_nothing_and_export_back() {
         );
     }
 }
+
+/// The actual values of every scope at once (the district, each township, each village) against
+/// a recount from the raw tables, scope by scope: a household or an asset counts once in a
+/// scope however many of its villages it appears in.
+#[tokio::test]
+async fn every_scopes_actual_values_counted_together_match_a_recount() {
+    use rural_registry::db::statistics::Scope;
+    use rural_registry::domain::targets::TargetMeasure as M;
+    use std::collections::HashSet;
+
+    for app in spawn_apps().await {
+        let assets = idle_asset::Entity::find()
+            .all(&app.db)
+            .await
+            .expect("assets");
+        let revitalizations = revitalization::Entity::find()
+            .all(&app.db)
+            .await
+            .expect("revitalizations");
+        let mut scopes = vec![Scope::District];
+        for t in township::Entity::find()
+            .all(&app.db)
+            .await
+            .expect("townships")
+        {
+            scopes.push(Scope::Township(t.id));
+        }
+        for v in village::Entity::find()
+            .all(&app.db)
+            .await
+            .expect("villages")
+        {
+            scopes.push(Scope::Village(v.id));
+        }
+        for year in [2021, chrono::Local::now().year()] {
+            let counted = rural_registry::db::targets::actuals_of(&app.db, &scopes, year)
+                .await
+                .expect("actual values");
+            assert_eq!(counted.len(), scopes.len());
+            for scope in &scopes {
+                let inside: Vec<&idle_asset::Model> = assets
+                    .iter()
+                    .filter(|a| match *scope {
+                        Scope::District => true,
+                        Scope::Township(t) => a.township_id == t,
+                        Scope::Village(v) => a.village_id == Some(v),
+                    })
+                    .collect();
+                let ids: HashSet<i64> = inside.iter().map(|a| a.id).collect();
+                let started: Vec<&revitalization::Model> = revitalizations
+                    .iter()
+                    .filter(|r| r.start_date.year() == year && ids.contains(&r.asset_id))
+                    .collect();
+                let owners: HashSet<i64> = started
+                    .iter()
+                    .filter_map(|r| inside.iter().find(|a| a.id == r.asset_id))
+                    .map(|a| a.owner_id)
+                    .collect();
+                let n = |s: &[&str]| {
+                    inside
+                        .iter()
+                        .filter(|a| s.contains(&a.status.as_str()))
+                        .count()
+                };
+                let base = inside.len() - n(&["WITHDRAWN"]);
+                let expected = [
+                    (
+                        M::AssetsRegistered,
+                        inside
+                            .iter()
+                            .filter(|a| a.created_at.year() == year)
+                            .count() as f64,
+                    ),
+                    (
+                        M::AssetsRevitalized,
+                        started
+                            .iter()
+                            .map(|r| r.asset_id)
+                            .collect::<HashSet<_>>()
+                            .len() as f64,
+                    ),
+                    (M::HouseholdsBenefited, owners.len() as f64),
+                    (
+                        M::InvestmentFen,
+                        started
+                            .iter()
+                            .map(|r| r.investment_fen.unwrap_or(0) as f64)
+                            .sum(),
+                    ),
+                    (
+                        M::JobsCreated,
+                        started
+                            .iter()
+                            .map(|r| f64::from(r.jobs_created.unwrap_or(0)))
+                            .sum(),
+                    ),
+                    (
+                        M::RevitalizedShare,
+                        if base == 0 {
+                            0.0
+                        } else {
+                            n(&["REVITALIZED", "RELINQUISHED"]) as f64 / base as f64
+                        },
+                    ),
+                ];
+                for (measure, value) in expected {
+                    let got = counted[scope][&measure];
+                    assert!(
+                        (got - value).abs() < 1e-9,
+                        "{}: {scope:?} {year} {measure:?}: {got} against {value}",
+                        app.engine
+                    );
+                }
+            }
+        }
+    }
+}
