@@ -26,12 +26,15 @@ async fn upkeep(app: &TestApp) -> Vec<String> {
         "sqlite" => {
             "SELECT name FROM sqlite_master WHERE tbl_name = 'idle_asset' AND type = 'index' \
              UNION ALL SELECT 'fk ' || \"table\" FROM pragma_foreign_key_list('idle_asset') \
-             ORDER BY 1"
+             UNION ALL SELECT 'trigger ' || sql FROM sqlite_master \
+             WHERE tbl_name = 'idle_asset' AND type = 'trigger' ORDER BY 1"
         }
         _ => {
             "SELECT indexname::text FROM pg_indexes WHERE tablename = 'idle_asset' \
              UNION ALL SELECT conname::text FROM pg_constraint \
-             WHERE conrelid = 'idle_asset'::regclass AND contype = 'f' ORDER BY 1"
+             WHERE conrelid = 'idle_asset'::regclass AND contype = 'f' \
+             UNION ALL SELECT 'trigger ' || tgname::text FROM pg_trigger \
+             WHERE tgrelid = 'idle_asset'::regclass AND NOT tgisinternal ORDER BY 1"
         }
     };
     let rows = app
@@ -147,6 +150,7 @@ async fn an_import_killed_half_way_leaves_the_database_as_it_was() {
             app.engine
         );
         assert_eq!(upkeep(&app).await, upkeep_before, "{}", app.engine);
+        app.assert_tally_matches().await;
     }
 }
 
@@ -187,5 +191,6 @@ async fn a_bulk_load_builds_the_indexes_and_foreign_keys_again() {
         assert_eq!(report.inserted, BULK_ROWS + 1);
         assert_eq!(count(&app).await, before + BULK_ROWS as u64 + 1);
         assert_eq!(upkeep(&app).await, upkeep_before, "{}", app.engine);
+        app.assert_tally_matches().await;
     }
 }
