@@ -37,5 +37,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Import(args) => commands::import::run(database, args).await,
         Command::ExportSchema(args) => commands::export_schema::run(&args),
         Command::Report(args) => commands::report::run(database, args).await,
+        Command::Backup(args) => commands::backup::backup(database, args).await,
+        Command::Restore(args) => commands::backup::restore(database, args).await,
     }
 }

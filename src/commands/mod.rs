@@ -3,6 +3,7 @@
 //! Every command takes the `Shared` options (database, log filter); only `serve` takes the
 //! server's `Settings`, so no other command reads their environment or lists them in `--help`.
 
+pub mod backup;
 pub mod export;
 pub mod export_schema;
 pub mod gen_synthetic;
@@ -69,6 +70,12 @@ pub enum Command {
     /// The year's figures for Excel (统计报表): the district by township, or one township by
     /// village, as CSV (UTF-8 with BOM, or GB18030). Runs as the district office.
     Report(report::Args),
+    /// Write a copy of the database while the server runs (备份): SQLite's `VACUUM INTO`,
+    /// opened and integrity-checked before it takes its name; on PostgreSQL, `pg_dump`.
+    Backup(backup::BackupArgs),
+    /// Put a backup in place of the database (恢复), then migrate it: refused for a database
+    /// that holds records unless `--force`. Stop the server first.
+    Restore(backup::RestoreArgs),
 }
 
 impl Cli {

@@ -34,6 +34,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use migrations::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::SqliteSynchronous;
 use sea_orm::{
     ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
     DatabaseTransaction, DbErr, EntityTrait, QueryFilter, SqliteTransactionMode,
@@ -91,15 +92,58 @@ impl Engine {
     }
 }
 
+/// How hard SQLite works to keep a commit through a power cut: the URL's `synchronous`
+/// parameter, which the registry reads and takes out before sqlx sees the URL.
+///
+/// - `full` (the default): the write-ahead log is synced at every commit; a commit that was
+///   acknowledged survives a power cut or an operating system crash.
+/// - `normal`: synced at checkpoints only; the database stays consistent, and a process crash
+///   loses nothing, but a power cut or OS crash can lose the last commits.
+/// - `extra`: as `full`, and the folder is synced too when the log is created or removed.
+pub fn sqlite_synchronous(url: &str) -> anyhow::Result<(String, SqliteSynchronous)> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_owned(), SqliteSynchronous::Full));
+    };
+    let mut synchronous = SqliteSynchronous::Full;
+    let mut kept = Vec::new();
+    for pair in query.split('&') {
+        match pair.split_once('=') {
+            Some(("synchronous", value)) => {
+                synchronous = match value.to_ascii_lowercase().as_str() {
+                    "full" => SqliteSynchronous::Full,
+                    "normal" => SqliteSynchronous::Normal,
+                    "extra" => SqliteSynchronous::Extra,
+                    _ => anyhow::bail!(
+                        "synchronous={value} in the database URL: expected full (the default), \
+                         normal or extra"
+                    ),
+                }
+            }
+            _ => kept.push(pair),
+        }
+    }
+    let url = if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok((url, synchronous))
+}
+
 /// How long a SQLite writer waits for another before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Connects, creating the SQLite file's folder when needed, and counts statements.
+/// Connects, creating the SQLite file's folder when needed, and counts statements. SQLite
+/// syncs every commit unless the URL says otherwise (`sqlite_synchronous`).
 pub async fn connect(url: &str) -> anyhow::Result<(DatabaseConnection, Arc<QueryCounter>)> {
     let engine = Engine::of(url).with_context(|| {
         format!("database URL {url:?} must start with sqlite: or postgres:// (setting DATABASE_URL / --database-url)")
     })?;
-    let mut options = ConnectOptions::new(url.to_owned());
+    let (sqlx_url, synchronous) = match engine {
+        Engine::Sqlite => sqlite_synchronous(url)?,
+        Engine::Postgres => (url.to_owned(), SqliteSynchronous::Full),
+    };
+    let mut options = ConnectOptions::new(sqlx_url);
     // A connection is pinged before reuse only after it sat idle for a while (a server or a
     // firewall may have dropped it): pinging at every checkout cost a round trip per statement.
     options
@@ -110,9 +154,9 @@ pub async fn connect(url: &str) -> anyhow::Result<(DatabaseConnection, Arc<Query
         Engine::Sqlite => {
             create_sqlite_folder(url)?;
             options
-                .map_sqlx_sqlite_opts(|o| {
+                .map_sqlx_sqlite_opts(move |o| {
                     o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
-                        .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                        .synchronous(synchronous)
                         .busy_timeout(SQLITE_BUSY_TIMEOUT)
                         .foreign_keys(true)
                 })
@@ -200,13 +244,21 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-fn create_sqlite_folder(url: &str) -> anyhow::Result<()> {
+/// The file a SQLite URL names; none for an in-memory database.
+pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
     let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let path = path.split('?').next().unwrap_or_default();
     if path.is_empty() || path == ":memory:" {
-        return Ok(());
+        return None;
     }
-    if let Some(parent) = std::path::Path::new(path).parent()
+    Some(std::path::PathBuf::from(path))
+}
+
+fn create_sqlite_folder(url: &str) -> anyhow::Result<()> {
+    let Some(path) = sqlite_path(url) else {
+        return Ok(());
+    };
+    if let Some(parent) = path.parent()
         && !parent.as_os_str().is_empty()
     {
         std::fs::create_dir_all(parent).with_context(|| {

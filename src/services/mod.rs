@@ -2,6 +2,7 @@
 //! a transaction, checks its input through `domain`, writes through `db`, and returns its own
 //! error type for the edge (GraphQL, HTTP, CLI) to map.
 
+pub mod backup;
 pub mod export;
 pub mod import;
 pub mod loans;

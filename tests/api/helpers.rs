@@ -376,3 +376,22 @@ impl TestApp {
         );
     }
 }
+
+/// An empty database of one engine (no tables), dropped with the value.
+pub struct ScratchDatabase {
+    pub url: String,
+    _database: TestDatabase,
+}
+
+pub async fn scratch_database(engine: &str) -> ScratchDatabase {
+    let (url, database, _) = match engine {
+        "sqlite" => fresh_sqlite(),
+        _ => fresh_postgres()
+            .await
+            .expect("TEST_DATABASE_URL names PostgreSQL"),
+    };
+    ScratchDatabase {
+        url,
+        _database: database,
+    }
+}

@@ -7,6 +7,7 @@
 )]
 
 mod access;
+mod backup;
 mod bad_input;
 mod boundaries;
 mod credit;
