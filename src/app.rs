@@ -82,6 +82,14 @@ impl App {
         };
         let limiter = Arc::new(RateLimiter::new(settings.rate_limit_per_minute));
         compact_tally_periodically(db.clone());
+        if let Some(hours) = settings.backup_every_hours {
+            crate::services::backup::schedule(
+                settings.database_url.clone(),
+                Duration::from_secs_f64(hours * 3600.0),
+                settings.backup_dir.clone(),
+                settings.backup_keep as usize,
+            );
+        }
         let locator = Arc::new(RwLock::new(db::places::locator(&db).await?));
         let schemas = graphql::build_schemas(db.clone(), locator, limits);
         let acceptor = TcpListener::bind(settings.listen.to_string())

@@ -86,6 +86,26 @@ pub struct Settings {
     /// Most operations in one batched request.
     #[arg(long, env = "MAX_BATCH", default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
     pub max_batch: u16,
+    /// Take a backup every this many hours while serving (as `rural-registry backup` does),
+    /// into `--backup-dir`; fractions allowed. Unset: no scheduled backups.
+    #[arg(long = "backup-every", env = "BACKUP_EVERY_HOURS", value_parser = parse_hours)]
+    pub backup_every_hours: Option<f64>,
+    /// How many scheduled backups to keep; the oldest beyond it are deleted.
+    #[arg(long, env = "BACKUP_KEEP", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..))]
+    pub backup_keep: u32,
+    /// Where scheduled backups are written (created when needed).
+    #[arg(long, env = "BACKUP_DIR", default_value = "backups")]
+    pub backup_dir: std::path::PathBuf,
+}
+
+/// Hours between backups: more than zero, at most a year.
+fn parse_hours(value: &str) -> Result<f64, String> {
+    match value.trim().parse::<f64>() {
+        Ok(h) if h.is_finite() && h > 0.0 && h <= 8760.0 => Ok(h),
+        _ => Err(format!(
+            "{value:?} is not a number of hours between 0 and 8760, like 24 or 0.5"
+        )),
+    }
 }
 
 /// An origin as browsers send it: `*`, or scheme, host and optional port, no path.

@@ -198,6 +198,7 @@ pub async fn commit(txn: DatabaseTransaction) -> StoreResult<()> {
 /// Brings the schema up to date, logging each migration it applies and nothing when there is
 /// none: every command migrates first, and an up-to-date database is the usual case.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    refuse_newer(db).await?;
     // Read-only: `get_pending_migrations` would run `CREATE TABLE IF NOT EXISTS` three times,
     // and PostgreSQL answers each with a NOTICE that sqlx logs. `up` would also say "No pending
     // migrations" at INFO: asking first keeps a command on an up-to-date database quiet.
@@ -242,6 +243,42 @@ pub fn redact(url: &str) -> String {
         }
         _ => url.to_owned(),
     }
+}
+
+/// Refuses a database that a newer version migrated: it has migrations this binary does not
+/// know, whose tables and rules it would not keep. (A database with no migrations table yet is
+/// new, and fine.)
+async fn refuse_newer(db: &DatabaseConnection) -> anyhow::Result<()> {
+    let Ok(rows) = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT version FROM seaql_migrations",
+        ))
+        .await
+    else {
+        return Ok(());
+    };
+    let known: Vec<String> = Migrator::migrations()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+    let mut unknown = Vec::new();
+    for row in rows {
+        let version: String = row.try_get_by_index(0)?;
+        if !known.contains(&version) {
+            unknown.push(version);
+        }
+    }
+    if !unknown.is_empty() {
+        unknown.sort();
+        anyhow::bail!(
+            "the database was migrated by a newer rural-registry: it has {}, which this version \
+             ({}) does not know. Run the newer version, or restore a backup this one made",
+            unknown.join(", "),
+            env!("CARGO_PKG_VERSION")
+        );
+    }
+    Ok(())
 }
 
 /// The file a SQLite URL names; none for an in-memory database.

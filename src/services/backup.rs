@@ -11,6 +11,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use migrations::{Migrator, MigratorTrait as _};
@@ -92,6 +93,58 @@ pub async fn backup(url: &str, output: &Path) -> anyhow::Result<Written> {
         migration,
     })
 }
+
+/// Takes a backup into `folder` every `period` while the server runs (the first one period
+/// after it starts), named `registry-<UTC time>.db` (SQLite) or `.dump` (PostgreSQL), and
+/// deletes the oldest beyond `keep`. A failure is logged and tried again next time.
+pub fn schedule(url: String, period: Duration, folder: PathBuf, keep: usize) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            match scheduled(&url, &folder, keep).await {
+                Ok(w) => {
+                    tracing::info!(path = %w.path.display(), bytes = w.bytes, "took a scheduled backup")
+                }
+                Err(error) => {
+                    tracing::warn!(error = format!("{error:#}"), folder = %folder.display(), "a scheduled backup failed")
+                }
+            }
+        }
+    });
+}
+
+async fn scheduled(url: &str, folder: &Path, keep: usize) -> anyhow::Result<Written> {
+    let extension = match engine(url)? {
+        Engine::Sqlite => "db",
+        Engine::Postgres => "dump",
+    };
+    std::fs::create_dir_all(folder).with_context(|| format!("creating {}", folder.display()))?;
+    let name = format!(
+        "{SCHEDULED}{}.{extension}",
+        chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ")
+    );
+    let written = backup(url, &folder.join(name)).await?;
+    // Names sort by time: keep the newest.
+    let mut taken: Vec<PathBuf> = std::fs::read_dir(folder)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(SCHEDULED) && n.ends_with(&format!(".{extension}")))
+        })
+        .collect();
+    taken.sort();
+    let surplus = taken.len().saturating_sub(keep);
+    for old in &taken[..surplus] {
+        std::fs::remove_file(old).with_context(|| format!("deleting {}", old.display()))?;
+    }
+    Ok(written)
+}
+
+/// How scheduled backups' names begin.
+const SCHEDULED: &str = "registry-";
 
 /// Restores the backup `file` into the database at `url`, which must hold no records unless
 /// `force`; then migrates it to this binary's schema. On SQLite nothing may have the database

@@ -168,3 +168,109 @@ async fn a_backup_during_writes_restores_what_was_acknowledged_before_it() {
         assert_eq!(codes(&target.url).await, restored, "{}", app.engine);
     }
 }
+
+/// A file in `folder` whose name starts with `registry-` and ends with `.db`.
+fn scheduled_in(folder: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found: Vec<_> = std::fs::read_dir(folder)
+        .map(|d| {
+            d.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with("registry-") && n.ends_with(".db"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+#[tokio::test]
+async fn scheduled_backups_are_taken_checked_and_only_the_newest_kept() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let folder = dir.path().join("backups");
+    let app = crate::helpers::spawn_app_with(|s| {
+        // About a second apart.
+        s.backup_every_hours = Some(0.0003);
+        s.backup_keep = 2;
+        s.backup_dir = folder.clone();
+    })
+    .await;
+    // Four periods or more: more were taken than are kept.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = HashSet::new();
+    while seen.len() < 4 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        seen.extend(scheduled_in(&folder));
+    }
+    assert!(seen.len() >= 4, "backups taken: {seen:?}");
+    let kept = scheduled_in(&folder);
+    assert!(
+        kept.len() == 2 || kept.len() == 3,
+        "two kept (three while the next is being pruned): {kept:?}"
+    );
+    let newest = kept.last().expect("a backup");
+    let schema = rural_registry::services::backup::verify_sqlite(newest)
+        .await
+        .expect("a sound backup");
+    assert!(schema.starts_with('m'), "{schema}");
+    drop(app);
+}
+
+#[tokio::test]
+async fn a_database_a_newer_version_migrated_is_refused() {
+    use sea_orm::ConnectionTrait;
+    for app in spawn_apps().await {
+        app.db
+            .execute_unprepared(
+                "INSERT INTO seaql_migrations (version, applied_at) \
+                 VALUES ('m29991231_000001_from_the_future', 0)",
+            )
+            .await
+            .expect("a migration from the future");
+        let out = cli(&app.database_url, &["migrate"]);
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{}", app.engine);
+        assert!(
+            said.contains("newer rural-registry")
+                && said.contains("m29991231_000001_from_the_future"),
+            "{}: {said}",
+            app.engine
+        );
+        // serve stops at once with the same message, rather than serving.
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rural-registry"))
+            .args([
+                "--database-url",
+                &app.database_url,
+                "--log",
+                "warn",
+                "serve",
+            ])
+            .args(["--listen", "127.0.0.1:0", "--no-demo"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the server");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("{}: serve started on a newer database", app.engine);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert!(!status.success(), "{}", app.engine);
+        let mut said = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut said)
+            .expect("read stderr");
+        assert!(
+            said.contains("newer rural-registry"),
+            "{}: {said}",
+            app.engine
+        );
+    }
+}
