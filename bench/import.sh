@@ -237,6 +237,17 @@ elif ((SQ_OK)); then
 else
     printf '%-13s FAILED after %s s  peak RSS %s MB  (see %s)\n' sqlite "$SQ_S" "$RSS_MB" "$WORK/logs/import-sqlite.txt" | tee -a "$RESULTS"
 fi
+
+# Durability's cost: the same SQLite import with synchronous=normal (the default is full: every
+# commit synced; see the README's "Backups and durability").
+if ((SQ_OK)); then
+    rm -f "$SQLITE_TARGET"*
+    cp "$SQLITE_TEMPLATE" "$SQLITE_TARGET"
+    run_import sqlite-normal "sqlite://$SQLITE_TARGET?mode=rwc&synchronous=normal"
+    if ((OK)); then
+        printf '%-13s %7s s  %5s× synchronous=full  peak RSS %s MB  CPU %s s\n' "sqlite normal" "$SECS" "$(ratio "$SECS" "$SQ_S")" "$RSS_MB" "$CPU" | tee -a "$RESULTS"
+    fi
+fi
 echo "# load average after: $(load); logs in $WORK/logs" | tee -a "$RESULTS"
 
 if [[ $KEEP != 1 ]]; then
