@@ -2,7 +2,8 @@
 # The import benchmark of issue 6: `rural-registry import assets` of a million-row CSV into a
 # registry that has its places and parties but no assets, on PostgreSQL and on SQLite, against
 # PostgreSQL's own COPY of the same file into a plain table plus indexes like idle_asset's.
-# Targets: PostgreSQL import ≤ 3× COPY + indexes; SQLite import ≤ the PostgreSQL import.
+# Targets: PostgreSQL import ≤ 3× COPY + indexes; SQLite import ≤ the PostgreSQL import. Then
+# the SQLite import again with synchronous=normal, against the default (full), for durability's cost.
 # Prints one line each (wall time, ratio, the importer's peak RSS) and the machine's conditions,
 # and appends them to $BENCH_DIR/results.txt.
 #
