@@ -371,6 +371,38 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_sqlite_url_says_how_hard_commits_are_synced_full_unless_relaxed() {
+        use sea_orm::sqlx::sqlite::SqliteSynchronous as S;
+        let cases = [
+            ("sqlite://r.db?mode=rwc", "sqlite://r.db?mode=rwc", S::Full),
+            ("sqlite://r.db", "sqlite://r.db", S::Full),
+            (
+                "sqlite://r.db?mode=rwc&synchronous=normal",
+                "sqlite://r.db?mode=rwc",
+                S::Normal,
+            ),
+            (
+                "sqlite://r.db?synchronous=EXTRA&mode=rwc",
+                "sqlite://r.db?mode=rwc",
+                S::Extra,
+            ),
+            ("sqlite://r.db?synchronous=full", "sqlite://r.db", S::Full),
+        ];
+        for (given, url, level) in cases {
+            let (got, sync) = sqlite_synchronous(given).expect(given);
+            assert_eq!(
+                (got.as_str(), format!("{sync:?}")),
+                (url, format!("{level:?}"))
+            );
+        }
+        let refused = sqlite_synchronous("sqlite://r.db?synchronous=off").map(|_| ());
+        assert!(
+            refused.is_err_and(|e| e.to_string().contains("synchronous=off")),
+            "off is refused"
+        );
+    }
+
+    #[test]
     fn passwords_never_reach_messages() {
         assert_eq!(
             redact("postgres://app:secret@db:5432/registry"),

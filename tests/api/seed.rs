@@ -65,6 +65,14 @@ async fn sqlite_runs_in_wal_mode_with_foreign_keys_enforced() {
         .expect("pragma")
         .expect("a row");
     assert_eq!(mode.try_get_by_index::<String>(0).expect("text"), "wal");
+    // Every commit synced unless the URL relaxes it: 2 is FULL.
+    let synchronous = app
+        .db
+        .query_one_raw(Statement::from_string(backend, "PRAGMA synchronous"))
+        .await
+        .expect("pragma")
+        .expect("a row");
+    assert_eq!(synchronous.try_get_by_index::<i32>(0).expect("a number"), 2);
     let orphan = app
         .db
         .execute_unprepared("INSERT INTO village (township_id, code, name, center_lon, center_lat, version, created_at, updated_at) VALUES (999999, '369901999201', 'x', 117, 28, 1, '2026-01-01', '2026-01-01')")
