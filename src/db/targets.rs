@@ -286,47 +286,66 @@ pub async fn actuals_of(
             .to_owned(),
     )
     .await?;
+    // Decoded once; each scope then picks its rows.
+    type Revitalized = (At, i64, Option<i64>, i64, i64);
+    let revitalized: Vec<Revitalized> = revitalized
+        .iter()
+        .map(|r| {
+            Ok((
+                At::read(r, 0)?,
+                r.try_get_by_index(2)?,
+                r.try_get_by_index(3)?,
+                r.try_get_by_index(4)?,
+                r.try_get_by_index(5)?,
+            ))
+        })
+        .collect::<Result<_, sea_orm::DbErr>>()?;
+    let holders: Vec<(At, i64)> = holders
+        .iter()
+        .map(|r| Ok((At::read(r, 0)?, r.try_get_by_index(2)?)))
+        .collect::<Result<_, sea_orm::DbErr>>()?;
+    let by_status: Vec<(At, AssetStatus, i64)> = by_status
+        .iter()
+        .map(|r| {
+            let status: String = r.try_get_by_index(2)?;
+            let (at, n) = (At::read(r, 0)?, r.try_get_by_index(3)?);
+            Ok(AssetStatus::parse(&status).ok().map(|s| (at, s, n)))
+        })
+        .filter_map(Result::transpose)
+        .collect::<Result<_, sea_orm::DbErr>>()?;
     for (scope, values) in out.iter_mut() {
+        let inside = revitalized.iter().filter(|r| r.0.within(*scope));
         let mut assets = HashSet::new();
         let mut owners = HashSet::new();
         let (mut investment, mut jobs) = (0_i64, 0_i64);
-        for r in &revitalized {
-            if At::read(r, 0)?.within(*scope) {
-                assets.insert(r.try_get_by_index::<i64>(2)?);
-                if let Some(owner) = r.try_get_by_index::<Option<i64>>(3)? {
-                    owners.insert(owner);
-                }
-                investment += r.try_get_by_index::<i64>(4)?;
-                jobs += r.try_get_by_index::<i64>(5)?;
-            }
+        for (_, asset, owner, fen, created) in inside {
+            assets.insert(*asset);
+            owners.extend(*owner);
+            investment += fen;
+            jobs += created;
         }
         values.insert(TargetMeasure::AssetsRevitalized, assets.len() as f64);
         values.insert(TargetMeasure::HouseholdsBenefited, owners.len() as f64);
         values.insert(TargetMeasure::InvestmentFen, investment as f64);
         values.insert(TargetMeasure::JobsCreated, jobs as f64);
 
-        let mut shareholders = HashSet::new();
-        for r in &holders {
-            if At::read(r, 0)?.within(*scope) {
-                shareholders.insert(r.try_get_by_index::<i64>(2)?);
-            }
-        }
+        let shareholders: HashSet<i64> = holders
+            .iter()
+            .filter(|h| h.0.within(*scope))
+            .map(|h| h.1)
+            .collect();
         values.insert(
             TargetMeasure::ShareholderHouseholds,
             shareholders.len() as f64,
         );
 
-        let mut counts: BTreeMap<String, i64> = BTreeMap::new();
-        for r in &by_status {
-            if At::read(r, 0)?.within(*scope) {
-                *counts.entry(r.try_get_by_index(2)?).or_default() +=
-                    r.try_get_by_index::<i64>(3)?;
+        let mut counts: BTreeMap<AssetStatus, i64> = BTreeMap::new();
+        for (at, status, n) in &by_status {
+            if at.within(*scope) {
+                *counts.entry(*status).or_default() += n;
             }
         }
-        let counts: Vec<(AssetStatus, i64)> = counts
-            .iter()
-            .filter_map(|(s, n)| AssetStatus::parse(s).ok().map(|s| (s, *n)))
-            .collect();
+        let counts: Vec<(AssetStatus, i64)> = counts.into_iter().collect();
         values.insert(
             TargetMeasure::RevitalizedShare,
             revitalized_share(&counts).unwrap_or(0.0),
