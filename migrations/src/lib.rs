@@ -1,6 +1,10 @@
 //! Schema migrations of rural-registry, one file per change, never edited once landed.
 //!
 //! Written with SeaQuery so that one schema runs on SQLite and on PostgreSQL.
+//!
+//! Each migration runs in a transaction of its own on both engines, recorded as applied in
+//! that transaction: one that fails half-way leaves the database as it was. (sea-orm-migration
+//! wraps them on PostgreSQL only; SQLite's DDL is transactional too, so [`atomic`] asks for it.)
 
 pub use sea_orm_migration::prelude::*;
 
@@ -20,7 +24,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![
+        let all: [Box<dyn MigrationTrait>; 9] = [
             Box::new(m20261125_000001_registry_core::Migration),
             Box::new(m20261126_000001_access_tokens::Migration),
             Box::new(m20261127_000001_asset_spatial_key::Migration),
@@ -30,6 +34,35 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000002_share_pledges::Migration),
             Box::new(m20261207_000003_targets::Migration),
             Box::new(m20261207_000004_asset_tally::Migration),
-        ]
+        ];
+        all.into_iter().map(atomic).collect()
+    }
+}
+
+/// `migration`, run in a transaction on every engine.
+pub fn atomic(migration: Box<dyn MigrationTrait>) -> Box<dyn MigrationTrait> {
+    Box::new(Atomic(migration))
+}
+
+struct Atomic(Box<dyn MigrationTrait>);
+
+impl MigrationName for Atomic {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Atomic {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        self.0.up(manager).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        self.0.down(manager).await
+    }
+
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
     }
 }

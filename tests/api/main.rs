@@ -13,6 +13,7 @@ mod boundaries;
 mod credit;
 mod datums;
 mod demo_mutations;
+mod durability;
 mod export;
 mod graphiql;
 mod health;
