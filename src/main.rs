@@ -39,5 +39,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Report(args) => commands::report::run(database, args).await,
         Command::Backup(args) => commands::backup::backup(database, args).await,
         Command::Restore(args) => commands::backup::restore(database, args).await,
+        Command::Check(args) => commands::check::run(database, args).await,
     }
 }

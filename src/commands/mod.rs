@@ -4,6 +4,7 @@
 //! server's `Settings`, so no other command reads their environment or lists them in `--help`.
 
 pub mod backup;
+pub mod check;
 pub mod export;
 pub mod export_schema;
 pub mod gen_synthetic;
@@ -76,6 +77,10 @@ pub enum Command {
     /// Put a backup in place of the database (恢复), then migrate it: refused for a database
     /// that holds records unless `--force`. Stop the server first.
     Restore(backup::RestoreArgs),
+    /// Check the database (完整性检查): the engine's own integrity check, then the registry's
+    /// rules (assets where they are filed, mortgage ranks, rights and their holders, the share
+    /// register and distributions, the audit trail). Exits non-zero when something is wrong.
+    Check(check::Args),
 }
 
 impl Cli {

@@ -8,6 +8,7 @@ pub mod access;
 pub mod assets;
 pub mod audit;
 pub mod bulk;
+pub mod check;
 pub mod credit;
 pub mod demo_sites;
 pub mod eligibility;

@@ -3,6 +3,7 @@
 //! error type for the edge (GraphQL, HTTP, CLI) to map.
 
 pub mod backup;
+pub mod check;
 pub mod export;
 pub mod import;
 pub mod loans;
