@@ -32,7 +32,10 @@ pub async fn run(database_url: &str, args: Args) -> anyhow::Result<()> {
                 println!("        - {line}");
             }
             if o.problems > o.examples.len() as u64 {
-                println!("        … and {} more", o.problems - o.examples.len() as u64);
+                println!(
+                    "        … and {} more",
+                    o.problems - o.examples.len() as u64
+                );
             }
         }
     }

@@ -38,8 +38,9 @@ pub async fn count(conn: &impl ConnectionTrait, sql: &str) -> StoreResult<i64> {
 /// What the engine says is wrong with the database's storage, and how many objects it looked
 /// at. SQLite: `PRAGMA integrity_check` (every page, index and constraint of the file) and
 /// `PRAGMA foreign_key_check`. PostgreSQL: the catalog's word on the schema (indexes left
-/// invalid by a failed build, constraints not validated, triggers disabled), and, when the
-/// `amcheck` extension is installed, a structural check of every B-tree index.
+/// invalid by a failed build, constraints not validated, triggers disabled), every foreign key
+/// tested for rows that name nothing, and, when the `amcheck` extension is installed, a
+/// structural check of every B-tree index.
 pub async fn storage(conn: &impl ConnectionTrait) -> StoreResult<(Vec<String>, i64)> {
     let mut problems = Vec::new();
     match conn.get_database_backend() {
@@ -73,6 +74,42 @@ pub async fn storage(conn: &impl ConnectionTrait) -> StoreResult<(Vec<String>, i
                 )
                 .await?,
             );
+            // Foreign keys hold: a session with `session_replication_role = replica` (a restore
+            // with triggers off) writes past them, as `PRAGMA foreign_keys = OFF` does on SQLite.
+            for r in rows(
+                conn,
+                "SELECT con.conname::text, cl.relname::text, a.attname::text, pcl.relname::text, \
+                        pa.attname::text \
+                 FROM pg_constraint con \
+                 JOIN pg_class cl ON cl.oid = con.conrelid \
+                 JOIN pg_class pcl ON pcl.oid = con.confrelid \
+                 JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = con.conkey[1] \
+                 JOIN pg_attribute pa ON pa.attrelid = con.confrelid AND pa.attnum = con.confkey[1] \
+                 WHERE con.contype = 'f' AND con.connamespace = current_schema()::regnamespace \
+                   AND cardinality(con.conkey) = 1 ORDER BY 1",
+            )
+            .await?
+            {
+                let name: String = r.try_get_by_index(0)?;
+                let (table, column): (String, String) =
+                    (r.try_get_by_index(1)?, r.try_get_by_index(2)?);
+                let (parent, key): (String, String) =
+                    (r.try_get_by_index(3)?, r.try_get_by_index(4)?);
+                let orphans = count(
+                    conn,
+                    &format!(
+                        "SELECT COUNT(*) FROM \"{table}\" c WHERE c.\"{column}\" IS NOT NULL AND \
+                         NOT EXISTS (SELECT 1 FROM \"{parent}\" p WHERE p.\"{key}\" = c.\"{column}\")"
+                    ),
+                )
+                .await?;
+                if orphans > 0 {
+                    problems.push(format!(
+                        "{orphans} {table} row(s) refer to a {parent} that does not exist \
+                         ({name})"
+                    ));
+                }
+            }
             let amcheck = count(
                 conn,
                 "SELECT COUNT(*) FROM pg_extension WHERE extname = 'amcheck'",

@@ -9,6 +9,7 @@
 pub mod access;
 pub mod assets;
 pub mod audit;
+pub mod check;
 pub mod common;
 pub mod credit;
 pub mod demo_sites;
@@ -51,6 +52,7 @@ pub struct Query(
     shares::SharesQuery,
     statistics::StatisticsQuery,
     targets::TargetsQuery,
+    check::CheckQuery,
 );
 
 /// Changes to the registry (登记与变更). Each needs a token; a CADRE changes only records in

@@ -151,8 +151,8 @@ const PROBES: [(&str, &str, &str, &Probe); 5] = [
 async fn storage(conn: &DatabaseConnection) -> anyhow::Result<Outcome> {
     let rule = match conn.get_database_backend() {
         DatabaseBackend::Postgres => {
-            "the catalog reports no invalid index, unvalidated constraint or disabled trigger \
-             (and amcheck, where installed, no damaged B-tree index)"
+            "the catalog reports no invalid index, unvalidated constraint or disabled trigger, \
+             every foreign key holds, and amcheck (where installed) finds no damaged B-tree index"
         }
         _ => "SQLite's integrity_check and foreign_key_check find nothing wrong with the file",
     };
@@ -217,11 +217,17 @@ async fn placement(conn: &DatabaseConnection, assets: &[AssetRow]) -> anyhow::Re
          key is its location's",
     );
     let locator = db::places::locator(conn).await?;
-    let name = |village: Option<i64>| village.map_or("no village".to_owned(), |v| format!("village #{v}"));
+    let name =
+        |village: Option<i64>| village.map_or("no village".to_owned(), |v| format!("village #{v}"));
     for a in assets {
         out.examined += 1;
         let Ok(at) = Location::parse(a.lon, a.lat) else {
-            out.problem(|| format!("asset {} has no valid location ({}, {})", a.code, a.lon, a.lat));
+            out.problem(|| {
+                format!(
+                    "asset {} has no valid location ({}, {})",
+                    a.code, a.lon, a.lat
+                )
+            });
             continue;
         };
         match locator.locate(at) {
@@ -311,7 +317,13 @@ async fn tally(conn: &DatabaseConnection, assets: &[AssetRow]) -> anyhow::Result
     }
     for (key, t) in tallied {
         out.examined += 1;
-        out.problem(|| format!("{}: the tally says {} assets, there are none", show(&key), t.0));
+        out.problem(|| {
+            format!(
+                "{}: the tally says {} assets, there are none",
+                show(&key),
+                t.0
+            )
+        });
     }
     Ok(out)
 }

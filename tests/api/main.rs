@@ -10,6 +10,7 @@ mod access;
 mod backup;
 mod bad_input;
 mod boundaries;
+mod check;
 mod credit;
 mod datums;
 mod demo_mutations;
