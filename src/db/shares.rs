@@ -323,17 +323,18 @@ pub async fn insert_class(
     .await?)
 }
 
-/// Sets a class's issued shares (a contribution issues new shares for it).
+/// Sets a class's issued shares (a contribution issues new shares for it), bumping its version;
+/// returns the class as written.
 pub async fn set_issued(
     conn: &impl ConnectionTrait,
     class_id: i64,
     issued: Shares,
-) -> StoreResult<()> {
+) -> StoreResult<Option<share_class::Model>> {
     use share_class::Column;
     let changes = share_class::Entity::update_many()
         .col_expr(Column::IssuedHundredths, Expr::val(issued.hundredths()));
     super::update_any_version(conn, class_id, changes).await?;
-    Ok(())
+    Ok(share_class::Entity::find_by_id(class_id).one(conn).await?)
 }
 
 // ---------------------------------------------------------------------------------------------

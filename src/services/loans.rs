@@ -211,6 +211,17 @@ pub async fn register(
         Some(json!({ "registrationNo": m.registration_no, "rightId": m.right_id, "rank": m.rank })),
     )
     .await?;
+    // The application moved too: its own trail says so.
+    audit(
+        txn,
+        s,
+        "register_mortgage",
+        "loan_application",
+        app.id,
+        Some(json!({ "status": app.status, "version": app.version })),
+        Some(json!({ "status": after.status, "version": after.version, "mortgageId": m.id })),
+    )
+    .await?;
     Ok(after)
 }
 
@@ -233,6 +244,16 @@ pub async fn step(
         })?;
         let released = (status == MortgageStatus::Released).then_some(event.occurred_on);
         db::loans::set_mortgage_status(txn, m.id, status, released).await?;
+        audit(
+            txn,
+            s,
+            event.kind,
+            "mortgage",
+            m.id,
+            Some(json!({ "status": m.status })),
+            Some(json!({ "status": status.as_str(), "releasedOn": released })),
+        )
+        .await?;
     }
     audit(
         txn,

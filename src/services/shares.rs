@@ -157,7 +157,7 @@ pub async fn create_organization(
                 )));
             }
             match db::parties::update(txn, p.id, p.version, &as_party, Some(village_id)).await? {
-                Versioned::Updated(row) => row,
+                Versioned::Updated(row) => (row, Some(p)),
                 _ => {
                     return Err(ShareError::Conflict(
                         "the party was changed meanwhile".into(),
@@ -165,8 +165,22 @@ pub async fn create_organization(
                 }
             }
         }
-        None => db::parties::insert(txn, &as_party, Some(village_id)).await?,
+        None => (
+            db::parties::insert(txn, &as_party, Some(village_id)).await?,
+            None,
+        ),
     };
+    let (party, party_before) = party;
+    author
+        .record(
+            txn,
+            "createCollectiveOrganization",
+            "party",
+            party.id,
+            party_before.as_ref().and_then(snapshot),
+            snapshot(&party),
+        )
+        .await?;
     let row = db::shares::insert_organization(txn, new, party.id, village_id).await?;
     author
         .record(
@@ -243,6 +257,16 @@ pub async fn update_organization(
                 ));
             }
         };
+    author
+        .record(
+            txn,
+            "updateCollectiveOrganization",
+            "party",
+            party.id,
+            snapshot(&party),
+            snapshot(&party_after),
+        )
+        .await?;
     author
         .record(
             txn,
@@ -609,7 +633,21 @@ async fn write_change(
             .iter()
             .find(|m| m.party_id == *leaver && m.left_on.is_none())
         {
-            db::shares::end_member(txn, m.id, None, request.date, request.reason.clone()).await?;
+            let ended =
+                db::shares::end_member(txn, m.id, None, request.date, request.reason.clone())
+                    .await?;
+            if let Versioned::Updated(after) = ended {
+                author
+                    .record(
+                        txn,
+                        "recordShareChange",
+                        "collective_member",
+                        m.id,
+                        snapshot(m),
+                        snapshot(&after),
+                    )
+                    .await?;
+            }
         }
     }
     author
@@ -712,6 +750,7 @@ pub async fn record_contribution(
         .ok_or(SharesError::UnknownClass {
             class: request.class_id,
         })?;
+    let class_before = class.clone();
     let issued = Shares::from_hundredths(class.issued_hundredths)
         .checked_add(request.shares)
         .ok_or(SharesError::SharesOverflow)?;
@@ -740,7 +779,17 @@ pub async fn record_contribution(
         },
     )
     .await?;
-    db::shares::set_issued(txn, request.class_id, issued).await?;
+    let class_after = db::shares::set_issued(txn, request.class_id, issued).await?;
+    author
+        .record(
+            txn,
+            "recordContribution",
+            "share_class",
+            request.class_id,
+            snapshot(&class_before),
+            class_after.as_ref().and_then(snapshot),
+        )
+        .await?;
     let row = db::shares::insert_contribution(
         txn,
         &ContributionRow {

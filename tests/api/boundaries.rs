@@ -75,7 +75,7 @@ async fn moving_a_village_border_moves_the_assets_it_crosses() {
             place_of(&app, "A-1").await,
             (json!("369901901000"), json!("369901901201"))
         );
-        app.assert_tally_matches().await;
+        app.assert_sound().await;
 
         let r = t("369901901000", rect(117.0, 117.03)).await;
         assert_eq!(

@@ -164,6 +164,7 @@ async fn every_rule_fails_somewhere_in_the_demo_and_some_rights_pass() {
             app.engine
         );
         assert!(passing > 5, "{}: only {passing} rights pass", app.engine);
+        app.assert_sound().await;
     }
 }
 
@@ -202,6 +203,7 @@ async fn a_report_is_reproducible_and_names_no_person() {
         {
             assert!(!text.contains(&personal), "the report shows {personal}");
         }
+        app.assert_sound().await;
     }
 }
 
@@ -260,6 +262,7 @@ async fn a_bank_sees_its_own_products_only_and_strangers_see_none() {
             .graphql_as(None, "{ loanProducts { code } }", json!({}))
             .await;
         assert_eq!(error_code(&r), Some("UNAUTHENTICATED"));
+        app.assert_sound().await;
     }
 }
 
@@ -355,6 +358,7 @@ async fn the_policy_is_data_the_district_office_versions() {
             audit["data"]["auditEvents"]["nodes"][0]["action"], "set_policy",
             "{audit}"
         );
+        app.assert_sound().await;
     }
 }
 
@@ -416,5 +420,6 @@ async fn the_pre_credit_list_holds_exactly_the_households_whose_houses_pass() {
             error_code(&app.graphql_as(Some(&other), q, v).await),
             Some("FORBIDDEN")
         );
+        app.assert_sound().await;
     }
 }

@@ -101,6 +101,7 @@ async fn each_role_records_revitalization_and_sites_as_the_policy_says() {
             s["history"]["totalCount"], 4,
             "two updates and two indicator records are in the history"
         );
+        app.assert_sound().await;
     }
 }
 
@@ -199,5 +200,6 @@ async fn records_and_sites_follow_the_domain_rules() {
             )
             .await;
         assert_eq!(error_code(&r), Some("BAD_INPUT"), "{r}");
+        app.assert_sound().await;
     }
 }

@@ -309,71 +309,14 @@ where
 }
 
 impl TestApp {
-    /// Checks the asset tally, cell by cell, against a recount of the asset table: the triggers
-    /// that keep it must have followed every write so far.
-    pub async fn assert_tally_matches(&self) {
-        use std::collections::BTreeMap;
-
-        use rural_registry::db::entities::idle_asset;
-        use sea_orm::EntityTrait;
-
-        type Cell = (i64, i64, String, String, String);
-        let cm2 = |m2: Option<f64>| (m2.unwrap_or(0.0) * 10_000.0).round() as i64;
-        let mut recount: BTreeMap<Cell, (i64, i64, i64)> = BTreeMap::new();
-        for a in idle_asset::Entity::find()
-            .all(&self.db)
+    /// Asserts that `rural-registry check` finds nothing wrong: the storage, the asset tally
+    /// against a recount, and every other rule of the registry (`services::check`).
+    pub async fn assert_sound(&self) {
+        let report = rural_registry::services::check::run(&self.db)
             .await
-            .expect("assets")
-        {
-            let key = (
-                a.township_id,
-                a.village_id.unwrap_or(0),
-                a.kind,
-                a.status,
-                a.created_at.format("%Y-%m").to_string(),
-            );
-            let c = recount.entry(key).or_default();
-            c.0 += 1;
-            c.1 += cm2(a.floor_area_m2);
-            c.2 += cm2(a.land_area_m2);
-        }
-        let backend = self.db.get_database_backend();
-        let rows = self
-            .db
-            .query_all_raw(Statement::from_string(
-                backend,
-                "SELECT township_id, village_id, kind, status, month, CAST(SUM(assets) AS BIGINT), \
-                 CAST(SUM(floor_cm2) AS BIGINT), CAST(SUM(land_cm2) AS BIGINT) FROM asset_tally \
-                 GROUP BY township_id, village_id, kind, status, month \
-                 HAVING SUM(assets) <> 0 OR SUM(floor_cm2) <> 0 OR SUM(land_cm2) <> 0",
-            ))
-            .await
-            .expect("the tally");
-        let tally: BTreeMap<Cell, (i64, i64, i64)> = rows
-            .into_iter()
-            .map(|r| {
-                let get = |i| r.try_get_by_index::<i64>(i).expect("a number");
-                let text = |i| r.try_get_by_index::<String>(i).expect("a key");
-                (
-                    (get(0), get(1), text(2), text(3), text(4)),
-                    (get(5), get(6), get(7)),
-                )
-            })
-            .collect();
-        for (cell, counted) in &recount {
-            assert_eq!(
-                tally.get(cell),
-                Some(counted),
-                "{}: the tally's cell {cell:?}",
-                self.engine
-            );
-        }
-        let extra: Vec<_> = tally.keys().filter(|k| !recount.contains_key(k)).collect();
-        assert!(
-            extra.is_empty(),
-            "{}: cells with no assets: {extra:?}",
-            self.engine
-        );
+            .expect("the check runs");
+        let failing: Vec<_> = report.outcomes.iter().filter(|o| o.problems > 0).collect();
+        assert!(failing.is_empty(), "{}: {failing:#?}", self.engine);
     }
 }
 

@@ -199,7 +199,7 @@ async fn partial_imports_write_exactly_the_good_rows_and_exports_import_back_unc
             report.errors
         );
         assert_eq!(count(&app).await, before + 2);
-        app.assert_tally_matches().await;
+        app.assert_sound().await;
         let rejected = String::from_utf8(report.rejected_csv.clone()).expect("UTF-8");
         assert!(
             rejected.contains("IMP-P2") && !rejected.contains("IMP-P1"),
@@ -243,7 +243,7 @@ async fn partial_imports_write_exactly_the_good_rows_and_exports_import_back_unc
             report.errors.first()
         );
         assert_eq!(report.updated as u64, count(&app).await);
-        app.assert_tally_matches().await;
+        app.assert_sound().await;
         let second = export(app.db.clone()).await;
         assert_eq!(
             String::from_utf8_lossy(&first),

@@ -247,5 +247,6 @@ async fn broken_files_of_every_kind_are_refused_whole_with_their_row_report() {
             assert!(found, "{} {why}: {:?}", app.engine, report.errors);
             assert_eq!(counts(&app.db).await, before, "{why}: nothing is written");
         }
+        app.assert_sound().await;
     }
 }

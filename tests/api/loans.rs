@@ -204,6 +204,7 @@ async fn a_loan_runs_from_application_to_release() {
             Some("BAD_INPUT"),
             "a repaid loan cannot default"
         );
+        app.assert_sound().await;
     }
 }
 
@@ -269,6 +270,7 @@ async fn a_failing_report_cannot_be_approved_and_other_banks_stay_out() {
                 .all(|a| a["product"]["bank"]["code"] == "PSBC-DC" && a["id"] != id),
             "a bank lists its own applications only: {mine}"
         );
+        app.assert_sound().await;
     }
 }
 
@@ -319,6 +321,7 @@ async fn a_hundred_racing_registrations_leave_one_active_mortgage() {
             .await
             .expect("query");
         assert_eq!(active.len(), 1, "{}", app.engine);
+        app.assert_sound().await;
     }
 }
 
@@ -423,6 +426,7 @@ async fn credit_operations_answer_each_role_as_the_policy_says() {
                 );
             }
         }
+        app.assert_sound().await;
     }
 }
 
@@ -508,6 +512,7 @@ async fn a_bank_hears_its_own_loans_change_and_no_one_elses() {
             None,
             "another bank hears nothing"
         );
+        app.assert_sound().await;
     }
 }
 
@@ -536,5 +541,6 @@ async fn an_application_carries_only_its_borrowers_recommendation() {
             .graphql_as(Some(&bank), SUBMIT, json!({ "input": input }))
             .await;
         assert_eq!(error_code(&r), Some("BAD_INPUT"), "{r}");
+        app.assert_sound().await;
     }
 }

@@ -99,6 +99,7 @@ async fn a_cadre_registers_an_asset_in_its_township_and_the_change_is_audited() 
             "{e}"
         );
         assert!(e["requestId"].as_str().is_some_and(|id| !id.is_empty()));
+        app.assert_sound().await;
     }
 }
 
@@ -192,6 +193,7 @@ async fn every_mutation_answers_each_role_as_the_policy_says() {
             "{}: admin and own cadre registered parties",
             app.engine
         );
+        app.assert_sound().await;
     }
 }
 
@@ -332,6 +334,7 @@ async fn bad_writes_get_their_code_and_change_nothing() {
             app.engine
         );
         assert_eq!(version_of(&app, &s.asset).await, version);
+        app.assert_sound().await;
     }
 }
 
@@ -358,6 +361,7 @@ async fn a_cadre_cannot_move_an_asset_out_of_its_township() {
             moved["data"]["node"]["township"]["code"], SUSHAN,
             "the township is derived again"
         );
+        app.assert_sound().await;
     }
 }
 
@@ -384,6 +388,7 @@ async fn of_two_updates_at_one_version_exactly_one_wins() {
             "the loser overwrote nothing"
         );
         assert_eq!(stored["data"]["node"]["version"], version + 1);
+        app.assert_sound().await;
     }
 }
 
@@ -446,6 +451,7 @@ async fn sixteen_clients_registering_fifty_assets_each_lose_none() {
             count(&app, "SELECT COUNT(*) FROM audit_event").await - events_before,
             800
         );
+        app.assert_sound().await;
     }
 }
 
@@ -500,6 +506,7 @@ async fn a_mutation_whose_audit_write_fails_leaves_no_trace() {
             "{}: the update was rolled back",
             app.engine
         );
+        app.assert_sound().await;
     }
 }
 
@@ -522,6 +529,7 @@ async fn only_the_district_office_reads_the_audit_trail() {
             error_code(&app.graphql_as(None, q, json!({})).await),
             Some("UNAUTHENTICATED")
         );
+        app.assert_sound().await;
     }
 }
 
@@ -567,5 +575,6 @@ async fn footprints_of_active_assets_may_not_overlap() {
             .graphql(REGISTER, json!({ "input": input("OVER-2") }))
             .await;
         assert!(r["errors"].is_null(), "{}: {r}", app.engine);
+        app.assert_sound().await;
     }
 }

@@ -226,6 +226,7 @@ async fn recording_a_right_and_its_documents_moves_the_report_rule_by_rule() {
         assert!(r["errors"].is_null(), "{r}");
         let zoned = verdicts(&app.graphql_as(Some(&bank), ELIGIBILITY, vars).await);
         assert_eq!(zoned["NOT_IN_EXPROPRIATION_ZONE"], "FAIL");
+        app.assert_sound().await;
     }
 }
 
@@ -308,5 +309,6 @@ async fn branches_recommend_and_banks_grant_lines_only_where_reports_pass() {
             .graphql_as(Some(&bank), grant, line(&passing, 10_000_000))
             .await;
         assert_eq!(r["data"]["grantCreditLine"]["kind"], "CreditLine", "{r}");
+        app.assert_sound().await;
     }
 }

@@ -512,6 +512,7 @@ async fn a_cadre_walks_from_the_organisation_to_a_households_statement() {
             r["data"]["shareCoverage"]["memberHouseholds"].as_i64() >= Some(2),
             "{r}"
         );
+        app.assert_sound().await;
     }
 }
 
@@ -746,6 +747,7 @@ async fn every_rule_refuses_with_its_code_and_writes_nothing() {
             .await;
         let message = r["errors"][0]["message"].as_str().unwrap_or_default();
         assert!(message.contains(&party_id(h[3])), "{message}");
+        app.assert_sound().await;
     }
 }
 
@@ -1068,6 +1070,7 @@ async fn who_may_read_and_write_the_register() {
                 "{r}"
             );
         }
+        app.assert_sound().await;
     }
 }
 
@@ -1235,6 +1238,7 @@ async fn stored_payouts_sum_exactly_and_lie_within_a_fen_of_their_share() {
                 );
             }
         }
+        app.assert_sound().await;
     }
 }
 
@@ -1442,5 +1446,6 @@ async fn a_pledged_share_is_checked_and_stays_put_while_pledged() {
         assert_eq!(snapshot(&app).await, before);
         let third = report(&bank).await;
         assert_eq!(verdict(&third, "NOT_ENCUMBERED"), json!("FAIL"), "{third}");
+        app.assert_sound().await;
     }
 }

@@ -215,5 +215,6 @@ async fn a_roster_of_500_with_a_broken_row_is_refused_whole_and_written_with_par
         assert_eq!(exported.lines().filter(ours).count(), ROSTER);
         let anonymous = app.get("/export/members.csv").await;
         assert_eq!(anonymous.status(), 401);
+        app.assert_sound().await;
     }
 }

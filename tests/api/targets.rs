@@ -145,6 +145,7 @@ async fn the_demo_sets_goals_some_met_some_behind_and_progress_is_counted_from_t
             !own.is_empty() && own.iter().all(|t| t["level"] == "DISTRICT"),
             "{r}"
         );
+        app.assert_sound().await;
     }
 }
 
@@ -314,6 +315,7 @@ async fn who_sets_targets_and_the_rules_codes() {
             Some(2),
             "{r}"
         );
+        app.assert_sound().await;
     }
 }
 
@@ -467,6 +469,7 @@ async fn targets_import_from_a_table_all_or_nothing_and_export_back() {
             text.contains(&format!("2031,,{},REVITALIZED_SHARE,0.6,村", v.code)),
             "{text}"
         );
+        app.assert_sound().await;
     }
 }
 
@@ -584,5 +587,6 @@ async fn every_scopes_actual_values_counted_together_match_a_recount() {
                 }
             }
         }
+        app.assert_sound().await;
     }
 }
