@@ -125,3 +125,122 @@ async fn a_migration_that_fails_half_way_leaves_the_database_as_it_was() {
         assert!(r["errors"].is_null(), "{}: {r}", app.engine);
     }
 }
+
+/// The server binary on `url`, its address and the ADMIN token it prints on first start.
+fn serve(url: &str) -> (std::process::Child, String, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rural-registry"))
+        .args(["--database-url", url, "--log", "warn", "serve"])
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut next = || lines.next().expect("a line").expect("text");
+    let first = next();
+    let address = first.rsplit(' ').next().expect("an address").to_owned();
+    let _graphiql = next();
+    let _heading = next();
+    let secret = next().trim().to_owned();
+    assert!(secret.starts_with("rr_"), "{first} / {secret}");
+    (child, address, secret)
+}
+
+/// Registers assets until a request fails; returns the codes the server acknowledged.
+async fn register_until_refused(address: &str, secret: &str, client: usize) -> Vec<String> {
+    const REGISTER: &str = "mutation ($i: RegisterIdleAssetInput!) { \
+                            registerIdleAsset(input: $i) { idleAsset { code } } }";
+    let http = reqwest::Client::new();
+    let owner = rural_registry::graphql::common::ids::Kind::Party.id(1);
+    let mut acknowledged = Vec::new();
+    for n in 0.. {
+        let code = format!("KILL-{client}-{n}");
+        let body = serde_json::json!({ "query": REGISTER, "variables": { "i": {
+            "code": code, "kind": "IDLE_FARMHOUSE", "ownerId": owner,
+            "longitude": 117.164953 + (client as f64) * 1e-5,
+            "latitude": 28.16099 + (n as f64) * 1e-6,
+            "floorAreaSquareMeters": 80,
+        }}});
+        let sent = http
+            .post(format!("{address}/graphql"))
+            .bearer_auth(secret)
+            .json(&body)
+            .send()
+            .await;
+        let Ok(response) = sent else { break };
+        let Ok(answer) = response.json::<serde_json::Value>().await else {
+            break;
+        };
+        if answer["data"]["registerIdleAsset"]["idleAsset"]["code"] == code.as_str() {
+            acknowledged.push(code);
+        } else {
+            assert!(
+                answer["errors"].is_array(),
+                "neither acknowledged nor refused: {answer}"
+            );
+            break;
+        }
+    }
+    acknowledged
+}
+
+#[tokio::test]
+async fn a_server_killed_while_writing_keeps_every_acknowledged_write_and_passes_the_check() {
+    use rural_registry::db::entities::idle_asset;
+    use sea_orm::EntityTrait;
+    let mut engines = vec!["sqlite"];
+    if std::env::var("TEST_DATABASE_URL").is_ok() {
+        engines.push("postgres");
+    }
+    for engine in engines {
+        let target = crate::helpers::scratch_database(engine).await;
+        let url = target.url.clone();
+        let (mut child, address, secret) = tokio::task::spawn_blocking(move || serve(&url))
+            .await
+            .expect("the server thread");
+        let writers = futures_util::future::join_all(
+            (0..8).map(|c| register_until_refused(&address, &secret, c)),
+        );
+        let killer = async {
+            tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+            // SIGKILL: no shutdown, no flush, transactions cut off wherever they are.
+            child.kill().expect("kill -9");
+            child.wait().expect("reaped")
+        };
+        let (acknowledged, status) = tokio::join!(writers, killer);
+        assert!(!status.success(), "{engine}: the server was killed");
+        let acknowledged: Vec<String> = acknowledged.into_iter().flatten().collect();
+        assert!(
+            acknowledged.len() >= 8,
+            "{engine}: writes before the kill: {}",
+            acknowledged.len()
+        );
+
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_rural-registry"))
+            .args(["--database-url", &target.url, "--log", "warn", "check"])
+            .output()
+            .expect("run check");
+        assert!(
+            out.status.success(),
+            "{engine}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let db = sea_orm::Database::connect(&target.url)
+            .await
+            .expect("connect");
+        let stored: std::collections::HashSet<String> = idle_asset::Entity::find()
+            .all(&db)
+            .await
+            .expect("assets")
+            .into_iter()
+            .map(|a| a.code)
+            .collect();
+        db.close().await.expect("close");
+        let lost: Vec<&String> = acknowledged
+            .iter()
+            .filter(|c| !stored.contains(*c))
+            .collect();
+        assert!(lost.is_empty(), "{engine}: acknowledged and lost: {lost:?}");
+    }
+}
