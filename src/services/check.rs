@@ -69,6 +69,7 @@ impl Outcome {
 
 /// The whole check.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Report {
     /// `sqlite` or `postgres`.
     pub engine: &'static str,

@@ -472,3 +472,37 @@ async fn audit_trail_a_record_without_its_events_or_changed_behind_them_is_caugh
         );
     }
 }
+
+#[tokio::test]
+async fn the_check_passes_on_a_100000_asset_synthetic_district() {
+    let mut engines = vec!["sqlite"];
+    if std::env::var("TEST_DATABASE_URL").is_ok() {
+        engines.push("postgres");
+    }
+    for engine in engines {
+        let target = crate::helpers::scratch_database(engine).await;
+        let run = |args: &[&str]| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_rural-registry"))
+                .args(["--database-url", &target.url, "--log", "warn"])
+                .args(args)
+                .output()
+                .expect("run rural-registry")
+        };
+        let out = run(&["gen-synthetic", "--assets", "100000"]);
+        assert!(
+            out.status.success(),
+            "{engine}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = run(&["check", "--json"]);
+        let report: Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+        assert!(out.status.success(), "{engine}: {report}");
+        let placed = report["outcomes"]
+            .as_array()
+            .expect("outcomes")
+            .iter()
+            .find(|o| o["code"] == "ASSET_PLACEMENT")
+            .expect("the placement rule");
+        assert_eq!(placed["examined"], 100_400, "{engine}: {placed}");
+    }
+}
