@@ -525,7 +525,9 @@ async fn register_page(
             .map(|org| (org.id, org))
             .collect();
     let code = |org: i64| names.party(organizations.get(&org).map(|o| o.party_id));
-    let ids: Vec<i64> = organizations.keys().copied().collect();
+    // In id order, as every other export: the same registry exports the same bytes.
+    let mut ids: Vec<i64> = organizations.keys().copied().collect();
+    ids.sort_unstable();
     let mut rows = Vec::new();
     if o.kind == Kind::Members {
         for org in &ids {
