@@ -1,6 +1,8 @@
 //! `serve` (also the command when none is named): migrate, load the demo district into an empty
 //! database, and serve until SIGINT or SIGTERM.
 
+use std::io::Write as _;
+
 use rural_registry::app::App;
 use rural_registry::config::Settings;
 
@@ -15,14 +17,22 @@ pub struct Args {
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let app = App::build(args.settings, !args.no_demo).await?;
-    println!("rural-registry listening on http://{}", app.address());
-    println!("GraphiQL: http://{}/graphiql", app.address());
+    let mut said = format!(
+        "rural-registry listening on http://{0}\nGraphiQL: http://{0}/graphiql\n",
+        app.address()
+    );
     if let Some(secret) = &app.demo_admin_token {
-        println!(
-            "Admin token for the demo district (shown once; `rural-registry token create` makes more):"
-        );
-        println!("  {secret}");
-        println!("GraphiQL headers: {{\"Authorization\": \"Bearer {secret}\"}}");
+        said.push_str(&format!(
+            "Admin token for the demo district (shown once; `rural-registry token create` makes \
+             more):\n  {secret}\nGraphiQL headers: {{\"Authorization\": \"Bearer {secret}\"}}\n"
+        ));
     }
+    // Not `println!`, which panics when stdout is closed: a supervisor that closed it, or a
+    // reader that stopped after the address, must not take the server down.
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(said.as_bytes()).and_then(|()| out.flush()) {
+        tracing::warn!(error = %e, "could not print the server's address to stdout");
+    }
+    drop(out);
     app.run_until_stopped().await
 }

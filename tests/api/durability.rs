@@ -143,6 +143,8 @@ fn serve(url: &str) -> (std::process::Child, String, String) {
     let _heading = next();
     let secret = next().trim().to_owned();
     assert!(secret.starts_with("rr_"), "{first} / {secret}");
+    // Read whatever else it says, so that it never writes to a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
     (child, address, secret)
 }
 
@@ -243,4 +245,42 @@ async fn a_server_killed_while_writing_keeps_every_acknowledged_write_and_passes
             .collect();
         assert!(lost.is_empty(), "{engine}: acknowledged and lost: {lost:?}");
     }
+}
+
+#[tokio::test]
+async fn a_server_whose_stdout_is_closed_serves_on() {
+    let target = crate::helpers::scratch_database("sqlite").await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rural-registry"))
+        .args(["--database-url", &target.url, "--log", "warn", "serve"])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    // Nobody reads what it prints: the pipe is closed before it speaks.
+    drop(child.stdout.take());
+    let http = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut answered = false;
+    while std::time::Instant::now() < deadline && !answered {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "the server stopped when its stdout closed"
+        );
+        answered = http
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success());
+    }
+    assert!(answered, "the server answers");
+    // Still up after it printed its address and the admin token to nobody.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(child.try_wait().expect("wait").is_none());
+    child.kill().expect("stop it");
+    let _ = child.wait();
 }
