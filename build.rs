@@ -1,26 +1,33 @@
-//! Puts GraphiQL's browser assets into `OUT_DIR/graphiql/` for `src/http/graphiql.rs` to embed.
+//! Puts the browser pages' assets into `OUT_DIR` for the binary to embed: GraphiQL's into
+//! `OUT_DIR/graphiql/` (for `src/http/graphiql.rs`), MapLibre GL JS's into `OUT_DIR/maplibre/`,
+//! and the `/map` page's own script and stylesheet, gzip-compressed, into `OUT_DIR/pages/` (for
+//! `src/http/pages.rs`).
 //!
-//! Township offices have no internet, so the GraphiQL page cannot load React and GraphiQL from a
-//! CDN: the binary carries them. They are committed, gzip-compressed, in `assets/graphiql/`
-//! (see its README) rather than fetched here, because township offices and CI machines may reach
-//! no npm registry, an HTTP client in a build script would pull a TLS stack into every build and
-//! need the network on every clean build, and git stores them compressed anyway.
+//! Township offices have no internet, so the pages cannot load React, GraphiQL or MapLibre from a
+//! CDN: the binary carries them. They are committed, gzip-compressed, in `assets/graphiql/` and
+//! `assets/maplibre/` (see their READMEs) rather than fetched here, because township offices and
+//! CI machines may reach no npm registry, an HTTP client in a build script would pull a TLS stack
+//! into every build and need the network on every clean build, and git stores them compressed
+//! anyway.
 //!
 //! Each file is decompressed and checked against the SHA-512 pinned below: a build either embeds
 //! exactly the reviewed bytes or fails, naming the file and both hashes.
 
 use std::env;
 use std::fs;
-use std::io::Read as _;
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use flate2::Compression;
 use flate2::read::GzDecoder;
+use flate2::write::GzEncoder;
 use sha2::{Digest as _, Sha512};
 
-/// Where the compressed files are committed, relative to the package root.
-const SOURCE_DIR: &str = "assets/graphiql";
+/// The page files of `src/http/pages/` that are served, each compressed into `OUT_DIR/pages/`.
+const PAGE_DIR: &str = "src/http/pages";
+const PAGE_FILES: [&str; 2] = ["map.js", "map.css"];
 
 /// One npm package the files come from. `env` names the variable through which
 /// `src/http/graphiql.rs` learns the `name@version`, for its asset URLs: they are cached as
@@ -30,10 +37,11 @@ struct Package {
     spec: &'static str,
 }
 
-/// One file served to the browser: its package, its name (`assets/graphiql/<name>.gz` here,
-/// `OUT_DIR/graphiql/<name>` once decompressed), and the SHA-512 of its uncompressed bytes in SRI
-/// form, as `assets/graphiql/update.sh` prints it.
+/// One file served to the browser: the folder of `assets/` it is committed in (and of `OUT_DIR`
+/// it is decompressed into), its package, its name (`assets/<dir>/<name>.gz`), and the SHA-512 of
+/// its uncompressed bytes in SRI form, as `assets/<dir>/update.sh` prints it.
 struct Asset {
+    dir: &'static str,
     package: &'static str,
     name: &'static str,
     integrity: &'static str,
@@ -41,7 +49,7 @@ struct Asset {
 
 /// To change a version: run `assets/graphiql/update.sh`, review, and pin what it prints here
 /// (see `assets/graphiql/README.md`). Whatever is pinned ships in the binary.
-const PACKAGES: [Package; 3] = [
+const PACKAGES: [Package; 4] = [
     Package {
         env: "GRAPHIQL_NPM_GRAPHIQL",
         spec: "graphiql@3.8.3",
@@ -54,35 +62,61 @@ const PACKAGES: [Package; 3] = [
         env: "GRAPHIQL_NPM_REACT_DOM",
         spec: "react-dom@18.3.1",
     },
+    Package {
+        env: "MAPLIBRE_NPM",
+        spec: "maplibre-gl@5.24.1",
+    },
 ];
 
-const ASSETS: [Asset; 4] = [
+const ASSETS: [Asset; 6] = [
     Asset {
+        dir: "graphiql",
         package: "graphiql@3.8.3",
         name: "graphiql.min.js",
         integrity: "sha512-3ZcfBS0oJlWv+AMZNM6tpTHjeNRBK93phPETcJWL2MmFHQyjsRnouZWUm6C17fU8rXgI+aUEVw5wk5YyFQ7jqg==",
     },
     Asset {
+        dir: "graphiql",
         package: "graphiql@3.8.3",
         name: "graphiql.min.css",
         integrity: "sha512-QtAPrZpMjJp07BxaOEw3s8nRQ5Odrr8P5gpIEw4C42bMt95fVkTfX4vSV24NHg06UVX9sRwPkTBOPFXDQrJg/A==",
     },
     Asset {
+        dir: "graphiql",
         package: "react@18.3.1",
         name: "react.production.min.js",
         integrity: "sha512-QVs8Lo43F9lSuBykadDb0oSXDL/BbZ588urWVCRwSIoewQv/Ewg1f84mK3U790bZ0FfhFa1YSQUmIhG+pIRKeg==",
     },
     Asset {
+        dir: "graphiql",
         package: "react-dom@18.3.1",
         name: "react-dom.production.min.js",
         integrity: "sha512-6a1107rTlA4gYpgHAqbwLAtxmWipBdJFcq8y5S/aTge3Bp+VAklABm2LO+Kg51vOWR9JMZq1Ovjl5tpluNpTeQ==",
+    },
+    Asset {
+        dir: "maplibre",
+        package: "maplibre-gl@5.24.1",
+        name: "maplibre-gl.js",
+        integrity: "sha512-2CQ15eKGQFXMbdYigOqtulNip19/AwroCJMW00f6BaZlF1QiQyKsubw/TVPKzz0FdqU9V7ryADY6W2NYF2Fg9Q==",
+    },
+    Asset {
+        dir: "maplibre",
+        package: "maplibre-gl@5.24.1",
+        name: "maplibre-gl.css",
+        integrity: "sha512-KIMsMWIdnoG9OwZa+oaIafmbDonqck1UCmq+/zcUi2aaZ97N9QE6TqpTM+n36EO40HGh64hU/375zxtjx7WTyQ==",
     },
 ];
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     for asset in &ASSETS {
-        println!("cargo:rerun-if-changed={SOURCE_DIR}/{}.gz", asset.name);
+        println!(
+            "cargo:rerun-if-changed=assets/{}/{}.gz",
+            asset.dir, asset.name
+        );
+    }
+    for file in PAGE_FILES {
+        println!("cargo:rerun-if-changed={PAGE_DIR}/{file}");
     }
     for package in &PACKAGES {
         println!("cargo:rustc-env={}={}", package.env, package.spec);
@@ -102,22 +136,23 @@ fn run() -> Result<(), String> {
         env::var_os("CARGO_MANIFEST_DIR").ok_or("cargo did not set CARGO_MANIFEST_DIR")?,
     );
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").ok_or("cargo did not set OUT_DIR")?);
-    let dest = out_dir.join("graphiql");
-    fs::create_dir_all(&dest).map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
 
     for asset in &ASSETS {
+        let source_dir = format!("assets/{}", asset.dir);
+        let dest = out_dir.join(asset.dir);
+        fs::create_dir_all(&dest).map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
         let source = manifest_dir
-            .join(SOURCE_DIR)
+            .join(&source_dir)
             .join(format!("{}.gz", asset.name));
         let bytes = decompress(&source)?;
         let found = sri_sha512(&bytes);
         if found != asset.integrity {
             return Err(format!(
-                "{SOURCE_DIR}/{}.gz does not hold the pinned {} of {}:\n  \
+                "{source_dir}/{}.gz does not hold the pinned {} of {}:\n  \
                  expected {}\n  \
                  found    {found}\n\
-                 Restore it with `git checkout -- {SOURCE_DIR}`, or, when updating GraphiQL, pin \
-                 the hashes `{SOURCE_DIR}/update.sh` prints (see {SOURCE_DIR}/README.md).",
+                 Restore it with `git checkout -- {source_dir}`, or, when updating the package, \
+                 pin the hashes `{source_dir}/update.sh` prints (see {source_dir}/README.md).",
                 asset.name, asset.name, asset.package, asset.integrity,
             ));
         }
@@ -125,6 +160,34 @@ fn run() -> Result<(), String> {
         fs::write(&target, &bytes)
             .map_err(|e| format!("cannot write {}: {e}", target.display()))?;
     }
+    pages(&manifest_dir, &out_dir)
+}
+
+/// Compresses the page files into `OUT_DIR/pages/`, and names their version: the first 16 hex
+/// digits of the SHA-512 of them all, in `RR_PAGES_DIGEST`, which their URLs carry.
+fn pages(manifest_dir: &Path, out_dir: &Path) -> Result<(), String> {
+    let dest = out_dir.join("pages");
+    fs::create_dir_all(&dest).map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
+    let mut digest = Sha512::new();
+    for file in PAGE_FILES {
+        let source = manifest_dir.join(PAGE_DIR).join(file);
+        let bytes =
+            fs::read(&source).map_err(|e| format!("cannot read {}: {e}", source.display()))?;
+        digest.update(&bytes);
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
+        encoder
+            .write_all(&bytes)
+            .and_then(|()| encoder.finish())
+            .and_then(|gz| fs::write(dest.join(format!("{file}.gz")), gz))
+            .map_err(|e| format!("cannot compress {}: {e}", source.display()))?;
+    }
+    let hex: String = digest
+        .finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    println!("cargo:rustc-env=RR_PAGES_DIGEST={hex}");
     Ok(())
 }
 
@@ -132,7 +195,7 @@ fn run() -> Result<(), String> {
 fn decompress(source: &Path) -> Result<Vec<u8>, String> {
     let file = fs::File::open(source).map_err(|e| {
         format!(
-            "cannot open {}: {e}\nGraphiQL's assets are committed in {SOURCE_DIR}/; \
+            "cannot open {}: {e}\nThe pages' assets are committed in assets/; \
              is the checkout complete?",
             source.display()
         )

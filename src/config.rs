@@ -96,6 +96,19 @@ pub struct Settings {
     /// Where scheduled backups are written (created when needed).
     #[arg(long, env = "BACKUP_DIR", default_value = "backups")]
     pub backup_dir: std::path::PathBuf,
+    /// A raster base map under the /map page: a tile URL template with `{z}`, `{x}` and `{y}`,
+    /// e.g. Tianditu's or a district GIS server's. None: boundaries on a plain background, which
+    /// needs no internet.
+    #[arg(long, env = "MAP_BASE_URL", value_parser = parse_tile_template)]
+    pub map_base_url: Option<String>,
+    /// The datum of the base map's tiles: WGS84 (Tianditu, most GIS servers), GCJ02 (AMap,
+    /// Tencent). The page asks the registry's tiles in the same datum, so points land on the
+    /// right house.
+    #[arg(long, env = "MAP_BASE_DATUM", default_value = "WGS84", value_parser = parse_datum)]
+    pub map_base_datum: crate::domain::datum::Crs,
+    /// The base map's attribution, shown in the map's corner (e.g. "© 天地图").
+    #[arg(long, env = "MAP_BASE_ATTRIBUTION")]
+    pub map_base_attribution: Option<String>,
 }
 
 /// Hours between backups: more than zero, at most a year.
@@ -104,6 +117,32 @@ fn parse_hours(value: &str) -> Result<f64, String> {
         Ok(h) if h.is_finite() && h > 0.0 && h <= 8760.0 => Ok(h),
         _ => Err(format!(
             "{value:?} is not a number of hours between 0 and 8760, like 24 or 0.5"
+        )),
+    }
+}
+
+/// A tile URL template: http(s), with `{z}`, `{x}` and `{y}`.
+fn parse_tile_template(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    let web = value.starts_with("https://") || value.starts_with("http://");
+    if web && ["{z}", "{x}", "{y}"].iter().all(|p| value.contains(p)) {
+        Ok(value.to_owned())
+    } else {
+        Err(format!(
+            "{value:?} is not a tile URL template like https://tiles.example.cn/{{z}}/{{x}}/{{y}}.png"
+        ))
+    }
+}
+
+/// A datum a web base map may use. BD-09 (Baidu) is refused: Baidu's tiles are not on the web
+/// Mercator grid MapLibre draws, so no datum shift would put them right.
+fn parse_datum(value: &str) -> Result<crate::domain::datum::Crs, String> {
+    use crate::domain::datum::Crs;
+    match Crs::parse(value.trim()) {
+        Ok(crs @ (Crs::Wgs84 | Crs::Gcj02)) => Ok(crs),
+        _ => Err(format!(
+            "{value:?} is not a base-map datum: WGS84 or GCJ02 (Baidu's BD09 tiles use their own \
+             grid, which the map cannot draw)"
         )),
     }
 }

@@ -13,7 +13,7 @@ use super::entities::{township, village};
 use super::geometry::{write_area, write_multi_area};
 use anyhow::Context as _;
 
-use crate::domain::geometry::{Area, Location};
+use crate::domain::geometry::{Area, BBox, Location};
 use crate::domain::locator::{Locator, VillageShape};
 use crate::domain::places::{NewTownship, NewVillage};
 
@@ -266,4 +266,29 @@ pub async fn update_village(
         .one(conn)
         .await?
         .ok_or_else(|| sea_orm::DbErr::RecordNotFound(format!("village {id}")).into())
+}
+
+/// The union of the townships' boxes, or Web Mercator's whole world when there are none.
+pub async fn district_bounds(conn: &impl ConnectionTrait) -> StoreResult<BBox> {
+    let townships = all_townships(conn).await?;
+    Ok(townships
+        .iter()
+        .map(|t| BBox {
+            min_lon: t.min_lon,
+            min_lat: t.min_lat,
+            max_lon: t.max_lon,
+            max_lat: t.max_lat,
+        })
+        .reduce(|a, b| BBox {
+            min_lon: a.min_lon.min(b.min_lon),
+            min_lat: a.min_lat.min(b.min_lat),
+            max_lon: a.max_lon.max(b.max_lon),
+            max_lat: a.max_lat.max(b.max_lat),
+        })
+        .unwrap_or(BBox {
+            min_lon: -180.0,
+            min_lat: -85.051_128_779_8,
+            max_lon: 180.0,
+            max_lat: 85.051_128_779_8,
+        }))
 }

@@ -213,8 +213,52 @@ pub async fn tokens(ctx: &Context<'_>) -> Result<Vec<AccessToken>> {
 #[derive(Default)]
 pub struct AccessQuery;
 
+/// Who is asking (当前用户): the role, holder and scope of the request's token; every field null
+/// without one. The map page's "signed in as" line reads it.
+pub struct Viewer;
+
+/// Who is asking (当前用户): the role, holder and scope of the request's token; every field null
+/// without one.
+#[Object]
+impl Viewer {
+    /// The token's role (角色); null for an anonymous caller.
+    async fn role(&self, ctx: &Context<'_>) -> Option<Role> {
+        signed(ctx).map(|a| a.role)
+    }
+
+    /// Who holds the token (持有人), as recorded with every change made with it.
+    async fn label<'a>(&self, ctx: &Context<'a>) -> Option<&'a str> {
+        signed(ctx).map(|a| a.label.as_str())
+    }
+
+    /// For a CADRE token: its township (乡镇).
+    async fn township(&self, ctx: &Context<'_>) -> Result<Option<Township>> {
+        match signed(ctx).and_then(|a| a.township_id) {
+            Some(id) => Ok(Some(Township::load(ctx, id).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// For a BANK token: the bank's code (银行).
+    async fn bank_code<'a>(&self, ctx: &Context<'a>) -> Option<&'a str> {
+        signed(ctx).and_then(|a| a.bank_code.as_deref())
+    }
+}
+
+fn signed<'a>(ctx: &Context<'a>) -> Option<&'a crate::domain::access::Actor> {
+    match caller(ctx) {
+        crate::domain::access::Caller::Signed(actor) => Some(actor),
+        crate::domain::access::Caller::Anonymous => None,
+    }
+}
+
 #[Object]
 impl AccessQuery {
+    /// Who is asking (当前用户): the token's role, holder and scope, or nulls without a token.
+    async fn viewer(&self) -> Viewer {
+        Viewer
+    }
+
     /// Every access token, oldest first, never their secrets (访问令牌): for the district office.
     async fn access_tokens(&self, ctx: &Context<'_>) -> Result<Vec<AccessToken>> {
         tokens(ctx).await

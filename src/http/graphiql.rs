@@ -151,12 +151,15 @@ body { display: flex; flex-direction: column; }
 /// office computer.
 const INIT_JS: &str = r#"'use strict';
 (function () {
-  var defaultQuery = document.getElementById('rr-example-query').textContent;
+  // A link may bring a query (the map's "query it in GraphiQL"): `/graphiql?query=…`.
+  var linked = new URLSearchParams(window.location.search).get('query');
+  var defaultQuery = linked || document.getElementById('rr-example-query').textContent;
   var root = ReactDOM.createRoot(document.getElementById('graphiql'));
   root.render(
     React.createElement(GraphiQL, {
       fetcher: GraphiQL.createFetcher({ url: '/graphql' }),
       defaultQuery: defaultQuery,
+      query: linked || undefined,
       defaultHeaders: '{}',
       isHeadersEditorEnabled: true,
       shouldPersistHeaders: false,

@@ -6,6 +6,7 @@ pub mod graphiql;
 pub mod graphql;
 pub mod health;
 pub mod ogc;
+pub mod pages;
 pub mod query;
 pub mod rate_limit;
 pub mod rest;
@@ -28,6 +29,7 @@ pub fn routes(state: AppState) -> poem::endpoint::BoxEndpoint<'static> {
         .at("/graphql", get(graphql::handle).post(graphql::handle))
         .at("/graphql/ws", get(subscription::subscribe))
         .nest("/graphiql", graphiql::endpoint())
+        .nest("/map", pages::endpoint())
         .nest("/ogc", ogc::routes())
         .at("/download/:file", get(download::geojson))
         .at("/export/:file", get(export::download))

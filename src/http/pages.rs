@@ -1,0 +1,288 @@
+//! The registry's own pages, served entirely from this binary like GraphiQL: `/map`, a map of
+//! the district's townships, villages, idle assets and demonstration sites over the registry's
+//! vector tiles, for cadres and the district office who would rather look than read.
+//!
+//! MapLibre GL JS comes from `assets/maplibre/` (pinned and hash-checked by `build.rs`); the page's
+//! own script and stylesheet from `src/http/pages/`. Every file is embedded twice, plain and
+//! gzip-compressed, and sent compressed to browsers that accept it; its URL carries its version
+//! (MapLibre's npm version, or a digest of the page's files), so it is cached as immutable. The
+//! page names no other host unless the district sets a base map, and its Content-Security-Policy
+//! holds the browser to that.
+
+use poem::http::{HeaderMap, StatusCode, header};
+use poem::web::{Data, Path};
+use poem::{Endpoint, Response, Route, get, handler};
+use serde_json::json;
+
+use super::AppState;
+use crate::config::Settings;
+use crate::db;
+use crate::domain::geometry::BBox;
+
+/// A file served with a version in its path, plain and gzip-compressed.
+pub(crate) struct Asset {
+    pub path: &'static str,
+    pub content_type: &'static str,
+    pub bytes: &'static [u8],
+    pub gzip: &'static [u8],
+}
+
+const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+macro_rules! maplibre {
+    ($file:literal) => {
+        concat!(env!("MAPLIBRE_NPM"), "/", $file)
+    };
+}
+
+macro_rules! page_file {
+    ($file:literal) => {
+        concat!("pages@", env!("RR_PAGES_DIGEST"), "/", $file)
+    };
+}
+
+static ASSETS: [Asset; 4] = [
+    Asset {
+        path: maplibre!("maplibre-gl.js"),
+        content_type: JAVASCRIPT,
+        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/maplibre/maplibre-gl.js")),
+        gzip: include_bytes!("../../assets/maplibre/maplibre-gl.js.gz"),
+    },
+    Asset {
+        path: maplibre!("maplibre-gl.css"),
+        content_type: CSS,
+        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/maplibre/maplibre-gl.css")),
+        gzip: include_bytes!("../../assets/maplibre/maplibre-gl.css.gz"),
+    },
+    Asset {
+        path: page_file!("map.js"),
+        content_type: JAVASCRIPT,
+        bytes: include_bytes!("pages/map.js"),
+        gzip: include_bytes!(concat!(env!("OUT_DIR"), "/pages/map.js.gz")),
+    },
+    Asset {
+        path: page_file!("map.css"),
+        content_type: CSS,
+        bytes: include_bytes!("pages/map.css"),
+        gzip: include_bytes!(concat!(env!("OUT_DIR"), "/pages/map.css.gz")),
+    },
+];
+
+/// The pages' routes, to be nested at `/map`: the page and its versioned files.
+pub fn endpoint() -> impl Endpoint {
+    Route::new()
+        .at("/", get(map_page))
+        .at("/assets/:package/:file", get(serve_asset))
+}
+
+/// Whether the request's `Accept-Encoding` takes gzip (with a non-zero q).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or_default();
+            let refused = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q == 0.0)
+            });
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        })
+}
+
+/// `asset`, compressed when the client takes gzip, cached as immutable (its path names its
+/// content), 304 to a client that holds it.
+pub(crate) fn send(asset: &Asset, headers: &HeaderMap) -> Response {
+    let etag = format!("\"{}\"", asset.path);
+    let held = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim().trim_start_matches("W/") == etag)
+        });
+    let builder = Response::builder()
+        .header(header::CACHE_CONTROL, IMMUTABLE)
+        .header(header::ETAG, &etag)
+        .header(header::VARY, "Accept-Encoding")
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    if held {
+        return builder.status(StatusCode::NOT_MODIFIED).finish();
+    }
+    let builder = builder.content_type(asset.content_type);
+    if accepts_gzip(headers) {
+        builder
+            .header(header::CONTENT_ENCODING, "gzip")
+            .body(asset.gzip)
+    } else {
+        builder.body(asset.bytes)
+    }
+}
+
+#[handler]
+fn serve_asset(Path((package, file)): Path<(String, String)>, headers: &HeaderMap) -> Response {
+    let path = format!("{package}/{file}");
+    match ASSETS.iter().find(|a| a.path == path) {
+        Some(asset) => send(asset, headers),
+        None => Response::builder()
+            .status(StatusCode::NOT_FOUND)
+            .content_type("text/plain; charset=utf-8")
+            .body(format!("no asset {path}")),
+    }
+}
+
+/// The origin (`scheme://host[:port]`) of a URL template, for the page's policy.
+fn origin_of(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let host_end = rest.find('/').unwrap_or(rest.len());
+    Some(&url[..url.len() - rest.len() + host_end])
+}
+
+/// Only this origin, and the base map's when one is set. MapLibre draws in a worker it starts
+/// from a `blob:` URL, and sets `style` attributes.
+fn content_security_policy(settings: &Settings) -> String {
+    let base = settings
+        .map_base_url
+        .as_deref()
+        .and_then(origin_of)
+        .map(|o| format!(" {o}"))
+        .unwrap_or_default();
+    format!(
+        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data: blob:{base}; connect-src 'self'{base}; worker-src blob:; \
+         child-src blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+}
+
+/// What the page's script needs from the server: the datum its tiles and coordinates are in
+/// (the base map's), the base map, and the district's bounds in that datum.
+fn config(settings: &Settings, bounds: BBox) -> serde_json::Value {
+    let crs = settings.map_base_datum;
+    let (west, south) = crs.from_wgs84(bounds.min_lon, bounds.min_lat);
+    let (east, north) = crs.from_wgs84(bounds.max_lon, bounds.max_lat);
+    json!({
+        "crs": crs.as_str(),
+        "base": settings.map_base_url.as_ref().map(|url| json!({
+            "url": url,
+            "attribution": settings.map_base_attribution,
+        })),
+        "bounds": [[west, south], [east, north]],
+    })
+}
+
+/// JSON that may sit inside a `<script>` element: no `<` to end it early.
+fn script_safe(value: &serde_json::Value) -> String {
+    value.to_string().replace('<', "\\u003c")
+}
+
+#[handler]
+async fn map_page(state: Data<&AppState>) -> Response {
+    let bounds = match db::places::district_bounds(&state.db).await {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::error!(error = ?e.0, "reading the district's bounds for /map");
+            return Response::builder()
+                .status(StatusCode::SERVICE_UNAVAILABLE)
+                .content_type("text/plain; charset=utf-8")
+                .body("the database is not answering; try again shortly");
+        }
+    };
+    let page = format!(
+        r#"<!doctype html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>rural-registry · 地图 Map</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="/map/assets/{maplibre_css}">
+<link rel="stylesheet" href="/map/assets/{map_css}">
+</head>
+<body>
+<header>
+<h1 id="title">闲置资产地图</h1>
+<form id="search" role="search"><input id="q" type="search" autocomplete="off"><button id="search-go" type="submit">搜索</button></form>
+<span id="search-said" role="status"></span>
+<form id="sign-in"></form>
+<span id="who" role="status"></span>
+<a href="/graphiql">GraphiQL</a>
+<button id="lang" type="button">EN</button>
+</header>
+<main>
+<div id="map" role="application" aria-label="地图 Map"></div>
+<aside id="legend"></aside>
+<section id="card" hidden aria-live="polite"></section>
+</main>
+<script type="application/json" id="rr-config">{config}</script>
+<script src="/map/assets/{maplibre_js}"></script>
+<script src="/map/assets/{map_js}"></script>
+</body>
+</html>
+"#,
+        maplibre_css = maplibre!("maplibre-gl.css"),
+        maplibre_js = maplibre!("maplibre-gl.js"),
+        map_css = page_file!("map.css"),
+        map_js = page_file!("map.js"),
+        config = script_safe(&config(&state.settings, bounds)),
+    );
+    Response::builder()
+        .content_type("text/html; charset=utf-8")
+        // Small, and names the files' versions: always revalidated, so a deploy reaches every
+        // browser on its next load.
+        .header(header::CACHE_CONTROL, "no-cache")
+        .header(
+            header::CONTENT_SECURITY_POLICY,
+            content_security_policy(&state.settings),
+        )
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+        .header(header::REFERRER_POLICY, "no-referrer")
+        .body(page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(accept: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT_ENCODING, accept.parse().expect("a header"));
+        h
+    }
+
+    #[test]
+    fn gzip_is_sent_only_where_it_is_accepted() {
+        assert!(accepts_gzip(&headers("gzip, deflate, br")));
+        assert!(accepts_gzip(&headers("br;q=1.0, gzip;q=0.8")));
+        assert!(accepts_gzip(&headers("*")));
+        assert!(!accepts_gzip(&headers("gzip;q=0, br")));
+        assert!(!accepts_gzip(&headers("identity")));
+        assert!(!accepts_gzip(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn the_policy_names_the_base_maps_origin_only() {
+        assert_eq!(
+            origin_of("https://t0.tianditu.gov.cn/img_w/wmts?x={x}"),
+            Some("https://t0.tianditu.gov.cn")
+        );
+        assert_eq!(
+            origin_of("http://10.0.0.5:8081/{z}/{x}/{y}.png"),
+            Some("http://10.0.0.5:8081")
+        );
+        assert_eq!(origin_of("/tiles/{z}"), None);
+    }
+
+    #[test]
+    fn config_json_cannot_close_its_script_element() {
+        let v = json!({ "attribution": "</script><script>alert(1)</script>" });
+        assert!(!script_safe(&v).contains('<'));
+    }
+}

@@ -1,0 +1,321 @@
+//! The registry's own map (/map) works with no internet: the page and MapLibre come from our
+//! binary, compressed, and a real headless Chromium (`browser.rs`) draws the registry's tiles,
+//! with a demo asset at the pixel its coordinates project to, and a card that shows a signed-in
+//! caller the asset's code and an anonymous one only its kind and status. A screenshot of each
+//! run is written to `target/screenshots/`.
+
+use std::io::Read as _;
+use std::path::Path;
+
+use anyhow::{Context as _, bail, ensure};
+use serde_json::json;
+use tokio::time::timeout;
+
+use crate::browser::{BROWSER_TEST_LIMIT, Browser, DevTools, chromium_or_skip, http_client};
+use crate::helpers::{TestApp, spawn_app};
+
+/// The values of every `src="…"` and `href="…"` attribute in `html`, but inline `data:` ones.
+fn linked_paths(html: &str) -> Vec<&str> {
+    ["src=\"", "href=\""]
+        .iter()
+        .flat_map(|attribute| html.split(attribute).skip(1))
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|link| !link.starts_with("data:"))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_map_page_and_its_files_come_from_the_server_compressed_and_cached()
+-> anyhow::Result<()> {
+    let app = spawn_app().await;
+    let client = http_client()?;
+    let page = client.get(format!("{}/map", app.address)).send().await?;
+    ensure!(page.status() == 200, "{}", page.status());
+    let policy = page.headers()["content-security-policy"]
+        .to_str()?
+        .to_owned();
+    ensure!(
+        policy.starts_with("default-src 'none'") && policy.contains("connect-src 'self';"),
+        "{policy}"
+    );
+    let html = page.text().await?;
+    let links = linked_paths(&html);
+    ensure!(
+        links.len() == 5 && links.iter().all(|l| l.starts_with('/')),
+        "{links:?}"
+    );
+    let mut transferred = html.len();
+    for link in links.iter().filter(|l| l.starts_with("/map/assets/")) {
+        let url = format!("{}{link}", app.address);
+        let zipped = client
+            .get(&url)
+            .header("Accept-Encoding", "gzip, br")
+            .send()
+            .await?;
+        ensure!(zipped.status() == 200, "{link}: {}", zipped.status());
+        ensure!(zipped.headers()["content-encoding"] == "gzip", "{link}");
+        ensure!(
+            zipped.headers()["cache-control"] == "public, max-age=31536000, immutable",
+            "{link}"
+        );
+        let etag = zipped.headers()["etag"].to_str()?.to_owned();
+        let compressed = zipped.bytes().await?;
+        transferred += compressed.len();
+        let mut unzipped = Vec::new();
+        flate2::read::GzDecoder::new(&compressed[..]).read_to_end(&mut unzipped)?;
+        let plain = client.get(&url).send().await?;
+        ensure!(plain.headers().get("content-encoding").is_none(), "{link}");
+        ensure!(plain.bytes().await? == unzipped, "{link}: the same file");
+        let again = client
+            .get(&url)
+            .header("If-None-Match", &etag)
+            .send()
+            .await?;
+        ensure!(again.status() == 304, "{link}: {}", again.status());
+    }
+    // What a first visit costs: the page and its files, compressed (the tiles come after).
+    ensure!(transferred < 400_000, "{transferred} bytes");
+    let missing = client
+        .get(format!(
+            "{}/map/assets/maplibre-gl@0.0.1/maplibre-gl.js",
+            app.address
+        ))
+        .send()
+        .await?;
+    ensure!(missing.status() == 404, "{}", missing.status());
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_map_draws_a_demo_asset_where_it_lies_and_its_card_shows_what_the_caller_may_see()
+-> anyhow::Result<()> {
+    let Some(chromium) = chromium_or_skip()? else {
+        return Ok(());
+    };
+    let app = spawn_app().await;
+    timeout(BROWSER_TEST_LIMIT, use_the_map(&chromium, &app))
+        .await
+        .with_context(|| format!("the browser test took more than {BROWSER_TEST_LIMIT:?}"))?
+}
+
+async fn use_the_map(chromium: &Path, app: &TestApp) -> anyhow::Result<()> {
+    let mut browser = Browser::launch(chromium).await?;
+    let mut page = browser.page().await?;
+    let outcome = look(&mut page, app).await;
+    browser.close(&mut page).await;
+    outcome
+}
+
+/// Opens the page (with `token` in the tab's session when given), waits for the map to draw.
+async fn open(page: &mut DevTools, app: &TestApp, token: Option<&str>) -> anyhow::Result<()> {
+    let navigation = page
+        .call(
+            "Page.navigate",
+            json!({ "url": format!("{}/map", app.address) }),
+        )
+        .await?;
+    if let Some(error) = navigation.get("errorText") {
+        bail!("navigating to /map failed: {error}");
+    }
+    if let Some(token) = token {
+        page.wait_for("the page", "document.readyState === 'complete'")
+            .await?;
+        page.evaluate(&format!(
+            "sessionStorage.setItem('rr-map-token', {}); location.reload(); true",
+            json!(token)
+        ))
+        .await?;
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    page.wait_for(
+        "the map to load its tiles",
+        "window.rrMap && rrMap.loaded() && rrMap.areTilesLoaded()",
+    )
+    .await?;
+    Ok(())
+}
+
+/// Moves the map to `centre` at `zoom` and waits until it has drawn there.
+async fn go(page: &mut DevTools, centre: [f64; 2], zoom: f64) -> anyhow::Result<()> {
+    page.evaluate(&format!(
+        "window.__idle = false; rrMap.once('idle', () => {{ window.__idle = true; }}); \
+         rrMap.jumpTo({{ center: {}, zoom: {zoom} }}); true",
+        json!(centre)
+    ))
+    .await?;
+    page.wait_for("the map to settle", "window.__idle === true")
+        .await?;
+    Ok(())
+}
+
+async fn look(page: &mut DevTools, app: &TestApp) -> anyhow::Result<()> {
+    page.call("Page.enable", json!({})).await?;
+    page.call(
+        "Page.addScriptToEvaluateOnNewDocument",
+        json!({ "source": "window.__cspViolations = [];\
+            document.addEventListener('securitypolicyviolation', (e) =>\
+            window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));" }),
+    )
+    .await?;
+    page.call("Network.enable", json!({})).await?;
+    page.call("Runtime.enable", json!({})).await?;
+
+    // A demo asset and its true position, as the district office sees it.
+    let r = app
+        .graphql(
+            "{ idleAsset(code: \"369901102203-0001\") { code longitude latitude } }",
+            json!({}),
+        )
+        .await;
+    let asset = &r["data"]["idleAsset"];
+    let at = [
+        asset["longitude"].as_f64().context("a longitude")?,
+        asset["latitude"].as_f64().context("a latitude")?,
+    ];
+
+    // Anonymous: assets are drawn, with kind and status only; the card shows no code.
+    open(page, app, None).await?;
+    go(page, at, 15.0).await?;
+    let shown = page
+        .evaluate(
+            "rrMap.queryRenderedFeatures({ layers: ['assets'] }).map(f => \
+             ({ p: f.properties, at: rrMap.project(f.geometry.coordinates) }))",
+        )
+        .await?;
+    let shown = shown.as_array().context("features")?;
+    ensure!(!shown.is_empty(), "no asset drawn near {at:?}");
+    ensure!(
+        shown
+            .iter()
+            .all(|f| f["p"].get("code").is_none() && f["p"]["status"].is_string()),
+        "{shown:?}"
+    );
+    let first = &shown[0]["at"];
+    click_at(
+        page,
+        first["x"].as_f64().context("x")?,
+        first["y"].as_f64().context("y")?,
+    )
+    .await?;
+    let card = page
+        .wait_for(
+            "the card",
+            "!document.getElementById('card').hidden && document.getElementById('card').innerText",
+        )
+        .await?;
+    let card = card.as_str().unwrap_or_default().to_owned();
+    ensure!(
+        !card.contains("369901") && card.contains("状态"),
+        "anonymous card: {card}"
+    );
+    let who = page
+        .evaluate("document.getElementById('who').innerText")
+        .await?;
+    ensure!(who.as_str().is_some_and(|w| w.contains("未登录")), "{who}");
+    screenshot(page, "map-anonymous").await?;
+
+    // Signed in: the asset at the pixel its true coordinates project to, and its code.
+    open(page, app, Some(&app.admin)).await?;
+    go(page, at, 17.0).await?;
+    let pixel = page
+        .evaluate(&format!("rrMap.project({})", json!(at)))
+        .await?;
+    let (x, y) = (
+        pixel["x"].as_f64().context("x")?,
+        pixel["y"].as_f64().context("y")?,
+    );
+    let there = page
+        .evaluate(&format!(
+            "rrMap.queryRenderedFeatures([[{} , {}], [{}, {}]], {{ layers: ['assets'] }})\
+             .map(f => f.properties.code)",
+            x - 2.0,
+            y - 2.0,
+            x + 2.0,
+            y + 2.0
+        ))
+        .await?;
+    ensure!(
+        there
+            .as_array()
+            .is_some_and(|codes| codes.iter().any(|c| c == "369901102203-0001")),
+        "at ({x}, {y}) the map draws {there}"
+    );
+    click_at(page, x, y).await?;
+    let card = page
+        .wait_for(
+            "the card with the asset's owner",
+            "(() => { const c = document.getElementById('card'); \
+               return !c.hidden && c.innerText.includes('权利人') && c.innerText; })()",
+        )
+        .await?;
+    ensure!(
+        card.as_str()
+            .is_some_and(|c| c.contains("369901102203-0001")),
+        "signed-in card: {card}"
+    );
+    let who = page
+        .wait_for(
+            "the signed-in line",
+            "(() => { const w = document.getElementById('who').innerText; \
+               return w.includes('ADMIN') && w; })()",
+        )
+        .await?;
+    ensure!(who.as_str().is_some_and(|w| w.contains("已登录")), "{who}");
+    screenshot(page, "map-signed-in").await?;
+
+    // Nothing left for another host, and the policy was never hit.
+    let violations = page.evaluate("window.__cspViolations").await?;
+    ensure!(
+        violations.as_array().is_some_and(Vec::is_empty),
+        "{violations}"
+    );
+    let elsewhere: Vec<String> = page
+        .events("Network.requestWillBeSent")
+        .iter()
+        .filter_map(|e| e["params"]["request"]["url"].as_str())
+        .filter(|url| {
+            !url.starts_with(&app.address) && !url.starts_with("blob:") && !url.starts_with("data:")
+        })
+        .map(str::to_owned)
+        .collect();
+    ensure!(elsewhere.is_empty(), "requests elsewhere: {elsewhere:?}");
+    let exceptions = page.events("Runtime.exceptionThrown");
+    ensure!(exceptions.is_empty(), "{exceptions:#?}");
+    Ok(())
+}
+
+/// A real mouse click at a point of the page.
+async fn click_at(page: &mut DevTools, x: f64, y: f64) -> anyhow::Result<()> {
+    // The map's canvas sits below the header: `project` gives the canvas's pixels.
+    let offset = page
+        .evaluate("(() => { const b = rrMap.getCanvas().getBoundingClientRect(); return { x: b.x, y: b.y }; })()")
+        .await?;
+    let (x, y) = (
+        x + offset["x"].as_f64().unwrap_or(0.0),
+        y + offset["y"].as_f64().unwrap_or(0.0),
+    );
+    for kind in ["mouseMoved", "mousePressed", "mouseReleased"] {
+        page.call(
+            "Input.dispatchMouseEvent",
+            json!({ "type": kind, "x": x, "y": y, "button": "left", "clickCount": 1 }),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Writes the page as it looks to `target/screenshots/NAME.png`, for a reviewer.
+async fn screenshot(page: &mut DevTools, name: &str) -> anyhow::Result<()> {
+    use base64::Engine as _;
+    let shot = page
+        .call("Page.captureScreenshot", json!({ "format": "png" }))
+        .await?;
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(shot["data"].as_str().context("a screenshot")?)?;
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("screenshots");
+    std::fs::create_dir_all(&folder)?;
+    std::fs::write(folder.join(format!("{name}.png")), png)?;
+    Ok(())
+}
