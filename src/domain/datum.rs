@@ -36,8 +36,9 @@ const EE: f64 = 0.006_693_421_622_965_943;
 /// BD-09's angular constant.
 const X_PI: f64 = PI * 3000.0 / 180.0;
 
-/// GCJ-02 shifts only points inside this box (a rough outline of China, as the datum defines).
-fn outside_china(lon: f64, lat: f64) -> bool {
+/// GCJ-02 shifts only points inside this box (a rough outline of China, as the datum defines);
+/// at its edges the shift jumps to nothing.
+pub fn outside_china(lon: f64, lat: f64) -> bool {
     !(72.004..=137.8347).contains(&lon) || !(0.8293..=55.8271).contains(&lat)
 }
 

@@ -6,7 +6,7 @@
 //!
 //! Each feature goes through the same steps, in an order chosen so that every step keeps what the
 //! previous one guaranteed:
-//! 1. project WGS84 longitude/latitude to Web Mercator, in tile units of this tile (y down);
+//! 1. project longitude/latitude to Web Mercator, in tile units of this tile (y down);
 //! 2. clip to the tile grown by [`BUFFER`] units, so the tiles do not all carry the whole geometry
 //!    while lines and polygon edges still run past the tile's edge and join their neighbours';
 //! 3. simplify (Ramer–Douglas–Peucker) to about one tile unit, which keeps only vertices of
@@ -18,6 +18,10 @@
 //! can leave zero-width edges along the square's border; renderers fill those as nothing, and
 //! they lie in the buffer, outside what the tile shows. In exchange each ring keeps its role
 //! (exterior or hole), and the clipper is linear in the ring's size.
+//!
+//! Longitudes and latitudes are WGS84's unless the caller converted them to another datum
+//! (GCJ-02, BD-09) first: the grid is then Web Mercator's over that datum's coordinates, as the
+//! base maps drawn in it use.
 
 use std::collections::HashMap;
 use std::f64::consts::PI;
@@ -70,7 +74,7 @@ impl TileId {
         Ok(TileId { z: zoom, x, y })
     }
 
-    /// The tile's bounds in WGS84 degrees, `(min_lon, min_lat, max_lon, max_lat)`, grown by
+    /// The tile's bounds in degrees of its datum, `(min_lon, min_lat, max_lon, max_lat)`, grown by
     /// `buffer` tile units on every side: with [`BUFFER`], the box of the features that can
     /// reach the tile once clipped. Longitudes stop at ±180 because tiles do not wrap around the
     /// antimeridian; latitudes follow the Mercator grid (±85.0511° at the world's edge).
@@ -104,8 +108,8 @@ impl TileId {
         f64::from(EXTENT) * f64::from(1_u32 << self.z)
     }
 
-    /// Web Mercator projection of a WGS84 position into this tile's units: x east, y south,
-    /// (0, 0) at the tile's north-west corner.
+    /// Web Mercator projection of a position (in the tile's datum) into this tile's units: x
+    /// east, y south, (0, 0) at the tile's north-west corner.
     pub fn project(&self, c: Coord<f64>) -> Coord<f64> {
         let world = self.world_size();
         let extent = f64::from(EXTENT);
@@ -159,8 +163,8 @@ impl From<bool> for Value {
     }
 }
 
-/// One feature to encode: WGS84 longitude/latitude geometry, an optional id, and properties in
-/// the order they should be written.
+/// One feature to encode: longitude/latitude geometry (WGS84, or the datum the tile is drawn in),
+/// an optional id, and properties in the order they should be written.
 ///
 /// Every geometry type is accepted. An MVT feature has one type, so a geometry collection
 /// mixing points, lines and polygons becomes up to three features, one per type, sharing the

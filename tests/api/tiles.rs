@@ -9,6 +9,7 @@ use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY};
 use reqwest::{Response, StatusCode};
 use rural_registry::db::entities::{idle_asset, township, village};
 use rural_registry::domain::access::{PUBLIC_GRID_DEG, snap};
+use rural_registry::domain::datum::Crs;
 use rural_registry::domain::geometry::Location;
 use sea_orm::EntityTrait;
 use serde_json::Value as Json;
@@ -1010,6 +1011,318 @@ async fn every_property_in_a_tile_is_a_field_of_its_tilejson() {
                     }
                 }
             }
+        }
+    }
+}
+
+// ---- Tiles in the datums of Chinese base maps -------------------------------------------------
+
+/// A stored position in `crs`, by the server's own conversion.
+fn converted(crs: Crs, (lon, lat): (f64, f64)) -> (f64, f64) {
+    crs.from_wgs84(lon, lat)
+}
+
+#[tokio::test]
+async fn a_detailed_tile_in_gcj02_or_bd09_draws_each_asset_at_its_converted_point() {
+    for app in spawn_apps().await {
+        let all = assets(&app).await;
+        let centre = densest(&all);
+        for (crs, z) in [(Crs::Gcj02, 16), (Crs::Gcj02, 17), (Crs::Bd09, 16)] {
+            let context = format!("{} {crs} z{z}", app.engine);
+            let (lon, lat) = converted(crs, (centre.lon, centre.lat));
+            let tile = Tile::at(z, lon, lat);
+            let path = format!("{}?crs={crs}", tile.path("idle-assets"));
+            let layers = fetch(&app, &path, Some(&app.admin)).await;
+            let layer = &layers["idle-assets"];
+
+            let expected: BTreeMap<i64, &idle_asset::Model> = all
+                .iter()
+                .filter(|a| {
+                    let (lon, lat) = converted(crs, (a.lon, a.lat));
+                    tile.holds(lon, lat, BUFFER)
+                })
+                .map(|a| (a.id, a))
+                .collect();
+            let got: BTreeSet<i64> = layer
+                .features
+                .iter()
+                .map(|f| f.id.expect("an asset id") as i64)
+                .collect();
+            assert!(expected.contains_key(&centre.id), "{context}");
+            assert_eq!(
+                got,
+                expected.keys().copied().collect::<BTreeSet<_>>(),
+                "{context}: the assets whose {crs} point is in the tile"
+            );
+            for f in &layer.features {
+                let a = expected[&(f.id.expect("id") as i64)];
+                let (x, y) = point(f);
+                let (ex, ey) = {
+                    let (lon, lat) = converted(crs, (a.lon, a.lat));
+                    tile.units(lon, lat)
+                };
+                assert!(
+                    (x as f64 - ex).abs() <= 1.0 && (y as f64 - ey).abs() <= 1.0,
+                    "{context}: asset {} drawn at ({x}, {y}), its {crs} point is at ({ex}, {ey})",
+                    a.id
+                );
+                // Hundreds of metres from where a WGS84 tile draws it: thousands of units here.
+                let (wx, wy) = tile.units(a.lon, a.lat);
+                let off = (x as f64 - wx).hypot(y as f64 - wy);
+                let metres = off * tile.unit_deg() * 111_320.0 * a.lat.to_radians().cos();
+                assert!(
+                    (100.0..1_500.0).contains(&metres) && off > 1_000.0,
+                    "{context}: asset {} moved {off} units, {metres} m",
+                    a.id
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn below_the_detail_zoom_gcj02_cells_count_the_assets_whose_gcj02_point_is_in_them() {
+    for app in spawn_apps().await {
+        let all = assets(&app).await;
+        let centre = densest(&all);
+        for (who, token) in [("anonymous", None), ("admin", Some(app.admin.as_str()))] {
+            let seen: Vec<(f64, f64)> = all
+                .iter()
+                .map(|a| {
+                    let at = match token {
+                        None => public(a),
+                        Some(_) => (a.lon, a.lat),
+                    };
+                    converted(Crs::Gcj02, at)
+                })
+                .collect();
+            for z in [10, 12] {
+                let context = format!("{} {who} z{z}", app.engine);
+                let (lon, lat) = converted(Crs::Gcj02, (centre.lon, centre.lat));
+                let tile = Tile::at(z, lon, lat);
+                let path = format!("{}?crs=GCJ02", tile.path("idle-assets"));
+                let layers = fetch(&app, &path, token).await;
+                let mut got = BTreeMap::new();
+                for f in &layers["idle-assets"].features {
+                    let Some(Val::Int(n)) = f.properties.get("count") else {
+                        panic!("{context}: an integer count");
+                    };
+                    got.insert(f.id.expect("a cell id"), (*n, point(f)));
+                }
+                let expected = cells(tile, &seen);
+                assert_eq!(
+                    got.iter().map(|(id, g)| (*id, g.0)).collect::<Vec<_>>(),
+                    expected
+                        .iter()
+                        .map(|(id, e)| (*id, e.0))
+                        .collect::<Vec<_>>(),
+                    "{context}: cells and counts of the GCJ-02 points"
+                );
+                for (id, (_, lon, lat)) in &expected {
+                    let (x, y) = got[id].1;
+                    let (ex, ey) = tile.units(*lon, *lat);
+                    assert!(
+                        (x as f64 - ex).abs() <= 1.0 && (y as f64 - ey).abs() <= 1.0,
+                        "{context}: cell {id} drawn at ({x}, {y}), its mean is ({ex}, {ey})"
+                    );
+                }
+                let side = u64::from(1_u32 << z) * GRID as u64;
+                let own: i64 = got
+                    .iter()
+                    .filter(|(id, _)| {
+                        let (row, column) = (*id / side, *id % side);
+                        column / GRID as u64 == u64::from(tile.x)
+                            && row / GRID as u64 == u64::from(tile.y)
+                    })
+                    .map(|(_, g)| g.0)
+                    .sum();
+                let inside = seen
+                    .iter()
+                    .filter(|(lon, lat)| tile.holds(*lon, *lat, 0.0))
+                    .count();
+                assert!(inside > 0, "{context}: the tile holds assets");
+                assert_eq!(own, inside as i64, "{context}");
+            }
+        }
+
+        // A tile holding the whole district, in both datums, counts every asset.
+        let gcj: Vec<(f64, f64)> = all
+            .iter()
+            .map(|a| converted(Crs::Gcj02, (a.lon, a.lat)))
+            .collect();
+        let tile = (0..DETAIL_ZOOM)
+            .rev()
+            .map(|z| Tile::at(z, all[0].lon, all[0].lat))
+            .find(|t| {
+                all.iter().all(|a| t.holds(a.lon, a.lat, 0.0))
+                    && gcj.iter().all(|&(lon, lat)| t.holds(lon, lat, 0.0))
+            })
+            .expect("a tile holds the district");
+        for query in ["", "?crs=GCJ02"] {
+            let path = format!("{}{query}", tile.path("idle-assets"));
+            let total: i64 = fetch(&app, &path, None).await["idle-assets"]
+                .features
+                .iter()
+                .map(|f| match f.properties.get("count") {
+                    Some(Val::Int(n)) => *n,
+                    other => panic!("a count, got {other:?}"),
+                })
+                .sum();
+            assert_eq!(total, all.len() as i64, "{} {path}", app.engine);
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_crs_is_bad_input_and_each_datum_has_its_own_etag() {
+    for app in spawn_apps().await {
+        let all = assets(&app).await;
+        let c = densest(&all);
+        let tile = Tile::at(14, c.lon, c.lat).path("all");
+        for path in [tile.as_str(), "/tiles/all.json"] {
+            for bad in ["EPSG:3857", "gcj02", "", "WGS-84"] {
+                let response = app.get(&format!("{path}?crs={bad}")).await;
+                let context = format!("{} {path}?crs={bad}", app.engine);
+                assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{context}");
+                assert_eq!(header(&response, CONTENT_TYPE.as_str()), "application/json");
+                let body: Json = response.json().await.expect("a JSON error");
+                assert_eq!(body["code"], "BAD_INPUT", "{context}: {body}");
+                assert!(
+                    body["description"]
+                        .as_str()
+                        .is_some_and(|d| d.contains("crs")),
+                    "{context}: {body}"
+                );
+            }
+        }
+
+        // Tiles with features, and an empty tile whose bytes are the same in every datum.
+        for path in [tile.as_str(), "/tiles/all/16/0/0.mvt", "/tiles/all.json"] {
+            let mut etags = BTreeSet::new();
+            for query in ["", "?crs=GCJ02", "?crs=BD09"] {
+                let response = app.get(&format!("{path}{query}")).await;
+                assert_eq!(response.status(), StatusCode::OK, "{path}{query}");
+                let etag = header(&response, ETAG.as_str());
+                assert!(etag.starts_with('"'), "{etag}");
+                assert!(
+                    etags.insert(etag),
+                    "{} {path}{query}: a shared ETag",
+                    app.engine
+                );
+            }
+            let wgs84 = header(&app.get(path).await, ETAG.as_str());
+            let explicit = header(&app.get(&format!("{path}?crs=WGS84")).await, ETAG.as_str());
+            if path.ends_with(".mvt") {
+                assert_eq!(explicit, wgs84, "{path}: WGS84 named or not is one tile");
+            }
+            // The WGS84 tag does not revalidate the GCJ-02 tile.
+            let gcj = app
+                .client
+                .get(format!("{}{path}?crs=GCJ02", app.address))
+                .header(IF_NONE_MATCH, &wgs84)
+                .send()
+                .await
+                .expect("sent");
+            assert_eq!(gcj.status(), StatusCode::OK, "{} {path}", app.engine);
+            let held = header(&gcj, ETAG.as_str());
+            let again = app
+                .client
+                .get(format!("{}{path}?crs=GCJ02", app.address))
+                .header(IF_NONE_MATCH, &held)
+                .send()
+                .await
+                .expect("sent");
+            assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{path}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_gcj02_tilejson_carries_the_datum_in_its_template_and_shifts_its_bounds() {
+    for app in spawn_apps().await {
+        let doc = |query: &'static str| {
+            let app = &app;
+            async move {
+                let response = app.get(&format!("/tiles/all.json{query}")).await;
+                assert_eq!(response.status(), StatusCode::OK, "{query}");
+                response.json::<Json>().await.expect("JSON")
+            }
+        };
+        let numbers = |v: &Json| -> Vec<f64> {
+            v.as_array()
+                .expect("an array")
+                .iter()
+                .map(|n| n.as_f64().expect("a number"))
+                .collect()
+        };
+        let plain = doc("").await;
+        let template = plain["tiles"][0].as_str().expect("a template");
+        assert!(template.ends_with(".mvt"), "{template}");
+
+        let townships = township::Entity::find()
+            .all(&app.db)
+            .await
+            .expect("townships");
+        for crs in [Crs::Gcj02, Crs::Bd09] {
+            let context = format!("{} {crs}", app.engine);
+            let shifted = match crs {
+                Crs::Gcj02 => doc("?crs=GCJ02").await,
+                _ => doc("?crs=BD09").await,
+            };
+            let template = shifted["tiles"][0].as_str().expect("a template");
+            assert!(
+                template.ends_with(&format!(".mvt?crs={crs}")),
+                "{context}: {template}"
+            );
+            let description = shifted["description"].as_str().expect("a description");
+            let name = if crs == Crs::Gcj02 { "GCJ-02" } else { "BD-09" };
+            assert!(description.contains(name), "{context}: {description}");
+
+            // Bounds hold every township's box converted, and the centre moved by the datum's
+            // shift of the district's centre.
+            let bounds = numbers(&shifted["bounds"]);
+            for t in &townships {
+                for corner in [
+                    (t.min_lon, t.min_lat),
+                    (t.min_lon, t.max_lat),
+                    (t.max_lon, t.min_lat),
+                    (t.max_lon, t.max_lat),
+                ] {
+                    let (lon, lat) = converted(crs, corner);
+                    assert!(
+                        (bounds[0]..=bounds[2]).contains(&lon)
+                            && (bounds[1]..=bounds[3]).contains(&lat),
+                        "{context}: {} corner {corner:?} → ({lon}, {lat}) outside {bounds:?}",
+                        t.code
+                    );
+                }
+            }
+            let (before, after) = (numbers(&plain["center"]), numbers(&shifted["center"]));
+            let expected = converted(crs, (before[0], before[1]));
+            assert!(
+                (after[0] - expected.0).abs() < 1e-3 && (after[1] - expected.1).abs() < 1e-3,
+                "{context}: centre {after:?}, the converted centre is {expected:?}"
+            );
+            assert!(
+                (after[0] - before[0]).abs() > 2e-3,
+                "{context}: the centre moved east by the datum's shift"
+            );
+
+            // The template serves tiles in the datum: the same as asking for them directly.
+            let c = (after[0], after[1]);
+            let tile = Tile::at(after[2] as u32, c.0, c.1);
+            let url = template
+                .replace("{z}", &tile.z.to_string())
+                .replace("{x}", &tile.x.to_string())
+                .replace("{y}", &tile.y.to_string());
+            let from_template = app.client.get(&url).send().await.expect("sent");
+            let direct = app.get(&format!("{}?crs={crs}", tile.path("all"))).await;
+            assert_eq!(from_template.status(), StatusCode::OK, "{context}: {url}");
+            assert_eq!(
+                header(&from_template, ETAG.as_str()),
+                header(&direct, ETAG.as_str()),
+                "{context}: {url}"
+            );
         }
     }
 }
