@@ -166,8 +166,8 @@ fn content_security_policy(settings: &Settings) -> String {
 /// (the base map's), the base map, and the district's bounds in that datum.
 fn config(settings: &Settings, bounds: BBox) -> serde_json::Value {
     let crs = settings.map_base_datum;
-    let (west, south) = crs.from_wgs84(bounds.min_lon, bounds.min_lat);
-    let (east, north) = crs.from_wgs84(bounds.max_lon, bounds.max_lat);
+    let b = super::tiles::bounds_in(bounds, crs);
+    let (west, south, east, north) = (b.min_lon, b.min_lat, b.max_lon, b.max_lat);
     json!({
         "crs": crs.as_str(),
         "base": settings.map_base_url.as_ref().map(|url| json!({

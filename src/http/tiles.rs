@@ -464,7 +464,7 @@ pub async fn tilejson(
         let crs = requested.unwrap_or_default();
         let template = template(&origin(req)?, id, requested);
         let caller = caller(req, &state).await?;
-        let bounds = bounds_in(district_bounds(&state.db).await?, crs);
+        let bounds = bounds_in(db::places::district_bounds(&state.db).await?, crs);
         let document = document(id, &layers, &caller, template, bounds, crs);
         Ok::<_, RestError>(cached(
             req,
@@ -491,7 +491,7 @@ fn template(origin: &str, id: &str, crs: Option<Crs>) -> String {
 
 /// A WGS84 box in `crs`, holding every position of it once converted (see [`converted`]), within
 /// Web Mercator's world.
-fn bounds_in(b: BBox, crs: Crs) -> BBox {
+pub(crate) fn bounds_in(b: BBox, crs: Crs) -> BBox {
     if crs == Crs::Wgs84 {
         return b;
     }
@@ -542,26 +542,6 @@ fn origin(req: &Request) -> Result<String, RestError> {
         .filter(|p| matches!(*p, "http" | "https"));
     let scheme = forwarded.unwrap_or_else(|| req.scheme().as_str());
     Ok(format!("{scheme}://{host}"))
-}
-
-/// The union of the townships' boxes, or Web Mercator's whole world when there are none.
-async fn district_bounds(conn: &impl ConnectionTrait) -> StoreResult<BBox> {
-    let townships = db::places::all_townships(conn).await?;
-    Ok(townships
-        .iter()
-        .map(|t| BBox {
-            min_lon: t.min_lon,
-            min_lat: t.min_lat,
-            max_lon: t.max_lon,
-            max_lat: t.max_lat,
-        })
-        .reduce(|a, b| BBox {
-            min_lon: a.min_lon.min(b.min_lon),
-            min_lat: a.min_lat.min(b.min_lat),
-            max_lon: a.max_lon.max(b.max_lon),
-            max_lat: a.max_lat.max(b.max_lat),
-        })
-        .unwrap_or(WORLD))
 }
 
 /// The TileJSON document of tiles in `crs`, `bounds` given in it. `center` is the middle of

@@ -319,3 +319,70 @@ async fn screenshot(page: &mut DevTools, name: &str) -> anyhow::Result<()> {
     std::fs::write(folder.join(format!("{name}.png")), png)?;
     Ok(())
 }
+
+#[tokio::test]
+async fn on_a_gcj02_base_map_the_asset_moves_by_the_gcj02_offset() -> anyhow::Result<()> {
+    use rural_registry::domain::datum::Crs;
+    let Some(chromium) = chromium_or_skip()? else {
+        return Ok(());
+    };
+    let app = crate::helpers::spawn_app_with(|s| s.map_base_datum = Crs::Gcj02).await;
+    timeout(BROWSER_TEST_LIMIT, async {
+        let mut browser = Browser::launch(&chromium).await?;
+        let mut page = browser.page().await?;
+        let outcome = async {
+            let r = app
+                .graphql(
+                    "{ idleAsset(code: \"369901102203-0001\") { longitude latitude } }",
+                    json!({}),
+                )
+                .await;
+            let asset = &r["data"]["idleAsset"];
+            let wgs84 = [
+                asset["longitude"].as_f64().context("a longitude")?,
+                asset["latitude"].as_f64().context("a latitude")?,
+            ];
+            let (lon, lat) = Crs::Gcj02.from_wgs84(wgs84[0], wgs84[1]);
+            open(&mut page, &app, Some(&app.admin)).await?;
+            go(&mut page, [lon, lat], 17.0).await?;
+            let found = |at: [f64; 2]| {
+                format!(
+                    "(() => {{ const p = rrMap.project({}); \
+                       return rrMap.queryRenderedFeatures([[p.x - 2, p.y - 2], [p.x + 2, p.y + 2]], \
+                         {{ layers: ['assets'] }}).map(f => f.properties.code); }})()",
+                    json!(at)
+                )
+            };
+            let at_gcj02 = page.evaluate(&found([lon, lat])).await?;
+            ensure!(
+                at_gcj02
+                    .as_array()
+                    .is_some_and(|c| c.iter().any(|c| c == "369901102203-0001")),
+                "at its GCJ-02 point the map draws {at_gcj02}"
+            );
+            // Hundreds of metres from where a WGS84 map would draw it: many pixels at z17.
+            let shift = page
+                .evaluate(&format!(
+                    "(() => {{ const a = rrMap.project({}), b = rrMap.project({}); \
+                       return Math.hypot(a.x - b.x, a.y - b.y); }})()",
+                    json!([lon, lat]),
+                    json!(wgs84)
+                ))
+                .await?;
+            ensure!(shift.as_f64().is_some_and(|d| d > 100.0), "{shift}");
+            let at_wgs84 = page.evaluate(&found(wgs84)).await?;
+            ensure!(
+                !at_wgs84
+                    .as_array()
+                    .is_some_and(|c| c.iter().any(|c| c == "369901102203-0001")),
+                "the asset is also at its WGS84 point: {at_wgs84}"
+            );
+            screenshot(&mut page, "map-gcj02").await
+        }
+        .await;
+        browser.close(&mut page).await;
+        outcome
+    })
+    .await
+    .with_context(|| format!("the browser test took more than {BROWSER_TEST_LIMIT:?}"))?
+}
