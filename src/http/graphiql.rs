@@ -9,6 +9,10 @@
 //! assets by absolute paths under `/graphiql`, so that prefix is part of the contract.
 
 use poem::http::{HeaderMap, StatusCode, header};
+
+#[cfg(test)]
+use super::pages::IMMUTABLE;
+use super::pages::{Asset, send};
 use poem::web::Path;
 use poem::{Endpoint, Response, Route, get, handler};
 
@@ -61,14 +65,10 @@ const GRAPHIQL_CSS: &str = asset_path!(graphiql, "graphiql.min.css");
 const REACT_JS: &str = asset_path!(react, "react.production.min.js");
 const REACT_DOM_JS: &str = asset_path!(react_dom, "react-dom.production.min.js");
 
-/// A file served under `/graphiql/assets/`, with its `name@version/file` path, which is also its
-/// ETag: npm never changes a published version and `build.rs` checks every byte against a pinned
-/// hash, so the path identifies the content.
-struct Asset {
-    path: &'static str,
-    content_type: &'static str,
-    bytes: &'static [u8],
-}
+/// The files served under `/graphiql/assets/`, each with its `name@version/file` path, which is
+/// also its ETag: npm never changes a published version and `build.rs` checks every byte against
+/// a pinned hash, so the path identifies the content. Each is embedded plain and as committed,
+/// gzip-compressed (3.5 MB become under 1 MB for browsers that take gzip).
 
 const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
 
@@ -77,11 +77,13 @@ static ASSETS: [Asset; 4] = [
         path: GRAPHIQL_JS,
         content_type: JAVASCRIPT,
         bytes: include_bytes!(concat!(env!("OUT_DIR"), "/graphiql/graphiql.min.js")),
+        gzip: include_bytes!("../../assets/graphiql/graphiql.min.js.gz"),
     },
     Asset {
         path: GRAPHIQL_CSS,
         content_type: "text/css; charset=utf-8",
         bytes: include_bytes!(concat!(env!("OUT_DIR"), "/graphiql/graphiql.min.css")),
+        gzip: include_bytes!("../../assets/graphiql/graphiql.min.css.gz"),
     },
     Asset {
         path: REACT_JS,
@@ -90,6 +92,7 @@ static ASSETS: [Asset; 4] = [
             env!("OUT_DIR"),
             "/graphiql/react.production.min.js"
         )),
+        gzip: include_bytes!("../../assets/graphiql/react.production.min.js.gz"),
     },
     Asset {
         path: REACT_DOM_JS,
@@ -98,6 +101,7 @@ static ASSETS: [Asset; 4] = [
             env!("OUT_DIR"),
             "/graphiql/react-dom.production.min.js"
         )),
+        gzip: include_bytes!("../../assets/graphiql/react-dom.production.min.js.gz"),
     },
 ];
 
@@ -176,8 +180,6 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
      style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; \
      connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-const IMMUTABLE: &str = "public, max-age=31536000, immutable";
-
 /// The GraphiQL routes, to be nested at `/graphiql`: the page, its start-up script, and the
 /// embedded assets.
 pub fn endpoint() -> impl Endpoint {
@@ -217,27 +219,7 @@ fn serve_asset(Path((package, file)): Path<(String, String)>, headers: &HeaderMa
     else {
         return StatusCode::NOT_FOUND.into();
     };
-    let etag = format!("\"{}\"", asset.path);
-    let builder = Response::builder()
-        .header(header::ETAG, etag.as_str())
-        .header(header::CACHE_CONTROL, IMMUTABLE)
-        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    if if_none_match(headers, &etag) {
-        return builder.status(StatusCode::NOT_MODIFIED).finish();
-    }
-    builder.content_type(asset.content_type).body(asset.bytes)
-}
-
-/// Whether `If-None-Match` names `etag` (or is `*`); weak comparison, as RFC 9110 §13.1.2 asks
-/// for this header.
-fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
-    headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .map(|tag| tag.trim())
-        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
+    send(asset, headers)
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! The registry's own pages, served entirely from this binary like GraphiQL: `/map`, a map of
+//! The registry's own pages, served entirely from this binary like GraphiQL (whose files go out
+//! through [`send`] too): `/map`, a map of
 //! the district's townships, villages, idle assets and demonstration sites over the registry's
 //! vector tiles, for cadres and the district office who would rather look than read.
 //!
@@ -29,7 +30,7 @@ pub(crate) struct Asset {
 
 const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
-const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+pub(crate) const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
 macro_rules! maplibre {
     ($file:literal) => {
@@ -100,13 +101,7 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
 /// content), 304 to a client that holds it.
 pub(crate) fn send(asset: &Asset, headers: &HeaderMap) -> Response {
     let etag = format!("\"{}\"", asset.path);
-    let held = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .any(|t| t.trim().trim_start_matches("W/") == etag)
-        });
+    let held = if_none_match(headers, &etag);
     let builder = Response::builder()
         .header(header::CACHE_CONTROL, IMMUTABLE)
         .header(header::ETAG, &etag)
@@ -123,6 +118,18 @@ pub(crate) fn send(asset: &Asset, headers: &HeaderMap) -> Response {
     } else {
         builder.body(asset.bytes)
     }
+}
+
+/// Whether `If-None-Match` names `etag` (or is `*`); weak comparison, as RFC 9110 §13.1.2 asks
+/// for this header.
+fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|tag| tag.trim())
+        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
 }
 
 #[handler]

@@ -4,7 +4,7 @@
 //! caller the asset's code and an anonymous one only its kind and status. A screenshot of each
 //! run is written to `target/screenshots/`.
 
-use std::io::Read as _;
+use std::io::{Read as _, Write as _};
 use std::path::Path;
 
 use anyhow::{Context as _, bail, ensure};
@@ -175,6 +175,17 @@ async fn look(page: &mut DevTools, app: &TestApp) -> anyhow::Result<()> {
 
     // Anonymous: assets are drawn, with kind and status only; the card shows no code.
     open(page, app, None).await?;
+    // The first load, tiles of the district included, fits 3 s of a 2 Mbit/s link (750 kB).
+    let bytes: f64 = page
+        .events("Network.loadingFinished")
+        .iter()
+        .filter_map(|e| e["params"]["encodedDataLength"].as_f64())
+        .sum();
+    ensure!(bytes > 100_000.0 && bytes < 750_000.0, "{bytes} bytes");
+    let _ = writeln!(
+        std::io::stderr(),
+        "/map first load: {bytes:.0} bytes over the wire"
+    );
     go(page, at, 15.0).await?;
     let shown = page
         .evaluate(
