@@ -65,13 +65,12 @@ const GRAPHIQL_CSS: &str = asset_path!(graphiql, "graphiql.min.css");
 const REACT_JS: &str = asset_path!(react, "react.production.min.js");
 const REACT_DOM_JS: &str = asset_path!(react_dom, "react-dom.production.min.js");
 
+const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
+
 /// The files served under `/graphiql/assets/`, each with its `name@version/file` path, which is
 /// also its ETag: npm never changes a published version and `build.rs` checks every byte against
 /// a pinned hash, so the path identifies the content. Each is embedded plain and as committed,
 /// gzip-compressed (3.5 MB become under 1 MB for browsers that take gzip).
-
-const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
-
 static ASSETS: [Asset; 4] = [
     Asset {
         path: GRAPHIQL_JS,

@@ -316,7 +316,7 @@ async fn click_at(page: &mut DevTools, x: f64, y: f64) -> anyhow::Result<()> {
 }
 
 /// Writes the page as it looks to `target/screenshots/NAME.png`, for a reviewer.
-async fn screenshot(page: &mut DevTools, name: &str) -> anyhow::Result<()> {
+pub(crate) async fn screenshot(page: &mut DevTools, name: &str) -> anyhow::Result<()> {
     use base64::Engine as _;
     let shot = page
         .call("Page.captureScreenshot", json!({ "format": "png" }))
