@@ -27,7 +27,7 @@ use sha2::{Digest as _, Sha512};
 
 /// The page files of `src/http/pages/` that are served, each compressed into `OUT_DIR/pages/`.
 const PAGE_DIR: &str = "src/http/pages";
-const PAGE_FILES: [&str; 2] = ["map.js", "map.css"];
+const PAGE_FILES: [&str; 4] = ["map.js", "map.css", "dashboard.js", "dashboard.css"];
 
 /// One npm package the files come from. `env` names the variable through which
 /// `src/http/graphiql.rs` learns the `name@version`, for its asset URLs: they are cached as

@@ -30,6 +30,7 @@ pub fn routes(state: AppState) -> poem::endpoint::BoxEndpoint<'static> {
         .at("/graphql/ws", get(subscription::subscribe))
         .nest("/graphiql", graphiql::endpoint())
         .nest("/map", pages::endpoint())
+        .at("/dashboard", get(pages::dashboard_page))
         .nest("/ogc", ogc::routes())
         .at("/download/:file", get(download::geojson))
         .at("/export/:file", get(export::download))

@@ -1,7 +1,8 @@
 //! The registry's own pages, served entirely from this binary like GraphiQL (whose files go out
-//! through [`send`] too): `/map`, a map of
-//! the district's townships, villages, idle assets and demonstration sites over the registry's
-//! vector tiles, for cadres and the district office who would rather look than read.
+//! through [`send`] too): `/map`, a map of the district's townships, villages, idle assets and
+//! demonstration sites over the registry's vector tiles, and `/dashboard`, the district at a
+//! glance: each township's progress against its targets and its figures, for cadres and the
+//! district office who would rather look than read.
 //!
 //! MapLibre GL JS comes from `assets/maplibre/` (pinned and hash-checked by `build.rs`); the page's
 //! own script and stylesheet from `src/http/pages/`. Every file is embedded twice, plain and
@@ -44,7 +45,7 @@ macro_rules! page_file {
     };
 }
 
-static ASSETS: [Asset; 4] = [
+static ASSETS: [Asset; 6] = [
     Asset {
         path: maplibre!("maplibre-gl.js"),
         content_type: JAVASCRIPT,
@@ -68,6 +69,18 @@ static ASSETS: [Asset; 4] = [
         content_type: CSS,
         bytes: include_bytes!("pages/map.css"),
         gzip: include_bytes!(concat!(env!("OUT_DIR"), "/pages/map.css.gz")),
+    },
+    Asset {
+        path: page_file!("dashboard.js"),
+        content_type: JAVASCRIPT,
+        bytes: include_bytes!("pages/dashboard.js"),
+        gzip: include_bytes!(concat!(env!("OUT_DIR"), "/pages/dashboard.js.gz")),
+    },
+    Asset {
+        path: page_file!("dashboard.css"),
+        content_type: CSS,
+        bytes: include_bytes!("pages/dashboard.css"),
+        gzip: include_bytes!(concat!(env!("OUT_DIR"), "/pages/dashboard.css.gz")),
     },
 ];
 
@@ -190,6 +203,57 @@ fn script_safe(value: &serde_json::Value) -> String {
     value.to_string().replace('<', "\\u003c")
 }
 
+/// A page: never cached without revalidation (it is small and names its files' versions, so a
+/// deploy reaches every browser on its next load), held to `policy`.
+fn html(page: String, policy: &str) -> Response {
+    Response::builder()
+        .content_type("text/html; charset=utf-8")
+        .header(header::CACHE_CONTROL, "no-cache")
+        .header(header::CONTENT_SECURITY_POLICY, policy)
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+        .header(header::REFERRER_POLICY, "no-referrer")
+        .body(page)
+}
+
+/// `GET /dashboard`: the district at a glance. Its script reads the statistics and targets from
+/// `/graphql` with the token the map page keeps in the tab's session, if any.
+#[handler]
+pub fn dashboard_page() -> Response {
+    const PAGE: &str = concat!(
+        r#"<!doctype html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>rural-registry · 工作进度 Dashboard</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="/map/assets/"#,
+        page_file!("dashboard.css"),
+        r#"">
+</head>
+<body>
+<header>
+<h1><span id="year"></span> 年乡村振兴工作进度 · 各乡镇</h1>
+<span id="who" role="status"></span>
+<a href="/map">地图 Map</a>
+<a href="/graphiql">GraphiQL</a>
+</header>
+<main id="cards" aria-live="polite"><p>载入中…</p></main>
+<script src="/map/assets/"#,
+        page_file!("dashboard.js"),
+        r#""></script>
+</body>
+</html>
+"#
+    );
+    html(
+        PAGE.to_owned(),
+        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; \
+         frame-ancestors 'none'",
+    )
+}
+
 #[handler]
 async fn map_page(state: Data<&AppState>) -> Response {
     let bounds = match db::places::district_bounds(&state.db).await {
@@ -240,18 +304,7 @@ async fn map_page(state: Data<&AppState>) -> Response {
         map_js = page_file!("map.js"),
         config = script_safe(&config(&state.settings, bounds)),
     );
-    Response::builder()
-        .content_type("text/html; charset=utf-8")
-        // Small, and names the files' versions: always revalidated, so a deploy reaches every
-        // browser on its next load.
-        .header(header::CACHE_CONTROL, "no-cache")
-        .header(
-            header::CONTENT_SECURITY_POLICY,
-            content_security_policy(&state.settings),
-        )
-        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
-        .header(header::REFERRER_POLICY, "no-referrer")
-        .body(page)
+    html(page, &content_security_policy(&state.settings))
 }
 
 #[cfg(test)]

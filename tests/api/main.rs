@@ -13,6 +13,7 @@ mod boundaries;
 mod browser;
 mod check;
 mod credit;
+mod dashboard_page;
 mod datums;
 mod demo_mutations;
 mod durability;
