@@ -623,6 +623,13 @@ fn fields(layer: Layer, caller: &Caller) -> Map<String, Json> {
     let list: Vec<(&str, &str)> = match layer {
         Layer::Townships => vec![("code", string), ("name", string)],
         Layer::Villages => vec![("code", string), ("name", string), ("townshipCode", string)],
+        Layer::ExpropriationZones if caller.is_anonymous() => Vec::new(),
+        Layer::ExpropriationZones => vec![
+            ("code", string),
+            ("name", string),
+            ("announcedOn", string),
+            ("authority", string),
+        ],
         Layer::DemoSites => vec![
             ("code", string),
             ("name", string),

@@ -13,7 +13,7 @@ use sea_orm::ConnectionTrait;
 use serde_json::{Map, Value, json};
 
 use crate::db::assets::AssetFilter;
-use crate::db::entities::{demo_site, idle_asset, township, village};
+use crate::db::entities::{demo_site, expropriation_zone, idle_asset, township, village};
 use crate::db::{self, StoreResult};
 use crate::domain::access::Caller;
 use crate::domain::datum::Crs;
@@ -27,14 +27,16 @@ pub enum Layer {
     Villages,
     IdleAssets,
     DemoSites,
+    ExpropriationZones,
 }
 
 impl Layer {
-    pub const ALL: [Layer; 4] = [
+    pub const ALL: [Layer; 5] = [
         Layer::Townships,
         Layer::Villages,
         Layer::IdleAssets,
         Layer::DemoSites,
+        Layer::ExpropriationZones,
     ];
 
     /// The layer's id in URLs (`/ogc/collections/{id}`, `/tiles/{id}/…`, `/export/{id}…`).
@@ -44,6 +46,7 @@ impl Layer {
             Layer::Villages => "villages",
             Layer::IdleAssets => "idle-assets",
             Layer::DemoSites => "demo-sites",
+            Layer::ExpropriationZones => "expropriation-zones",
         }
     }
 
@@ -57,6 +60,7 @@ impl Layer {
             Layer::Villages => "Villages (行政村)",
             Layer::IdleAssets => "Idle assets (闲置农房/闲置宅基地)",
             Layer::DemoSites => "Demonstration sites (示范点)",
+            Layer::ExpropriationZones => "Expropriation zones (征收范围)",
         }
     }
 
@@ -72,6 +76,10 @@ impl Layer {
                  only, the point snapped to a 0.005° grid (about 500 m)."
             }
             Layer::DemoSites => "Demonstration sites of rural revitalization, as points.",
+            Layer::ExpropriationZones => {
+                "Announced land-acquisition zones, as polygons, where no right is mortgaged: \
+                 for token holders, as the rights are (empty without a token)."
+            }
         }
     }
 }
@@ -199,6 +207,28 @@ fn demo_site_feature(d: &demo_site::Model) -> MapFeature {
     }
 }
 
+fn zone_feature(z: &expropriation_zone::Model) -> StoreResult<MapFeature> {
+    let mut p = Map::new();
+    p.insert("code".into(), json!(z.code));
+    p.insert("name".into(), json!(z.name));
+    p.insert("announcedOn".into(), json!(z.announced_on));
+    p.insert("authority".into(), json!(z.authority));
+    Ok(MapFeature {
+        id: z.id,
+        geometry: area_geometry(&z.boundary)?,
+        properties: p,
+    })
+}
+
+fn zone_box(z: &expropriation_zone::Model) -> BBox {
+    BBox {
+        min_lon: z.min_lon,
+        min_lat: z.min_lat,
+        max_lon: z.max_lon,
+        max_lat: z.max_lat,
+    }
+}
+
 /// Codes of townships and villages, to name an asset's place without a query per asset.
 struct Places {
     townships: HashMap<i64, String>,
@@ -323,6 +353,19 @@ pub async fn page(
             (rows.iter().map(demo_site_feature).collect(), matched)
         }
         Layer::IdleAssets => return asset_page(conn, caller, s).await,
+        Layer::ExpropriationZones if caller.is_anonymous() => (Vec::new(), 0),
+        Layer::ExpropriationZones => {
+            let rows: Vec<_> = db::rights::zones(conn)
+                .await?
+                .into_iter()
+                .filter(|z| meets(zone_box(z)))
+                .collect();
+            let (rows, matched) = slice(rows, s);
+            (
+                rows.iter().map(zone_feature).collect::<StoreResult<_>>()?,
+                matched,
+            )
+        }
     };
     Ok(FeaturePage { features, matched })
 }
@@ -407,8 +450,8 @@ pub fn collection(features: &[MapFeature], matched: u64, crs: Crs) -> Value {
     })
 }
 
-/// One feature of `layer` by id, if it exists (every layer's features are visible to all, in
-/// the form the caller may see).
+/// One feature of `layer` by id, if it exists and the caller may see it (every layer's
+/// features but the expropriation zones are visible to all, in the form the caller may see).
 pub async fn one(
     conn: &impl ConnectionTrait,
     caller: &Caller,
@@ -444,5 +487,12 @@ pub async fn one(
                 .get(&id)
                 .and_then(|a| asset_feature(a, caller, places.as_ref()))
         }
+        Layer::ExpropriationZones if caller.is_anonymous() => None,
+        Layer::ExpropriationZones => db::rights::zones(conn)
+            .await?
+            .iter()
+            .find(|z| z.id == id)
+            .map(zone_feature)
+            .transpose()?,
     })
 }

@@ -79,7 +79,16 @@ async fn the_landing_page_conformance_and_collections_have_the_required_links() 
             .iter()
             .map(|c| c["id"].as_str().expect("id"))
             .collect();
-        assert_eq!(ids, ["townships", "villages", "idle-assets", "demo-sites"]);
+        assert_eq!(
+            ids,
+            [
+                "townships",
+                "villages",
+                "idle-assets",
+                "demo-sites",
+                "expropriation-zones"
+            ]
+        );
         for c in list["collections"].as_array().expect("collections") {
             assert!(rel(c, "items").is_some() && rel(c, "self").is_some(), "{c}");
             let b = &c["extent"]["spatial"]["bbox"][0];

@@ -874,7 +874,13 @@ async fn tilejson_describes_the_tiles_and_its_template_serves_them() {
             ("demo-sites", vec!["demo-sites"]),
             (
                 "all",
-                vec!["townships", "villages", "idle-assets", "demo-sites"],
+                vec![
+                    "townships",
+                    "villages",
+                    "idle-assets",
+                    "demo-sites",
+                    "expropriation-zones",
+                ],
             ),
         ] {
             let context = format!("{} {id}", app.engine);
@@ -1324,5 +1330,52 @@ async fn a_gcj02_tilejson_carries_the_datum_in_its_template_and_shifts_its_bound
                 "{context}: {url}"
             );
         }
+    }
+}
+
+#[tokio::test]
+async fn expropriation_zones_are_drawn_for_token_holders_only() {
+    for app in spawn_apps().await {
+        let zones = rural_registry::db::rights::zones(&app.db)
+            .await
+            .expect("the zones");
+        assert!(
+            !zones.is_empty(),
+            "{}: the demo announces zones",
+            app.engine
+        );
+        let z = &zones[0];
+        let (lon, lat) = ((z.min_lon + z.max_lon) / 2.0, (z.min_lat + z.max_lat) / 2.0);
+        let zoom = 12u32;
+        let n = f64::from(1u32 << zoom);
+        let x = ((lon + 180.0) / 360.0 * n).floor();
+        let lat_r = lat.to_radians();
+        let y = ((1.0 - (lat_r.tan() + 1.0 / lat_r.cos()).ln() / std::f64::consts::PI) / 2.0 * n)
+            .floor();
+        let path = format!("/tiles/expropriation-zones/{zoom}/{x}/{y}.mvt");
+        let anonymous = app.get(&path).await;
+        assert_eq!(anonymous.status(), 200, "{}", app.engine);
+        let body = anonymous.bytes().await.expect("a body");
+        assert!(
+            !String::from_utf8_lossy(&body).contains(&z.code),
+            "{}: an anonymous tile names the zone",
+            app.engine
+        );
+        let signed = app
+            .client
+            .get(format!("{}{path}", app.address))
+            .bearer_auth(&app.admin)
+            .send()
+            .await
+            .expect("the tile");
+        assert_eq!(signed.status(), 200, "{}", app.engine);
+        let body = signed.bytes().await.expect("a body");
+        // MVT keeps string values as they are: the zone's code is in the tile's value table.
+        assert!(
+            String::from_utf8_lossy(&body).contains(&z.code),
+            "{}: the signed tile holds the zone {}",
+            app.engine,
+            z.code
+        );
     }
 }

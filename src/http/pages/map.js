@@ -21,7 +21,7 @@
       village: '行政村', township: '乡镇', owner: '权利人', history: '状态记录',
       inGraphiql: '在 GraphiQL 中查询', close: '关闭', count: '处资产', zoomIn: '放大查看单个资产',
       level: '级别', year: '命名年份', theme: '主题', badToken: '令牌无效或已撤销', lang: 'EN',
-      legend: '图例', baseMap: '底图',
+      legend: '图例', baseMap: '底图', zones: '征收范围', announced: '公告日期', authority: '公告机关',
     },
     en: {
       title: 'Idle asset map', townships: 'Townships', villages: 'Villages', assets: 'Idle houses and homesteads',
@@ -32,7 +32,7 @@
       village: 'Village', township: 'Township', owner: 'Owner', history: 'Status history',
       inGraphiql: 'Query it in GraphiQL', close: 'Close', count: 'assets', zoomIn: 'Zoom in to see single assets',
       level: 'Level', year: 'Designated', theme: 'Theme', badToken: 'The token is not valid or was revoked', lang: '中文',
-      legend: 'Legend', baseMap: 'Base map',
+      legend: 'Legend', baseMap: 'Base map', zones: 'Expropriation zones', announced: 'Announced', authority: 'Authority',
     },
   };
   // The codes the API uses, with their Chinese names (the schema's docs give the same).
@@ -120,6 +120,10 @@
           'circle-color': statusColour, 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 1,
           'circle-radius': ['interpolate', ['linear'], ['zoom'], 10, 3, 16, 7],
         } },
+      { id: 'zones-fill', type: 'fill', source: 'registry', 'source-layer': 'expropriation-zones',
+        paint: { 'fill-color': '#e53935', 'fill-opacity': 0.18 } },
+      { id: 'zones-line', type: 'line', source: 'registry', 'source-layer': 'expropriation-zones',
+        paint: { 'line-color': '#c62828', 'line-width': 1.5, 'line-dasharray': [2, 1] } },
       { id: 'sites', type: 'circle', source: 'registry', 'source-layer': 'demo-sites',
         paint: { 'circle-radius': 7, 'circle-color': '#c2185b', 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 2 } }
     );
@@ -150,6 +154,7 @@
     ['villages', ['villages-line', 'villages-point'], '#8d6e63'],
     ['assets', ['assets', 'assets-cluster'], '#1e88e5'],
     ['sites', ['sites'], '#c2185b'],
+    ['zones', ['zones-fill', 'zones-line'], '#c62828'],
   ];
   var hidden = {};
   function renderLegend() {
@@ -227,10 +232,13 @@
     });
   }
   map.on('click', function (e) {
-    var hits = map.queryRenderedFeatures(e.point, { layers: ['sites', 'assets', 'assets-cluster'] });
+    var hits = map.queryRenderedFeatures(e.point, { layers: ['sites', 'assets', 'assets-cluster', 'zones-fill'] });
     if (!hits.length) { card.hidden = true; return; }
     var f = hits[0];
-    if (f.layer.id === 'sites') {
+    if (f.layer.id === 'zones-fill') {
+      var z = f.properties;
+      showCard([[t('zones'), z.name], [t('code'), z.code], [t('announced'), z.announcedOn], [t('authority'), z.authority]], null);
+    } else if (f.layer.id === 'sites') {
       var p = f.properties;
       showCard([[t('sites'), p.name], [t('code'), p.code], [t('level'), p.level], [t('year'), p.designationYear], [t('theme'), p.theme]],
         '{\n  demoSite(code: "' + p.code + '") {\n    code name level designationYear theme\n    village { name }\n  }\n}\n');
