@@ -145,5 +145,11 @@ async fn compare(page: &mut DevTools, app: &TestApp) -> anyhow::Result<()> {
     crate::map_page::screenshot(page, "dashboard").await?;
     let exceptions = page.events("Runtime.exceptionThrown");
     ensure!(exceptions.is_empty(), "{exceptions:#?}");
+    let errors: Vec<_> = page
+        .events("Runtime.consoleAPICalled")
+        .into_iter()
+        .filter(|e| matches!(e["params"]["type"].as_str(), Some("error" | "warning")))
+        .collect();
+    ensure!(errors.is_empty(), "console: {errors:#?}");
     Ok(())
 }

@@ -292,6 +292,12 @@ async fn look(page: &mut DevTools, app: &TestApp) -> anyhow::Result<()> {
     ensure!(elsewhere.is_empty(), "requests elsewhere: {elsewhere:?}");
     let exceptions = page.events("Runtime.exceptionThrown");
     ensure!(exceptions.is_empty(), "{exceptions:#?}");
+    let errors: Vec<_> = page
+        .events("Runtime.consoleAPICalled")
+        .into_iter()
+        .filter(|e| matches!(e["params"]["type"].as_str(), Some("error" | "warning")))
+        .collect();
+    ensure!(errors.is_empty(), "console: {errors:#?}");
     Ok(())
 }
 
