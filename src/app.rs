@@ -78,6 +78,7 @@ impl App {
             max_depth: usize::from(settings.max_query_depth),
             max_complexity: settings.max_query_complexity,
             max_aliases: settings.max_aliases,
+            max_directives: settings.max_directives,
             min_public_cell: settings.min_public_cell,
         };
         let limiter = Arc::new(RateLimiter::new(settings.rate_limit_per_minute));

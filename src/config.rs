@@ -69,6 +69,9 @@ pub struct Settings {
     /// Most aliased fields in one query (aliases multiply work the complexity count sees once).
     #[arg(long, env = "MAX_ALIASES", default_value_t = 50)]
     pub max_aliases: usize,
+    /// Most directives (`@skip`, `@include`) on one field of a query.
+    #[arg(long, env = "MAX_DIRECTIVES", default_value_t = 8)]
+    pub max_directives: usize,
     /// Longest a request may run, in seconds, before it is stopped with LIMIT_EXCEEDED.
     #[arg(long, env = "QUERY_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub query_timeout_secs: u64,

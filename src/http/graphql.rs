@@ -264,6 +264,22 @@ fn accepts_graphql_response(req: &Request) -> bool {
         .any(|v| v.contains(GRAPHQL_RESPONSE))
 }
 
+/// Whether `query` is mutations that select `importFile` and nothing else (what a multipart
+/// upload is for). A query that does not parse is not.
+fn imports_only(query: &str) -> bool {
+    use async_graphql::parser::types::{OperationType, Selection};
+    let Ok(doc) = async_graphql::parser::parse_query(query) else {
+        return false;
+    };
+    doc.fragments.is_empty()
+        && doc.operations.iter().all(|(_, op)| {
+            op.node.ty == OperationType::Mutation
+                && op.node.selection_set.node.items.iter().all(|item| {
+                    matches!(&item.node, Selection::Field(f) if f.node.name.node == "importFile")
+                })
+        })
+}
+
 fn error(code: &str, message: impl Into<String>) -> ServerError {
     with_code(ServerError::new(message, None), code)
 }
@@ -286,8 +302,29 @@ async fn read_request(
                 .headers()
                 .get(header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok());
-            // A multipart request carries a file to import: it may be as large as an upload.
-            let multipart = content_type.is_some_and(|c| c.starts_with("multipart/"));
+            let media = content_type
+                .and_then(|c| c.split(';').next())
+                .map(|m| m.trim().to_ascii_lowercase());
+            // JSON, or a multipart upload; nothing a web page may send another site without
+            // asking first (text/plain, a form, no type at all): such a "simple request" must not
+            // run a mutation.
+            let multipart = match media.as_deref() {
+                Some("application/json") => false,
+                Some("multipart/form-data") => true,
+                other => {
+                    return Err((
+                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                        error(
+                            "BAD_INPUT",
+                            format!(
+                                "a POST to /graphql is application/json (or multipart/form-data \
+                                 for importFile), not {}",
+                                other.unwrap_or("a body without a Content-Type")
+                            ),
+                        ),
+                    ));
+                }
+            };
             let limit = if multipart {
                 state.settings.max_upload_bytes
             } else {
@@ -302,13 +339,21 @@ async fn read_request(
                     ),
                 )
             })?;
-            async_graphql::http::receive_batch_body(
+            let batch = async_graphql::http::receive_batch_body(
                 content_type,
                 &bytes[..],
                 MultipartOptions::default().max_file_size(state.settings.max_upload_bytes),
             )
             .await
-            .map_err(|e| bad(format!("cannot read the request: {e}")))?
+            .map_err(|e| bad(format!("cannot read the request: {e}")))?;
+            if multipart && !batch.iter().all(|r| imports_only(&r.query)) {
+                return Err(bad(
+                    "a multipart request is for importFile alone: send other operations as \
+                     application/json"
+                        .into(),
+                ));
+            }
+            batch
         }
         _ => {
             return Err((

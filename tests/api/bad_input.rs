@@ -107,7 +107,7 @@ async fn malformed_requests_are_400_with_a_coded_error() {
         ("", "application/json", 400),
         ("[]", "application/json", 200),
         (r#"{"variables": {}}"#, "application/json", 200),
-        ("{ townships { totalCount } }", "text/plain", 400),
+        ("{ townships { totalCount } }", "text/plain", 415),
         (
             "--x\r\nnot multipart",
             "multipart/form-data; boundary=x",
@@ -186,4 +186,128 @@ async fn get_serves_queries_but_never_mutations() {
     );
     let r: serde_json::Value = refused.json().await.expect("JSON");
     assert_eq!(error_code(&r), Some("BAD_INPUT"), "{r}");
+}
+
+#[tokio::test]
+async fn a_request_another_site_could_send_unasked_runs_nothing() {
+    let app = spawn_app().await;
+    let url = format!("{}/graphql", app.address);
+    let owner = rural_registry::graphql::common::ids::Kind::Party.id(1);
+    let register = |code: &str| {
+        json!({
+            "query": "mutation ($i: RegisterIdleAssetInput!) { registerIdleAsset(input: $i) { idleAsset { code } } }",
+            "variables": { "i": {
+                "code": code, "kind": "IDLE_FARMHOUSE", "ownerId": owner,
+                "longitude": 117.164953, "latitude": 28.16099,
+            }},
+        })
+        .to_string()
+    };
+    // What a web page may POST to another site without a preflight: text/plain, a form, or
+    // a body with no type; each a JSON mutation, with a token, as a forged request would be.
+    for (n, content_type) in [
+        Some("text/plain;charset=UTF-8"),
+        Some("application/x-www-form-urlencoded"),
+        None,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let code = format!("SIMPLE-{n}");
+        let mut req = app
+            .client
+            .post(&url)
+            .bearer_auth(&app.admin)
+            .body(register(&code));
+        if let Some(t) = content_type {
+            req = req.header("content-type", t);
+        }
+        let r = req.send().await.expect("sent");
+        assert_eq!(r.status(), 415, "{content_type:?}");
+        let body: serde_json::Value = r.json().await.expect("JSON");
+        assert_eq!(error_code(&body), Some("BAD_INPUT"), "{body}");
+        let found = app
+            .graphql(
+                "query ($c: String!) { idleAsset(code: $c) { code } }",
+                json!({ "c": code }),
+            )
+            .await;
+        assert!(
+            found["data"]["idleAsset"].is_null(),
+            "{content_type:?} ran: {found}"
+        );
+    }
+    // Multipart is for uploads: a mutation without importFile is refused, unrun.
+    let boundary = "rr-boundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"map\"\r\n\r\n{{}}\r\n\
+         --{boundary}--\r\n",
+        register("SIMPLE-MULTIPART")
+    );
+    let r = app
+        .client
+        .post(&url)
+        .bearer_auth(&app.admin)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(r.status(), 400);
+    let body: serde_json::Value = r.json().await.expect("JSON");
+    assert_eq!(error_code(&body), Some("BAD_INPUT"), "{body}");
+    let found = app
+        .graphql(
+            "{ idleAsset(code: \"SIMPLE-MULTIPART\") { code } }",
+            json!({}),
+        )
+        .await;
+    assert!(found["data"]["idleAsset"].is_null(), "{found}");
+    // application/json, with a charset, runs.
+    let r = app
+        .client
+        .post(&url)
+        .bearer_auth(&app.admin)
+        .header("content-type", "application/json; charset=utf-8")
+        .body(register("SIMPLE-JSON"))
+        .send()
+        .await
+        .expect("sent");
+    let body: serde_json::Value = r.json().await.expect("JSON");
+    assert_eq!(
+        body["data"]["registerIdleAsset"]["idleAsset"]["code"], "SIMPLE-JSON",
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_field_with_too_many_directives_is_refused() {
+    let app = spawn_app().await;
+    let skips = |n: usize| {
+        format!(
+            "{{ townships(first: 1) {{ totalCount {} }} }}",
+            "@skip(if: false) ".repeat(n)
+        )
+    };
+    let r = app.graphql(&skips(1000), json!({})).await;
+    assert_eq!(error_code(&r), Some("LIMIT_EXCEEDED"), "{r}");
+    assert!(
+        r["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("8 directives")),
+        "{r}"
+    );
+    // Two different ones (a directive may not repeat on a field) are fine.
+    let r = app
+        .graphql(
+            "{ townships(first: 1) { totalCount @skip(if: false) @include(if: true) } }",
+            json!({}),
+        )
+        .await;
+    assert!(r["errors"].is_null(), "{r}");
+    assert!(r["data"]["townships"]["totalCount"].is_number(), "{r}");
 }

@@ -32,6 +32,9 @@ pub struct Limits {
     pub max_complexity: usize,
     /// Most aliased fields in one document.
     pub max_aliases: usize,
+    /// Most directives on one field (`@skip`, `@include`): a thousand repeated ones would each
+    /// be evaluated.
+    pub max_directives: usize,
     /// Statistics cells under this many assets or households are hidden from anonymous
     /// callers (`MIN_PUBLIC_CELL`).
     pub min_public_cell: u32,
@@ -43,6 +46,7 @@ impl Default for Limits {
             max_depth: 16,
             max_complexity: 20_000,
             max_aliases: 50,
+            max_directives: 8,
             min_public_cell: crate::domain::statistics::DEFAULT_MIN_PUBLIC_CELL,
         }
     }
@@ -112,15 +116,20 @@ impl Limits {
                 self.max_complexity
             )),
             m if m.contains("recursion depth") => with_code(e, "LIMIT_EXCEEDED"),
+            m if m.starts_with("The number of directives on the field") => exceeded(format!(
+                "a field carries more than the limit of {} directives",
+                self.max_directives
+            )),
             _ => with_code(e, "BAD_INPUT"),
         }
     }
 
-    /// Sets the schema's depth and complexity limits.
+    /// Sets the schema's depth, complexity and directive limits.
     pub(crate) fn apply<Q, M, S>(&self, schema: SchemaBuilder<Q, M, S>) -> SchemaBuilder<Q, M, S> {
         schema
             .limit_depth(self.max_depth)
             .limit_complexity(self.max_complexity)
+            .limit_directives(self.max_directives)
     }
 }
 
