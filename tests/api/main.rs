@@ -24,6 +24,7 @@ mod helpers;
 mod import;
 mod import_kill;
 mod import_kinds;
+mod instances;
 mod limits;
 mod loans;
 mod map_page;

@@ -1,0 +1,222 @@
+//! Several server processes over one PostgreSQL database, as behind a load balancer: a token
+//! revoked through one is refused by the other at its next request, and when one is killed
+//! (SIGKILL) in the middle of 16 clients' writes the other goes on answering, nothing is
+//! half-written, and the check passes. (Skipped without `TEST_DATABASE_URL`: SQLite is one
+//! process's file.)
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::helpers::scratch_database;
+
+/// The server binary on `url` (which already holds the demo district) and its address.
+fn start(url: &str) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rural-registry"))
+        .args(["--database-url", url, "--log", "warn", "serve"])
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let first = lines.next().expect("a line").expect("text");
+    let address = first.rsplit(' ').next().expect("an address").to_owned();
+    // Read whatever else it says, so that it never writes to a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, address)
+}
+
+async fn post(address: &str, token: &str, query: &str, variables: Value) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .post(format!("{address}/graphql"))
+        .bearer_auth(token)
+        .json(&json!({ "query": query, "variables": variables }))
+        .send()
+        .await
+        .expect("sent");
+    let status = r.status().as_u16();
+    (status, r.json().await.expect("JSON"))
+}
+
+fn cli(url: &str, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_rural-registry"))
+        .args(["--database-url", url, "--log", "warn"])
+        .args(args)
+        .output()
+        .expect("run rural-registry")
+}
+
+fn postgres() -> bool {
+    let set = std::env::var("TEST_DATABASE_URL").is_ok();
+    if !set {
+        // Straight to stderr: the harness hides what a passing test prints.
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"skipped: the two-instance tests need TEST_DATABASE_URL (PostgreSQL)\n",
+        );
+    }
+    set
+}
+
+#[tokio::test]
+async fn a_token_revoked_on_one_instance_is_refused_by_the_other_at_once() {
+    if !postgres() {
+        return;
+    }
+    let db = scratch_database("postgres").await;
+    assert!(cli(&db.url, &["seed"]).status.success());
+    let admin = cli(
+        &db.url,
+        &["token", "create", "--role", "admin", "--label", "office"],
+    );
+    let admin = String::from_utf8(admin.stdout)
+        .expect("UTF-8")
+        .trim()
+        .to_owned();
+    let (mut a, a_address) = start(&db.url);
+    let (mut b, b_address) = start(&db.url);
+    let (_, created) = post(
+        &a_address,
+        &admin,
+        "mutation { createToken(input: { role: CADRE, townshipCode: \"369901102000\", label: \"王干事\" }) { secret token { number } } }",
+        json!({}),
+    )
+    .await;
+    let secret = created["data"]["createToken"]["secret"]
+        .as_str()
+        .expect("a secret")
+        .to_owned();
+    let number = created["data"]["createToken"]["token"]["number"].clone();
+    let viewer = "{ viewer { role } }";
+    let (status, seen) = post(&b_address, &secret, viewer, json!({})).await;
+    assert_eq!(
+        (status, &seen["data"]["viewer"]["role"]),
+        (200, &json!("CADRE"))
+    );
+    let (_, revoked) = post(
+        &a_address,
+        &admin,
+        "mutation ($n: Int!) { revokeToken(input: { number: $n }) { token { number } } }",
+        json!({ "n": number }),
+    )
+    .await;
+    assert!(revoked["errors"].is_null(), "{revoked}");
+    // The very next request to the other instance.
+    let (status, refused) = post(&b_address, &secret, viewer, json!({})).await;
+    assert_eq!(status, 401, "{refused}");
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"],
+        "UNAUTHENTICATED"
+    );
+    for child in [&mut a, &mut b] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+#[tokio::test]
+async fn when_one_instance_is_killed_mid_write_the_other_answers_and_nothing_is_half_written() {
+    use rural_registry::db::entities::idle_asset;
+    use sea_orm::EntityTrait;
+    if !postgres() {
+        return;
+    }
+    let db = scratch_database("postgres").await;
+    assert!(cli(&db.url, &["seed"]).status.success());
+    let admin = cli(
+        &db.url,
+        &["token", "create", "--role", "admin", "--label", "office"],
+    );
+    let admin = String::from_utf8(admin.stdout)
+        .expect("UTF-8")
+        .trim()
+        .to_owned();
+    let (mut a, a_address) = start(&db.url);
+    let (mut b, b_address) = start(&db.url);
+    let owner = rural_registry::graphql::common::ids::Kind::Party.id(1);
+    let register = "mutation ($i: RegisterIdleAssetInput!) { registerIdleAsset(input: $i) { idleAsset { code } } }";
+    // 16 clients, half on each instance, writing until 3 s have passed; A dies after 1 s.
+    let started = Instant::now();
+    let client = |c: usize| {
+        let address = if c % 2 == 0 {
+            a_address.clone()
+        } else {
+            b_address.clone()
+        };
+        let (admin, owner) = (admin.clone(), owner.clone());
+        async move {
+            let mut acknowledged = Vec::new();
+            let mut refused_after_kill = false;
+            let mut n = 0;
+            while started.elapsed() < Duration::from_secs(3) {
+                n += 1;
+                let code = format!("TWO-{c}-{n}");
+                let input = json!({
+                    "code": code, "kind": "IDLE_FARMHOUSE", "ownerId": owner,
+                    "longitude": 117.164953 + (c as f64) * 1e-5,
+                    "latitude": 28.16099 + (n as f64) * 1e-6,
+                });
+                let sent = reqwest::Client::new()
+                    .post(format!("{address}/graphql"))
+                    .bearer_auth(&admin)
+                    .json(&json!({ "query": register, "variables": { "i": input } }))
+                    .send()
+                    .await;
+                match sent {
+                    Ok(r) => {
+                        let body: Value = r.json().await.unwrap_or(Value::Null);
+                        if body["data"]["registerIdleAsset"]["idleAsset"]["code"] == code.as_str() {
+                            acknowledged.push((code, started.elapsed()));
+                        }
+                    }
+                    Err(_) => {
+                        refused_after_kill = true;
+                        break;
+                    }
+                }
+            }
+            (c, acknowledged, refused_after_kill)
+        }
+    };
+    let killer = async {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        a.kill().expect("kill -9");
+        a.wait().expect("reaped");
+    };
+    let (results, ()) = tokio::join!(futures_util::future::join_all((0..16).map(client)), killer);
+    let mut all = Vec::new();
+    for (c, acknowledged, refused) in results {
+        if c % 2 == 1 {
+            // B's clients go on being answered after A died.
+            assert!(!refused, "client {c} on the surviving instance was refused");
+            assert!(
+                acknowledged
+                    .iter()
+                    .any(|(_, at)| *at > Duration::from_millis(1500)),
+                "client {c}: no write acknowledged after the kill"
+            );
+        }
+        all.extend(acknowledged.into_iter().map(|(code, _)| code));
+    }
+    let out = cli(&db.url, &["check"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let conn = sea_orm::Database::connect(&db.url).await.expect("connect");
+    let stored: std::collections::HashSet<String> = idle_asset::Entity::find()
+        .all(&conn)
+        .await
+        .expect("assets")
+        .into_iter()
+        .map(|a| a.code)
+        .collect();
+    conn.close().await.expect("close");
+    let lost: Vec<_> = all.iter().filter(|c| !stored.contains(*c)).collect();
+    assert!(lost.is_empty(), "acknowledged and lost: {lost:?}");
+    let _ = b.kill();
+    let _ = b.wait();
+}
