@@ -91,7 +91,9 @@ impl App {
                 settings.backup_keep as usize,
             );
         }
-        let locator = Arc::new(RwLock::new(db::places::locator(&db).await?));
+        let locator = Arc::new(RwLock::new(graphql::LocatorSnapshot::new(
+            db::places::versioned_locator(&db).await?,
+        )));
         let schemas = graphql::build_schemas(db.clone(), locator, limits);
         let acceptor = TcpListener::bind(settings.listen.to_string())
             .into_acceptor()

@@ -17,6 +17,7 @@ mod m20261207_000001_shareholdings;
 mod m20261207_000002_share_pledges;
 mod m20261207_000003_targets;
 mod m20261207_000004_asset_tally;
+mod m20261207_000005_boundary_version;
 
 /// Every migration, in the order it runs.
 pub struct Migrator;
@@ -24,7 +25,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        let all: [Box<dyn MigrationTrait>; 9] = [
+        let all: [Box<dyn MigrationTrait>; 10] = [
             Box::new(m20261125_000001_registry_core::Migration),
             Box::new(m20261126_000001_access_tokens::Migration),
             Box::new(m20261127_000001_asset_spatial_key::Migration),
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000002_share_pledges::Migration),
             Box::new(m20261207_000003_targets::Migration),
             Box::new(m20261207_000004_asset_tally::Migration),
+            Box::new(m20261207_000005_boundary_version::Migration),
         ];
         all.into_iter().map(atomic).collect()
     }

@@ -292,3 +292,33 @@ pub async fn district_bounds(conn: &impl ConnectionTrait) -> StoreResult<BBox> {
             max_lat: 85.051_128_779_8,
         }))
 }
+
+/// The boundary version (migration `m20261207_000005_boundary_version`): raised in the
+/// transaction of every change that can move a placement. Inside a write transaction on
+/// PostgreSQL it is read `FOR SHARE`, so that a concurrent boundary change waits for this
+/// transaction, or this one for it, and the placement is made with what is committed.
+pub async fn boundary_version(conn: &impl ConnectionTrait) -> StoreResult<i64> {
+    let sql = match conn.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => {
+            "SELECT version FROM boundary_version WHERE id = 1 FOR SHARE"
+        }
+        _ => "SELECT version FROM boundary_version WHERE id = 1",
+    };
+    let row = conn
+        .query_one_raw(sea_orm::Statement::from_string(
+            conn.get_database_backend(),
+            sql,
+        ))
+        .await?;
+    Ok(row
+        .map(|r| r.try_get_by_index::<i64>(0))
+        .transpose()?
+        .unwrap_or(0))
+}
+
+/// The locator over every stored boundary, with the boundary version it was built from (read
+/// first, so a change committed in between makes the snapshot look older than it is, never newer).
+pub async fn versioned_locator(conn: &impl ConnectionTrait) -> anyhow::Result<(i64, Locator)> {
+    let version = boundary_version(conn).await?;
+    Ok((version, locator(conn).await?))
+}

@@ -16,7 +16,8 @@ use crate::domain::geometry::{Area, Location, Measures, measures};
 use crate::error::AppError;
 use crate::graphql::audit::{AuditEvent, audit_connection, history_of};
 use crate::graphql::common::context::{
-    Details, caller, db_conn, id_or_code, json, locate, patch, record, stored, today, updated,
+    Details, caller, confirm_place, db_conn, id_or_code, json, locate_current, patch, record,
+    stored, today, updated,
 };
 use crate::graphql::common::ids::Kind;
 use crate::graphql::common::loaders::{
@@ -533,8 +534,8 @@ impl DemoSitesMutation {
         }
         .validate(today())
         .map_err(AppError::from)?;
-        let place = locate(ctx, new.location)?;
-        let actor = caller(ctx)
+        let place = locate_current(ctx, new.location).await?;
+        caller(ctx)
             .may_write_in(place.township_id)
             .map_err(AppError::from)?;
         let operator = match &input.operator_id {
@@ -543,6 +544,10 @@ impl DemoSitesMutation {
         };
         let assets = revitalized_assets(ctx, &input.asset_ids).await?;
         let txn = db::begin_write(db_conn(ctx)?).await?;
+        let place = confirm_place(ctx, &txn, new.location, place).await?;
+        let actor = caller(ctx)
+            .may_write_in(place.township_id)
+            .map_err(AppError::from)?;
         if db::demo_sites::by_code(&txn, &new.code).await?.is_some() {
             return Err(AppError::conflict(format!(
                 "a demonstration site with code {} exists",
@@ -606,8 +611,8 @@ impl DemoSitesMutation {
         }
         .validate(today())
         .map_err(AppError::from)?;
-        let place = locate(ctx, new.location)?;
-        let actor = caller(ctx)
+        let place = locate_current(ctx, new.location).await?;
+        caller(ctx)
             .may_write_in(place.township_id)
             .map_err(AppError::from)?;
         let operator = match input.operator_id {
@@ -620,6 +625,10 @@ impl DemoSitesMutation {
             None => None,
         };
         let txn = db::begin_write(db_conn(ctx)?).await?;
+        let place = confirm_place(ctx, &txn, new.location, place).await?;
+        let actor = caller(ctx)
+            .may_write_in(place.township_id)
+            .map_err(AppError::from)?;
         let after = updated(
             "demonstration site",
             db::demo_sites::update(&txn, before.id, input.version, &new, place, operator).await?,

@@ -28,7 +28,7 @@ pub mod targets;
 use async_graphql::{MergedObject, Schema};
 use sea_orm::DatabaseConnection;
 
-pub use common::context::{RequestId, SharedLocator};
+pub use common::context::{LocatorSnapshot, RequestId, SharedLocator};
 pub use common::limits::Limits;
 
 /// The root query: the registry itself, and the credit built on its property rights.

@@ -16,7 +16,9 @@ use crate::error::AppError;
 use crate::graphql::assets::filter::{
     AssetTotal, IdleAssetFilter, IdleAssetOrder, asset_connection,
 };
-use crate::graphql::common::context::{SharedLocator, author, caller, db_conn, id_or_code};
+use crate::graphql::common::context::{
+    LocatorSnapshot, SharedLocator, author, caller, db_conn, id_or_code,
+};
 use crate::graphql::common::ids::Kind;
 use crate::graphql::common::loaders::{
     DbLoader, StatusCountsOf, TownshipKey, VillageCollectiveOf, VillageKey,
@@ -427,7 +429,7 @@ fn place_of(ctx: &Context<'_>, lon: f64, lat: f64, crs: Crs) -> Result<Option<Pl
     let locator = locator
         .read()
         .map_err(|_| AppError::internal("the locator lock is poisoned"))?;
-    Ok(locator.locate(location))
+    Ok(locator.locator.locate(location))
 }
 
 /// Townships and villages (乡镇, 村).
@@ -623,14 +625,11 @@ fn geometry(value: GeoJson, crs: Crs) -> Result<geojson::Geometry, AppError> {
 
 /// After a commit, the shared locator is rebuilt from what is stored.
 pub(crate) async fn refresh_locator(ctx: &Context<'_>) -> Result<()> {
-    let fresh = db::places::locator(db_conn(ctx)?)
+    let fresh = db::places::versioned_locator(db_conn(ctx)?)
         .await
         .map_err(AppError::internal)?;
     let shared = ctx.data::<SharedLocator>()?;
-    let mut guard = shared
-        .write()
-        .map_err(|_| AppError::internal("the locator lock is poisoned"))?;
-    *guard = fresh;
+    crate::graphql::common::context::replace_if_newer(shared, LocatorSnapshot::new(fresh))?;
     Ok(())
 }
 

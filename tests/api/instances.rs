@@ -1,5 +1,7 @@
-//! Several server processes over one PostgreSQL database, as behind a load balancer: a token
-//! revoked through one is refused by the other at its next request, and when one is killed
+//! Several server processes over one PostgreSQL database, as behind a load balancer: a boundary
+//! changed through one (or by the command line) places the next asset registered through the
+//! other; a token revoked through one is refused by the other at its next request; and when one
+//! is killed
 //! (SIGKILL) in the middle of 16 clients' writes the other goes on answering, nothing is
 //! half-written, and the check passes. (Skipped without `TEST_DATABASE_URL`: SQLite is one
 //! process's file.)
@@ -12,11 +14,22 @@ use serde_json::{Value, json};
 
 use crate::helpers::scratch_database;
 
-/// The server binary on `url` (which already holds the demo district) and its address.
-fn start(url: &str) -> (Child, String) {
+/// A server process, killed when dropped: a failed assertion never leaves one running.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The server binary on `url` (which holds the demo district, or is meant to stay empty) and
+/// its address.
+fn start(url: &str) -> (Server, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_rural-registry"))
         .args(["--database-url", url, "--log", "warn", "serve"])
-        .args(["--listen", "127.0.0.1:0"])
+        .args(["--listen", "127.0.0.1:0", "--no-demo"])
         .stdout(Stdio::piped())
         .spawn()
         .expect("serve starts");
@@ -25,7 +38,7 @@ fn start(url: &str) -> (Child, String) {
     let address = first.rsplit(' ').next().expect("an address").to_owned();
     // Read whatever else it says, so that it never writes to a closed pipe.
     std::thread::spawn(move || lines.for_each(drop));
-    (child, address)
+    (Server(child), address)
 }
 
 async fn post(address: &str, token: &str, query: &str, variables: Value) -> (u16, Value) {
@@ -75,8 +88,8 @@ async fn a_token_revoked_on_one_instance_is_refused_by_the_other_at_once() {
         .expect("UTF-8")
         .trim()
         .to_owned();
-    let (mut a, a_address) = start(&db.url);
-    let (mut b, b_address) = start(&db.url);
+    let (a, a_address) = start(&db.url);
+    let (b, b_address) = start(&db.url);
     let (_, created) = post(
         &a_address,
         &admin,
@@ -110,10 +123,7 @@ async fn a_token_revoked_on_one_instance_is_refused_by_the_other_at_once() {
         refused["errors"][0]["extensions"]["code"],
         "UNAUTHENTICATED"
     );
-    for child in [&mut a, &mut b] {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
+    drop((a, b));
 }
 
 #[tokio::test]
@@ -134,7 +144,7 @@ async fn when_one_instance_is_killed_mid_write_the_other_answers_and_nothing_is_
         .trim()
         .to_owned();
     let (mut a, a_address) = start(&db.url);
-    let (mut b, b_address) = start(&db.url);
+    let (b, b_address) = start(&db.url);
     let owner = rural_registry::graphql::common::ids::Kind::Party.id(1);
     let register = "mutation ($i: RegisterIdleAssetInput!) { registerIdleAsset(input: $i) { idleAsset { code } } }";
     // 16 clients, half on each instance, writing until 3 s have passed; A dies after 1 s.
@@ -182,8 +192,8 @@ async fn when_one_instance_is_killed_mid_write_the_other_answers_and_nothing_is_
     };
     let killer = async {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        a.kill().expect("kill -9");
-        a.wait().expect("reaped");
+        a.0.kill().expect("kill -9");
+        a.0.wait().expect("reaped");
     };
     let (results, ()) = tokio::join!(futures_util::future::join_all((0..16).map(client)), killer);
     let mut all = Vec::new();
@@ -217,6 +227,129 @@ async fn when_one_instance_is_killed_mid_write_the_other_answers_and_nothing_is_
     conn.close().await.expect("close");
     let lost: Vec<_> = all.iter().filter(|c| !stored.contains(*c)).collect();
     assert!(lost.is_empty(), "acknowledged and lost: {lost:?}");
-    let _ = b.kill();
-    let _ = b.wait();
+    drop(b);
+}
+
+fn rect(x0: f64, x1: f64) -> Value {
+    json!({ "type": "Polygon", "coordinates": [[[x0, 28.0], [x1, 28.0], [x1, 28.1], [x0, 28.1], [x0, 28.0]]] })
+}
+
+#[tokio::test]
+async fn a_boundary_changed_through_one_instance_places_the_next_asset_on_the_other() {
+    if !postgres() {
+        return;
+    }
+    let db = scratch_database("postgres").await;
+    assert!(cli(&db.url, &["migrate"]).status.success());
+    let admin = cli(
+        &db.url,
+        &["token", "create", "--role", "admin", "--label", "office"],
+    );
+    let admin = String::from_utf8(admin.stdout)
+        .expect("UTF-8")
+        .trim()
+        .to_owned();
+    // Both start on a registry with no place at all.
+    let (a, a_address) = start(&db.url);
+    let (b, b_address) = start(&db.url);
+    let on = |address: &str, query: &'static str, variables: Value| {
+        let (address, admin) = (address.to_owned(), admin.clone());
+        async move {
+            let (_, r) = post(&address, &admin, query, variables).await;
+            assert!(r["errors"].is_null(), "{r}");
+            r
+        }
+    };
+    const TOWNSHIP: &str = "mutation ($b: GeoJSON!) { upsertTownship(input: { code: \"369901901000\", name: \"测试镇\", boundary: $b }) { township { code } } }";
+    const VILLAGE: &str = "mutation ($code: String!, $b: GeoJSON!) { upsertVillage(input: { townshipCode: \"369901901000\", code: $code, name: \"测试村\", boundary: $b }) { village { code } } }";
+    const REGISTER: &str = "mutation ($i: RegisterIdleAssetInput!) { registerIdleAsset(input: $i) { idleAsset { village { code } } } }";
+    on(&a_address, TOWNSHIP, json!({ "b": rect(117.0, 117.1) })).await;
+    on(
+        &a_address,
+        VILLAGE,
+        json!({ "code": "369901901201", "b": rect(117.0, 117.05) }),
+    )
+    .await;
+    on(
+        &a_address,
+        VILLAGE,
+        json!({ "code": "369901901202", "b": rect(117.05, 117.1) }),
+    )
+    .await;
+    let party = on(
+        &a_address,
+        "mutation { registerParty(input: { kind: HOUSEHOLD, name: \"测试户\", householdNo: \"H-1\" }) { party { id } } }",
+        json!({}),
+    )
+    .await;
+    let owner = party["data"]["registerParty"]["party"]["id"].clone();
+    let register = |address: &str, code: &'static str, lon: f64| {
+        let input = json!({ "code": code, "kind": "IDLE_FARMHOUSE", "ownerId": owner, "longitude": lon, "latitude": 28.05 });
+        let on = on.clone();
+        let address = address.to_owned();
+        async move {
+            let r = on(&address, REGISTER, json!({ "i": input })).await;
+            r["data"]["registerIdleAsset"]["idleAsset"]["village"]["code"].clone()
+        }
+    };
+    // B never saw a boundary change, yet places by the boundaries A committed.
+    assert_eq!(
+        register(&b_address, "B-1", 117.07).await,
+        json!("369901901202")
+    );
+    // A moves the border between the two villages past the point.
+    on(
+        &a_address,
+        VILLAGE,
+        json!({ "code": "369901901202", "b": rect(117.08, 117.1) }),
+    )
+    .await;
+    on(
+        &a_address,
+        VILLAGE,
+        json!({ "code": "369901901201", "b": rect(117.0, 117.08) }),
+    )
+    .await;
+    assert_eq!(
+        register(&b_address, "B-2", 117.07).await,
+        json!("369901901201")
+    );
+    // The command line moves it back while both serve.
+    let file = tempfile::NamedTempFile::new().expect("a file");
+    std::fs::write(
+        file.path(),
+        "code,name,townshipCode,centerLon,centerLat,boundary\n\
+         369901901201,测试村,369901901000,117.025,28.05,\"POLYGON((117.0 28.0,117.05 28.0,117.05 28.1,117.0 28.1,117.0 28.0))\"\n\
+         369901901202,测试村,369901901000,117.075,28.05,\"POLYGON((117.05 28.0,117.1 28.0,117.1 28.1,117.05 28.1,117.05 28.0))\"\n",
+    )
+    .expect("write");
+    let out = cli(
+        &db.url,
+        &[
+            "import",
+            "villages",
+            file.path().to_str().expect("UTF-8"),
+            "--upsert",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        register(&b_address, "B-3", 117.07).await,
+        json!("369901901202")
+    );
+    assert_eq!(
+        register(&a_address, "A-1", 117.07).await,
+        json!("369901901202")
+    );
+    let out = cli(&db.url, &["check"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    drop((a, b));
 }

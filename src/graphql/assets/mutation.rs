@@ -12,7 +12,8 @@ use crate::domain::assets::{
 use crate::domain::datum::Crs;
 use crate::error::AppError;
 use crate::graphql::common::context::{
-    caller, db_conn, footprint, json, locate, patch, record, stored, today, updated,
+    caller, confirm_place, db_conn, footprint, json, locate_current, patch, record, stored, today,
+    updated,
 };
 use crate::graphql::common::ids;
 use crate::graphql::common::ids::Kind;
@@ -229,12 +230,16 @@ impl AssetsMutation {
             address: input.address,
         };
         let attrs = draft.validate(today()).map_err(AppError::from)?;
-        let place = locate(ctx, attrs.location)?;
-        let actor = caller(ctx)
+        let place = locate_current(ctx, attrs.location).await?;
+        caller(ctx)
             .may_write_in(place.township_id)
             .map_err(AppError::from)?;
         let owner = party_id(ctx, &input.owner_id, "ownerId").await?;
         let txn = db::begin_write(db_conn(ctx)?).await?;
+        let place = confirm_place(ctx, &txn, attrs.location, place).await?;
+        let actor = caller(ctx)
+            .may_write_in(place.township_id)
+            .map_err(AppError::from)?;
         if db::assets::by_code(&txn, &attrs.code).await?.is_some() {
             return Err(AppError::conflict(format!(
                 "an asset with code {} is already registered",
@@ -300,12 +305,12 @@ impl AssetsMutation {
         patch(&mut draft.owner_willingness, input.owner_willingness);
         patch(&mut draft.address, input.address);
         let attrs = draft.validate(today()).map_err(AppError::from)?;
-        let place = locate(ctx, attrs.location)?;
+        let place = locate_current(ctx, attrs.location).await?;
         // A cadre may neither change an asset of another township nor move one out of its own.
         caller(ctx)
             .may_write_in(before.township_id)
             .map_err(AppError::from)?;
-        let actor = caller(ctx)
+        caller(ctx)
             .may_write_in(place.township_id)
             .map_err(AppError::from)?;
         let owner = match &input.owner_id {
@@ -313,6 +318,10 @@ impl AssetsMutation {
             None => before.owner_id,
         };
         let txn = db::begin_write(db_conn(ctx)?).await?;
+        let place = confirm_place(ctx, &txn, attrs.location, place).await?;
+        let actor = caller(ctx)
+            .may_write_in(place.township_id)
+            .map_err(AppError::from)?;
         check_overlap(&txn, attrs.footprint.as_ref(), Some(before.id)).await?;
         let after = updated(
             "idle asset",

@@ -42,8 +42,33 @@ pub(crate) fn stored<T>(parsed: Result<T, UnknownCode>) -> Result<T> {
     parsed.map_err(|e| AppError::internal(e).into())
 }
 
-/// The boundaries every location is placed against, shared by all requests.
-pub type SharedLocator = Arc<RwLock<Locator>>;
+/// The boundaries every location is placed against, shared by all requests, with the boundary
+/// version they were read at (`db::places::boundary_version`).
+pub type SharedLocator = Arc<RwLock<LocatorSnapshot>>;
+
+/// A locator and the boundary version it was built from.
+pub struct LocatorSnapshot {
+    pub version: i64,
+    pub locator: Locator,
+}
+
+impl LocatorSnapshot {
+    pub fn new((version, locator): (i64, Locator)) -> Self {
+        Self { version, locator }
+    }
+}
+
+/// Puts `fresh` in place of the shared snapshot unless the shared one is as new or newer: two
+/// reloads racing never leave the older one.
+pub fn replace_if_newer(shared: &SharedLocator, fresh: LocatorSnapshot) -> Result<(), AppError> {
+    let mut guard = shared
+        .write()
+        .map_err(|_| AppError::internal("the locator lock is poisoned"))?;
+    if fresh.version >= guard.version {
+        *guard = fresh;
+    }
+    Ok(())
+}
 
 /// The id of the HTTP request, recorded with every change it makes.
 #[derive(Debug, Clone)]
@@ -106,13 +131,61 @@ pub(crate) fn locate(ctx: &Context<'_>, location: Location) -> Result<Placement>
     let locator = locator
         .read()
         .map_err(|_| AppError::internal("the locator lock is poisoned"))?;
-    locator.locate(location).ok_or_else(|| {
+    locator.locator.locate(location).ok_or_else(|| {
         AppError::from(GeometryError::OutsideDistrict {
             lon: location.lon(),
             lat: location.lat(),
         })
         .into()
     })
+}
+
+/// Reloads the shared locator through `conn` when the stored boundary version is not the one it
+/// was built from (another instance, or an import, changed a boundary); says whether it did.
+async fn refresh_if_stale(ctx: &Context<'_>, conn: &impl sea_orm::ConnectionTrait) -> Result<bool> {
+    let shared = ctx.data::<SharedLocator>()?;
+    let now = crate::db::places::boundary_version(conn).await?;
+    let current = shared
+        .read()
+        .map_err(|_| AppError::internal("the locator lock is poisoned"))?
+        .version;
+    if now == current {
+        return Ok(false);
+    }
+    tracing::info!(
+        from = current,
+        to = now,
+        "boundaries changed elsewhere: reloading the locator"
+    );
+    let fresh = crate::db::places::versioned_locator(conn)
+        .await
+        .map_err(AppError::internal)?;
+    replace_if_newer(shared, LocatorSnapshot::new(fresh))?;
+    Ok(true)
+}
+
+/// [`locate`] by the boundaries stored now: the shared locator is reloaded first when another
+/// instance or an import changed a boundary since it was built (one small read).
+pub(crate) async fn locate_current(ctx: &Context<'_>, location: Location) -> Result<Placement> {
+    refresh_if_stale(ctx, db_conn(ctx)?).await?;
+    locate(ctx, location)
+}
+
+/// The placement of `location` as of the boundaries committed now, checked inside the write
+/// transaction `txn` (on PostgreSQL the version is read `FOR SHARE`, so no boundary change
+/// commits between this check and the write): `placed` when nothing changed since it was made,
+/// else placed again by the reloaded locator.
+pub(crate) async fn confirm_place(
+    ctx: &Context<'_>,
+    txn: &sea_orm::DatabaseTransaction,
+    location: Location,
+    placed: Placement,
+) -> Result<Placement> {
+    if refresh_if_stale(ctx, txn).await? {
+        locate(ctx, location)
+    } else {
+        Ok(placed)
+    }
 }
 
 pub(crate) fn footprint(
