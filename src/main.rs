@@ -28,7 +28,7 @@ async fn main() -> anyhow::Result<()> {
 
     let database = shared.database_url.as_str();
     match command {
-        Command::Serve(args) => commands::serve::run(args).await,
+        Command::Serve(args) => commands::serve::run(*args).await,
         Command::Migrate => commands::migrate::run(database).await,
         Command::Seed => commands::seed::run(database).await,
         Command::Token { action } => commands::token::run(database, action).await,

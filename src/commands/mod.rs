@@ -45,7 +45,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Migrate, load the demo district into an empty database, and serve (the default).
-    Serve(serve::Args),
+    Serve(Box<serve::Args>),
     /// Bring the database schema up to date.
     Migrate,
     /// Load the demo district; a second run adds nothing.

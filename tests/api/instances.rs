@@ -150,7 +150,7 @@ async fn when_one_instance_is_killed_mid_write_the_other_answers_and_nothing_is_
     // 16 clients, half on each instance, writing until 3 s have passed; A dies after 1 s.
     let started = Instant::now();
     let client = |c: usize| {
-        let address = if c % 2 == 0 {
+        let address = if c.is_multiple_of(2) {
             a_address.clone()
         } else {
             b_address.clone()
@@ -285,7 +285,6 @@ async fn a_boundary_changed_through_one_instance_places_the_next_asset_on_the_ot
     let owner = party["data"]["registerParty"]["party"]["id"].clone();
     let register = |address: &str, code: &'static str, lon: f64| {
         let input = json!({ "code": code, "kind": "IDLE_FARMHOUSE", "ownerId": owner, "longitude": lon, "latitude": 28.05 });
-        let on = on.clone();
         let address = address.to_owned();
         async move {
             let r = on(&address, REGISTER, json!({ "i": input })).await;
