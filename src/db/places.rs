@@ -294,12 +294,13 @@ pub async fn district_bounds(conn: &impl ConnectionTrait) -> StoreResult<BBox> {
 }
 
 /// The boundary version (migration `m20261207_000005_boundary_version`): raised in the
-/// transaction of every change that can move a placement. Inside a write transaction on
-/// PostgreSQL it is read `FOR SHARE`, so that a concurrent boundary change waits for this
-/// transaction, or this one for it, and the placement is made with what is committed.
-pub async fn boundary_version(conn: &impl ConnectionTrait) -> StoreResult<i64> {
+/// transaction of every change that can move a placement. `for_share` is for a write
+/// transaction that places: on PostgreSQL the row is then read `FOR SHARE`, so that a concurrent
+/// boundary change waits for this transaction, or this one for it, and the placement is made with
+/// what is committed. (SQLite's one writer at a time needs no lock.)
+pub async fn boundary_version(conn: &impl ConnectionTrait, for_share: bool) -> StoreResult<i64> {
     let sql = match conn.get_database_backend() {
-        sea_orm::DatabaseBackend::Postgres => {
+        sea_orm::DatabaseBackend::Postgres if for_share => {
             "SELECT version FROM boundary_version WHERE id = 1 FOR SHARE"
         }
         _ => "SELECT version FROM boundary_version WHERE id = 1",
@@ -319,6 +320,6 @@ pub async fn boundary_version(conn: &impl ConnectionTrait) -> StoreResult<i64> {
 /// The locator over every stored boundary, with the boundary version it was built from (read
 /// first, so a change committed in between makes the snapshot look older than it is, never newer).
 pub async fn versioned_locator(conn: &impl ConnectionTrait) -> anyhow::Result<(i64, Locator)> {
-    let version = boundary_version(conn).await?;
+    let version = boundary_version(conn, false).await?;
     Ok((version, locator(conn).await?))
 }

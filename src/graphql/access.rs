@@ -246,10 +246,7 @@ impl Viewer {
 }
 
 fn signed<'a>(ctx: &Context<'a>) -> Option<&'a crate::domain::access::Actor> {
-    match caller(ctx) {
-        crate::domain::access::Caller::Signed(actor) => Some(actor),
-        crate::domain::access::Caller::Anonymous => None,
-    }
+    caller(ctx).actor("viewer").ok()
 }
 
 #[Object]

@@ -371,22 +371,25 @@ async fn audit_trail(conn: &DatabaseConnection) -> anyhow::Result<Outcome> {
          never pass the record's",
     );
     let events = db::check::events(conn).await?;
+    // One pass over the trail: each record's own events, by table and id, in the order written;
+    // and the bulk loads (few), kept apart.
+    let mut own: HashMap<(&str, i64), Vec<&EventStamp>> = HashMap::new();
+    let mut bulk: Vec<&EventStamp> = Vec::new();
+    for e in &events {
+        match e.entity_id {
+            Some(id) => own.entry((e.entity.as_str(), id)).or_default().push(e),
+            None => bulk.push(e),
+        }
+    }
     for table in AUDITED {
         // A bulk load covers the records it wrote: those changed at or before it.
-        let last_load = events
-            .iter()
-            .filter(|e| loads(e, table))
-            .map(|e| e.at)
-            .max();
-        let mut own: HashMap<i64, Vec<&EventStamp>> = HashMap::new();
-        for e in events.iter().filter(|e| e.entity == table) {
-            if let Some(id) = e.entity_id {
-                own.entry(id).or_default().push(e);
-            }
-        }
+        let last_load = bulk.iter().filter(|e| loads(e, table)).map(|e| e.at).max();
         for r in db::check::stamps(conn, table).await? {
             out.examined += 1;
-            let mine = own.get(&r.id).map(Vec::as_slice).unwrap_or_default();
+            let mine = own
+                .get(&(table, r.id))
+                .map(Vec::as_slice)
+                .unwrap_or_default();
             let loaded = |t: DateTime<Utc>| last_load.is_some_and(|at| at >= t);
             if mine.is_empty() && !loaded(r.created_at) {
                 out.problem(|| {

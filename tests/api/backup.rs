@@ -12,15 +12,7 @@ use rural_registry::db::entities::idle_asset;
 use sea_orm::{Database, EntityTrait};
 use serde_json::json;
 
-use crate::helpers::{TestApp, scratch_database, spawn_apps};
-
-fn cli(url: &str, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_rural-registry"))
-        .args(["--database-url", url, "--log", "warn"])
-        .args(args)
-        .output()
-        .expect("run rural-registry")
-}
+use crate::helpers::{TestApp, cli, scratch_database, spawn_apps};
 
 async fn codes(url: &str) -> HashSet<String> {
     let db = Database::connect(url).await.expect("connect");

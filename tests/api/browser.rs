@@ -306,6 +306,53 @@ impl DevTools {
         Ok(())
     }
 
+    /// Turns on what a page test watches: page, network and runtime events, and, installed
+    /// before any page script runs, a record of every Content-Security-Policy violation in
+    /// `window.__cspViolations` (so a blocked resource is recorded even when the page would work
+    /// without it).
+    pub async fn watch(&mut self) -> anyhow::Result<()> {
+        self.call("Page.enable", json!({})).await?;
+        self.call(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({ "source": "window.__cspViolations = [];\
+                document.addEventListener('securitypolicyviolation', (e) =>\
+                window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));" }),
+        )
+        .await?;
+        self.call("Network.enable", json!({})).await?;
+        self.call("Runtime.enable", json!({})).await?;
+        Ok(())
+    }
+
+    /// Fails on any exception thrown, or error or warning logged, in the page so far.
+    pub fn assert_quiet(&self) -> anyhow::Result<()> {
+        let exceptions = self.events("Runtime.exceptionThrown");
+        ensure!(exceptions.is_empty(), "{exceptions:#?}");
+        let errors: Vec<_> = self
+            .events("Runtime.consoleAPICalled")
+            .into_iter()
+            .filter(|e| matches!(e["params"]["type"].as_str(), Some("error" | "warning")))
+            .collect();
+        ensure!(errors.is_empty(), "console: {errors:#?}");
+        Ok(())
+    }
+
+    /// Writes the page as it looks to `target/screenshots/NAME.png`, for a reviewer.
+    pub async fn screenshot(&mut self, name: &str) -> anyhow::Result<()> {
+        use base64::Engine as _;
+        let shot = self
+            .call("Page.captureScreenshot", json!({ "format": "png" }))
+            .await?;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().context("a screenshot")?)?;
+        let folder = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("target")
+            .join("screenshots");
+        std::fs::create_dir_all(&folder)?;
+        std::fs::write(folder.join(format!("{name}.png")), png)?;
+        Ok(())
+    }
+
     pub fn events(&self, method: &str) -> Vec<&Value> {
         self.events
             .iter()

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_apps};
+use crate::helpers::{TestApp, cli, spawn_apps};
 
 const CHECK: &str = "{ integrityCheck { ok problems engine \
                      outcomes { code name examined problems examples } } }";
@@ -96,16 +96,7 @@ async fn the_demo_passes_and_the_command_line_says_so() {
             app.engine
         );
 
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_rural-registry"))
-            .args([
-                "--database-url",
-                &app.database_url,
-                "--log",
-                "warn",
-                "check",
-            ])
-            .output()
-            .expect("run check");
+        let out = cli(&app.database_url, &["check"]);
         let said = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "{}: {said}", app.engine);
         assert!(said.contains("no problems found"), "{}: {said}", app.engine);
@@ -137,16 +128,7 @@ async fn a_broken_rule_fails_the_command_with_its_line() {
              WHERE right_id = (SELECT MIN(right_id) FROM right_holder)",
         )
         .await;
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_rural-registry"))
-            .args([
-                "--database-url",
-                &app.database_url,
-                "--log",
-                "warn",
-                "check",
-            ])
-            .output()
-            .expect("run check");
+        let out = cli(&app.database_url, &["check"]);
         let said = String::from_utf8_lossy(&out.stdout);
         assert!(!out.status.success(), "{}: {said}", app.engine);
         assert!(
@@ -159,11 +141,7 @@ async fn a_broken_rule_fails_the_command_with_its_line() {
             "{}",
             app.engine
         );
-        let json = std::process::Command::new(env!("CARGO_BIN_EXE_rural-registry"))
-            .args(["--database-url", &app.database_url, "--log", "warn"])
-            .args(["check", "--json"])
-            .output()
-            .expect("run check");
+        let json = cli(&app.database_url, &["check", "--json"]);
         let report: Value = serde_json::from_slice(&json.stdout).expect("a JSON report");
         assert!(!json.status.success(), "{}", app.engine);
         assert_eq!(
@@ -481,13 +459,7 @@ async fn the_check_passes_on_a_100000_asset_synthetic_district() {
     }
     for engine in engines {
         let target = crate::helpers::scratch_database(engine).await;
-        let run = |args: &[&str]| {
-            std::process::Command::new(env!("CARGO_BIN_EXE_rural-registry"))
-                .args(["--database-url", &target.url, "--log", "warn"])
-                .args(args)
-                .output()
-                .expect("run rural-registry")
-        };
+        let run = |args: &[&str]| cli(&target.url, args);
         let out = run(&["gen-synthetic", "--assets", "100000"]);
         assert!(
             out.status.success(),

@@ -54,8 +54,7 @@ async fn the_dashboard_shows_each_townships_progress_as_the_api_gives_it() -> an
 }
 
 async fn compare(page: &mut DevTools, app: &TestApp) -> anyhow::Result<()> {
-    page.call("Page.enable", json!({})).await?;
-    page.call("Runtime.enable", json!({})).await?;
+    page.watch().await?;
     let navigation = page
         .call(
             "Page.navigate",
@@ -142,14 +141,7 @@ async fn compare(page: &mut DevTools, app: &TestApp) -> anyhow::Result<()> {
     );
     let with_targets = api.iter().filter(|t| !t.1.is_empty()).count();
     ensure!(with_targets > 0, "the demo sets targets for {year}");
-    crate::map_page::screenshot(page, "dashboard").await?;
-    let exceptions = page.events("Runtime.exceptionThrown");
-    ensure!(exceptions.is_empty(), "{exceptions:#?}");
-    let errors: Vec<_> = page
-        .events("Runtime.consoleAPICalled")
-        .into_iter()
-        .filter(|e| matches!(e["params"]["type"].as_str(), Some("error" | "warning")))
-        .collect();
-    ensure!(errors.is_empty(), "console: {errors:#?}");
+    page.screenshot("dashboard").await?;
+    page.assert_quiet()?;
     Ok(())
 }

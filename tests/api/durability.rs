@@ -126,28 +126,6 @@ async fn a_migration_that_fails_half_way_leaves_the_database_as_it_was() {
     }
 }
 
-/// The server binary on `url`, its address and the ADMIN token it prints on first start.
-fn serve(url: &str) -> (std::process::Child, String, String) {
-    use std::io::{BufRead, BufReader};
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rural-registry"))
-        .args(["--database-url", url, "--log", "warn", "serve"])
-        .args(["--listen", "127.0.0.1:0"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("serve starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let mut next = || lines.next().expect("a line").expect("text");
-    let first = next();
-    let address = first.rsplit(' ').next().expect("an address").to_owned();
-    let _graphiql = next();
-    let _heading = next();
-    let secret = next().trim().to_owned();
-    assert!(secret.starts_with("rr_"), "{first} / {secret}");
-    // Read whatever else it says, so that it never writes to a closed pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    (child, address, secret)
-}
-
 /// Registers assets until a request fails; returns the codes the server acknowledged.
 async fn register_until_refused(address: &str, secret: &str, client: usize) -> Vec<String> {
     const REGISTER: &str = "mutation ($i: RegisterIdleAssetInput!) { \
@@ -197,17 +175,22 @@ async fn a_server_killed_while_writing_keeps_every_acknowledged_write_and_passes
     for engine in engines {
         let target = crate::helpers::scratch_database(engine).await;
         let url = target.url.clone();
-        let (mut child, address, secret) = tokio::task::spawn_blocking(move || serve(&url))
-            .await
-            .expect("the server thread");
+        let mut server =
+            tokio::task::spawn_blocking(move || crate::helpers::ServerProcess::start(&url, true))
+                .await
+                .expect("the server thread");
+        let (address, secret) = (
+            server.address.clone(),
+            server.admin.clone().expect("the demo's ADMIN token"),
+        );
         let writers = futures_util::future::join_all(
             (0..8).map(|c| register_until_refused(&address, &secret, c)),
         );
         let killer = async {
             tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
             // SIGKILL: no shutdown, no flush, transactions cut off wherever they are.
-            child.kill().expect("kill -9");
-            child.wait().expect("reaped")
+            server.child.kill().expect("kill -9");
+            server.child.wait().expect("reaped")
         };
         let (acknowledged, status) = tokio::join!(writers, killer);
         assert!(!status.success(), "{engine}: the server was killed");
@@ -218,10 +201,7 @@ async fn a_server_killed_while_writing_keeps_every_acknowledged_write_and_passes
             acknowledged.len()
         );
 
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_rural-registry"))
-            .args(["--database-url", &target.url, "--log", "warn", "check"])
-            .output()
-            .expect("run check");
+        let out = crate::helpers::cli(&target.url, &["check"]);
         assert!(
             out.status.success(),
             "{engine}: {}{}",

@@ -133,18 +133,7 @@ async fn run_example_query(chromium: &Path, address: &str) -> anyhow::Result<()>
 /// What a cadre does: open GraphiQL, look at the docs, press ▶; and what a cadre cannot see: no
 /// request leaves for another host, and the page's security policy is never hit.
 async fn use_graphiql(page: &mut DevTools, address: &str) -> anyhow::Result<()> {
-    page.call("Page.enable", json!({})).await?;
-    // Installed before any page script runs, so that a resource the policy blocks is recorded
-    // even when GraphiQL would work without it.
-    page.call(
-        "Page.addScriptToEvaluateOnNewDocument",
-        json!({ "source": "window.__cspViolations = [];\
-            document.addEventListener('securitypolicyviolation', (e) =>\
-            window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));" }),
-    )
-    .await?;
-    page.call("Network.enable", json!({})).await?;
-    page.call("Runtime.enable", json!({})).await?;
+    page.watch().await?;
     let navigation = page
         .call(
             "Page.navigate",

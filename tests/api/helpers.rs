@@ -338,3 +338,66 @@ pub async fn scratch_database(engine: &str) -> ScratchDatabase {
         _database: database,
     }
 }
+
+/// `rural-registry --database-url URL --log warn ARGS…`, run to its end.
+pub fn cli(url: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_rural-registry"))
+        .args(["--database-url", url, "--log", "warn"])
+        .args(args)
+        .output()
+        .expect("run rural-registry")
+}
+
+/// A `rural-registry serve` process on a free port, killed when dropped: a failed assertion
+/// never leaves one running.
+pub struct ServerProcess {
+    pub child: std::process::Child,
+    /// `http://127.0.0.1:PORT`
+    pub address: String,
+    /// The ADMIN token it printed, when it loaded the demo district.
+    pub admin: Option<String>,
+}
+
+impl ServerProcess {
+    /// Serves `url`. With `demo`, the database is empty and the server loads the demo district
+    /// and prints its ADMIN token; without, it serves what is there (`--no-demo`).
+    pub fn start(url: &str, demo: bool) -> Self {
+        use std::io::{BufRead, BufReader};
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_rural-registry"));
+        command
+            .args(["--database-url", url, "--log", "warn", "serve"])
+            .args(["--listen", "127.0.0.1:0"]);
+        if !demo {
+            command.arg("--no-demo");
+        }
+        let mut child = command
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("serve starts");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let mut next = || lines.next().expect("a line").expect("text");
+        let first = next();
+        let address = first.rsplit(' ').next().expect("an address").to_owned();
+        let _graphiql = next();
+        let admin = demo.then(|| {
+            let _heading = next();
+            let secret = next().trim().to_owned();
+            assert!(secret.starts_with("rr_"), "{first} / {secret}");
+            secret
+        });
+        // Read whatever else it says, so that it never writes to a closed pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Self {
+            child,
+            address,
+            admin,
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -6,40 +6,11 @@
 //! half-written, and the check passes. (Skipped without `TEST_DATABASE_URL`: SQLite is one
 //! process's file.)
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::scratch_database;
-
-/// A server process, killed when dropped: a failed assertion never leaves one running.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The server binary on `url` (which holds the demo district, or is meant to stay empty) and
-/// its address.
-fn start(url: &str) -> (Server, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rural-registry"))
-        .args(["--database-url", url, "--log", "warn", "serve"])
-        .args(["--listen", "127.0.0.1:0", "--no-demo"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("serve starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let first = lines.next().expect("a line").expect("text");
-    let address = first.rsplit(' ').next().expect("an address").to_owned();
-    // Read whatever else it says, so that it never writes to a closed pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    (Server(child), address)
-}
+use crate::helpers::{ServerProcess, cli, scratch_database};
 
 async fn post(address: &str, token: &str, query: &str, variables: Value) -> (u16, Value) {
     let r = reqwest::Client::new()
@@ -51,14 +22,6 @@ async fn post(address: &str, token: &str, query: &str, variables: Value) -> (u16
         .expect("sent");
     let status = r.status().as_u16();
     (status, r.json().await.expect("JSON"))
-}
-
-fn cli(url: &str, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_rural-registry"))
-        .args(["--database-url", url, "--log", "warn"])
-        .args(args)
-        .output()
-        .expect("run rural-registry")
 }
 
 fn postgres() -> bool {
@@ -88,8 +51,10 @@ async fn a_token_revoked_on_one_instance_is_refused_by_the_other_at_once() {
         .expect("UTF-8")
         .trim()
         .to_owned();
-    let (a, a_address) = start(&db.url);
-    let (b, b_address) = start(&db.url);
+    let a = ServerProcess::start(&db.url, false);
+    let a_address = a.address.clone();
+    let b = ServerProcess::start(&db.url, false);
+    let b_address = b.address.clone();
     let (_, created) = post(
         &a_address,
         &admin,
@@ -143,8 +108,10 @@ async fn when_one_instance_is_killed_mid_write_the_other_answers_and_nothing_is_
         .expect("UTF-8")
         .trim()
         .to_owned();
-    let (mut a, a_address) = start(&db.url);
-    let (b, b_address) = start(&db.url);
+    let mut a = ServerProcess::start(&db.url, false);
+    let a_address = a.address.clone();
+    let b = ServerProcess::start(&db.url, false);
+    let b_address = b.address.clone();
     let owner = rural_registry::graphql::common::ids::Kind::Party.id(1);
     let register = "mutation ($i: RegisterIdleAssetInput!) { registerIdleAsset(input: $i) { idleAsset { code } } }";
     // 16 clients, half on each instance, writing until 3 s have passed; A dies after 1 s.
@@ -192,8 +159,8 @@ async fn when_one_instance_is_killed_mid_write_the_other_answers_and_nothing_is_
     };
     let killer = async {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        a.0.kill().expect("kill -9");
-        a.0.wait().expect("reaped");
+        a.child.kill().expect("kill -9");
+        a.child.wait().expect("reaped");
     };
     let (results, ()) = tokio::join!(futures_util::future::join_all((0..16).map(client)), killer);
     let mut all = Vec::new();
@@ -250,8 +217,10 @@ async fn a_boundary_changed_through_one_instance_places_the_next_asset_on_the_ot
         .trim()
         .to_owned();
     // Both start on a registry with no place at all.
-    let (a, a_address) = start(&db.url);
-    let (b, b_address) = start(&db.url);
+    let a = ServerProcess::start(&db.url, false);
+    let a_address = a.address.clone();
+    let b = ServerProcess::start(&db.url, false);
+    let b_address = b.address.clone();
     let on = |address: &str, query: &'static str, variables: Value| {
         let (address, admin) = (address.to_owned(), admin.clone());
         async move {

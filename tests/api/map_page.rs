@@ -149,16 +149,7 @@ async fn go(page: &mut DevTools, centre: [f64; 2], zoom: f64) -> anyhow::Result<
 }
 
 async fn look(page: &mut DevTools, app: &TestApp) -> anyhow::Result<()> {
-    page.call("Page.enable", json!({})).await?;
-    page.call(
-        "Page.addScriptToEvaluateOnNewDocument",
-        json!({ "source": "window.__cspViolations = [];\
-            document.addEventListener('securitypolicyviolation', (e) =>\
-            window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));" }),
-    )
-    .await?;
-    page.call("Network.enable", json!({})).await?;
-    page.call("Runtime.enable", json!({})).await?;
+    page.watch().await?;
 
     // A demo asset and its true position, as the district office sees it.
     let r = app
@@ -223,7 +214,7 @@ async fn look(page: &mut DevTools, app: &TestApp) -> anyhow::Result<()> {
         .evaluate("document.getElementById('who').innerText")
         .await?;
     ensure!(who.as_str().is_some_and(|w| w.contains("未登录")), "{who}");
-    screenshot(page, "map-anonymous").await?;
+    page.screenshot("map-anonymous").await?;
 
     // Signed in: the asset at the pixel its true coordinates project to, and its code.
     open(page, app, Some(&app.admin)).await?;
@@ -272,7 +263,7 @@ async fn look(page: &mut DevTools, app: &TestApp) -> anyhow::Result<()> {
         )
         .await?;
     ensure!(who.as_str().is_some_and(|w| w.contains("已登录")), "{who}");
-    screenshot(page, "map-signed-in").await?;
+    page.screenshot("map-signed-in").await?;
 
     // Nothing left for another host, and the policy was never hit.
     let violations = page.evaluate("window.__cspViolations").await?;
@@ -290,14 +281,7 @@ async fn look(page: &mut DevTools, app: &TestApp) -> anyhow::Result<()> {
         .map(str::to_owned)
         .collect();
     ensure!(elsewhere.is_empty(), "requests elsewhere: {elsewhere:?}");
-    let exceptions = page.events("Runtime.exceptionThrown");
-    ensure!(exceptions.is_empty(), "{exceptions:#?}");
-    let errors: Vec<_> = page
-        .events("Runtime.consoleAPICalled")
-        .into_iter()
-        .filter(|e| matches!(e["params"]["type"].as_str(), Some("error" | "warning")))
-        .collect();
-    ensure!(errors.is_empty(), "console: {errors:#?}");
+    page.assert_quiet()?;
     Ok(())
 }
 
@@ -318,22 +302,6 @@ async fn click_at(page: &mut DevTools, x: f64, y: f64) -> anyhow::Result<()> {
         )
         .await?;
     }
-    Ok(())
-}
-
-/// Writes the page as it looks to `target/screenshots/NAME.png`, for a reviewer.
-pub(crate) async fn screenshot(page: &mut DevTools, name: &str) -> anyhow::Result<()> {
-    use base64::Engine as _;
-    let shot = page
-        .call("Page.captureScreenshot", json!({ "format": "png" }))
-        .await?;
-    let png = base64::engine::general_purpose::STANDARD
-        .decode(shot["data"].as_str().context("a screenshot")?)?;
-    let folder = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("target")
-        .join("screenshots");
-    std::fs::create_dir_all(&folder)?;
-    std::fs::write(folder.join(format!("{name}.png")), png)?;
     Ok(())
 }
 
@@ -394,7 +362,7 @@ async fn on_a_gcj02_base_map_the_asset_moves_by_the_gcj02_offset() -> anyhow::Re
                     .is_some_and(|c| c.iter().any(|c| c == "369901102203-0001")),
                 "the asset is also at its WGS84 point: {at_wgs84}"
             );
-            screenshot(&mut page, "map-gcj02").await
+            page.screenshot("map-gcj02").await
         }
         .await;
         browser.close(&mut page).await;

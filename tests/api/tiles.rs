@@ -1346,14 +1346,8 @@ async fn expropriation_zones_are_drawn_for_token_holders_only() {
         );
         let z = &zones[0];
         let (lon, lat) = ((z.min_lon + z.max_lon) / 2.0, (z.min_lat + z.max_lat) / 2.0);
-        let zoom = 12u32;
-        let n = f64::from(1u32 << zoom);
-        let x = ((lon + 180.0) / 360.0 * n).floor();
-        let lat_r = lat.to_radians();
-        let y = ((1.0 - (lat_r.tan() + 1.0 / lat_r.cos()).ln() / std::f64::consts::PI) / 2.0 * n)
-            .floor();
-        let path = format!("/tiles/expropriation-zones/{zoom}/{x}/{y}.mvt");
-        let anonymous = app.get(&path).await;
+        let path = Tile::at(12, lon, lat).path("expropriation-zones");
+        let anonymous = get_as(&app, &path, None).await;
         assert_eq!(anonymous.status(), 200, "{}", app.engine);
         let body = anonymous.bytes().await.expect("a body");
         assert!(
@@ -1361,13 +1355,7 @@ async fn expropriation_zones_are_drawn_for_token_holders_only() {
             "{}: an anonymous tile names the zone",
             app.engine
         );
-        let signed = app
-            .client
-            .get(format!("{}{path}", app.address))
-            .bearer_auth(&app.admin)
-            .send()
-            .await
-            .expect("the tile");
+        let signed = get_as(&app, &path, Some(&app.admin)).await;
         assert_eq!(signed.status(), 200, "{}", app.engine);
         let body = signed.bytes().await.expect("a body");
         // MVT keeps string values as they are: the zone's code is in the tile's value table.

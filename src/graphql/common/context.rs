@@ -142,9 +142,14 @@ pub(crate) fn locate(ctx: &Context<'_>, location: Location) -> Result<Placement>
 
 /// Reloads the shared locator through `conn` when the stored boundary version is not the one it
 /// was built from (another instance, or an import, changed a boundary); says whether it did.
-async fn refresh_if_stale(ctx: &Context<'_>, conn: &impl sea_orm::ConnectionTrait) -> Result<bool> {
+/// `in_write` reads the version as a placing write transaction must (`boundary_version`).
+async fn refresh_if_stale(
+    ctx: &Context<'_>,
+    conn: &impl sea_orm::ConnectionTrait,
+    in_write: bool,
+) -> Result<bool> {
     let shared = ctx.data::<SharedLocator>()?;
-    let now = crate::db::places::boundary_version(conn).await?;
+    let now = crate::db::places::boundary_version(conn, in_write).await?;
     let current = shared
         .read()
         .map_err(|_| AppError::internal("the locator lock is poisoned"))?
@@ -167,7 +172,7 @@ async fn refresh_if_stale(ctx: &Context<'_>, conn: &impl sea_orm::ConnectionTrai
 /// [`locate`] by the boundaries stored now: the shared locator is reloaded first when another
 /// instance or an import changed a boundary since it was built (one small read).
 pub(crate) async fn locate_current(ctx: &Context<'_>, location: Location) -> Result<Placement> {
-    refresh_if_stale(ctx, db_conn(ctx)?).await?;
+    refresh_if_stale(ctx, db_conn(ctx)?, false).await?;
     locate(ctx, location)
 }
 
@@ -181,7 +186,7 @@ pub(crate) async fn confirm_place(
     location: Location,
     placed: Placement,
 ) -> Result<Placement> {
-    if refresh_if_stale(ctx, txn).await? {
+    if refresh_if_stale(ctx, txn, true).await? {
         locate(ctx, location)
     } else {
         Ok(placed)
