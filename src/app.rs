@@ -94,7 +94,8 @@ impl App {
         let locator = Arc::new(RwLock::new(graphql::LocatorSnapshot::new(
             db::places::versioned_locator(&db).await?,
         )));
-        let schemas = graphql::build_schemas(db.clone(), locator, limits);
+        let events = crate::services::events::EventHub::start(db.clone()).await?;
+        let schemas = graphql::build_schemas(db.clone(), locator, events, limits);
         let acceptor = TcpListener::bind(settings.listen.to_string())
             .into_acceptor()
             .await

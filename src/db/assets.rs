@@ -664,9 +664,10 @@ const SPATIAL_INDEX: &str = "idx_idle_asset_cell";
 #[derive(Debug, Default)]
 pub struct Deferred {
     restore: Vec<String>,
-    /// SQLite: the asset tally's row trigger, dropped for the load, and the last asset id
-    /// before it: the new rows are tallied in one statement before the trigger comes back.
-    tally: Option<(String, i64)>,
+    /// SQLite: the row triggers on new assets (the tally's, the event log's), dropped for the
+    /// load, and the last asset id before it: the new rows are tallied and their events
+    /// written in one statement each before the triggers come back.
+    row_triggers: Option<(Vec<String>, i64)>,
     /// The spatial index, built again as soon as a footprint is to be checked.
     spatial: Option<String>,
 }
@@ -730,18 +731,26 @@ pub async fn defer_upkeep(txn: &impl ConnectionTrait) -> StoreResult<Deferred> {
         }
         restore.push("ANALYZE idle_asset".to_owned());
     }
-    let mut tally = None;
+    let mut row_triggers = None;
     if backend == DbBackend::Sqlite {
-        // A row trigger costs about 20 µs an asset; PostgreSQL's is one per statement.
+        // A row trigger costs about 20 µs an asset; PostgreSQL's are one per statement.
         let found = txn
-            .query_one_raw(query(
-                "SELECT sql, (SELECT COALESCE(MAX(id), 0) FROM idle_asset) FROM sqlite_master \
-                 WHERE type = 'trigger' AND name = 'asset_tally_insert'",
+            .query_all_raw(query(
+                "SELECT name, sql, (SELECT COALESCE(MAX(id), 0) FROM idle_asset) \
+                 FROM sqlite_master WHERE type = 'trigger' \
+                 AND name IN ('asset_tally_insert', 'event_log_asset_insert') ORDER BY name",
             ))
             .await?;
-        if let Some(row) = found {
-            tally = Some((row.try_get_by_index(0)?, row.try_get_by_index(1)?));
-            drop.push("DROP TRIGGER asset_tally_insert".to_owned());
+        let mut triggers = Vec::new();
+        let mut last = 0;
+        for row in found {
+            let name: String = row.try_get_by_index(0)?;
+            triggers.push(row.try_get_by_index(1)?);
+            last = row.try_get_by_index(2)?;
+            drop.push(format!("DROP TRIGGER \"{name}\""));
+        }
+        if !triggers.is_empty() {
+            row_triggers = Some((triggers, last));
         }
     }
     for sql in &drop {
@@ -750,7 +759,7 @@ pub async fn defer_upkeep(txn: &impl ConnectionTrait) -> StoreResult<Deferred> {
     Ok(Deferred {
         restore,
         spatial,
-        tally,
+        row_triggers,
     })
 }
 
@@ -758,10 +767,13 @@ pub async fn defer_upkeep(txn: &impl ConnectionTrait) -> StoreResult<Deferred> {
 pub async fn restore_upkeep(txn: &impl ConnectionTrait, mut deferred: Deferred) -> StoreResult<()> {
     deferred.spatial_index(txn).await?;
     let backend = txn.get_database_backend();
-    if let Some((trigger, last)) = deferred.tally.take() {
+    if let Some((triggers, last)) = deferred.row_triggers.take() {
         super::statistics::tally_assets_after(txn, last).await?;
-        txn.execute_raw(sea_orm::Statement::from_string(backend, trigger))
-            .await?;
+        super::events::assets_registered_after(txn, last).await?;
+        for trigger in triggers {
+            txn.execute_raw(sea_orm::Statement::from_string(backend, trigger))
+                .await?;
+        }
     }
     for sql in deferred.restore {
         txn.execute_raw(sea_orm::Statement::from_string(backend, sql))

@@ -13,6 +13,7 @@ pub mod credit;
 pub mod demo_sites;
 pub mod eligibility;
 pub mod entities;
+pub mod events;
 pub mod geometry;
 pub mod loans;
 pub mod parties;

@@ -14,6 +14,7 @@ pub mod common;
 pub mod credit;
 pub mod demo_sites;
 pub mod eligibility;
+pub mod events;
 pub mod import;
 pub mod loans;
 pub mod node;
@@ -27,6 +28,8 @@ pub mod targets;
 
 use async_graphql::{MergedObject, Schema};
 use sea_orm::DatabaseConnection;
+
+use crate::services::events::EventHub;
 
 pub use common::context::{LocatorSnapshot, RequestId, SharedLocator};
 pub use common::limits::Limits;
@@ -75,10 +78,10 @@ pub struct Mutation(
 );
 
 /// The registry's schema.
-pub type RegistrySchema = Schema<Query, Mutation, loans::Subscription>;
+pub type RegistrySchema = Schema<Query, Mutation, events::Subscription>;
 
 /// The registry's schema for each transport, sharing their data: the database connection, the
-/// boundary locator, the loan events. Everything that depends on the caller (who, loaders) is
+/// boundary locator, the event hub. Everything that depends on the caller (who, loaders) is
 /// added per request.
 #[derive(Clone)]
 pub struct Schemas {
@@ -88,10 +91,14 @@ pub struct Schemas {
     pub ws: RegistrySchema,
 }
 
-pub fn build_schemas(db: DatabaseConnection, locator: SharedLocator, limits: Limits) -> Schemas {
-    let events = loans::LoanEvents::default();
+pub fn build_schemas(
+    db: DatabaseConnection,
+    locator: SharedLocator,
+    events: EventHub,
+    limits: Limits,
+) -> Schemas {
     let build = || {
-        let schema = Schema::build(Query::default(), Mutation::default(), loans::Subscription)
+        let schema = Schema::build(Query::default(), Mutation::default(), events::Subscription)
             .data(db.clone())
             .data(events.clone())
             .data(locator.clone())
@@ -106,7 +113,7 @@ pub fn build_schemas(db: DatabaseConnection, locator: SharedLocator, limits: Lim
 
 /// The SDL of the schema, as committed in `schema/schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(Query::default(), Mutation::default(), loans::Subscription)
+    Schema::build(Query::default(), Mutation::default(), events::Subscription)
         .finish()
         .sdl()
 }

@@ -221,6 +221,7 @@ pub async fn restore(url: &str, file: &Path, force: bool) -> anyhow::Result<Rest
     // Refuses, naming them, migrations this version does not know (a PostgreSQL dump is only
     // read here).
     db::migrate(&conn).await?;
+    db::events::restored(&conn).await?;
     conn.close().await.ok();
     Ok(Restored {
         migration,

@@ -74,6 +74,32 @@ async fn audit(
     Ok(())
 }
 
+/// Tells subscribers, through the event log in the step's transaction: the application after
+/// `action`, and its mortgage's status when the step changed it.
+async fn tell(
+    txn: &impl ConnectionTrait,
+    app: &loan_application::Model,
+    action: &str,
+    mortgage_status: Option<MortgageStatus>,
+) -> Result<(), LendingError> {
+    db::events::append(
+        txn,
+        db::events::NewEvent {
+            entity: "loan_application",
+            entity_id: app.id,
+            action,
+            township_id: None,
+            bank_id: Some(app.bank_id),
+            data: json!({
+                "status": app.status,
+                "mortgageStatus": mortgage_status.map(|m| m.as_str()),
+            }),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 fn current(app: &loan_application::Model) -> Result<LoanStatus, LendingError> {
     LoanStatus::parse(&app.status).map_err(|e| LendingError::Corrupt(e.to_string()))
 }
@@ -105,6 +131,7 @@ pub async fn submit(
         Some(json!({ "code": row.code, "amountFen": row.amount_fen, "rightId": row.right_id })),
     )
     .await?;
+    tell(txn, &row, "submit", None).await?;
     Ok(row)
 }
 
@@ -176,6 +203,8 @@ pub async fn decide(
         ),
     )
     .await?;
+    let action = if approve { "approve" } else { "reject" };
+    tell(txn, &after, action, None).await?;
     Ok((after, report))
 }
 
@@ -220,6 +249,13 @@ pub async fn register(
         app.id,
         Some(json!({ "status": app.status, "version": app.version })),
         Some(json!({ "status": after.status, "version": after.version, "mortgageId": m.id })),
+    )
+    .await?;
+    tell(
+        txn,
+        &after,
+        "register_mortgage",
+        Some(MortgageStatus::Active),
     )
     .await?;
     Ok(after)
@@ -268,5 +304,6 @@ pub async fn step(
         ),
     )
     .await?;
+    tell(txn, &after, event.kind, mortgage_status).await?;
     Ok((after, mortgage_status))
 }

@@ -4,6 +4,7 @@
 
 pub mod backup;
 pub mod check;
+pub mod events;
 pub mod export;
 pub mod import;
 pub mod loans;

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rural_registry::db::entities::idle_asset;
-use sea_orm::{Database, EntityTrait};
+use sea_orm::{ConnectionTrait, Database, EntityTrait};
 use serde_json::json;
 
 use crate::helpers::{TestApp, cli, scratch_database, spawn_apps};
@@ -96,6 +96,29 @@ async fn a_backup_during_writes_restores_what_was_acknowledged_before_it() {
             String::from_utf8_lossy(&out.stderr)
         );
         let restored = codes(&target.url).await;
+        // The restored event log is ordered by sequence alone, before any new event of this
+        // database (whose transaction ids may be below the source's).
+        let conn = sea_orm::Database::connect(&target.url)
+            .await
+            .expect("connect");
+        let row = conn
+            .query_one_raw(sea_orm::Statement::from_string(
+                conn.get_database_backend(),
+                "SELECT COUNT(*), COALESCE(MAX(tx), 0) FROM event_log",
+            ))
+            .await
+            .expect("the log")
+            .expect("a row");
+        let (events, tx): (i64, i64) = (
+            row.try_get_by_index(0).expect("a count"),
+            row.try_get_by_index(1).expect("a tx"),
+        );
+        assert!(
+            events > 0 && tx == 0,
+            "{}: {events} events, tx {tx}",
+            app.engine
+        );
+        conn.close().await.expect("close");
         let log = log.into_inner().expect("log");
         let before: Vec<&Write> = log.iter().filter(|w| w.2 < began).collect();
         let after: Vec<&Write> = log.iter().filter(|w| w.1 > ended).collect();

@@ -476,5 +476,25 @@ async fn the_check_passes_on_a_100000_asset_synthetic_district() {
             .find(|o| o["code"] == "ASSET_PLACEMENT")
             .expect("the placement rule");
         assert_eq!(placed["examined"], 100_400, "{engine}: {placed}");
+        // The bulk load set the event log's row trigger aside on SQLite and wrote the events
+        // after: every asset has its REGISTERED event, once.
+        let conn = sea_orm::Database::connect(&target.url)
+            .await
+            .expect("connect");
+        let row = conn
+            .query_one_raw(sea_orm::Statement::from_string(
+                conn.get_database_backend(),
+                "SELECT COUNT(*), COUNT(DISTINCT entity_id) FROM event_log \
+                 WHERE entity = 'asset' AND action = 'REGISTERED'",
+            ))
+            .await
+            .expect("count")
+            .expect("a row");
+        let counts: (i64, i64) = (
+            row.try_get_by_index(0).expect("a count"),
+            row.try_get_by_index(1).expect("a count"),
+        );
+        assert_eq!(counts, (100_400, 100_400), "{engine}");
+        conn.close().await.expect("close");
     }
 }

@@ -240,34 +240,7 @@ impl TestApp {
     /// A graphql-transport-ws connection to `/graphql/ws` with `token` in its
     /// `connection_init`, acknowledged, and `query` subscribed to as operation "1".
     pub async fn subscribe(&self, token: Option<&str>, query: &str) -> WebSocket {
-        use futures_util::{SinkExt, StreamExt};
-        use tokio_tungstenite::tungstenite::Message;
-        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-        let url = format!("{}/graphql/ws", self.address.replace("http://", "ws://"));
-        let mut request = url.into_client_request().expect("request");
-        request.headers_mut().insert(
-            "sec-websocket-protocol",
-            "graphql-transport-ws".parse().expect("header"),
-        );
-        let (mut ws, _) = tokio_tungstenite::connect_async(request)
-            .await
-            .expect("connect");
-        let payload = match token {
-            Some(t) => json!({ "Authorization": format!("Bearer {t}") }),
-            None => json!({}),
-        };
-        ws.send(Message::text(
-            json!({ "type": "connection_init", "payload": payload }).to_string(),
-        ))
-        .await
-        .expect("init");
-        let ack = ws.next().await.expect("an answer").expect("a message");
-        assert!(ack.to_string().contains("connection_ack"), "{ack}");
-        let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": query } });
-        ws.send(Message::text(subscribe.to_string()))
-            .await
-            .expect("subscribe");
-        ws
+        subscribe_at(&self.address, token, query).await
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
@@ -277,6 +250,49 @@ impl TestApp {
             .await
             .expect("request sent")
     }
+}
+
+/// A graphql-transport-ws connection to the server at `address` (`http://…`), as
+/// [`TestApp::subscribe`].
+pub async fn subscribe_at(address: &str, token: Option<&str>, query: &str) -> WebSocket {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let url = format!("{}/graphql/ws", address.replace("http://", "ws://"));
+    let mut request = url.into_client_request().expect("request");
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("connect");
+    let payload = match token {
+        Some(t) => json!({ "Authorization": format!("Bearer {t}") }),
+        None => json!({}),
+    };
+    ws.send(Message::text(
+        json!({ "type": "connection_init", "payload": payload }).to_string(),
+    ))
+    .await
+    .expect("init");
+    let ack = ws.next().await.expect("an answer").expect("a message");
+    assert!(ack.to_string().contains("connection_ack"), "{ack}");
+    let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": query } });
+    ws.send(Message::text(subscribe.to_string()))
+        .await
+        .expect("subscribe");
+    ws
+}
+
+/// The next message on a WebSocket, as JSON, or None after `wait_ms` without one.
+pub async fn next_message(ws: &mut WebSocket, wait_ms: u64) -> Option<Value> {
+    use futures_util::StreamExt;
+    let m = tokio::time::timeout(std::time::Duration::from_millis(wait_ms), ws.next())
+        .await
+        .ok()??
+        .ok()?;
+    serde_json::from_str(&m.to_string()).ok()
 }
 
 /// The `extensions.code` of the first error, if any.

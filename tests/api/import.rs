@@ -7,7 +7,7 @@ use sea_orm::{EntityTrait, PaginatorTrait};
 
 use crate::helpers::{TestApp, import_as_admin, spawn_apps};
 
-const HEADER: &str = "code,kind,status,townshipCode,villageCode,ownerKey,lon,lat,footprint,landAreaM2,floorAreaM2,structure,yearBuilt,condition,idleSince,idleCause,ownerWillingness,address";
+pub(crate) const HEADER: &str = "code,kind,status,townshipCode,villageCode,ownerKey,lon,lat,footprint,landAreaM2,floorAreaM2,structure,yearBuilt,condition,idleSince,idleCause,ownerWillingness,address";
 
 async fn count(app: &TestApp) -> u64 {
     idle_asset::Entity::find()
@@ -23,7 +23,7 @@ async fn run(app: &TestApp, bytes: &[u8], mode: Mode) -> Report {
 
 /// A good row for a new asset at the point of an existing one (no footprint: points may share
 /// a spot, land may not).
-async fn good_row(app: &TestApp, code: &str) -> String {
+pub(crate) async fn good_row(app: &TestApp, code: &str) -> String {
     let a = idle_asset::Entity::find()
         .all(&app.db)
         .await

@@ -3,14 +3,15 @@
 //! other; a token revoked through one is refused by the other at its next request; and when one
 //! is killed
 //! (SIGKILL) in the middle of 16 clients' writes the other goes on answering, nothing is
-//! half-written, and the check passes. (Skipped without `TEST_DATABASE_URL`: SQLite is one
-//! process's file.)
+//! half-written, and the check passes. A subscriber on one hears the changes made through the
+//! other, and after its instance's database connections are cut and come back it has missed and
+//! repeated nothing. (Skipped without `TEST_DATABASE_URL`: SQLite is one process's file.)
 
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{ServerProcess, cli, scratch_database};
+use crate::helpers::{ServerProcess, cli, next_message, scratch_database, subscribe_at};
 
 async fn post(address: &str, token: &str, query: &str, variables: Value) -> (u16, Value) {
     let r = reqwest::Client::new()
@@ -43,14 +44,7 @@ async fn a_token_revoked_on_one_instance_is_refused_by_the_other_at_once() {
     }
     let db = scratch_database("postgres").await;
     assert!(cli(&db.url, &["seed"]).status.success());
-    let admin = cli(
-        &db.url,
-        &["token", "create", "--role", "admin", "--label", "office"],
-    );
-    let admin = String::from_utf8(admin.stdout)
-        .expect("UTF-8")
-        .trim()
-        .to_owned();
+    let admin = admin_token(&db.url);
     let a = ServerProcess::start(&db.url, false);
     let a_address = a.address.clone();
     let b = ServerProcess::start(&db.url, false);
@@ -100,14 +94,7 @@ async fn when_one_instance_is_killed_mid_write_the_other_answers_and_nothing_is_
     }
     let db = scratch_database("postgres").await;
     assert!(cli(&db.url, &["seed"]).status.success());
-    let admin = cli(
-        &db.url,
-        &["token", "create", "--role", "admin", "--label", "office"],
-    );
-    let admin = String::from_utf8(admin.stdout)
-        .expect("UTF-8")
-        .trim()
-        .to_owned();
+    let admin = admin_token(&db.url);
     let mut a = ServerProcess::start(&db.url, false);
     let a_address = a.address.clone();
     let b = ServerProcess::start(&db.url, false);
@@ -197,6 +184,133 @@ async fn when_one_instance_is_killed_mid_write_the_other_answers_and_nothing_is_
     drop(b);
 }
 
+/// The admin token of a seeded scratch database, made by the command line.
+fn admin_token(url: &str) -> String {
+    let out = cli(
+        url,
+        &["token", "create", "--role", "admin", "--label", "office"],
+    );
+    String::from_utf8(out.stdout)
+        .expect("UTF-8")
+        .trim()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_subscriber_on_one_instance_hears_the_other_and_loses_nothing_when_its_database_connection_is_cut()
+ {
+    if !postgres() {
+        return;
+    }
+    let db = scratch_database("postgres").await;
+    assert!(cli(&db.url, &["seed"]).status.success());
+    let admin = admin_token(&db.url);
+    let a = ServerProcess::start(&db.url, false);
+    let b = ServerProcess::start(&db.url, false);
+    let listings =
+        "{ idleAssets(first: 1, filter: { status: [IDENTIFIED] }) { nodes { id version } } }";
+    let (_, found) = post(&a.address, &admin, listings, json!({})).await;
+    let node = &found["data"]["idleAssets"]["nodes"][0];
+    let id = node["id"].clone();
+    let mut version = node["version"].as_i64().expect("a version");
+    let statuses = [
+        "VERIFIED",
+        "LISTED",
+        "NEGOTIATING",
+        "LISTED",
+        "VERIFIED",
+        "LISTED",
+    ];
+    let mut step = 0;
+    let change = "mutation ($i: ChangeIdleAssetStatusInput!) { changeIdleAssetStatus(input: $i) { idleAsset { version } } }";
+    let subscription = "subscription { assetEvents { id status } }";
+    let mut on_b = subscribe_at(&b.address, Some(&admin), subscription).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let mut heard = Vec::new();
+    let hear = async |ws: &mut crate::helpers::WebSocket, heard: &mut Vec<(String, String)>| {
+        let m = next_message(ws, 60_000).await.expect("an event");
+        let e = &m["payload"]["data"]["assetEvents"];
+        heard.push((
+            e["id"].as_str().expect("an id").to_owned(),
+            e["status"].as_str().expect("a status").to_owned(),
+        ));
+    };
+    for _ in 0..2 {
+        let (_, r) = post(
+            &a.address,
+            &admin,
+            change,
+            json!({ "i": { "id": id, "version": version, "status": statuses[step] } }),
+        )
+        .await;
+        assert!(r["errors"].is_null(), "{r}");
+        version += 1;
+        step += 1;
+        hear(&mut on_b, &mut heard).await;
+    }
+    // Cut every connection to the database but this test's own: B's listener and pool, A's pool.
+    let conn = sea_orm::Database::connect(&db.url).await.expect("connect");
+    use sea_orm::ConnectionTrait;
+    conn.execute_unprepared(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .await
+    .expect("connections cut");
+    conn.close().await.expect("close");
+    // Writes go on through A (its pool connects again) while B reconnects.
+    for _attempt in 0..50 {
+        if step == 5 {
+            break;
+        }
+        let (_, r) = post(
+            &a.address,
+            &admin,
+            change,
+            json!({ "i": { "id": id, "version": version, "status": statuses[step] } }),
+        )
+        .await;
+        if r["errors"].is_null() {
+            version += 1;
+            step += 1;
+        }
+    }
+    for _ in 2..5 {
+        hear(&mut on_b, &mut heard).await;
+    }
+    assert_eq!(
+        next_message(&mut on_b, 500).await,
+        None,
+        "nothing twice: {heard:?}"
+    );
+    let got: Vec<&str> = heard.iter().map(|(_, s)| s.as_str()).collect();
+    assert_eq!(got, statuses[..5], "every change once, in order");
+
+    // A client that saw B's second event resumes on A from it.
+    let resume = format!(
+        "subscription {{ assetEvents(after: \"{}\") {{ id status }} }}",
+        heard[1].0
+    );
+    let mut on_a = subscribe_at(&a.address, Some(&admin), &resume).await;
+    let mut again = Vec::new();
+    for _ in 2..5 {
+        hear(&mut on_a, &mut again).await;
+    }
+    assert_eq!(again, heard[2..5], "the same events, by the same ids");
+    let (_, r) = post(
+        &b.address,
+        &admin,
+        change,
+        json!({ "i": { "id": id, "version": version, "status": statuses[5] } }),
+    )
+    .await;
+    assert!(r["errors"].is_null(), "{r}");
+    hear(&mut on_a, &mut again).await;
+    assert_eq!(again[3].1, "LISTED", "and then live: {again:?}");
+    drop((a, b));
+}
+
 fn rect(x0: f64, x1: f64) -> Value {
     json!({ "type": "Polygon", "coordinates": [[[x0, 28.0], [x1, 28.0], [x1, 28.1], [x0, 28.1], [x0, 28.0]]] })
 }
@@ -208,14 +322,7 @@ async fn a_boundary_changed_through_one_instance_places_the_next_asset_on_the_ot
     }
     let db = scratch_database("postgres").await;
     assert!(cli(&db.url, &["migrate"]).status.success());
-    let admin = cli(
-        &db.url,
-        &["token", "create", "--role", "admin", "--label", "office"],
-    );
-    let admin = String::from_utf8(admin.stdout)
-        .expect("UTF-8")
-        .trim()
-        .to_owned();
+    let admin = admin_token(&db.url);
     // Both start on a registry with no place at all.
     let a = ServerProcess::start(&db.url, false);
     let a_address = a.address.clone();

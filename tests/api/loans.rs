@@ -9,7 +9,7 @@ use rural_registry::graphql::common::ids::Kind;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, WebSocket, error_code, spawn_apps};
+use crate::helpers::{TestApp, WebSocket, error_code, next_message, spawn_apps};
 
 const ELIGIBILITY: &str = r#"query($right: ID!, $product: ID!, $borrower: ID!) {
   mortgageEligibility(rightId: $right, productId: $product, amountFen: 8000000, termMonths: 24,
@@ -440,16 +440,6 @@ async fn listen(app: &TestApp, token: Option<&str>) -> WebSocket {
     .await
 }
 
-/// The next message, or None after a while.
-async fn next_message(ws: &mut WebSocket, wait_ms: u64) -> Option<Value> {
-    use futures_util::StreamExt;
-    let m = tokio::time::timeout(std::time::Duration::from_millis(wait_ms), ws.next())
-        .await
-        .ok()??
-        .ok()?;
-    serde_json::from_str(&m.to_string()).ok()
-}
-
 #[tokio::test]
 async fn a_bank_hears_its_own_loans_change_and_no_one_elses() {
     for app in spawn_apps().await {
@@ -483,7 +473,7 @@ async fn a_bank_hears_its_own_loans_change_and_no_one_elses() {
         payload(&r, "registerMortgage");
         let mut heard = Vec::new();
         for _ in 0..3 {
-            let m = next_message(&mut mine, 5_000).await.expect("an event");
+            let m = next_message(&mut mine, 60_000).await.expect("an event");
             assert_eq!(m["type"], "next", "{m}");
             let e = &m["payload"]["data"]["mortgageEvents"];
             assert_eq!(e["applicationId"], id);

@@ -17,6 +17,7 @@ mod dashboard_page;
 mod datums;
 mod demo_mutations;
 mod durability;
+mod events;
 mod export;
 mod graphiql;
 mod health;

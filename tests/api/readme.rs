@@ -4,7 +4,7 @@
 use rural_registry::domain::access::Role;
 use serde_json::json;
 
-use crate::helpers::spawn_apps;
+use crate::helpers::{next_message, spawn_apps};
 
 /// A step of the README, in its order: a GraphQL example, or a command of a `sh` block.
 enum Step {
@@ -81,6 +81,13 @@ async fn every_example_query_in_the_readme_answers() {
             } else {
                 app.admin.clone()
             };
+            if q.trim_start().starts_with("subscription") {
+                // Over WebSocket: accepted, so no error comes back (a refusal comes at once).
+                let mut ws = app.subscribe(Some(&token), q).await;
+                let answer = next_message(&mut ws, 1_000).await;
+                assert_eq!(answer, None, "{}: {q}", app.engine);
+                continue;
+            }
             let r = app.graphql_as(Some(&token), q, json!({})).await;
             assert!(r["errors"].is_null(), "{}: {q}\n{r}", app.engine);
             let data = r["data"].as_object().expect("data");

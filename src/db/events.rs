@@ -1,0 +1,209 @@
+//! The event log (migration `m20261207_000006_event_log`): what subscribers hear, written in
+//! the transaction of each change. Asset events come from triggers on `idle_asset`; loan events
+//! from [`append`], called by `services::loans`.
+//!
+//! Readers take events in [`Position`] order, `(tx, seq)`, and only those every writer before
+//! them has finished with (see [`after`]): a reader that has passed a position never finds an
+//! event appear behind it, on either engine.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+
+use super::StoreResult;
+
+/// Where an event stands in the log's order: its writer's transaction id (0 on SQLite, whose
+/// writers take turns) and its sequence number. Ordered as the log is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Position {
+    pub tx: i64,
+    pub seq: i64,
+}
+
+/// One event as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub position: Position,
+    pub at: DateTime<Utc>,
+    /// `asset` or `loan_application`.
+    pub entity: String,
+    pub entity_id: i64,
+    /// For assets `REGISTERED`, `CHANGED`, `STATUS_CHANGED`, `MOVED`, `REMOVED`; for loans the
+    /// step's name (`submit`, `approve`, `disburse`, …).
+    pub action: String,
+    /// The township the record is in after the change.
+    pub township_id: Option<i64>,
+    /// The township it was in before, on updates (a move across townships differs).
+    pub previous_township_id: Option<i64>,
+    /// The lending bank, for loan events.
+    pub bank_id: Option<i64>,
+    /// The record's state after the change, as JSON (see the migration for its fields).
+    pub data: serde_json::Value,
+}
+
+/// An event to append.
+#[derive(Debug, Clone)]
+pub struct NewEvent<'a> {
+    pub entity: &'a str,
+    pub entity_id: i64,
+    pub action: &'a str,
+    pub township_id: Option<i64>,
+    pub bank_id: Option<i64>,
+    pub data: serde_json::Value,
+}
+
+/// Appends an event in `conn`'s transaction.
+pub async fn append(conn: &impl ConnectionTrait, event: NewEvent<'_>) -> StoreResult<()> {
+    let backend = conn.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "INSERT INTO event_log (entity, entity_id, action, township_id, bank_id, data) \
+             VALUES ($1, $2, $3, $4, $5, $6)"
+        }
+        _ => {
+            "INSERT INTO event_log (entity, entity_id, action, township_id, bank_id, data) \
+             VALUES (?, ?, ?, ?, ?, ?)"
+        }
+    };
+    let values: [Value; 6] = [
+        event.entity.into(),
+        event.entity_id.into(),
+        event.action.into(),
+        event.township_id.into(),
+        event.bank_id.into(),
+        event.data.to_string().into(),
+    ];
+    conn.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?;
+    Ok(())
+}
+
+const COLUMNS: &str = "seq, tx, at, entity, entity_id, action, township_id, \
+                       previous_township_id, bank_id, data";
+
+/// On PostgreSQL, the transactions below this one have all ended (the statement's snapshot's
+/// `xmin`): rows of theirs are all visible or never will be.
+const HORIZON: &str = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
+
+fn event_of(row: &sea_orm::QueryResult) -> StoreResult<Event> {
+    let data: String = row.try_get_by_index(9)?;
+    Ok(Event {
+        position: Position {
+            seq: row.try_get_by_index(0)?,
+            tx: row.try_get_by_index(1)?,
+        },
+        at: row.try_get_by_index(2)?,
+        entity: row.try_get_by_index(3)?,
+        entity_id: row.try_get_by_index(4)?,
+        action: row.try_get_by_index(5)?,
+        township_id: row.try_get_by_index(6)?,
+        previous_township_id: row.try_get_by_index(7)?,
+        bank_id: row.try_get_by_index(8)?,
+        data: serde_json::from_str(&data).unwrap_or(serde_json::Value::Null),
+    })
+}
+
+/// Up to `limit` events after `from`, in order, of those no running writer can still add to.
+pub async fn after(
+    conn: &impl ConnectionTrait,
+    from: Position,
+    limit: u64,
+) -> StoreResult<Vec<Event>> {
+    let backend = conn.get_database_backend();
+    let statement = match backend {
+        DbBackend::Postgres => Statement::from_sql_and_values(
+            backend,
+            format!(
+                "SELECT {COLUMNS} FROM event_log WHERE (tx, seq) > ($1, $2) AND tx < {HORIZON} \
+                 ORDER BY tx, seq LIMIT $3"
+            ),
+            [from.tx.into(), from.seq.into(), (limit as i64).into()],
+        ),
+        _ => Statement::from_sql_and_values(
+            backend,
+            format!("SELECT {COLUMNS} FROM event_log WHERE seq > ? ORDER BY seq LIMIT ?"),
+            [from.seq.into(), (limit as i64).into()],
+        ),
+    };
+    conn.query_all_raw(statement)
+        .await?
+        .iter()
+        .map(event_of)
+        .collect()
+}
+
+/// The position of the last event a reader can take now: a reader starting from it hears
+/// every event committed later, and none before.
+pub async fn end(conn: &impl ConnectionTrait) -> StoreResult<Position> {
+    let backend = conn.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => format!(
+            "SELECT tx, seq FROM event_log WHERE tx < {HORIZON} ORDER BY tx DESC, seq DESC LIMIT 1"
+        ),
+        _ => "SELECT tx, seq FROM event_log ORDER BY seq DESC LIMIT 1".to_owned(),
+    };
+    let row = conn
+        .query_one_raw(Statement::from_string(backend, sql))
+        .await?;
+    Ok(match row {
+        Some(row) => Position {
+            tx: row.try_get_by_index(0)?,
+            seq: row.try_get_by_index(1)?,
+        },
+        None => Position::default(),
+    })
+}
+
+/// The position of event `seq`, if the log holds it.
+pub async fn position_of(conn: &impl ConnectionTrait, seq: i64) -> StoreResult<Option<Position>> {
+    let backend = conn.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => "SELECT tx, seq FROM event_log WHERE seq = $1",
+        _ => "SELECT tx, seq FROM event_log WHERE seq = ?",
+    };
+    let row = conn
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, [seq.into()]))
+        .await?;
+    row.map(|row| {
+        Ok(Position {
+            tx: row.try_get_by_index(0)?,
+            seq: row.try_get_by_index(1)?,
+        })
+    })
+    .transpose()
+}
+
+/// The `REGISTERED` events of the assets after id `last`, in id order, as the insert trigger
+/// writes them: for a bulk import on SQLite, which sets the row trigger aside while it loads
+/// (see `assets::defer_upkeep`).
+pub async fn assets_registered_after(conn: &impl ConnectionTrait, last: i64) -> StoreResult<()> {
+    let backend = conn.get_database_backend();
+    let json = match backend {
+        DbBackend::Postgres => "json_build_object",
+        _ => "json_object",
+    };
+    let sql = format!(
+        "INSERT INTO event_log (entity, entity_id, action, township_id, previous_township_id, data) \
+         SELECT 'asset', n.id, 'REGISTERED', n.township_id, NULL, \
+         CAST({json}('code', n.code, 'kind', n.kind, 'status', n.status, 'villageId', n.village_id, \
+         'lon', n.lon, 'lat', n.lat, 'version', n.version) AS TEXT) \
+         FROM idle_asset n WHERE n.id > {last} ORDER BY n.id"
+    );
+    conn.execute_raw(Statement::from_string(backend, sql))
+        .await?;
+    Ok(())
+}
+
+/// After a restore: the log's transaction ids are another cluster's, which this one's may be
+/// below. The restored events, all committed, are ordered by sequence alone (`tx` 0), before
+/// every new one, so a reader neither skips new events nor loses its place in the old.
+pub async fn restored(conn: &impl ConnectionTrait) -> StoreResult<()> {
+    let backend = conn.get_database_backend();
+    if backend == DbBackend::Postgres {
+        conn.execute_raw(Statement::from_string(
+            backend,
+            "UPDATE event_log SET tx = 0 WHERE tx <> 0",
+        ))
+        .await?;
+    }
+    Ok(())
+}
