@@ -52,6 +52,19 @@ fn compact_tally_periodically(db: DatabaseConnection) {
     });
 }
 
+/// The read replica's pool, counting its statements with the primary's.
+async fn connect_replica(
+    url: &str,
+    queries: &Arc<db::QueryCounter>,
+) -> anyhow::Result<sea_orm::DatabaseConnection> {
+    if db::Engine::of(url) != Some(db::Engine::Postgres) {
+        anyhow::bail!(
+            "the read replica {url:?} must be PostgreSQL (postgres://…): SQLite has none (setting DATABASE_READ_URL / --database-read-url)"
+        );
+    }
+    db::connect_counting(url, queries.clone()).await
+}
+
 impl App {
     /// Connects, migrates, loads the demo district if the database is empty and `demo` is set,
     /// and binds the listener (port 0 picks a free port).
@@ -110,8 +123,13 @@ impl App {
             .first()
             .and_then(|a| a.as_socket_addr().copied())
             .context("the listener has no address")?;
+        let replica = match &settings.database_read_url {
+            Some(url) => Some(connect_replica(url, &queries).await?),
+            None => None,
+        };
         let state = AppState {
             db,
+            replica,
             schemas,
             limits,
             documents: Arc::default(),

@@ -41,6 +41,11 @@ pub struct Settings {
     /// Database URL: `sqlite://PATH?mode=rwc` (the folder is created) or `postgres://…`.
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
+    /// A read replica of the PostgreSQL database (`postgres://…`, e.g. a streaming standby):
+    /// queries, tiles, OGC, downloads and exports read there; writes, subscriptions and a
+    /// token's reads until the replica has its last write go to `DATABASE_URL`.
+    #[arg(long, env = "DATABASE_READ_URL")]
+    pub database_read_url: Option<String>,
     /// Address to listen on; port 0 picks a free port (the bound address is printed).
     #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,

@@ -19,6 +19,7 @@ mod m20261207_000003_targets;
 mod m20261207_000004_asset_tally;
 mod m20261207_000005_boundary_version;
 mod m20261207_000006_event_log;
+mod m20261207_000007_token_write_position;
 
 /// Every migration, in the order it runs.
 pub struct Migrator;
@@ -26,7 +27,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        let all: [Box<dyn MigrationTrait>; 11] = [
+        let all: [Box<dyn MigrationTrait>; 12] = [
             Box::new(m20261125_000001_registry_core::Migration),
             Box::new(m20261126_000001_access_tokens::Migration),
             Box::new(m20261127_000001_asset_spatial_key::Migration),
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000004_asset_tally::Migration),
             Box::new(m20261207_000005_boundary_version::Migration),
             Box::new(m20261207_000006_event_log::Migration),
+            Box::new(m20261207_000007_token_write_position::Migration),
         ];
         all.into_iter().map(atomic).collect()
     }

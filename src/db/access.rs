@@ -83,6 +83,38 @@ pub async fn touch(
     Ok(())
 }
 
+/// Records, after a token's write committed on PostgreSQL, how far the write-ahead log then
+/// reached: a replica that has replayed as far shows the token its own writes.
+pub async fn mark_write(conn: &impl ConnectionTrait, token_id: i64) -> StoreResult<()> {
+    let backend = conn.get_database_backend();
+    if backend == sea_orm::DbBackend::Postgres {
+        conn.execute_raw(sea_orm::Statement::from_sql_and_values(
+            backend,
+            "UPDATE access_token SET write_position = pg_current_wal_lsn()::text WHERE id = $1",
+            [token_id.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// Whether the replica `conn` has replayed the primary's log up to `position` (a token's
+/// last write); false for a server that is not replaying at all.
+pub async fn replayed(conn: &impl ConnectionTrait, position: &str) -> StoreResult<bool> {
+    let backend = conn.get_database_backend();
+    let row = conn
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            backend,
+            "SELECT COALESCE(pg_last_wal_replay_lsn() >= CAST($1 AS pg_lsn), false)",
+            [position.into()],
+        ))
+        .await?;
+    Ok(match row {
+        Some(row) => row.try_get_by_index(0)?,
+        None => false,
+    })
+}
+
 /// Revokes a token; returns whether a live token was revoked.
 pub async fn revoke(conn: &impl ConnectionTrait, id: i64) -> StoreResult<bool> {
     let result = Entity::update_many()

@@ -138,6 +138,15 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connects, creating the SQLite file's folder when needed, and counts statements. SQLite
 /// syncs every commit unless the URL says otherwise (`sqlite_synchronous`).
 pub async fn connect(url: &str) -> anyhow::Result<(DatabaseConnection, Arc<QueryCounter>)> {
+    let counter = Arc::new(QueryCounter::default());
+    Ok((connect_counting(url, counter.clone()).await?, counter))
+}
+
+/// [`connect`], counting the statements it runs on `counter`.
+pub async fn connect_counting(
+    url: &str,
+    counter: Arc<QueryCounter>,
+) -> anyhow::Result<DatabaseConnection> {
     let engine = Engine::of(url).with_context(|| {
         format!("database URL {url:?} must start with sqlite: or postgres:// (setting DATABASE_URL / --database-url)")
     })?;
@@ -172,13 +181,11 @@ pub async fn connect(url: &str) -> anyhow::Result<(DatabaseConnection, Arc<Query
     let mut db = Database::connect(options)
         .await
         .with_context(|| format!("cannot connect to the database at {}", redact(url)))?;
-    let counter = Arc::new(QueryCounter::default());
-    let count = counter.clone();
     db.set_metric_callback(move |info| {
-        count.0.fetch_add(1, Ordering::Relaxed);
+        counter.0.fetch_add(1, Ordering::Relaxed);
         tracing::trace!(target: "rural_registry::sql", elapsed = ?info.elapsed, failed = info.failed, sql = %info.statement.sql);
     });
-    Ok((db, counter))
+    Ok(db)
 }
 
 /// Begins a transaction that will write. On SQLite it takes the write lock at once

@@ -84,14 +84,14 @@ async fn respond(
     let who = caller(req, state).await?;
     let body = match layer {
         Layer::IdleAssets => Body::from_bytes_stream(feature_collection(asset_pages(
-            state.db.clone(),
+            state.read_db().clone(),
             who,
             p.bbox,
             p.crs,
         ))),
         other => {
             let all = features::page(
-                &state.db,
+                state.read_db(),
                 &who,
                 other,
                 Selection {

@@ -77,7 +77,10 @@ async fn respond(
         (Format::Csv, Encoding::Gb18030) => "text/csv; charset=gb18030",
         (Format::Geojson, _) => "application/geo+json",
     };
-    let body = Body::from_bytes_stream(crate::services::export::stream(state.db.clone(), options));
+    let body = Body::from_bytes_stream(crate::services::export::stream(
+        state.read_db().clone(),
+        options,
+    ));
     Ok(Response::builder()
         .content_type(content_type)
         .header(
@@ -89,7 +92,7 @@ async fn respond(
 
 /// The `township` parameter of an export: a township's code.
 async fn township_id(state: &AppState, code: &str) -> Result<i64, RestError> {
-    Ok(db::places::township_by_code(&state.db, code)
+    Ok(db::places::township_by_code(state.read_db(), code)
         .await?
         .ok_or_else(|| RestError::bad_input(format!("no township has the code {code:?}")))?
         .id)
@@ -142,7 +145,8 @@ async fn statistics(
     }
     let year = year.ok_or_else(|| RestError::bad_input("`year` is needed, e.g. ?year=2025"))?;
     let bytes =
-        crate::services::report::statistics_csv(&state.db, &who, year, township, encoding).await?;
+        crate::services::report::statistics_csv(state.read_db(), &who, year, township, encoding)
+            .await?;
     let content_type = match encoding {
         Encoding::Utf8 => "text/csv; charset=utf-8",
         Encoding::Gb18030 => "text/csv; charset=gb18030",

@@ -17,6 +17,7 @@ use poem::web::Data;
 use poem::{Body, Request, Response, handler};
 
 use super::AppState;
+use crate::db;
 use crate::domain::access::Caller;
 use crate::graphql::Limits;
 use crate::graphql::RequestId;
@@ -73,14 +74,24 @@ async fn run(
     media: &str,
 ) -> Result<(StatusCode, BatchResponse), Refusal> {
     let mut batch = read_request(req, body, state).await?;
-    let caller = authenticate(req, state).await?;
+    let (caller, write_position) = authenticate(req, state).await?;
     let budget = rate_limit(req, state, &caller)?;
     check_operations(req, &mut batch, state)?;
-    // Each operation of a batch gets its own loaders: they are per request by design.
+    // Each operation of a batch gets its own loaders: they are per request by design. A query
+    // reads where the caller's own writes are visible (the replica once it has them); a
+    // mutation, and what it answers, on the primary.
     let window = Duration::from_millis(state.settings.batch_window_ms);
-    for r in batch.iter_mut() {
-        r.data
-            .insert(loaders::for_request(state.db.clone(), window));
+    let kinds: Vec<bool> = batch.iter_mut().map(writes).collect();
+    let wrote = kinds.contains(&true);
+    let reader = if kinds.contains(&false) {
+        state.reader(write_position.as_deref()).await
+    } else {
+        &state.db
+    };
+    for (r, writes) in batch.iter_mut().zip(kinds) {
+        let conn = if writes { &state.db } else { reader };
+        r.data.insert(loaders::for_request(conn.clone(), window));
+        r.data.insert(conn.clone());
         r.data.insert(caller.clone());
         r.data.insert(RequestId(request_id.to_owned()));
     }
@@ -96,6 +107,12 @@ async fn run(
         )
             .into());
     };
+    if let (true, Some(_), Caller::Signed(actor)) = (wrote, &state.replica, &caller)
+        && let Err(e) = db::access::mark_write(&state.db, actor.token_id).await
+    {
+        // Its next reads may then come from a replica that has not caught up yet.
+        tracing::warn!(error = ?e.0, "recording where a token wrote");
+    }
     let finish = |r: &mut GqlResponse| {
         ensure_codes(r, &state.limits);
         if let Some(budget) = &budget {
@@ -212,23 +229,28 @@ fn check_operations(
         if req.method() == Method::GET {
             // A query that does not parse is left to `execute`, which says why; one that does
             // is not parsed again.
-            let operation = r.operation_name.clone();
-            let Ok(doc) = r.parsed_query() else {
-                continue;
-            };
-            let writes = doc.operations.iter().any(|(name, op)| {
-                let selected = operation
-                    .as_deref()
-                    .is_none_or(|n| name.is_some_and(|m| m.as_str() == n));
-                selected && op.node.ty != OperationType::Query
-            });
-            if writes {
+            if writes(r) {
                 let message = "only queries may be sent with GET; send mutations with POST";
                 return Err((StatusCode::METHOD_NOT_ALLOWED, error("BAD_INPUT", message)).into());
             }
         }
     }
     Ok(())
+}
+
+/// Whether the operation `r` runs is not a query (a mutation or a subscription). A query that
+/// does not parse is left to `execute`, which says why; one that does is not parsed again.
+fn writes(r: &mut async_graphql::Request) -> bool {
+    let operation = r.operation_name.clone();
+    let Ok(doc) = r.parsed_query() else {
+        return false;
+    };
+    doc.operations.iter().any(|(name, op)| {
+        let selected = operation
+            .as_deref()
+            .is_none_or(|n| name.is_some_and(|m| m.as_str() == n));
+        selected && op.node.ty != OperationType::Query
+    })
 }
 
 /// The client's `X-Request-Id` when it is a sane token, else a fresh one: it ties an audit
@@ -247,12 +269,14 @@ fn request_id(req: &Request) -> String {
 }
 
 /// The caller, or the refusal GraphQL answers with (401 for a bad token).
+/// The caller, and where its token last wrote.
 async fn authenticate(
     req: &Request,
     state: &AppState,
-) -> Result<Caller, (StatusCode, ServerError)> {
-    super::rest::caller(req, state)
+) -> Result<(Caller, Option<String>), (StatusCode, ServerError)> {
+    super::rest::identify(req, state)
         .await
+        .map(|i| (i.caller, i.write_position))
         .map_err(|e| (e.status, error(e.code, e.description)))
 }
 

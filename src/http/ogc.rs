@@ -112,7 +112,7 @@ async fn conformance() -> Response {
 
 /// The district's extent: the union of its townships' boxes.
 async fn extent(state: &AppState) -> Result<Option<BBox>, RestError> {
-    let townships = db::places::all_townships(&state.db).await?;
+    let townships = db::places::all_townships(state.read_db()).await?;
     Ok(townships.iter().fold(None, |acc: Option<BBox>, t| {
         let b = BBox {
             min_lon: t.min_lon,
@@ -282,7 +282,7 @@ async fn items(
             let layer = layer_of(&id)?;
             let q = parse_items_query(&params)?;
             let who = caller(req, state.0).await?;
-            let page = features::page(&state.db, &who, layer, q.selection).await?;
+            let page = features::page(state.read_db(), &who, layer, q.selection).await?;
             let base = format!("{}/collections/{}", base_url(req.headers()), layer.id());
             let s = q.selection;
             let returned = page.features.len() as u64;
@@ -349,7 +349,7 @@ async fn item(
             let missing = || RestError::not_found(format!("no feature `{feature}` in `{id}`"));
             let n: i64 = feature.parse().map_err(|_| missing())?;
             let who = caller(req, state.0).await?;
-            let found = features::one(&state.db, &who, layer, n)
+            let found = features::one(state.read_db(), &who, layer, n)
                 .await?
                 .ok_or_else(missing)?;
             let base = format!("{}/collections/{}", base_url(req.headers()), layer.id());

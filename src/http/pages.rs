@@ -256,7 +256,7 @@ pub fn dashboard_page() -> Response {
 
 #[handler]
 async fn map_page(state: Data<&AppState>) -> Response {
-    let bounds = match db::places::district_bounds(&state.db).await {
+    let bounds = match db::places::district_bounds(state.read_db()).await {
         Ok(b) => b,
         Err(e) => {
             tracing::error!(error = ?e.0, "reading the district's bounds for /map");

@@ -79,23 +79,45 @@ impl IntoResponse for RestError {
     }
 }
 
+/// A request's caller, and where its token last wrote (`db::access::mark_write`), which
+/// decides whether a replica may answer its reads (`AppState::reader`).
+pub struct Identified {
+    pub caller: Caller,
+    pub write_position: Option<String>,
+}
+
 /// The caller named by the `Authorization` header: anonymous without one, UNAUTHENTICATED for a
 /// malformed, unknown or revoked token, never a silent fall back to anonymous.
 pub async fn caller(req: &Request, state: &AppState) -> Result<Caller, RestError> {
+    identify(req, state).await.map(|i| i.caller)
+}
+
+/// [`caller`], with where its token last wrote.
+pub async fn identify(req: &Request, state: &AppState) -> Result<Identified, RestError> {
     let header = match req.headers().get(header::AUTHORIZATION) {
         None => None,
         Some(h) => Some(h.to_str().map_err(|_| {
             RestError::unauthenticated("the Authorization header must be `Bearer <token>`")
         })?),
     };
-    caller_of(header, state).await
+    identify_by(header, state).await
 }
 
 /// The caller an `Authorization` value names (from a header, or a WebSocket's
 /// `connection_init` payload).
 pub async fn caller_of(authorization: Option<&str>, state: &AppState) -> Result<Caller, RestError> {
+    identify_by(authorization, state).await.map(|i| i.caller)
+}
+
+async fn identify_by(
+    authorization: Option<&str>,
+    state: &AppState,
+) -> Result<Identified, RestError> {
     let Some(header) = authorization else {
-        return Ok(Caller::Anonymous);
+        return Ok(Identified {
+            caller: Caller::Anonymous,
+            write_position: None,
+        });
     };
     let secret = Some(header)
         .and_then(|h| h.strip_prefix("Bearer "))
@@ -109,11 +131,14 @@ pub async fn caller_of(authorization: Option<&str>, state: &AppState) -> Result<
         .ok_or_else(|| RestError::unauthenticated("the token is unknown or has been revoked"))?;
     db::access::touch(&state.db, &token, chrono::Utc::now()).await?;
     let role = Role::parse(&token.role).map_err(AppError::internal)?;
-    Ok(Caller::Signed(Actor {
-        token_id: token.id,
-        label: token.label,
-        role,
-        township_id: token.township_id,
-        bank_code: token.bank_code,
-    }))
+    Ok(Identified {
+        caller: Caller::Signed(Actor {
+            token_id: token.id,
+            label: token.label,
+            role,
+            township_id: token.township_id,
+            bank_code: token.bank_code,
+        }),
+        write_position: token.write_position,
+    })
 }

@@ -163,7 +163,7 @@ pub async fn vector_tile(
         let tile = tile_id(&z, &x, &y)?;
         let crs = requested_crs(&params)?.unwrap_or_default();
         let caller = caller(req, &state).await?;
-        let body = encode(&state.db, &caller, tile, &layers, crs).await?;
+        let body = encode(state.read_db(), &caller, tile, &layers, crs).await?;
         Ok::<_, RestError>(cached(req, &caller, TILE_VARY, MVT_CONTENT_TYPE, crs, body))
     }
     .await
@@ -464,7 +464,7 @@ pub async fn tilejson(
         let crs = requested.unwrap_or_default();
         let template = template(&origin(req)?, id, requested);
         let caller = caller(req, &state).await?;
-        let bounds = bounds_in(db::places::district_bounds(&state.db).await?, crs);
+        let bounds = bounds_in(db::places::district_bounds(state.read_db()).await?, crs);
         let document = document(id, &layers, &caller, template, bounds, crs);
         Ok::<_, RestError>(cached(
             req,

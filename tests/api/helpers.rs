@@ -128,6 +128,30 @@ async fn fresh_postgres() -> Option<(String, TestDatabase, &'static str)> {
     Some((url, TestDatabase::Postgres { admin_url, name }, "postgres"))
 }
 
+/// One app on a fresh PostgreSQL database with the demo district, reading from the streaming
+/// replica `TEST_REPLICA_URL` names (`.ci/replica.sh` makes one); None without both URLs.
+pub async fn spawn_with_replica() -> Option<(TestApp, String)> {
+    let replica = std::env::var("TEST_REPLICA_URL")
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    let db = fresh_postgres().await?;
+    let name = db.0.rsplit('/').next().expect("a database name").to_owned();
+    let base = replica
+        .rsplit_once('/')
+        .map_or(replica.as_str(), |(b, _)| b);
+    let url = format!("{base}/{name}");
+    let read_url = url.clone();
+    // The replica has the new database once it has replayed its creation.
+    for _ in 0..100 {
+        if Database::connect(&read_url).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let app = spawn_adjusted(db, true, |s| s.database_read_url = Some(read_url)).await;
+    Some((app, url))
+}
+
 static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// One app on SQLite with the demo district and settings changed by `adjust`.

@@ -34,6 +34,7 @@ mod ogc;
 mod projection;
 mod queries;
 mod readme;
+mod replica;
 mod rights;
 mod seed;
 mod shares;
