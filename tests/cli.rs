@@ -56,6 +56,38 @@ fn bad_settings_name_themselves() {
     }
 }
 
+/// The settings `docs/deploy.md` and the `Containerfile` name are the server's own, so the
+/// deployment guide cannot drift from the binary.
+#[test]
+fn the_deployment_guide_names_only_real_settings() {
+    let help = run(&["serve", "--help"], &[]);
+    let help = String::from_utf8_lossy(&help.stdout).into_owned();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let guide = std::fs::read_to_string(format!("{root}/docs/deploy.md")).expect("docs/deploy.md");
+    let image = std::fs::read_to_string(format!("{root}/Containerfile")).expect("Containerfile");
+    let mut named = Vec::new();
+    for line in guide.lines().filter(|l| l.starts_with("| `")) {
+        let first = line.split('|').nth(1).unwrap_or_default();
+        named.extend(first.split('`').skip(1).step_by(2).map(str::to_owned));
+    }
+    for line in image.lines() {
+        let line = line.trim().trim_start_matches("ENV ");
+        if let Some((name, _)) = line.split_once('=')
+            && !name.is_empty()
+            && name.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+        {
+            named.push(name.to_owned());
+        }
+    }
+    assert!(named.len() >= 10, "{named:?}");
+    for name in &named {
+        assert!(
+            help.contains(&format!("[env: {name}")),
+            "{name} is not a setting of `serve`"
+        );
+    }
+}
+
 #[test]
 fn the_server_options_are_serves_alone() {
     let help = |args: &[&str]| {
