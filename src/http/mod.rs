@@ -1,5 +1,6 @@
 //! HTTP: the GraphQL endpoint, GraphiQL, and the routes that are not GraphQL.
 
+pub mod client;
 pub mod download;
 pub mod export;
 pub mod graphiql;
