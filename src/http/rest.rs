@@ -5,6 +5,7 @@ use poem::http::{StatusCode, header};
 use poem::{IntoResponse, Request, Response};
 
 use super::AppState;
+use super::rate_limit::Refused;
 use crate::db;
 use crate::domain::access::{Actor, Caller, Role};
 use crate::error::AppError;
@@ -80,8 +81,12 @@ impl IntoResponse for RestError {
 }
 
 /// The caller named by the `Authorization` header: anonymous without one, UNAUTHENTICATED for a
-/// malformed, unknown or revoked token, never a silent fall back to anonymous.
+/// malformed, unknown or revoked token, never a silent fall back to anonymous. Read once: the
+/// rate limit, which runs first, leaves the caller it found in the request.
 pub async fn caller(req: &Request, state: &AppState) -> Result<Caller, RestError> {
+    if let Some(Authenticated(caller)) = req.extensions().get::<Authenticated>() {
+        return Ok(caller.clone());
+    }
     let header = match req.headers().get(header::AUTHORIZATION) {
         None => None,
         Some(h) => Some(h.to_str().map_err(|_| {
@@ -89,6 +94,31 @@ pub async fn caller(req: &Request, state: &AppState) -> Result<Caller, RestError
         })?),
     };
     caller_of(header, state).await
+}
+
+/// A caller already authenticated for this request (by the rate limit), kept in its
+/// extensions under a type no other module can insert.
+#[derive(Clone)]
+struct Authenticated(Caller);
+
+/// Keeps `caller`, authenticated from `req`'s own `Authorization` header, for [`caller`].
+pub(super) fn remember_caller(req: &mut Request, caller: Caller) {
+    req.extensions_mut().insert(Authenticated(caller));
+}
+
+/// The answer of a route beside GraphQL to a request over the rate limit: 429, `Retry-After`,
+/// and the usual error body with the code `RATE_LIMITED`.
+pub fn rate_limited(_req: &Request, refused: &Refused) -> Response {
+    let mut response = RestError {
+        status: StatusCode::TOO_MANY_REQUESTS,
+        code: "RATE_LIMITED",
+        description: refused.message(),
+    }
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, refused.retry_after_secs().into());
+    response
 }
 
 /// The caller an `Authorization` value names (from a header, or a WebSocket's
