@@ -13,7 +13,7 @@ use crate::config::Settings;
 use crate::db::{self, QueryCounter};
 use crate::domain::access::Role;
 use crate::graphql::{self, Limits};
-use crate::http::rate_limit::RateLimiter;
+use crate::http::rate_limit::{self, RateLimiter};
 use crate::http::{self, AppState};
 use crate::services::seed;
 
@@ -95,6 +95,7 @@ impl App {
             min_public_cell: settings.min_public_cell,
         };
         let limiter = Arc::new(RateLimiter::new(settings.rate_limit_per_minute));
+        rate_limit::sweep_periodically(&limiter);
         compact_tally_periodically(db.clone());
         if let Some(hours) = settings.backup_every_hours {
             crate::services::backup::schedule(

@@ -4,9 +4,11 @@
 //! The binary (src/commands) takes `Shared` at every command and `Settings` at `serve` only, so
 //! that no other command reads the server's environment or lists its options in `--help`.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::str::FromStr;
 
 use clap::{Args, Parser};
+use ipnet::IpNet;
 
 /// Where the database is when neither `--database-url` nor `DATABASE_URL` says.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/registry.db?mode=rwc";
@@ -83,6 +85,17 @@ pub struct Settings {
     /// Requests a minute per token (per address without one), in bursts of as many; 0 is no limit.
     #[arg(long, env = "RATE_LIMIT_PER_MINUTE", default_value_t = 600)]
     pub rate_limit_per_minute: u32,
+    /// Reverse proxies whose `X-Forwarded-For`, `X-Forwarded-Host` and `X-Forwarded-Proto` are
+    /// believed: addresses or CIDR ranges, comma-separated (`10.0.0.5,192.168.10.0/24`). Empty:
+    /// none, and the TCP peer is the client.
+    #[arg(
+        long,
+        env = "TRUSTED_PROXIES",
+        default_value = "",
+        hide_default_value = true,
+        value_parser = TrustedProxies::from_str
+    )]
+    pub trusted_proxies: TrustedProxies,
     /// Statistics cells counting fewer assets or households than this are hidden from
     /// anonymous callers (null, listed in the response's `extensions.suppressed`).
     #[arg(long, env = "MIN_PUBLIC_CELL", default_value_t = 3)]
@@ -155,6 +168,44 @@ fn parse_datum(value: &str) -> Result<crate::domain::datum::Crs, String> {
     }
 }
 
+/// The reverse proxies whose forwarding headers are believed (`http::client`): addresses and
+/// networks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<IpNet>);
+
+impl TrustedProxies {
+    /// Whether `ip` is one of them.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        self.0.iter().any(|net| net.contains(&ip))
+    }
+}
+
+impl FromStr for TrustedProxies {
+    type Err = String;
+
+    /// Comma-separated addresses (`10.0.0.5`, `::1`) and networks (`10.0.0.0/8`, `fd00::/8`);
+    /// empty for none.
+    fn from_str(list: &str) -> Result<Self, String> {
+        list.split(',')
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(|value| {
+                value
+                    .parse::<IpNet>()
+                    .map(|net| net.trunc())
+                    .or_else(|_| value.parse::<IpAddr>().map(IpNet::from))
+                    .map_err(|_| {
+                        format!(
+                            "{value:?} is not an IP address or CIDR range like 10.0.0.5 or \
+                             192.168.10.0/24"
+                        )
+                    })
+            })
+            .collect::<Result<_, _>>()
+            .map(Self)
+    }
+}
+
 /// An origin as browsers send it: `*`, or scheme, host and optional port, no path.
 fn parse_origin(value: &str) -> Result<String, String> {
     let value = value.trim();
@@ -182,5 +233,33 @@ impl Settings {
         let mut s = Defaults::parse_from(["rural-registry"]).settings;
         s.database_url = database_url.into();
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trusted_proxies_are_addresses_and_networks() {
+        let proxies: TrustedProxies = " 10.1.2.3/8, 192.168.10.7 ,fd00::/8,"
+            .parse()
+            .expect("a list");
+        for (ip, trusted) in [
+            ("10.200.0.1", true),
+            ("11.0.0.1", false),
+            ("192.168.10.7", true),
+            ("192.168.10.8", false),
+            ("fd12::1", true),
+            ("2001:db8::1", false),
+        ] {
+            let ip: IpAddr = ip.parse().expect("an address");
+            assert_eq!(proxies.contains(ip), trusted, "{ip}");
+        }
+        assert_eq!("".parse(), Ok(TrustedProxies::default()), "empty is none");
+        for bad in ["proxy.local", "10.0.0.0/33", "10.0.0.1:80"] {
+            let err = bad.parse::<TrustedProxies>().expect_err(bad);
+            assert!(err.contains(bad), "the error names the value: {err}");
+        }
     }
 }

@@ -5,7 +5,7 @@
 //! requests that cannot be executed), cap the body and the batch size, give every error a
 //! code, and build the DataLoaders for each request.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_graphql::http::MultipartOptions;
 use async_graphql::parser::types::OperationType;
@@ -24,7 +24,7 @@ use crate::graphql::RequestId;
 use crate::graphql::common::context::Suppressed;
 use crate::graphql::common::limits::with_code;
 use crate::graphql::common::loaders;
-use crate::http::rate_limit::Verdict;
+use crate::http::rate_limit::{Budget, Refused};
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -44,8 +44,55 @@ pub async fn handle(req: &Request, body: Body, state: Data<&AppState>) -> Respon
             refusal.status,
             &request_id,
             &BatchResponse::Single(GqlResponse::from_errors(vec![*refusal.error])),
-            refusal.retry_after,
+            None,
         ),
+    }
+}
+
+/// The answer to a request over the rate limit, as GraphQL answers any request refused before it
+/// ran: 429 with `Retry-After`, an error `RATE_LIMITED`, and `extensions.rateLimit` as on every
+/// answer (nothing remaining, and when to try again).
+pub fn rate_limited(req: &Request, refused: &Refused) -> Response {
+    let media = if accepts_graphql_response(req) {
+        GRAPHQL_RESPONSE
+    } else {
+        JSON
+    };
+    let mut response = GqlResponse::from_errors(vec![error("RATE_LIMITED", refused.message())]);
+    response.extensions.insert(
+        "rateLimit".to_owned(),
+        rate_limit_extension(
+            refused.limit_per_minute,
+            0,
+            Some(refused.retry_after_secs()),
+        ),
+    );
+    respond(
+        media,
+        StatusCode::TOO_MANY_REQUESTS,
+        &request_id(req),
+        &BatchResponse::Single(response),
+        Some(refused.retry_after_secs()),
+    )
+}
+
+/// `extensions.rateLimit`: the budget a minute, what is left of it, and, once nothing is, in how
+/// many seconds to try again.
+fn rate_limit_extension(
+    limit_per_minute: u32,
+    remaining: u32,
+    retry_after_secs: Option<u64>,
+) -> async_graphql::Value {
+    match retry_after_secs {
+        None => async_graphql::value!({
+            "limitPerMinute": limit_per_minute,
+            "remaining": remaining,
+        }),
+        Some(secs) => async_graphql::value!({
+            "limitPerMinute": limit_per_minute,
+            "remaining": remaining,
+            "retryAfterSeconds": secs,
+        }),
     }
 }
 
@@ -53,7 +100,6 @@ pub async fn handle(req: &Request, body: Body, state: Data<&AppState>) -> Respon
 struct Refusal {
     status: StatusCode,
     error: Box<ServerError>,
-    retry_after: Option<Duration>,
 }
 
 impl From<(StatusCode, ServerError)> for Refusal {
@@ -61,7 +107,6 @@ impl From<(StatusCode, ServerError)> for Refusal {
         Self {
             status,
             error: Box::new(error),
-            retry_after: None,
         }
     }
 }
@@ -75,7 +120,11 @@ async fn run(
 ) -> Result<(StatusCode, BatchResponse), Refusal> {
     let mut batch = read_request(req, body, state).await?;
     let (caller, write_position) = authenticate(req, state).await?;
-    let budget = rate_limit(req, state, &caller)?;
+    // Spent by the rate limit in front of this route (`http::rate_limit`).
+    let budget = req
+        .extensions()
+        .get::<Budget>()
+        .map(|b| rate_limit_extension(b.limit_per_minute, b.remaining, None));
     check_operations(req, &mut batch, state)?;
     // Each operation of a batch gets its own loaders: they are per request by design. A query
     // reads where the caller's own writes are visible (the replica once it has them); a
@@ -170,42 +219,6 @@ async fn execute(state: &AppState, batch: BatchRequest) -> BatchResponse {
                 .collect()
                 .await,
         ),
-    }
-}
-
-/// Spends one request of the caller's budget: per token, or per address without one. Returns
-/// what is left, for the response's `extensions.rateLimit`.
-fn rate_limit(
-    req: &Request,
-    state: &AppState,
-    caller: &Caller,
-) -> Result<Option<async_graphql::Value>, Refusal> {
-    let key = match caller {
-        Caller::Signed(actor) => format!("token:{}", actor.token_id),
-        Caller::Anonymous => format!(
-            "addr:{}",
-            req.remote_addr()
-                .as_socket_addr()
-                .map(|a| a.ip().to_string())
-                .unwrap_or_default()
-        ),
-    };
-    match state.limiter.check(&key, Instant::now()) {
-        Verdict::Unlimited => Ok(None),
-        Verdict::Allowed { remaining, limit } => Ok(Some(
-            async_graphql::value!({ "limitPerMinute": limit, "remaining": remaining }),
-        )),
-        Verdict::Refused { retry_after, limit } => Err(Refusal {
-            status: StatusCode::TOO_MANY_REQUESTS,
-            error: Box::new(error(
-                "RATE_LIMITED",
-                format!(
-                    "more than {limit} requests a minute; try again in {} s",
-                    retry_after.as_secs() + 1
-                ),
-            )),
-            retry_after: Some(retry_after),
-        }),
     }
 }
 
@@ -434,7 +447,7 @@ fn respond(
     status: StatusCode,
     request_id: &str,
     body: &BatchResponse,
-    retry_after: Option<Duration>,
+    retry_after_secs: Option<u64>,
 ) -> Response {
     let json = match body {
         // A request error has no `data` at all (GraphQL over HTTP), not `data: null`.
@@ -449,8 +462,8 @@ fn respond(
         _ => serde_json::to_string(body).unwrap_or_default(),
     };
     let mut response = Response::builder().status(status);
-    if let Some(wait) = retry_after {
-        response = response.header(header::RETRY_AFTER, (wait.as_secs() + 1).to_string());
+    if let Some(secs) = retry_after_secs {
+        response = response.header(header::RETRY_AFTER, secs.to_string());
     }
     response
         .header(header::CONTENT_TYPE, HeaderValue::from_static(media))

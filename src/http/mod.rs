@@ -1,5 +1,6 @@
 //! HTTP: the GraphQL endpoint, GraphiQL, and the routes that are not GraphQL.
 
+pub mod client;
 pub mod download;
 pub mod export;
 pub mod graphiql;
@@ -21,23 +22,39 @@ use std::sync::Arc;
 use poem::http::{Method, header};
 use poem::middleware::{CatchPanic, Cors, Tracing};
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get};
+use rate_limit::RateLimit;
 
 /// Every route of the server.
+///
+/// Every route spends the caller's rate-limit budget (`rate_limit`), GraphQL answering a refusal
+/// as GraphQL, the others as the other routes answer errors; the pages too (their files cost
+/// little, but a budget counts requests, not cost, and a page load is a few requests). Only the
+/// health probes are exempt: a load balancer probes often from one address, and an instance must
+/// not look dead because its prober ran out of budget.
 pub fn routes(state: AppState) -> poem::endpoint::BoxEndpoint<'static> {
     let cors = cors(&state.settings.cors_origins);
+    let limit = RateLimit::new(rest::rate_limited);
     let routes = Route::new()
-        .at("/graphql", get(graphql::handle).post(graphql::handle))
-        .at("/graphql/ws", get(subscription::subscribe))
-        .nest("/graphiql", graphiql::endpoint())
-        .nest("/map", pages::endpoint())
-        .at("/dashboard", get(pages::dashboard_page))
-        .nest("/ogc", ogc::routes())
-        .at("/download/:file", get(download::geojson))
-        .at("/export/:file", get(export::download))
+        .at(
+            "/graphql",
+            get(graphql::handle)
+                .post(graphql::handle)
+                .with(RateLimit::new(graphql::rate_limited)),
+        )
+        .at("/graphql/ws", get(subscription::subscribe).with(limit))
+        .nest("/graphiql", graphiql::endpoint().with(limit))
+        .nest("/map", pages::endpoint().with(limit))
+        .at("/dashboard", get(pages::dashboard_page).with(limit))
+        .nest("/ogc", ogc::routes().with(limit))
+        .at("/download/:file", get(download::geojson).with(limit))
+        .at("/export/:file", get(export::download).with(limit))
         .at("/healthz", get(health::healthz))
         .at("/readyz", get(health::readyz))
-        .at("/tiles/:layer/:z/:x/:y", get(tiles::vector_tile))
-        .at("/tiles/:tileset", get(tiles::tilejson))
+        .at(
+            "/tiles/:layer/:z/:x/:y",
+            get(tiles::vector_tile).with(limit),
+        )
+        .at("/tiles/:tileset", get(tiles::tilejson).with(limit))
         .data(state)
         // A bug that panics answers 500 and is logged; the connection and the server live on.
         .with(CatchPanic::new())

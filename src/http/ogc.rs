@@ -5,14 +5,14 @@
 //! Beyond Core, `crs` takes the datums of Chinese base maps (`GCJ02`, `BD09`) as well as WGS84;
 //! `datetime` is accepted and matches every feature, since no layer has a time of its own.
 
-use poem::http::{HeaderMap, StatusCode, header};
+use poem::http::StatusCode;
 use poem::web::{Data, Path, Query};
 use poem::{IntoResponse, Request, Response, Route, get, handler};
 use serde_json::{Value, json};
 
-use super::AppState;
 use super::query::{self, CRS84, DEFAULT_LIMIT};
 use super::rest::{RestError, caller};
+use super::{AppState, client};
 use crate::db;
 use crate::domain::datum::Crs;
 use crate::domain::geometry::BBox;
@@ -37,22 +37,14 @@ pub fn routes() -> Route {
         .at("/collections/:id/items/:feature", get(item))
 }
 
-/// The URL this server is reached at, as the client sees it (a proxy in front may say so with
-/// `X-Forwarded-Proto` / `X-Forwarded-Host`), so that links work when followed.
-fn base_url(headers: &HeaderMap) -> String {
-    let value = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-    };
-    let proto = value("x-forwarded-proto").unwrap_or("http");
-    let host = value("x-forwarded-host")
-        .or_else(|| value(header::HOST.as_str()))
-        .unwrap_or("localhost");
-    format!("{proto}://{host}/ogc")
+/// The URL this server is reached at, as the client sees it (`http::client::origin`: a trusted
+/// proxy in front may say so with `X-Forwarded-Proto` / `X-Forwarded-Host`), so that links work
+/// when followed.
+fn base_url(req: &Request, state: &AppState) -> Result<String, RestError> {
+    Ok(format!(
+        "{}/ogc",
+        client::origin(req, &state.settings.trusted_proxies)?
+    ))
 }
 
 fn link(href: String, rel: &str, kind: &str, title: &str) -> Value {
@@ -81,28 +73,29 @@ fn result(r: Result<Response, RestError>) -> Response {
 }
 
 #[handler]
-async fn landing(req: &Request) -> Response {
-    let base = base_url(req.headers());
-    respond(
-        StatusCode::OK,
-        JSON,
-        &json!({
-            "title": "rural-registry",
-            "description": "The district's idle rural assets (两闲), villages, townships and \
-                demonstration sites, as OGC API – Features collections.",
-            "links": [
-                link(base.clone(), "self", JSON, "This document"),
-                link(format!("{base}/conformance"), "conformance", JSON, "Conformance classes"),
-                link(format!("{base}/collections"), "data", JSON, "The collections"),
-                link(
-                    "https://docs.ogc.org/is/17-069r4/17-069r4.html".to_owned(),
-                    "service-doc",
-                    "text/html",
-                    "OGC API – Features, Part 1: Core, which these endpoints implement",
-                ),
-            ],
-        }),
-    )
+async fn landing(req: &Request, state: Data<&AppState>) -> Response {
+    result(base_url(req, state.0).map(|base| {
+        respond(
+            StatusCode::OK,
+            JSON,
+            &json!({
+                "title": "rural-registry",
+                "description": "The district's idle rural assets (两闲), villages, townships and \
+                    demonstration sites, as OGC API – Features collections.",
+                "links": [
+                    link(base.clone(), "self", JSON, "This document"),
+                    link(format!("{base}/conformance"), "conformance", JSON, "Conformance classes"),
+                    link(format!("{base}/collections"), "data", JSON, "The collections"),
+                    link(
+                        "https://docs.ogc.org/is/17-069r4/17-069r4.html".to_owned(),
+                        "service-doc",
+                        "text/html",
+                        "OGC API – Features, Part 1: Core, which these endpoints implement",
+                    ),
+                ],
+            }),
+        )
+    }))
 }
 
 #[handler]
@@ -159,7 +152,7 @@ fn describe(base: &str, layer: Layer, extent: Option<BBox>) -> Value {
 async fn collections(req: &Request, state: Data<&AppState>) -> Response {
     result(
         async {
-            let base = base_url(req.headers());
+            let base = base_url(req, state.0)?;
             let extent = extent(state.0).await?;
             Ok(respond(
                 StatusCode::OK,
@@ -182,7 +175,7 @@ async fn collection(req: &Request, Path(id): Path<String>, state: Data<&AppState
     result(
         async {
             let layer = layer_of(&id)?;
-            let base = base_url(req.headers());
+            let base = base_url(req, state.0)?;
             let extent = extent(state.0).await?;
             Ok(respond(
                 StatusCode::OK,
@@ -283,7 +276,7 @@ async fn items(
             let q = parse_items_query(&params)?;
             let who = caller(req, state.0).await?;
             let page = features::page(state.read_db(), &who, layer, q.selection).await?;
-            let base = format!("{}/collections/{}", base_url(req.headers()), layer.id());
+            let base = format!("{}/collections/{}", base_url(req, state.0)?, layer.id());
             let s = q.selection;
             let returned = page.features.len() as u64;
             let mut links = vec![
@@ -352,7 +345,7 @@ async fn item(
             let found = features::one(state.read_db(), &who, layer, n)
                 .await?
                 .ok_or_else(missing)?;
-            let base = format!("{}/collections/{}", base_url(req.headers()), layer.id());
+            let base = format!("{}/collections/{}", base_url(req, state.0)?, layer.id());
             let mut body = found.to_geojson(crs);
             body["links"] = json!([
                 link(format!("{base}/items/{n}"), "self", GEOJSON, "This feature"),

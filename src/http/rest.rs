@@ -5,6 +5,7 @@ use poem::http::{StatusCode, header};
 use poem::{IntoResponse, Request, Response};
 
 use super::AppState;
+use super::rate_limit::Refused;
 use crate::db;
 use crate::domain::access::{Actor, Caller, Role};
 use crate::error::AppError;
@@ -81,19 +82,24 @@ impl IntoResponse for RestError {
 
 /// A request's caller, and where its token last wrote (`db::access::mark_write`), which
 /// decides whether a replica may answer its reads (`AppState::reader`).
+#[derive(Clone)]
 pub struct Identified {
     pub caller: Caller,
     pub write_position: Option<String>,
 }
 
 /// The caller named by the `Authorization` header: anonymous without one, UNAUTHENTICATED for a
-/// malformed, unknown or revoked token, never a silent fall back to anonymous.
+/// malformed, unknown or revoked token, never a silent fall back to anonymous. Read once: the
+/// rate limit, which runs first, leaves the caller it found in the request.
 pub async fn caller(req: &Request, state: &AppState) -> Result<Caller, RestError> {
     identify(req, state).await.map(|i| i.caller)
 }
 
 /// [`caller`], with where its token last wrote.
 pub async fn identify(req: &Request, state: &AppState) -> Result<Identified, RestError> {
+    if let Some(Authenticated(identified)) = req.extensions().get::<Authenticated>() {
+        return Ok(identified.clone());
+    }
     let header = match req.headers().get(header::AUTHORIZATION) {
         None => None,
         Some(h) => Some(h.to_str().map_err(|_| {
@@ -101,6 +107,32 @@ pub async fn identify(req: &Request, state: &AppState) -> Result<Identified, Res
         })?),
     };
     identify_by(header, state).await
+}
+
+/// A caller already authenticated for this request (by the rate limit), kept in its
+/// extensions under a type no other module can insert.
+#[derive(Clone)]
+struct Authenticated(Identified);
+
+/// Keeps the caller, authenticated from `req`'s own `Authorization` header, for [`caller`] and
+/// [`identify`].
+pub(super) fn remember_caller(req: &mut Request, identified: Identified) {
+    req.extensions_mut().insert(Authenticated(identified));
+}
+
+/// The answer of a route beside GraphQL to a request over the rate limit: 429, `Retry-After`,
+/// and the usual error body with the code `RATE_LIMITED`.
+pub fn rate_limited(_req: &Request, refused: &Refused) -> Response {
+    let mut response = RestError {
+        status: StatusCode::TOO_MANY_REQUESTS,
+        code: "RATE_LIMITED",
+        description: refused.message(),
+    }
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, refused.retry_after_secs().into());
+    response
 }
 
 /// The caller an `Authorization` value names (from a header, or a WebSocket's

@@ -31,9 +31,9 @@ use sea_orm::ConnectionTrait;
 use serde_json::{Map, Value as Json, json};
 use sha2::{Digest, Sha256};
 
-use super::AppState;
 use super::query;
 use super::rest::{RestError, caller};
+use super::{AppState, client};
 use crate::db::assets::AssetFilter;
 use crate::db::{self, StoreResult};
 use crate::domain::access::Caller;
@@ -79,8 +79,8 @@ const PRIVATE_CACHE: &str = "private, no-cache";
 /// What a tile depends on besides its URL: who asks.
 const TILE_VARY: &str = "Authorization";
 /// What a TileJSON depends on besides its URL (and `Host`, which is part of a cache's key): who
-/// asks, and the scheme a proxy says the client used.
-const TILEJSON_VARY: &str = "Authorization, X-Forwarded-Proto";
+/// asks, and the scheme and host a trusted proxy says the client used (`http::client::origin`).
+const TILEJSON_VARY: &str = "Authorization, X-Forwarded-Proto, X-Forwarded-Host";
 
 const MVT_CONTENT_TYPE: &str = "application/vnd.mapbox-vector-tile";
 const TILE_SUFFIX: &str = ".mvt";
@@ -462,7 +462,8 @@ pub async fn tilejson(
         let layers = layers(id)?;
         let requested = requested_crs(&params)?;
         let crs = requested.unwrap_or_default();
-        let template = template(&origin(req)?, id, requested);
+        let origin = client::origin(req, &state.settings.trusted_proxies)?;
+        let template = template(&origin, id, requested);
         let caller = caller(req, &state).await?;
         let bounds = bounds_in(db::places::district_bounds(state.read_db()).await?, crs);
         let document = document(id, &layers, &caller, template, bounds, crs);
@@ -511,37 +512,6 @@ fn datum_name(crs: Crs) -> &'static str {
         Crs::Gcj02 => "GCJ-02 (国测局坐标), the datum of AMap and Tencent base maps",
         Crs::Bd09 => "BD-09 (百度坐标), the datum of Baidu base maps",
     }
-}
-
-/// `scheme://host[:port]` as the client reached the server: the `Host` header (HTTP/1.1) or the
-/// URI's authority (HTTP/2), and `X-Forwarded-Proto` when a TLS-terminating proxy sets it.
-fn origin(req: &Request) -> Result<String, RestError> {
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| req.uri().authority().map(ToString::to_string))
-        .ok_or_else(|| RestError::bad_input("the request names no host (no `Host` header)"))?;
-    // A host that is not a plain authority (user info, a path, stray characters) would build a
-    // URL pointing somewhere else: refuse it.
-    let valid = host
-        .parse::<poem::http::uri::Authority>()
-        .is_ok_and(|a| a.as_str() == host && !host.contains('@'));
-    if !valid {
-        return Err(RestError::bad_input(format!(
-            "`{host}` is not a valid host"
-        )));
-    }
-    let forwarded = req
-        .headers()
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.split(',').next())
-        .map(str::trim)
-        .filter(|p| matches!(*p, "http" | "https"));
-    let scheme = forwarded.unwrap_or_else(|| req.scheme().as_str());
-    Ok(format!("{scheme}://{host}"))
 }
 
 /// The TileJSON document of tiles in `crs`, `bounds` given in it. `center` is the middle of

@@ -173,6 +173,16 @@ async fn each_token_has_its_own_rate_budget_reported_with_every_answer() {
     assert!(refused.headers().contains_key("retry-after"));
     let body: serde_json::Value = refused.json().await.expect("JSON");
     assert_eq!(error_code(&body), Some("RATE_LIMITED"), "{body}");
+    let budget = &body["extensions"]["rateLimit"];
+    assert_eq!(
+        budget["limitPerMinute"], 5,
+        "the refusal reports the budget too: {body}"
+    );
+    assert_eq!(budget["remaining"], 0, "{body}");
+    assert!(
+        budget["retryAfterSeconds"].as_u64().is_some_and(|s| s >= 1),
+        "{body}"
+    );
     let other = app
         .token(
             rural_registry::domain::access::Role::Bank,
@@ -242,5 +252,118 @@ async fn every_transport_holds_the_same_limits() {
     assert_eq!(
         errors[0]["extensions"]["code"], "LIMIT_EXCEEDED",
         "{answer}"
+    );
+}
+
+/// An app allowing one request a minute per caller, behind proxies at `trusted_proxies`. A
+/// budget refills in a minute, far longer than any of these tests takes.
+async fn one_a_minute(trusted_proxies: &str) -> crate::helpers::TestApp {
+    let trusted_proxies = trusted_proxies.parse().expect("a network");
+    crate::helpers::spawn_app_with(|s| {
+        s.rate_limit_per_minute = 1;
+        s.trusted_proxies = trusted_proxies;
+    })
+    .await
+}
+
+/// An anonymous GraphQL query from the test client (at 127.0.0.1), which says it forwards
+/// `forwarded_for`; the status and the answer.
+async fn anonymous_query(
+    app: &crate::helpers::TestApp,
+    forwarded_for: &str,
+) -> (u16, serde_json::Value) {
+    let r = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({ "query": "{ townships(first: 1) { totalCount } }" }))
+        .send()
+        .await
+        .expect("sent");
+    (r.status().as_u16(), r.json().await.expect("JSON"))
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget() {
+    let app = one_a_minute("127.0.0.0/8").await;
+    let (status, r) = anonymous_query(&app, "203.0.113.1").await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["extensions"]["rateLimit"]["remaining"], 0, "{r}");
+    let (status, r) = anonymous_query(&app, "203.0.113.1").await;
+    assert_eq!((status, error_code(&r)), (429, Some("RATE_LIMITED")), "{r}");
+    let (status, r) = anonymous_query(&app, "203.0.113.2").await;
+    assert_eq!(status, 200, "another client behind the proxy: {r}");
+    let (status, r) = anonymous_query(&app, "198.51.100.7, 203.0.113.1").await;
+    assert_eq!(
+        status, 429,
+        "what a client writes left of the address the proxy saw buys no budget: {r}"
+    );
+    let (status, r) = anonymous_query(&app, "198.51.100.8, 127.0.0.1").await;
+    assert_eq!(status, 200, "trusted hops are skipped: {r}");
+}
+
+#[tokio::test]
+async fn behind_an_untrusted_proxy_forwarded_clients_share_its_budget() {
+    let app = one_a_minute("10.0.0.0/8").await;
+    let (status, r) = anonymous_query(&app, "203.0.113.1").await;
+    assert_eq!(status, 200, "{r}");
+    let (status, r) = anonymous_query(&app, "203.0.113.2").await;
+    assert_eq!(
+        (status, error_code(&r)),
+        (429, Some("RATE_LIMITED")),
+        "X-Forwarded-For from a peer not in TRUSTED_PROXIES is ignored: {r}"
+    );
+}
+
+#[tokio::test]
+async fn every_route_but_the_health_probes_is_limited() {
+    let app = one_a_minute("10.0.0.0/8").await;
+    assert_eq!(app.get("/ogc").await.status(), 200);
+    for path in [
+        "/ogc",
+        "/ogc/collections/townships/items",
+        "/tiles/all.json",
+        "/tiles/all/10/852/422.mvt",
+        "/download/townships.geojson",
+        "/export/townships.csv",
+        "/graphql/ws",
+        "/graphiql",
+        "/map",
+        "/dashboard",
+    ] {
+        let r = app.get(path).await;
+        assert_eq!(r.status(), 429, "{path}");
+        let wait: u64 = r
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .expect("Retry-After in seconds");
+        assert!((1..=60).contains(&wait), "{path}: {wait}");
+        let body: serde_json::Value = r.json().await.expect("JSON");
+        assert_eq!(body["code"], "RATE_LIMITED", "{path}: {body}");
+        assert!(body["description"].is_string(), "{path}: {body}");
+    }
+    let r = app
+        .client
+        .get(format!("{}/ogc", app.address))
+        .bearer_auth("rr_not-a-token")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(
+        r.status(),
+        429,
+        "a token that is not one buys no budget: its address pays"
+    );
+    for probe in ["/healthz", "/readyz"] {
+        assert_eq!(app.get(probe).await.status(), 200, "{probe}");
+    }
+    let r = app
+        .graphql("{ townships(first: 1) { totalCount } }", json!({}))
+        .await;
+    assert!(
+        r["errors"].is_null(),
+        "a valid token has its own budget, whatever its address spent: {r}"
     );
 }

@@ -335,3 +335,40 @@ async fn bad_items_requests_are_refused_with_a_code() {
         get_json(app, Some("not-a-token"), "/ogc/collections/villages/items").await;
     assert_eq!((status, e["code"].as_str()), (401, Some("UNAUTHENTICATED")));
 }
+
+/// The landing page's `self` link when a proxy for `https://registry.example.cn` asks for it.
+async fn self_link_through_a_proxy(app: &TestApp) -> String {
+    let landing: Value = app
+        .client
+        .get(format!("{}/ogc", app.address))
+        .header("x-forwarded-proto", "https")
+        .header("x-forwarded-host", "registry.example.cn")
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("JSON");
+    rel(&landing, "self").expect("a self link").to_owned()
+}
+
+#[tokio::test]
+async fn links_follow_forwarded_host_and_scheme_only_from_a_trusted_proxy() {
+    let untrusted = crate::helpers::spawn_app_with(|s| {
+        s.trusted_proxies = "10.0.0.0/8".parse().expect("a network");
+    })
+    .await;
+    assert_eq!(
+        self_link_through_a_proxy(&untrusted).await,
+        format!("{}/ogc", untrusted.address),
+        "anyone may write X-Forwarded-Host: from a peer not in TRUSTED_PROXIES it is ignored"
+    );
+    let trusted = crate::helpers::spawn_app_with(|s| {
+        s.trusted_proxies = "127.0.0.1".parse().expect("an address");
+    })
+    .await;
+    assert_eq!(
+        self_link_through_a_proxy(&trusted).await,
+        "https://registry.example.cn/ogc"
+    );
+}

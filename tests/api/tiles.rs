@@ -964,17 +964,41 @@ async fn tilejson_describes_the_tiles_and_its_template_serves_them() {
             }
         }
 
-        let behind_tls = app
-            .client
-            .get(format!("{}/tiles/all.json", app.address))
-            .header("x-forwarded-proto", "https")
-            .send()
-            .await
-            .expect("sent");
-        let doc: Json = behind_tls.json().await.expect("JSON");
+        let doc: Json = forwarded_tilejson(&app).await;
         let template = doc["tiles"][0].as_str().expect("a template");
-        assert!(template.starts_with("https://"), "{template}");
+        assert!(
+            template.starts_with(&format!("{}/", app.address)),
+            "X-Forwarded-… from a peer not in TRUSTED_PROXIES is ignored: {template}"
+        );
     }
+}
+
+/// `/tiles/all.json` as a proxy that terminates TLS for `registry.example.cn` asks for it.
+async fn forwarded_tilejson(app: &TestApp) -> Json {
+    app.client
+        .get(format!("{}/tiles/all.json", app.address))
+        .header("x-forwarded-proto", "https")
+        .header("x-forwarded-host", "registry.example.cn")
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("JSON")
+}
+
+#[tokio::test]
+async fn tilejson_urls_follow_a_trusted_proxys_scheme_and_host() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.trusted_proxies = "127.0.0.0/8".parse().expect("a network");
+    })
+    .await;
+    let doc = forwarded_tilejson(&app).await;
+    let template = doc["tiles"][0].as_str().expect("a template");
+    assert!(
+        template.starts_with("https://registry.example.cn/tiles/all/"),
+        "{template}"
+    );
 }
 
 #[tokio::test]
