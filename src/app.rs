@@ -15,6 +15,7 @@ use crate::domain::access::Role;
 use crate::graphql::{self, Limits};
 use crate::http::rate_limit::RateLimiter;
 use crate::http::{self, AppState};
+use crate::metrics::Metrics;
 use crate::services::seed;
 
 /// A built application, bound to its port, not yet serving.
@@ -22,6 +23,8 @@ pub struct App {
     state: AppState,
     acceptor: TcpAcceptor,
     address: SocketAddr,
+    /// The operations listener (`METRICS_LISTEN`) and its address, unless it is off.
+    metrics: Option<(TcpAcceptor, SocketAddr)>,
     /// How many records the demo loading added on start (0 when the database had data).
     pub seeded: usize,
     /// When the demo district was loaded, the secret of the admin token made with it: shown
@@ -31,6 +34,9 @@ pub struct App {
 
 /// How long requests in flight may take to finish after a stop signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// How long a scrape of /metrics in flight may take to finish once the server has stopped.
+const METRICS_GRACE: Duration = Duration::from_secs(1);
 
 /// How often the server folds the asset tally's appended rows (`db::statistics::compact_tally`).
 const TALLY_COMPACTION: Duration = Duration::from_secs(60);
@@ -95,20 +101,11 @@ impl App {
             db::places::versioned_locator(&db).await?,
         )));
         let schemas = graphql::build_schemas(db.clone(), locator, limits);
-        let acceptor = TcpListener::bind(settings.listen.to_string())
-            .into_acceptor()
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot listen on {} (setting LISTEN_ADDR / --listen)",
-                    settings.listen
-                )
-            })?;
-        let address = acceptor
-            .local_addr()
-            .first()
-            .and_then(|a| a.as_socket_addr().copied())
-            .context("the listener has no address")?;
+        let (acceptor, address) = bind(settings.listen, "LISTEN_ADDR / --listen").await?;
+        let metrics = match settings.metrics_listen {
+            Some(at) => Some(bind(at, "METRICS_LISTEN / --metrics-listen").await?),
+            None => None,
+        };
         let state = AppState {
             db,
             schemas,
@@ -117,11 +114,13 @@ impl App {
             settings: Arc::new(settings),
             queries,
             limiter,
+            metrics: Metrics::new(),
         };
         Ok(Self {
             state,
             acceptor,
             address,
+            metrics,
             seeded,
             demo_admin_token,
         })
@@ -135,6 +134,11 @@ impl App {
         self.address.port()
     }
 
+    /// Where /metrics is served (`METRICS_LISTEN`), unless it is off.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(_, address)| *address)
+    }
+
     /// The app's database connection (a pool: cloning shares it).
     pub fn db(&self) -> DatabaseConnection {
         self.state.db.clone()
@@ -146,19 +150,56 @@ impl App {
     }
 
     /// Serves until SIGINT or SIGTERM, lets requests in flight finish, then closes the pool.
+    /// The metrics listener answers until the server has stopped.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let db = self.state.db.clone();
-        poem::Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(
-                http::routes(self.state),
-                shutdown_signal(),
-                Some(SHUTDOWN_GRACE),
+        let (metrics_done, metrics_stop) = tokio::sync::oneshot::channel::<()>();
+        let metrics = self.metrics.map(|(acceptor, _)| {
+            tokio::spawn(
+                poem::Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
+                    http::metrics::routes(self.state.clone()),
+                    async {
+                        let _ = metrics_stop.await;
+                    },
+                    Some(METRICS_GRACE),
+                ),
             )
-            .await
-            .context("the server stopped with an error")?;
+        });
+        let stop = async {
+            shutdown_signal().await;
+            tracing::info!("stopping: finishing requests in flight");
+        };
+        let served = poem::Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(http::routes(self.state), stop, Some(SHUTDOWN_GRACE))
+            .await;
+        let _ = metrics_done.send(());
+        if let Some(metrics) = metrics {
+            match metrics.await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "the metrics listener stopped with an error")
+                }
+                Err(error) => tracing::warn!(%error, "the metrics listener failed"),
+            }
+        }
+        served.context("the server stopped with an error")?;
         db.close().await.context("closing the database")?;
         Ok(())
     }
+}
+
+/// Binds `at` (port 0 picks a free port), naming `setting` when it cannot.
+async fn bind(at: SocketAddr, setting: &str) -> anyhow::Result<(TcpAcceptor, SocketAddr)> {
+    let acceptor = TcpListener::bind(at.to_string())
+        .into_acceptor()
+        .await
+        .with_context(|| format!("cannot listen on {at} (setting {setting})"))?;
+    let address = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .context("the listener has no address")?;
+    Ok((acceptor, address))
 }
 
 async fn is_empty(db: &DatabaseConnection) -> anyhow::Result<bool> {
@@ -189,5 +230,4 @@ async fn shutdown_signal() {
         _ = interrupt => {},
         _ = terminate => {},
     }
-    tracing::info!("stopping: finishing requests in flight");
 }

@@ -17,6 +17,7 @@ use poem::web::Data;
 use poem::{Body, Request, Response, handler};
 
 use super::AppState;
+use super::observe::{AnswerCode, OperationLabel};
 use crate::domain::access::Caller;
 use crate::graphql::Limits;
 use crate::graphql::RequestId;
@@ -24,6 +25,7 @@ use crate::graphql::common::context::Suppressed;
 use crate::graphql::common::limits::with_code;
 use crate::graphql::common::loaders;
 use crate::http::rate_limit::Verdict;
+use crate::metrics;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -35,8 +37,9 @@ pub async fn handle(req: &Request, body: Body, state: Data<&AppState>) -> Respon
     } else {
         JSON
     };
-    let request_id = request_id(req);
-    match run(req, body, state.0, &request_id, media).await {
+    let request_id = super::observe::request_id(req);
+    let mut operation = metrics::NO_OPERATION.to_owned();
+    let mut response = match run(req, body, state.0, &request_id, media, &mut operation).await {
         Ok((status, response)) => respond(media, status, &request_id, &response, None),
         Err(refusal) => respond(
             media,
@@ -45,7 +48,9 @@ pub async fn handle(req: &Request, body: Body, state: Data<&AppState>) -> Respon
             &BatchResponse::Single(GqlResponse::from_errors(vec![*refusal.error])),
             refusal.retry_after,
         ),
-    }
+    };
+    response.set_data(OperationLabel(operation));
+    response
 }
 
 /// A request refused before it ran.
@@ -65,17 +70,21 @@ impl From<(StatusCode, ServerError)> for Refusal {
     }
 }
 
+/// Runs the request; `operation` is set to its operation label once the query is read.
 async fn run(
     req: &Request,
     body: Body,
     state: &AppState,
     request_id: &str,
     media: &str,
+    operation: &mut String,
 ) -> Result<(StatusCode, BatchResponse), Refusal> {
     let mut batch = read_request(req, body, state).await?;
     let caller = authenticate(req, state).await?;
     let budget = rate_limit(req, state, &caller)?;
     check_operations(req, &mut batch, state)?;
+    *operation = operation_label(&mut batch, state);
+    super::observe::record_operation(operation);
     // Each operation of a batch gets its own loaders: they are per request by design.
     let window = Duration::from_millis(state.settings.batch_window_ms);
     for r in batch.iter_mut() {
@@ -83,6 +92,7 @@ async fn run(
             .insert(loaders::for_request(state.db.clone(), window));
         r.data.insert(caller.clone());
         r.data.insert(RequestId(request_id.to_owned()));
+        r.data.insert(state.metrics.clone());
     }
     let timeout = Duration::from_secs(state.settings.query_timeout_secs);
     let Ok(mut response) = tokio::time::timeout(timeout, execute(state, batch)).await else {
@@ -229,21 +239,6 @@ fn check_operations(
         }
     }
     Ok(())
-}
-
-/// The client's `X-Request-Id` when it is a sane token, else a fresh one: it ties an audit
-/// event to the request that made it.
-fn request_id(req: &Request) -> String {
-    req.headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| {
-            !v.is_empty()
-                && v.len() <= 64
-                && v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
-        .map_or_else(crate::error::new_id, str::to_owned)
 }
 
 /// The caller, or the refusal GraphQL answers with (401 for a bad token).
@@ -405,6 +400,40 @@ fn ensure_codes(r: &mut GqlResponse, limits: &Limits) {
     }
 }
 
+/// The label of the request's operation in metrics and logs: its name, bounded by
+/// `Metrics::operation_label`; a batch is `_batch`.
+fn operation_label(batch: &mut BatchRequest, state: &AppState) -> String {
+    let BatchRequest::Single(r) = batch else {
+        return metrics::BATCH_OPERATION.to_owned();
+    };
+    let name = match &r.operation_name {
+        Some(name) => Some(name.clone()),
+        // Without `operationName`, the document's one operation, if it is named.
+        None => r.parsed_query().ok().and_then(|doc| {
+            let mut ops = doc.operations.iter();
+            match (ops.next(), ops.next()) {
+                (Some((Some(name), _)), None) => Some(name.to_string()),
+                _ => None,
+            }
+        }),
+    };
+    state.metrics.operation_label(name.as_deref())
+}
+
+/// The code of the answer's first error, if any.
+fn first_code(body: &BatchResponse) -> Option<String> {
+    let responses: &[GqlResponse] = match body {
+        BatchResponse::Single(r) => std::slice::from_ref(r),
+        BatchResponse::Batch(rs) => rs,
+    };
+    responses.iter().flat_map(|r| &r.errors).find_map(|e| {
+        match e.extensions.as_ref()?.get("code")? {
+            async_graphql::Value::String(code) => Some(code.clone()),
+            _ => None,
+        }
+    })
+}
+
 fn respond(
     media: &'static str,
     status: StatusCode,
@@ -428,8 +457,12 @@ fn respond(
     if let Some(wait) = retry_after {
         response = response.header(header::RETRY_AFTER, (wait.as_secs() + 1).to_string());
     }
-    response
+    let mut response = response
         .header(header::CONTENT_TYPE, HeaderValue::from_static(media))
         .header("x-request-id", request_id)
-        .body(json)
+        .body(json);
+    if let Some(code) = first_code(body) {
+        response.set_data(AnswerCode(code));
+    }
+    response
 }

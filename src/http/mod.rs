@@ -5,6 +5,8 @@ pub mod export;
 pub mod graphiql;
 pub mod graphql;
 pub mod health;
+pub mod metrics;
+pub mod observe;
 pub mod ogc;
 pub mod pages;
 pub mod query;
@@ -19,12 +21,14 @@ pub use state::AppState;
 use std::sync::Arc;
 
 use poem::http::{Method, header};
-use poem::middleware::{CatchPanic, Cors, Tracing};
+use poem::middleware::{CatchPanic, Cors};
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get};
 
-/// Every route of the server.
+/// Every route of the server, each request observed (`observe`: its span, log line and
+/// metrics).
 pub fn routes(state: AppState) -> poem::endpoint::BoxEndpoint<'static> {
     let cors = cors(&state.settings.cors_origins);
+    let metrics = state.metrics.clone();
     let routes = Route::new()
         .at("/graphql", get(graphql::handle).post(graphql::handle))
         .at("/graphql/ws", get(subscription::subscribe))
@@ -40,13 +44,15 @@ pub fn routes(state: AppState) -> poem::endpoint::BoxEndpoint<'static> {
         .at("/tiles/:tileset", get(tiles::tilejson))
         .data(state)
         // A bug that panics answers 500 and is logged; the connection and the server live on.
-        .with(CatchPanic::new())
-        .with(Tracing);
-    match cors {
-        // Outside the CORS middleware, which sets `Vary` to `Origin` alone on its way out.
+        .with(CatchPanic::new());
+    // Outside the CORS middleware, which sets `Vary` to `Origin` alone on its way out.
+    let routes = match cors {
         Some(cors) => routes.with(cors).around(vary_by_caller).boxed(),
         None => routes.around(vary_by_caller).boxed(),
-    }
+    };
+    routes
+        .around(move |ep, req| observe::observe(ep, req, metrics.clone()))
+        .boxed()
 }
 
 /// Every answer depends on who asks (anonymous callers see generalized assets), so a shared

@@ -72,10 +72,12 @@ impl From<db::StoreError> for RestError {
 impl IntoResponse for RestError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({ "code": self.code, "description": self.description });
-        Response::builder()
+        let mut response = Response::builder()
             .status(self.status)
             .header(header::CONTENT_TYPE, "application/json")
-            .body(body.to_string())
+            .body(body.to_string());
+        response.set_data(super::observe::AnswerCode(self.code.to_owned()));
+        response
     }
 }
 
@@ -95,6 +97,7 @@ pub async fn caller(req: &Request, state: &AppState) -> Result<Caller, RestError
 /// `connection_init` payload).
 pub async fn caller_of(authorization: Option<&str>, state: &AppState) -> Result<Caller, RestError> {
     let Some(header) = authorization else {
+        super::observe::record_role("ANONYMOUS");
         return Ok(Caller::Anonymous);
     };
     let secret = Some(header)
@@ -109,6 +112,7 @@ pub async fn caller_of(authorization: Option<&str>, state: &AppState) -> Result<
         .ok_or_else(|| RestError::unauthenticated("the token is unknown or has been revoked"))?;
     db::access::touch(&state.db, &token, chrono::Utc::now()).await?;
     let role = Role::parse(&token.role).map_err(AppError::internal)?;
+    super::observe::record_role(role.as_str());
     Ok(Caller::Signed(Actor {
         token_id: token.id,
         label: token.label,

@@ -10,6 +10,7 @@ use crate::config::Settings;
 use crate::db::QueryCounter;
 use crate::graphql::common::documents::Documents;
 use crate::graphql::{Limits, Schemas};
+use crate::metrics::Metrics;
 
 /// What every request handler shares.
 #[derive(Clone)]
@@ -22,4 +23,6 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub queries: Arc<QueryCounter>,
     pub limiter: Arc<RateLimiter>,
+    /// The instruments /metrics reads (`crate::metrics`).
+    pub metrics: Metrics,
 }
