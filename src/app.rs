@@ -14,6 +14,7 @@ use crate::db::{self, QueryCounter};
 use crate::domain::access::Role;
 use crate::graphql::{self, Limits};
 use crate::http::rate_limit::RateLimiter;
+use crate::http::shutdown::Shutdown;
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
 use crate::services::seed;
@@ -31,9 +32,6 @@ pub struct App {
     /// once, so a newcomer can try mutations at once.
     pub demo_admin_token: Option<String>,
 }
-
-/// How long requests in flight may take to finish after a stop signal.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// How long a scrape of /metrics in flight may take to finish once the server has stopped.
 const METRICS_GRACE: Duration = Duration::from_secs(1);
@@ -115,6 +113,7 @@ impl App {
             queries,
             limiter,
             metrics: Metrics::new(),
+            shutdown: Shutdown::default(),
         };
         Ok(Self {
             state,
@@ -149,10 +148,14 @@ impl App {
         self.state.queries.clone()
     }
 
-    /// Serves until SIGINT or SIGTERM, lets requests in flight finish, then closes the pool.
-    /// The metrics listener answers until the server has stopped.
+    /// Serves until SIGINT or SIGTERM, then stops: `/readyz` answers 503 at once, the public
+    /// port refuses new connections, requests in flight finish and WebSocket clients get a
+    /// close frame, all within `SHUTDOWN_GRACE_SECS`; the metrics listener answers until then.
+    /// Then it closes the pool.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let db = self.state.db.clone();
+        let shutdown = self.state.shutdown.clone();
+        let grace = Duration::from_secs(self.state.settings.shutdown_grace_secs);
         let (metrics_done, metrics_stop) = tokio::sync::oneshot::channel::<()>();
         let metrics = self.metrics.map(|(acceptor, _)| {
             tokio::spawn(
@@ -165,13 +168,36 @@ impl App {
                 ),
             )
         });
-        let stop = async {
-            shutdown_signal().await;
-            tracing::info!("stopping: finishing requests in flight");
+        let stop = {
+            let shutdown = shutdown.clone();
+            async move {
+                shutdown_signal().await;
+                tracing::info!(
+                    grace_secs = grace.as_secs(),
+                    "stopping: /readyz answers 503, new connections are refused, requests in \
+                     flight finish, subscribers are sent a close frame"
+                );
+                shutdown.begin();
+            }
         };
+        // WebSockets are no longer the server's connections once upgraded: waited for apart.
+        let sockets = tokio::spawn({
+            let shutdown = shutdown.clone();
+            async move {
+                shutdown.stopping().await;
+                tokio::time::timeout(grace, shutdown.sockets_closed())
+                    .await
+                    .is_ok()
+            }
+        });
         let served = poem::Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(http::routes(self.state), stop, Some(SHUTDOWN_GRACE))
+            .run_with_graceful_shutdown(http::routes(self.state), stop, Some(grace))
             .await;
+        // Ends the wait for sockets too if the server ended without a signal.
+        shutdown.begin();
+        if !sockets.await.unwrap_or(false) {
+            tracing::warn!("subscriptions still open after the grace period: cut off");
+        }
         let _ = metrics_done.send(());
         if let Some(metrics) = metrics {
             match metrics.await {
@@ -184,6 +210,7 @@ impl App {
         }
         served.context("the server stopped with an error")?;
         db.close().await.context("closing the database")?;
+        tracing::info!("stopped");
         Ok(())
     }
 }

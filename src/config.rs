@@ -71,6 +71,10 @@ pub struct Settings {
     /// picks a free port (the bound address is printed); `off` serves no metrics.
     #[arg(long, env = "METRICS_LISTEN", default_value = "127.0.0.1:9464", value_parser = parse_optional_address)]
     pub metrics_listen: OptionalAddress,
+    /// On SIGTERM or Ctrl-C, how long requests in flight and open subscriptions get to finish,
+    /// in seconds, before the process exits regardless.
+    #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub shutdown_grace_secs: u64,
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,

@@ -93,6 +93,7 @@ fn the_server_options_are_serves_alone() {
         "--log",
         "--log-format",
         "--metrics-listen",
+        "--shutdown-grace-secs",
     ] {
         assert!(
             serve.contains(option),

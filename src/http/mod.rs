@@ -12,6 +12,7 @@ pub mod pages;
 pub mod query;
 pub mod rate_limit;
 pub mod rest;
+pub mod shutdown;
 mod state;
 pub mod subscription;
 pub mod tiles;

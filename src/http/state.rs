@@ -6,6 +6,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use super::rate_limit::RateLimiter;
+use super::shutdown::Shutdown;
 use crate::config::Settings;
 use crate::db::QueryCounter;
 use crate::graphql::common::documents::Documents;
@@ -25,4 +26,6 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// The instruments /metrics reads (`crate::metrics`).
     pub metrics: Metrics,
+    /// Whether the server is stopping, and its open WebSockets (`http::shutdown`).
+    pub shutdown: Shutdown,
 }

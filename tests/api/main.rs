@@ -39,6 +39,7 @@ mod rights;
 mod seed;
 mod shares;
 mod shares_import;
+mod shutdown;
 mod spatial;
 mod sql_count;
 mod statistics;
