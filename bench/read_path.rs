@@ -42,6 +42,7 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or(5);
     let mut settings = Settings::with_database(url.clone());
     settings.listen = "127.0.0.1:0".parse()?;
+    settings.metrics_listen = None;
     // The load generator is one anonymous address; measure the server, not the rate limit.
     settings.rate_limit_per_minute = 0;
     let app = App::build(settings, true).await?;

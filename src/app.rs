@@ -14,7 +14,9 @@ use crate::db::{self, QueryCounter};
 use crate::domain::access::Role;
 use crate::graphql::{self, Limits};
 use crate::http::rate_limit::{self, RateLimiter};
+use crate::http::shutdown::Shutdown;
 use crate::http::{self, AppState};
+use crate::metrics::Metrics;
 use crate::services::seed;
 
 /// A built application, bound to its port, not yet serving.
@@ -22,6 +24,8 @@ pub struct App {
     state: AppState,
     acceptor: TcpAcceptor,
     address: SocketAddr,
+    /// The operations listener (`METRICS_LISTEN`) and its address, unless it is off.
+    metrics: Option<(TcpAcceptor, SocketAddr)>,
     /// How many records the demo loading added on start (0 when the database had data).
     pub seeded: usize,
     /// When the demo district was loaded, the secret of the admin token made with it: shown
@@ -29,8 +33,8 @@ pub struct App {
     pub demo_admin_token: Option<String>,
 }
 
-/// How long requests in flight may take to finish after a stop signal.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How long a scrape of /metrics in flight may take to finish once the server has stopped.
+const METRICS_GRACE: Duration = Duration::from_secs(1);
 
 /// How often the server folds the asset tally's appended rows (`db::statistics::compact_tally`).
 const TALLY_COMPACTION: Duration = Duration::from_secs(60);
@@ -110,20 +114,11 @@ impl App {
         )));
         let events = crate::services::events::EventHub::start(db.clone()).await?;
         let schemas = graphql::build_schemas(db.clone(), locator, events, limits);
-        let acceptor = TcpListener::bind(settings.listen.to_string())
-            .into_acceptor()
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot listen on {} (setting LISTEN_ADDR / --listen)",
-                    settings.listen
-                )
-            })?;
-        let address = acceptor
-            .local_addr()
-            .first()
-            .and_then(|a| a.as_socket_addr().copied())
-            .context("the listener has no address")?;
+        let (acceptor, address) = bind(settings.listen, "LISTEN_ADDR / --listen").await?;
+        let metrics = match settings.metrics_listen {
+            Some(at) => Some(bind(at, "METRICS_LISTEN / --metrics-listen").await?),
+            None => None,
+        };
         let replica = match &settings.database_read_url {
             Some(url) => Some(connect_replica(url, &queries).await?),
             None => None,
@@ -137,11 +132,14 @@ impl App {
             settings: Arc::new(settings),
             queries,
             limiter,
+            metrics: Metrics::new(),
+            shutdown: Shutdown::default(),
         };
         Ok(Self {
             state,
             acceptor,
             address,
+            metrics,
             seeded,
             demo_admin_token,
         })
@@ -155,6 +153,11 @@ impl App {
         self.address.port()
     }
 
+    /// Where /metrics is served (`METRICS_LISTEN`), unless it is off.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(_, address)| *address)
+    }
+
     /// The app's database connection (a pool: cloning shares it).
     pub fn db(&self) -> DatabaseConnection {
         self.state.db.clone()
@@ -165,20 +168,85 @@ impl App {
         self.state.queries.clone()
     }
 
-    /// Serves until SIGINT or SIGTERM, lets requests in flight finish, then closes the pool.
+    /// Serves until SIGINT or SIGTERM, then stops: `/readyz` answers 503 at once, the public
+    /// port refuses new connections, requests in flight finish and WebSocket clients get a
+    /// close frame, all within `SHUTDOWN_GRACE_SECS`; the metrics listener answers until then.
+    /// Then it closes the pool.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let db = self.state.db.clone();
-        poem::Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(
-                http::routes(self.state),
-                shutdown_signal(),
-                Some(SHUTDOWN_GRACE),
+        let shutdown = self.state.shutdown.clone();
+        let grace = Duration::from_secs(self.state.settings.shutdown_grace_secs);
+        let (metrics_done, metrics_stop) = tokio::sync::oneshot::channel::<()>();
+        let metrics = self.metrics.map(|(acceptor, _)| {
+            tokio::spawn(
+                poem::Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
+                    http::metrics::routes(self.state.clone()),
+                    async {
+                        let _ = metrics_stop.await;
+                    },
+                    Some(METRICS_GRACE),
+                ),
             )
-            .await
-            .context("the server stopped with an error")?;
+        });
+        let stop = {
+            let shutdown = shutdown.clone();
+            async move {
+                shutdown_signal().await;
+                tracing::info!(
+                    grace_secs = grace.as_secs(),
+                    "stopping: /readyz answers 503, new connections are refused, requests in \
+                     flight finish, subscribers are sent a close frame"
+                );
+                shutdown.begin();
+            }
+        };
+        // WebSockets are no longer the server's connections once upgraded: waited for apart.
+        let sockets = tokio::spawn({
+            let shutdown = shutdown.clone();
+            async move {
+                shutdown.stopping().await;
+                tokio::time::timeout(grace, shutdown.sockets_closed())
+                    .await
+                    .is_ok()
+            }
+        });
+        let served = poem::Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(http::routes(self.state), stop, Some(grace))
+            .await;
+        // Ends the wait for sockets too if the server ended without a signal.
+        shutdown.begin();
+        if !sockets.await.unwrap_or(false) {
+            tracing::warn!("subscriptions still open after the grace period: cut off");
+        }
+        let _ = metrics_done.send(());
+        if let Some(metrics) = metrics {
+            match metrics.await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "the metrics listener stopped with an error")
+                }
+                Err(error) => tracing::warn!(%error, "the metrics listener failed"),
+            }
+        }
+        served.context("the server stopped with an error")?;
         db.close().await.context("closing the database")?;
+        tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// Binds `at` (port 0 picks a free port), naming `setting` when it cannot.
+async fn bind(at: SocketAddr, setting: &str) -> anyhow::Result<(TcpAcceptor, SocketAddr)> {
+    let acceptor = TcpListener::bind(at.to_string())
+        .into_acceptor()
+        .await
+        .with_context(|| format!("cannot listen on {at} (setting {setting})"))?;
+    let address = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .context("the listener has no address")?;
+    Ok((acceptor, address))
 }
 
 async fn is_empty(db: &DatabaseConnection) -> anyhow::Result<bool> {
@@ -209,5 +277,4 @@ async fn shutdown_signal() {
         _ = interrupt => {},
         _ = terminate => {},
     }
-    tracing::info!("stopping: finishing requests in flight");
 }

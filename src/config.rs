@@ -34,7 +34,24 @@ pub struct Shared {
     /// Log filter, e.g. `info` or `rural_registry=debug,sqlx=warn`.
     #[arg(long = "log", env = "RUST_LOG", global = true, default_value = DEFAULT_LOG)]
     pub log: String,
+    /// Log lines as text, or as one JSON object a line (for a log collector).
+    #[arg(long, env = "LOG_FORMAT", global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 }
+
+/// How log lines are written (on stderr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Text for a person: the time, the level, the request's span (`request{request_id=…}`)
+    /// and the message with its fields.
+    Text,
+    /// One JSON object a line: `timestamp`, `level`, `fields` (the message among them),
+    /// `target`, and `span` and `spans` with the request's id, route, operation and role.
+    Json,
+}
+
+/// An address to listen on, or none (`off`, or empty).
+pub type OptionalAddress = Option<SocketAddr>;
 
 /// Every setting of the server, with its flag and environment variable: the options of `serve`.
 #[derive(Debug, Clone, Args)]
@@ -54,6 +71,17 @@ pub struct Settings {
     /// Log filter, e.g. `info` or `rural_registry=debug,sqlx=warn`.
     #[arg(long = "log", env = "RUST_LOG", default_value = DEFAULT_LOG)]
     pub log: String,
+    /// Log lines as text, or as one JSON object a line (for a log collector).
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Address of /metrics (and /healthz, /readyz again), apart from the public port; port 0
+    /// picks a free port (the bound address is printed); `off` serves no metrics.
+    #[arg(long, env = "METRICS_LISTEN", default_value = "127.0.0.1:9464", value_parser = parse_optional_address)]
+    pub metrics_listen: OptionalAddress,
+    /// On SIGTERM or Ctrl-C, how long requests in flight and open subscriptions get to finish,
+    /// in seconds, before the process exits regardless.
+    #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub shutdown_grace_secs: u64,
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
@@ -130,6 +158,18 @@ pub struct Settings {
     /// The base map's attribution, shown in the map's corner (e.g. "© 天地图").
     #[arg(long, env = "MAP_BASE_ATTRIBUTION")]
     pub map_base_attribution: Option<String>,
+}
+
+/// An address to listen on, or `off` (or nothing) for none.
+fn parse_optional_address(value: &str) -> Result<OptionalAddress, String> {
+    let value = value.trim();
+    if value.is_empty() || value.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    value
+        .parse()
+        .map(Some)
+        .map_err(|_| format!("{value:?} is not an address like 127.0.0.1:9464, nor `off`"))
 }
 
 /// Hours between backups: more than zero, at most a year.

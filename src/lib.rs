@@ -9,4 +9,5 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod maps;
+pub mod metrics;
 pub mod services;

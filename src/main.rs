@@ -4,6 +4,7 @@ mod commands;
 
 use anyhow::Context as _;
 use commands::{Cli, Command};
+use rural_registry::config::LogFormat;
 use tracing_subscriber::EnvFilter;
 
 // glibc's malloc spent a quarter of a loaded server's CPU (arena locks between the runtime's
@@ -21,10 +22,13 @@ async fn main() -> anyhow::Result<()> {
         )
     })?;
     // Logs go to stderr: stdout is the commands' data (an export, a token's secret).
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match shared.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
 
     let database = shared.database_url.as_str();
     match command {

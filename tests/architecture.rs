@@ -41,6 +41,14 @@ const RULES: &[Rule] = &[
         why: "the API's plumbing imports no concept (nor the schema that assembles them)",
     },
     Rule {
+        from: "metrics",
+        may_not_import: &[
+            "domain", "db", "graphql", "http", "services", "maps", "app", "config", "error",
+        ],
+        except: &[],
+        why: "the instruments are a leaf: any layer may count through them without a cycle",
+    },
+    Rule {
         from: "http",
         may_not_import: &["app"],
         except: &[],

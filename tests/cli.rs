@@ -24,7 +24,7 @@ type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
 fn bad_settings_name_themselves() {
     // The server's settings are `serve`'s (the command when none is named); every command
     // takes the database's.
-    let cases: [Case; 6] = [
+    let cases: [Case; 8] = [
         (&["--listen", "nowhere"], &[], "--listen"),
         (&["serve"], &[("LISTEN_ADDR", "300.1.1.1:80")], "--listen"),
         (
@@ -47,6 +47,12 @@ fn bad_settings_name_themselves() {
             &[("CORS_ORIGINS", "map.example.cn/path")],
             "--cors-origins",
         ),
+        (
+            &["serve"],
+            &[("METRICS_LISTEN", "9464")],
+            "--metrics-listen",
+        ),
+        (&["migrate", "--log-format", "yaml"], &[], "--log-format"),
     ];
     for (args, env, named) in cases {
         let out = run(args, env);
@@ -117,6 +123,9 @@ fn the_server_options_are_serves_alone() {
         "--cors-origins",
         "--database-url",
         "--log",
+        "--log-format",
+        "--metrics-listen",
+        "--shutdown-grace-secs",
     ] {
         assert!(
             serve.contains(option),
@@ -273,6 +282,8 @@ fn serve_prints_its_address_answers_and_stops_cleanly_on_sigterm() {
             &url,
             "--listen",
             "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
             "--log",
             "warn",
         ])
@@ -286,6 +297,11 @@ fn serve_prints_its_address_answers_and_stops_cleanly_on_sigterm() {
     assert!(address.starts_with("http://127.0.0.1:"), "{first}");
     let graphiql = lines.next().expect("a line").expect("text");
     assert_eq!(graphiql, format!("GraphiQL: {address}/graphiql"));
+    let metrics = lines.next().expect("a line").expect("text");
+    assert!(
+        metrics.starts_with("Metrics: http://127.0.0.1:") && metrics.ends_with("/metrics"),
+        "{metrics}"
+    );
     let _ = lines
         .next()
         .expect("the admin token heading")

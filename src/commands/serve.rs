@@ -21,6 +21,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "rural-registry listening on http://{0}\nGraphiQL: http://{0}/graphiql\n",
         app.address()
     );
+    if let Some(metrics) = app.metrics_address() {
+        said.push_str(&format!("Metrics: http://{metrics}/metrics\n"));
+    }
     if let Some(secret) = &app.demo_admin_token {
         said.push_str(&format!(
             "Admin token for the demo district (shown once; `rural-registry token create` makes \

@@ -75,6 +75,32 @@ impl QueryCounter {
     }
 }
 
+tokio::task_local! {
+    /// The statements of the work running under `count_statements`: one request's.
+    static STATEMENTS: Arc<AtomicU64>;
+}
+
+/// Runs `work` and counts the SQL statements it runs, on any connection (besides what
+/// `QueryCounter` counts): a request's statement count, for /metrics. Work it spawns counts
+/// only if spawned through [`counted`].
+pub async fn count_statements<F: Future>(work: F) -> (F::Output, u64) {
+    let count = Arc::new(AtomicU64::new(0));
+    let output = STATEMENTS.scope(count.clone(), work).await;
+    (output, count.load(Ordering::Relaxed))
+}
+
+/// `work`, to be spawned, counted under the [`count_statements`] of the task that calls this
+/// (a DataLoader's batch runs in a task of its own).
+pub fn counted<F: Future>(work: F) -> impl Future<Output = F::Output> {
+    let count = STATEMENTS.try_with(Arc::clone).ok();
+    async move {
+        match count {
+            Some(count) => STATEMENTS.scope(count, work).await,
+            None => work.await,
+        }
+    }
+}
+
 /// Which engine a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -183,9 +209,28 @@ pub async fn connect_counting(
         .with_context(|| format!("cannot connect to the database at {}", redact(url)))?;
     db.set_metric_callback(move |info| {
         counter.0.fetch_add(1, Ordering::Relaxed);
+        // Outside a request (startup, background work) there is none to count in.
+        let _ = STATEMENTS.try_with(|n| n.fetch_add(1, Ordering::Relaxed));
         tracing::trace!(target: "rural_registry::sql", elapsed = ?info.elapsed, failed = info.failed, sql = %info.statement.sql);
     });
     Ok(db)
+}
+
+/// The pool's connections lent out and idle now, for /metrics.
+pub fn pool_usage(db: &DatabaseConnection) -> (u64, u64) {
+    let (size, idle) = match db.get_database_backend() {
+        sea_orm::DbBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        sea_orm::DbBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        _ => (0, 0),
+    };
+    let idle = idle as u64;
+    (u64::from(size).saturating_sub(idle), idle)
 }
 
 /// Begins a transaction that will write. On SQLite it takes the write lock at once

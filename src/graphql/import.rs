@@ -141,7 +141,9 @@ impl ImportMutation {
             today: today(),
         };
         let input = std::io::Cursor::new(upload.content);
-        let report = import::run(db_conn(ctx)?, kind.into(), input, mode, who, |_, _| {}).await?;
+        let kind: Kind = kind.into();
+        let report = import::run(db_conn(ctx)?, kind, input, mode, who, |_, _| {}).await?;
+        count_rows(ctx, kind, &report);
         if boundaries && report.written {
             crate::graphql::places::refresh_locator(ctx).await?;
         }
@@ -165,5 +167,20 @@ impl ImportMutation {
                 })
                 .collect(),
         })
+    }
+}
+
+/// Counts the import's rows in /metrics: inserted, updated, and refused (read, not written).
+fn count_rows(ctx: &Context<'_>, kind: Kind, report: &import::Report) {
+    let Some(metrics) = ctx.data_opt::<crate::metrics::Metrics>() else {
+        return;
+    };
+    let written = report.inserted + report.updated;
+    for (outcome, rows) in [
+        ("inserted", report.inserted),
+        ("updated", report.updated),
+        ("refused", report.rows.saturating_sub(written)),
+    ] {
+        metrics.import_rows(kind.name(), outcome, rows as u64);
     }
 }

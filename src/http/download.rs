@@ -83,12 +83,9 @@ async fn respond(
     let p = parse(params)?;
     let who = caller(req, state).await?;
     let body = match layer {
-        Layer::IdleAssets => Body::from_bytes_stream(feature_collection(asset_pages(
-            state.read_db().clone(),
-            who,
-            p.bbox,
-            p.crs,
-        ))),
+        Layer::IdleAssets => Body::from_bytes_stream(super::observe::logged_stream(
+            feature_collection(asset_pages(state.read_db().clone(), who, p.bbox, p.crs)),
+        )),
         other => {
             let all = features::page(
                 state.read_db(),

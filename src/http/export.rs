@@ -77,10 +77,8 @@ async fn respond(
         (Format::Csv, Encoding::Gb18030) => "text/csv; charset=gb18030",
         (Format::Geojson, _) => "application/geo+json",
     };
-    let body = Body::from_bytes_stream(crate::services::export::stream(
-        state.read_db().clone(),
-        options,
-    ));
+    let rows = crate::services::export::stream(state.read_db().clone(), options);
+    let body = Body::from_bytes_stream(super::observe::logged_stream(rows));
     Ok(Response::builder()
         .content_type(content_type)
         .header(

@@ -17,6 +17,7 @@ use poem::web::Data;
 use poem::{Body, Request, Response, handler};
 
 use super::AppState;
+use super::observe::{AnswerCode, OperationLabel};
 use crate::db;
 use crate::domain::access::Caller;
 use crate::graphql::Limits;
@@ -25,6 +26,7 @@ use crate::graphql::common::context::Suppressed;
 use crate::graphql::common::limits::with_code;
 use crate::graphql::common::loaders;
 use crate::http::rate_limit::{Budget, Refused};
+use crate::metrics;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -36,8 +38,9 @@ pub async fn handle(req: &Request, body: Body, state: Data<&AppState>) -> Respon
     } else {
         JSON
     };
-    let request_id = request_id(req);
-    match run(req, body, state.0, &request_id, media).await {
+    let request_id = super::observe::request_id(req);
+    let mut operation = metrics::NO_OPERATION.to_owned();
+    let mut response = match run(req, body, state.0, &request_id, media, &mut operation).await {
         Ok((status, response)) => respond(media, status, &request_id, &response, None),
         Err(refusal) => respond(
             media,
@@ -46,7 +49,9 @@ pub async fn handle(req: &Request, body: Body, state: Data<&AppState>) -> Respon
             &BatchResponse::Single(GqlResponse::from_errors(vec![*refusal.error])),
             None,
         ),
-    }
+    };
+    response.set_data(OperationLabel(operation));
+    response
 }
 
 /// The answer to a request over the rate limit, as GraphQL answers any request refused before it
@@ -70,7 +75,7 @@ pub fn rate_limited(req: &Request, refused: &Refused) -> Response {
     respond(
         media,
         StatusCode::TOO_MANY_REQUESTS,
-        &request_id(req),
+        &super::observe::request_id(req),
         &BatchResponse::Single(response),
         Some(refused.retry_after_secs()),
     )
@@ -111,12 +116,14 @@ impl From<(StatusCode, ServerError)> for Refusal {
     }
 }
 
+/// Runs the request; `operation` is set to its operation label once the query is read.
 async fn run(
     req: &Request,
     body: Body,
     state: &AppState,
     request_id: &str,
     media: &str,
+    operation: &mut String,
 ) -> Result<(StatusCode, BatchResponse), Refusal> {
     let mut batch = read_request(req, body, state).await?;
     let (caller, write_position) = authenticate(req, state).await?;
@@ -126,6 +133,8 @@ async fn run(
         .get::<Budget>()
         .map(|b| rate_limit_extension(b.limit_per_minute, b.remaining, None));
     check_operations(req, &mut batch, state)?;
+    *operation = operation_label(&mut batch, state);
+    super::observe::record_operation(operation);
     // Each operation of a batch gets its own loaders: they are per request by design. A query
     // reads where the caller's own writes are visible (the replica once it has them); a
     // mutation, and what it answers, on the primary.
@@ -143,6 +152,7 @@ async fn run(
         r.data.insert(conn.clone());
         r.data.insert(caller.clone());
         r.data.insert(RequestId(request_id.to_owned()));
+        r.data.insert(state.metrics.clone());
     }
     let timeout = Duration::from_secs(state.settings.query_timeout_secs);
     let Ok(mut response) = tokio::time::timeout(timeout, execute(state, batch)).await else {
@@ -264,21 +274,6 @@ fn writes(r: &mut async_graphql::Request) -> bool {
             .is_none_or(|n| name.is_some_and(|m| m.as_str() == n));
         selected && op.node.ty != OperationType::Query
     })
-}
-
-/// The client's `X-Request-Id` when it is a sane token, else a fresh one: it ties an audit
-/// event to the request that made it.
-fn request_id(req: &Request) -> String {
-    req.headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| {
-            !v.is_empty()
-                && v.len() <= 64
-                && v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
-        .map_or_else(crate::error::new_id, str::to_owned)
 }
 
 /// The caller, or the refusal GraphQL answers with (401 for a bad token).
@@ -442,6 +437,40 @@ fn ensure_codes(r: &mut GqlResponse, limits: &Limits) {
     }
 }
 
+/// The label of the request's operation in metrics and logs: its name, bounded by
+/// `Metrics::operation_label`; a batch is `_batch`.
+fn operation_label(batch: &mut BatchRequest, state: &AppState) -> String {
+    let BatchRequest::Single(r) = batch else {
+        return metrics::BATCH_OPERATION.to_owned();
+    };
+    let name = match &r.operation_name {
+        Some(name) => Some(name.clone()),
+        // Without `operationName`, the document's one operation, if it is named.
+        None => r.parsed_query().ok().and_then(|doc| {
+            let mut ops = doc.operations.iter();
+            match (ops.next(), ops.next()) {
+                (Some((Some(name), _)), None) => Some(name.to_string()),
+                _ => None,
+            }
+        }),
+    };
+    state.metrics.operation_label(name.as_deref())
+}
+
+/// The code of the answer's first error, if any.
+fn first_code(body: &BatchResponse) -> Option<String> {
+    let responses: &[GqlResponse] = match body {
+        BatchResponse::Single(r) => std::slice::from_ref(r),
+        BatchResponse::Batch(rs) => rs,
+    };
+    responses.iter().flat_map(|r| &r.errors).find_map(|e| {
+        match e.extensions.as_ref()?.get("code")? {
+            async_graphql::Value::String(code) => Some(code.clone()),
+            _ => None,
+        }
+    })
+}
+
 fn respond(
     media: &'static str,
     status: StatusCode,
@@ -465,8 +494,12 @@ fn respond(
     if let Some(secs) = retry_after_secs {
         response = response.header(header::RETRY_AFTER, secs.to_string());
     }
-    response
+    let mut response = response
         .header(header::CONTENT_TYPE, HeaderValue::from_static(media))
         .header("x-request-id", request_id)
-        .body(json)
+        .body(json);
+    if let Some(code) = first_code(body) {
+        response.set_data(AnswerCode(code));
+    }
+    response
 }

@@ -12,9 +12,13 @@ pub fn healthz() -> &'static str {
     "ok"
 }
 
-/// The process can serve: the database answers.
+/// The process can serve: it is not stopping, and the database answers. From the start of a
+/// stop it answers 503 at once, so that a load balancer sends nothing more.
 #[handler]
 pub async fn readyz(state: Data<&AppState>) -> (StatusCode, &'static str) {
+    if state.shutdown.is_stopping() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "stopping");
+    }
     match state.db.ping().await {
         Ok(()) => (StatusCode::OK, "ready"),
         Err(err) => {

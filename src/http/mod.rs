@@ -6,11 +6,14 @@ pub mod export;
 pub mod graphiql;
 pub mod graphql;
 pub mod health;
+pub mod metrics;
+pub mod observe;
 pub mod ogc;
 pub mod pages;
 pub mod query;
 pub mod rate_limit;
 pub mod rest;
+pub mod shutdown;
 mod state;
 pub mod subscription;
 pub mod tiles;
@@ -20,11 +23,12 @@ pub use state::AppState;
 use std::sync::Arc;
 
 use poem::http::{Method, header};
-use poem::middleware::{CatchPanic, Cors, Tracing};
+use poem::middleware::{CatchPanic, Cors};
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get};
 use rate_limit::RateLimit;
 
-/// Every route of the server.
+/// Every route of the server, each request observed (`observe`: its span, log line and
+/// metrics).
 ///
 /// Every route spends the caller's rate-limit budget (`rate_limit`), GraphQL answering a refusal
 /// as GraphQL, the others as the other routes answer errors; the pages too (their files cost
@@ -34,6 +38,7 @@ use rate_limit::RateLimit;
 pub fn routes(state: AppState) -> poem::endpoint::BoxEndpoint<'static> {
     let cors = cors(&state.settings.cors_origins);
     let limit = RateLimit::new(rest::rate_limited);
+    let metrics = state.metrics.clone();
     let routes = Route::new()
         .at(
             "/graphql",
@@ -57,13 +62,15 @@ pub fn routes(state: AppState) -> poem::endpoint::BoxEndpoint<'static> {
         .at("/tiles/:tileset", get(tiles::tilejson).with(limit))
         .data(state)
         // A bug that panics answers 500 and is logged; the connection and the server live on.
-        .with(CatchPanic::new())
-        .with(Tracing);
-    match cors {
-        // Outside the CORS middleware, which sets `Vary` to `Origin` alone on its way out.
+        .with(CatchPanic::new());
+    // Outside the CORS middleware, which sets `Vary` to `Origin` alone on its way out.
+    let routes = match cors {
         Some(cors) => routes.with(cors).around(vary_by_caller).boxed(),
         None => routes.around(vary_by_caller).boxed(),
-    }
+    };
+    routes
+        .around(move |ep, req| observe::observe(ep, req, metrics.clone()))
+        .boxed()
 }
 
 /// Every answer depends on who asks (anonymous callers see generalized assets), so a shared

@@ -73,10 +73,12 @@ impl From<db::StoreError> for RestError {
 impl IntoResponse for RestError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({ "code": self.code, "description": self.description });
-        Response::builder()
+        let mut response = Response::builder()
             .status(self.status)
             .header(header::CONTENT_TYPE, "application/json")
-            .body(body.to_string())
+            .body(body.to_string());
+        response.set_data(super::observe::AnswerCode(self.code.to_owned()));
+        response
     }
 }
 
@@ -146,6 +148,7 @@ async fn identify_by(
     state: &AppState,
 ) -> Result<Identified, RestError> {
     let Some(header) = authorization else {
+        super::observe::record_role("ANONYMOUS");
         return Ok(Identified {
             caller: Caller::Anonymous,
             write_position: None,
@@ -163,6 +166,7 @@ async fn identify_by(
         .ok_or_else(|| RestError::unauthenticated("the token is unknown or has been revoked"))?;
     db::access::touch(&state.db, &token, chrono::Utc::now()).await?;
     let role = Role::parse(&token.role).map_err(AppError::internal)?;
+    super::observe::record_role(role.as_str());
     Ok(Identified {
         caller: Caller::Signed(Actor {
             token_id: token.id,

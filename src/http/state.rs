@@ -6,10 +6,12 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use super::rate_limit::RateLimiter;
+use super::shutdown::Shutdown;
 use crate::config::Settings;
 use crate::db::QueryCounter;
 use crate::graphql::common::documents::Documents;
 use crate::graphql::{Limits, Schemas};
+use crate::metrics::Metrics;
 
 /// What every request handler shares.
 #[derive(Clone)]
@@ -26,6 +28,10 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub queries: Arc<QueryCounter>,
     pub limiter: Arc<RateLimiter>,
+    /// The instruments /metrics reads (`crate::metrics`).
+    pub metrics: Metrics,
+    /// Whether the server is stopping, and its open WebSockets (`http::shutdown`).
+    pub shutdown: Shutdown,
 }
 
 impl AppState {

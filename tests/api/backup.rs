@@ -304,7 +304,13 @@ async fn a_database_a_newer_version_migrated_is_refused() {
                 "warn",
                 "serve",
             ])
-            .args(["--listen", "127.0.0.1:0", "--no-demo"])
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--metrics-listen",
+                "off",
+                "--no-demo",
+            ])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
             .spawn()

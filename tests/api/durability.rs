@@ -237,6 +237,7 @@ async fn a_server_whose_stdout_is_closed_serves_on() {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rural-registry"))
         .args(["--database-url", &target.url, "--log", "warn", "serve"])
         .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--metrics-listen", "127.0.0.1:0"])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("serve starts");

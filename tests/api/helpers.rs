@@ -19,6 +19,8 @@ pub type WebSocket =
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`
     pub address: String,
+    /// `http://127.0.0.1:PORT/metrics`, on the operations listener.
+    pub metrics_address: String,
     /// `sqlite` or `postgres`, for assertion messages.
     pub engine: &'static str,
     pub client: reqwest::Client,
@@ -170,6 +172,7 @@ async fn spawn_adjusted(
 ) -> TestApp {
     let mut settings = Settings::with_database(url.clone());
     settings.listen = "127.0.0.1:0".parse().expect("address");
+    settings.metrics_listen = Some("127.0.0.1:0".parse().expect("address"));
     // Debug builds on a shared two-core machine resolve a page of 100 slowly; a wide batching
     // window keeps the SQL-count test about batching, not about the machine's speed.
     settings.batch_window_ms = 25;
@@ -178,6 +181,10 @@ async fn spawn_adjusted(
     adjust(&mut settings);
     let app = App::build(settings, demo).await.expect("the app builds");
     let address = format!("http://{}", app.address());
+    let metrics_address = format!(
+        "http://{}/metrics",
+        app.metrics_address().expect("metrics are on")
+    );
     let queries = app.query_counter();
     let db = app.db();
     let admin = match app.demo_admin_token.clone() {
@@ -192,6 +199,7 @@ async fn spawn_adjusted(
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
+        metrics_address,
         engine,
         client: reqwest::Client::new(),
         queries,
@@ -276,8 +284,9 @@ impl TestApp {
     }
 }
 
-/// A graphql-transport-ws connection to the server at `address` (`http://…`), as
-/// [`TestApp::subscribe`].
+/// A graphql-transport-ws connection to `/graphql/ws` of the server at `address`
+/// (`http://…`), with `token` in its `connection_init`, acknowledged, and `query` subscribed to
+/// as operation "1".
 pub async fn subscribe_at(address: &str, token: Option<&str>, query: &str) -> WebSocket {
     use futures_util::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::Message;
@@ -394,6 +403,8 @@ pub struct ServerProcess {
     pub child: std::process::Child,
     /// `http://127.0.0.1:PORT`
     pub address: String,
+    /// `http://127.0.0.1:PORT/metrics`, on the operations listener (also a free port).
+    pub metrics_address: String,
     /// The ADMIN token it printed, when it loaded the demo district.
     pub admin: Option<String>,
 }
@@ -402,14 +413,25 @@ impl ServerProcess {
     /// Serves `url`. With `demo`, the database is empty and the server loads the demo district
     /// and prints its ADMIN token; without, it serves what is there (`--no-demo`).
     pub fn start(url: &str, demo: bool) -> Self {
+        Self::start_with(url, demo, |_| {})
+    }
+
+    /// [`Self::start`], with the command changed by `adjust` first (more settings, stderr
+    /// piped): stdout is the harness's.
+    pub fn start_with(
+        url: &str,
+        demo: bool,
+        adjust: impl FnOnce(&mut std::process::Command),
+    ) -> Self {
         use std::io::{BufRead, BufReader};
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_rural-registry"));
         command
             .args(["--database-url", url, "--log", "warn", "serve"])
-            .args(["--listen", "127.0.0.1:0"]);
+            .args(["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"]);
         if !demo {
             command.arg("--no-demo");
         }
+        adjust(&mut command);
         let mut child = command
             .stdout(std::process::Stdio::piped())
             .spawn()
@@ -419,6 +441,11 @@ impl ServerProcess {
         let first = next();
         let address = first.rsplit(' ').next().expect("an address").to_owned();
         let _graphiql = next();
+        let metrics = next();
+        let metrics_address = metrics
+            .strip_prefix("Metrics: ")
+            .expect("the metrics address")
+            .to_owned();
         let admin = demo.then(|| {
             let _heading = next();
             let secret = next().trim().to_owned();
@@ -430,6 +457,7 @@ impl ServerProcess {
         Self {
             child,
             address,
+            metrics_address,
             admin,
         }
     }

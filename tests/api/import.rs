@@ -300,7 +300,7 @@ async fn awkward_text_is_stored_as_written() {
     }
 }
 
-/// POSTs `csv` to `importFile` as a GraphQL multipart request.
+/// POSTs `csv` to `importFile` as a GraphQL multipart request (assets).
 async fn upload(
     app: &TestApp,
     token: Option<&str>,
@@ -310,7 +310,8 @@ async fn upload(
     upload_kind(app, token, "ASSETS", csv, partial, false).await
 }
 
-async fn upload_kind(
+/// POSTs `csv` to `importFile` as a GraphQL multipart request, as `kind` (`ASSETS`, …).
+pub(crate) async fn upload_kind(
     app: &TestApp,
     token: Option<&str>,
     kind: &str,

@@ -27,8 +27,12 @@ pub fn of<'a>(ctx: &async_graphql::Context<'a>) -> async_graphql::Result<&'a Dat
 }
 
 /// A fresh loader for one request, gathering keys for `window` before each batched query.
+/// Its batches run in tasks of their own, in the request's span and statement count.
 pub fn for_request(db: DatabaseConnection, window: Duration) -> DataLoader<DbLoader> {
-    DataLoader::new(DbLoader { db }, tokio::spawn).delay(window)
+    use tracing::Instrument as _;
+    let spawn =
+        |batch| tokio::spawn(crate::db::counted(batch).instrument(tracing::Span::current()));
+    DataLoader::new(DbLoader { db }, spawn).delay(window)
 }
 
 macro_rules! key {
