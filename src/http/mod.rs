@@ -37,7 +37,7 @@ use rate_limit::RateLimit;
 /// not look dead because its prober ran out of budget.
 pub fn routes(state: AppState) -> poem::endpoint::BoxEndpoint<'static> {
     let cors = cors(&state.settings.cors_origins);
-    let limit = RateLimit::new(rest::rate_limited);
+    let limit = RateLimit::new(rate_limit::rate_limited);
     let metrics = state.metrics.clone();
     let routes = Route::new()
         .at(

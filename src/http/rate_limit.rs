@@ -30,7 +30,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::HashMapStateStore;
 use governor::{Quota, RateLimiter as Gcra};
-use poem::http::StatusCode;
+use poem::http::{StatusCode, header};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 
 use super::{AppState, client, rest};
@@ -298,6 +298,21 @@ async fn spend(req: &Request, state: &AppState) -> (Verdict, Option<rest::Identi
         _ => Key::address(client::address(req, &state.settings.trusted_proxies)),
     };
     (state.limiter.check(&key), caller)
+}
+
+/// The answer of a route beside GraphQL to a request over the rate limit: 429, `Retry-After`,
+/// and the usual error body with the code `RATE_LIMITED`.
+pub fn rate_limited(_req: &Request, refused: &Refused) -> Response {
+    let mut response = rest::RestError {
+        status: StatusCode::TOO_MANY_REQUESTS,
+        code: "RATE_LIMITED",
+        description: refused.message(),
+    }
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, refused.retry_after_secs().into());
+    response
 }
 
 #[cfg(test)]

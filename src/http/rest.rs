@@ -5,7 +5,6 @@ use poem::http::{StatusCode, header};
 use poem::{IntoResponse, Request, Response};
 
 use super::AppState;
-use super::rate_limit::Refused;
 use crate::db;
 use crate::domain::access::{Actor, Caller, Role};
 use crate::error::AppError;
@@ -120,21 +119,6 @@ struct Authenticated(Identified);
 /// [`identify`].
 pub(super) fn remember_caller(req: &mut Request, identified: Identified) {
     req.extensions_mut().insert(Authenticated(identified));
-}
-
-/// The answer of a route beside GraphQL to a request over the rate limit: 429, `Retry-After`,
-/// and the usual error body with the code `RATE_LIMITED`.
-pub fn rate_limited(_req: &Request, refused: &Refused) -> Response {
-    let mut response = RestError {
-        status: StatusCode::TOO_MANY_REQUESTS,
-        code: "RATE_LIMITED",
-        description: refused.message(),
-    }
-    .into_response();
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, refused.retry_after_secs().into());
-    response
 }
 
 /// The caller an `Authorization` value names (from a header, or a WebSocket's
