@@ -4,11 +4,7 @@
 use rural_registry::domain::access::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_code, spawn_empty_apps};
-
-fn rect(x0: f64, x1: f64) -> Value {
-    json!({ "type": "Polygon", "coordinates": [[[x0, 28.0], [x1, 28.0], [x1, 28.1], [x0, 28.1], [x0, 28.0]]] })
-}
+use crate::helpers::{TestApp, error_code, rect, spawn_empty_apps};
 
 const TOWNSHIP: &str = "mutation ($code: String!, $b: GeoJSON!) { upsertTownship(input: { code: $code, name: \"测试镇\", boundary: $b }) { reassigned township { code version } } }";
 const VILLAGE: &str = "mutation ($code: String!, $b: GeoJSON!) { upsertVillage(input: { townshipCode: \"369901901000\", code: $code, name: \"测试村\", boundary: $b }) { reassigned village { code } } }";

@@ -8,7 +8,7 @@ use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    WebSocket, error_code, import_as_admin, next_message, spawn_apps, spawn_empty_apps,
+    WebSocket, error_code, import_as_admin, next_message, rect, spawn_apps, spawn_empty_apps,
 };
 
 const ADMIN_VIEW: &str = "subscription { assetEvents { id action assetId code status previousStatus townshipId previousTownshipId villageId } }";
@@ -35,10 +35,6 @@ async fn heard(ws: &mut WebSocket, field: &str, n: usize) -> Vec<Value> {
         "no more than {n}: {events:?}"
     );
     events
-}
-
-fn rect(x0: f64, x1: f64) -> Value {
-    json!({ "type": "Polygon", "coordinates": [[[x0, 28.0], [x1, 28.0], [x1, 28.1], [x0, 28.1], [x0, 28.0]]] })
 }
 
 fn actions(events: &[Value]) -> Vec<&str> {

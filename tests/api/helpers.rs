@@ -328,6 +328,12 @@ pub async fn next_message(ws: &mut WebSocket, wait_ms: u64) -> Option<Value> {
     serde_json::from_str(&m.to_string()).ok()
 }
 
+/// A rectangle from longitude `x0` to `x1` and latitude 28.0 to 28.1, as a GeoJSON Polygon: a
+/// made-up township or village boundary.
+pub fn rect(x0: f64, x1: f64) -> Value {
+    json!({ "type": "Polygon", "coordinates": [[[x0, 28.0], [x1, 28.0], [x1, 28.1], [x0, 28.1], [x0, 28.0]]] })
+}
+
 /// The `extensions.code` of the first error, if any.
 pub fn error_code(response: &Value) -> Option<&str> {
     response["errors"][0]["extensions"]["code"].as_str()

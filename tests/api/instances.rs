@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{ServerProcess, cli, next_message, scratch_database, subscribe_at};
+use crate::helpers::{ServerProcess, cli, next_message, rect, scratch_database, subscribe_at};
 
 async fn post(address: &str, token: &str, query: &str, variables: Value) -> (u16, Value) {
     let r = reqwest::Client::new()
@@ -309,10 +309,6 @@ async fn a_subscriber_on_one_instance_hears_the_other_and_loses_nothing_when_its
     hear(&mut on_a, &mut again).await;
     assert_eq!(again[3].1, "LISTED", "and then live: {again:?}");
     drop((a, b));
-}
-
-fn rect(x0: f64, x1: f64) -> Value {
-    json!({ "type": "Polygon", "coordinates": [[[x0, 28.0], [x1, 28.0], [x1, 28.1], [x0, 28.1], [x0, 28.0]]] })
 }
 
 #[tokio::test]
