@@ -30,7 +30,21 @@ async fn codes(url: &str) -> HashSet<String> {
 /// A write: its code, when it was sent and when it was acknowledged.
 type Write = (String, Instant, Instant);
 
-async fn write_until(app: &TestApp, client: usize, stop: &AtomicBool, log: &Mutex<Vec<Write>>) {
+/// What the writers did: the writes acknowledged, and the answers that were errors.
+#[derive(Default)]
+struct Log {
+    writes: Vec<Write>,
+    errors: Vec<String>,
+}
+
+impl Log {
+    /// Writes sent after `instant`.
+    fn sent_after(&self, instant: Instant) -> usize {
+        self.writes.iter().filter(|w| w.1 > instant).count()
+    }
+}
+
+async fn write_until(app: &TestApp, client: usize, stop: &AtomicBool, log: &Mutex<Log>) {
     const REGISTER: &str = "mutation ($i: RegisterIdleAssetInput!) { registerIdleAsset(input: $i) { idleAsset { code } } }";
     let owner = rural_registry::graphql::common::ids::Kind::Party.id(1);
     let mut n = 0;
@@ -44,8 +58,28 @@ async fn write_until(app: &TestApp, client: usize, stop: &AtomicBool, log: &Mute
         });
         let sent = Instant::now();
         let r = app.graphql(REGISTER, json!({ "i": input })).await;
-        assert!(r["errors"].is_null(), "{}: {r}", app.engine);
-        log.lock().expect("log").push((code, sent, Instant::now()));
+        let mut log = log.lock().expect("log");
+        if r["errors"].is_null() {
+            log.writes.push((code, sent, Instant::now()));
+        } else {
+            // Reported when the test ends, with every other one, rather than lost in a writer.
+            log.errors.push(format!("{code}: {r}"));
+            return;
+        }
+    }
+}
+
+/// Waits until `enough` holds of the log, or the writers stopped on an error.
+async fn until(log: &Mutex<Log>, enough: impl Fn(&Log) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        {
+            let log = log.lock().expect("log");
+            if enough(&log) || !log.errors.is_empty() || Instant::now() > deadline {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -59,11 +93,13 @@ async fn a_backup_during_writes_restores_what_was_acknowledged_before_it() {
         });
         let file_arg = file.to_str().expect("a UTF-8 path").to_owned();
         let stop = AtomicBool::new(false);
-        let log = Mutex::new(Vec::new());
+        let log = Mutex::new(Log::default());
         let writers =
             futures_util::future::join_all((0..16).map(|c| write_until(&app, c, &stop, &log)));
         let backup = async {
-            tokio::time::sleep(Duration::from_millis(400)).await;
+            // Writes acknowledged before the backup, and others sent after it: however slow
+            // the machine, the test waits for them rather than for a set time.
+            until(&log, |l| l.writes.len() >= 32).await;
             let began = Instant::now();
             let url = app.database_url.clone();
             let args = file_arg.clone();
@@ -72,7 +108,7 @@ async fn a_backup_during_writes_restores_what_was_acknowledged_before_it() {
                     .await
                     .expect("backup thread");
             let ended = Instant::now();
-            tokio::time::sleep(Duration::from_millis(400)).await;
+            until(&log, |l| l.sent_after(ended) >= 32).await;
             stop.store(true, Ordering::Relaxed);
             (out, began, ended)
         };
@@ -83,7 +119,12 @@ async fn a_backup_during_writes_restores_what_was_acknowledged_before_it() {
             app.engine,
             String::from_utf8_lossy(&out.stderr)
         );
-        assert!(String::from_utf8_lossy(&out.stdout).contains("checked"));
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("checked"),
+            "{}: {}",
+            app.engine,
+            String::from_utf8_lossy(&out.stdout)
+        );
         let again = cli(&app.database_url, &["backup", "--output", &file_arg]);
         assert!(!again.status.success(), "a backup never overwrites a file");
 
@@ -119,7 +160,15 @@ async fn a_backup_during_writes_restores_what_was_acknowledged_before_it() {
             app.engine
         );
         conn.close().await.expect("close");
-        let log = log.into_inner().expect("log");
+        let Log {
+            writes: log,
+            errors,
+        } = log.into_inner().expect("log");
+        assert!(
+            errors.is_empty(),
+            "{}: writes refused: {errors:?}",
+            app.engine
+        );
         let before: Vec<&Write> = log.iter().filter(|w| w.2 < began).collect();
         let after: Vec<&Write> = log.iter().filter(|w| w.1 > ended).collect();
         assert!(
@@ -158,7 +207,12 @@ async fn a_backup_during_writes_restores_what_was_acknowledged_before_it() {
         ] {
             let export = |url: &str| {
                 let out = cli(url, &["export", kind]);
-                assert!(out.status.success(), "{}: export {kind}", app.engine);
+                assert!(
+                    out.status.success(),
+                    "{}: export {kind}: {}",
+                    app.engine,
+                    String::from_utf8_lossy(&out.stderr)
+                );
                 String::from_utf8(out.stdout).expect("UTF-8")
             };
             let copy = export(&target.url);
