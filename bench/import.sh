@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The import benchmark of issue 6: `rural-registry import assets` of a million-row CSV into a
+# The import benchmark of issue 6: `rural-registry import assets --bulk` of a million-row CSV into a
 # registry that has its places and parties but no assets, on PostgreSQL and on SQLite, against
 # PostgreSQL's own COPY of the same file into a plain table plus indexes like idle_asset's.
 # Targets: PostgreSQL import ≤ 3× COPY + indexes; SQLite import ≤ the PostgreSQL import. Then
@@ -189,7 +189,7 @@ run_import() { # engine url
     say "import on $1"
     sync
     start=$(now)
-    /usr/bin/time -v -o "$tv" "$BIN" --database-url "$2" --log warn import assets "$CSV" >"$log" 2>&1 || rc=$?
+    /usr/bin/time -v -o "$tv" "$BIN" --database-url "$2" --log warn import assets --bulk "$CSV" >"$log" 2>&1 || rc=$?
     SECS=$(awk -v a="$start" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
     RSS_MB=$(awk -F: '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$tv")
     CPU=$(awk -F: '/User time|System time/ { s += $2 } END { printf "%.1f", s }' "$tv")

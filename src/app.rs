@@ -17,6 +17,7 @@ use crate::http::rate_limit::{self, RateLimiter};
 use crate::http::shutdown::Shutdown;
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
+use crate::services::import::jobs::ImportJobs;
 use crate::services::seed;
 
 /// A built application, bound to its port, not yet serving.
@@ -26,6 +27,8 @@ pub struct App {
     address: SocketAddr,
     /// The operations listener (`METRICS_LISTEN`) and its address, unless it is off.
     metrics: Option<(TcpAcceptor, SocketAddr)>,
+    /// Files imported through the API in the background.
+    jobs: ImportJobs,
     /// How many records the demo loading added on start (0 when the database had data).
     pub seeded: usize,
     /// When the demo district was loaded, the secret of the admin token made with it: shown
@@ -113,7 +116,9 @@ impl App {
             db::places::versioned_locator(&db).await?,
         )));
         let events = crate::services::events::EventHub::start(db.clone()).await?;
-        let schemas = graphql::build_schemas(db.clone(), locator, events, limits);
+        let instruments = Metrics::new();
+        let jobs = ImportJobs::start(db.clone(), Some(instruments.clone()));
+        let schemas = graphql::build_schemas(db.clone(), locator, events, jobs.clone(), limits);
         let (acceptor, address) = bind(settings.listen, "LISTEN_ADDR / --listen").await?;
         let metrics = match settings.metrics_listen {
             Some(at) => Some(bind(at, "METRICS_LISTEN / --metrics-listen").await?),
@@ -132,11 +137,12 @@ impl App {
             settings: Arc::new(settings),
             queries,
             limiter,
-            metrics: Metrics::new(),
+            metrics: instruments,
             shutdown: Shutdown::default(),
         };
         Ok(Self {
             state,
+            jobs,
             acceptor,
             address,
             metrics,
@@ -170,7 +176,8 @@ impl App {
 
     /// Serves until SIGINT or SIGTERM, then stops: `/readyz` answers 503 at once, the public
     /// port refuses new connections, requests in flight finish and WebSocket clients get a
-    /// close frame, all within `SHUTDOWN_GRACE_SECS`; the metrics listener answers until then.
+    /// close frame, and a running import job may end, all within `SHUTDOWN_GRACE_SECS` (queued
+    /// jobs are marked failed at once); the metrics listener answers until then.
     /// Then it closes the pool.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let db = self.state.db.clone();
@@ -210,6 +217,15 @@ impl App {
                     .is_ok()
             }
         });
+        // Import jobs: the queued ones fail at once, the running one has the grace period.
+        let imports = tokio::spawn({
+            let shutdown = shutdown.clone();
+            let jobs = self.jobs.clone();
+            async move {
+                shutdown.stopping().await;
+                jobs.stop(grace).await
+            }
+        });
         let served = poem::Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(http::routes(self.state), stop, Some(grace))
             .await;
@@ -218,6 +234,7 @@ impl App {
         if !sockets.await.unwrap_or(false) {
             tracing::warn!("subscriptions still open after the grace period: cut off");
         }
+        let imports_ended = imports.await.unwrap_or(false);
         let _ = metrics_done.send(());
         if let Some(metrics) = metrics {
             match metrics.await {
@@ -229,7 +246,16 @@ impl App {
             }
         }
         served.context("the server stopped with an error")?;
-        db.close().await.context("closing the database")?;
+        if imports_ended {
+            db.close().await.context("closing the database")?;
+        } else {
+            // Closing the pool would wait for the import's connection: the process exits with
+            // the transaction open instead, which rolls it back.
+            tracing::warn!(
+                "an import job still running after the grace period: cut off, its transaction \
+                 rolled back; it is reported FAILED"
+            );
+        }
         tracing::info!("stopped");
         Ok(())
     }

@@ -20,6 +20,7 @@ mod m20261207_000004_asset_tally;
 mod m20261207_000005_boundary_version;
 mod m20261207_000006_event_log;
 mod m20261207_000007_token_write_position;
+mod m20261208_000001_import_job;
 
 /// Every migration, in the order it runs.
 pub struct Migrator;
@@ -27,7 +28,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        let all: [Box<dyn MigrationTrait>; 12] = [
+        let all: [Box<dyn MigrationTrait>; 13] = [
             Box::new(m20261125_000001_registry_core::Migration),
             Box::new(m20261126_000001_access_tokens::Migration),
             Box::new(m20261127_000001_asset_spatial_key::Migration),
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000005_boundary_version::Migration),
             Box::new(m20261207_000006_event_log::Migration),
             Box::new(m20261207_000007_token_write_position::Migration),
+            Box::new(m20261208_000001_import_job::Migration),
         ];
         all.into_iter().map(atomic).collect()
     }

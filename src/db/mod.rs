@@ -15,6 +15,7 @@ pub mod eligibility;
 pub mod entities;
 pub mod events;
 pub mod geometry;
+pub mod import_jobs;
 pub mod loans;
 pub mod parties;
 pub mod places;

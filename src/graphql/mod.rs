@@ -30,6 +30,7 @@ use async_graphql::{MergedObject, Schema};
 use sea_orm::DatabaseConnection;
 
 use crate::services::events::EventHub;
+use crate::services::import::jobs::ImportJobs;
 
 pub use common::context::{LocatorSnapshot, RequestId, SharedLocator};
 pub use common::limits::Limits;
@@ -56,6 +57,7 @@ pub struct Query(
     statistics::StatisticsQuery,
     targets::TargetsQuery,
     check::CheckQuery,
+    import::ImportQuery,
 );
 
 /// Changes to the registry (登记与变更). Each needs a token; a CADRE changes only records in
@@ -95,12 +97,14 @@ pub fn build_schemas(
     db: DatabaseConnection,
     locator: SharedLocator,
     events: EventHub,
+    jobs: ImportJobs,
     limits: Limits,
 ) -> Schemas {
     let build = || {
         let schema = Schema::build(Query::default(), Mutation::default(), events::Subscription)
             .data(db.clone())
             .data(events.clone())
+            .data(jobs.clone())
             .data(locator.clone())
             .data(common::context::PublicCell(limits.min_public_cell));
         limits.apply(schema)

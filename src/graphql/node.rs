@@ -38,6 +38,7 @@ pub enum Node {
     Distribution(crate::graphql::shares::Distribution),
     Payout(crate::graphql::shares::PayoutNode),
     Target(crate::graphql::targets::Target),
+    ImportJob(crate::graphql::import::ImportJob),
 }
 
 async fn load_node(ctx: &Context<'_>, kind: Kind, id: i64) -> Result<Option<Node>> {
@@ -85,6 +86,9 @@ async fn load_node(ctx: &Context<'_>, kind: Kind, id: i64) -> Result<Option<Node
         Kind::Target => crate::graphql::targets::node(ctx, id)
             .await?
             .map(Node::Target),
+        Kind::ImportJob => crate::graphql::import::node(ctx, id)
+            .await?
+            .map(Node::ImportJob),
         Kind::CollectiveOrganization
         | Kind::Member
         | Kind::ShareClass

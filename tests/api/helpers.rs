@@ -357,6 +357,7 @@ where
         actor: &actor,
         file_name: "test.csv",
         today: chrono::Local::now().date_naive(),
+        job: None,
     };
     rural_registry::services::import::run(db, kind, input, mode, who, |_, _| {})
         .await

@@ -310,7 +310,9 @@ async fn upload(
     upload_kind(app, token, "ASSETS", csv, partial, false).await
 }
 
-/// POSTs `csv` to `importFile` as a GraphQL multipart request, as `kind` (`ASSETS`, …).
+/// POSTs `csv` to `importFile` as a GraphQL multipart request, as `kind` (`ASSETS`, …), and
+/// waits for its job to end: the answer is `{"data": {"importFile": <report>, "importJob":
+/// <job>}}`, or the mutation's own answer when it was refused.
 pub(crate) async fn upload_kind(
     app: &TestApp,
     token: Option<&str>,
@@ -319,9 +321,45 @@ pub(crate) async fn upload_kind(
     partial: bool,
     upsert: bool,
 ) -> (u16, serde_json::Value) {
+    let (status, r) = submit(app, token, kind, csv, partial, upsert).await;
+    let Some(id) = r["data"]["importFile"]["id"].as_str() else {
+        return (status, r);
+    };
+    let job = until_ended(app, token, id).await;
+    let report = job["report"].clone();
+    (
+        status,
+        serde_json::json!({ "data": { "importFile": report, "importJob": job } }),
+    )
+}
+
+/// The fields of an import job the tests read.
+pub(crate) const JOB: &str = "id kind fileName status partial upsert rowsDone rowsTotal createdAt startedAt finishedAt error { code message } report { rows inserted updated written checksum errors { row column code message } rejectedCsv }";
+
+/// POSTs `csv` to `importFile` as `kind`: the mutation's answer, a job just queued.
+pub(crate) async fn submit(
+    app: &TestApp,
+    token: Option<&str>,
+    kind: &str,
+    csv: &str,
+    partial: bool,
+    upsert: bool,
+) -> (u16, serde_json::Value) {
+    submit_at(&app.address, token, kind, csv, partial, upsert).await
+}
+
+/// [`submit`] to the server at `address`.
+pub(crate) async fn submit_at(
+    address: &str,
+    token: Option<&str>,
+    kind: &str,
+    csv: &str,
+    partial: bool,
+    upsert: bool,
+) -> (u16, serde_json::Value) {
     let boundary = "rr-test-boundary";
     let operations = serde_json::json!({
-        "query": format!("mutation($f: Upload!, $p: Boolean!, $u: Boolean!) {{ importFile(kind: {kind}, file: $f, partial: $p, upsert: $u) {{ rows inserted updated written checksum errors {{ row column code message }} rejectedCsv }} }}"),
+        "query": format!("mutation($f: Upload!, $p: Boolean!, $u: Boolean!) {{ importFile(kind: {kind}, file: $f, partial: $p, upsert: $u) {{ {JOB} }} }}"),
         "variables": { "f": null, "p": partial, "u": upsert },
     });
     let body = format!(
@@ -330,9 +368,8 @@ pub(crate) async fn upload_kind(
          --{boundary}\r\nContent-Disposition: form-data; name=\"0\"; filename=\"survey.csv\"\r\nContent-Type: text/csv\r\n\r\n{csv}\r\n\
          --{boundary}--\r\n"
     );
-    let mut req = app
-        .client
-        .post(format!("{}/graphql", app.address))
+    let mut req = reqwest::Client::new()
+        .post(format!("{address}/graphql"))
         .header(
             "content-type",
             format!("multipart/form-data; boundary={boundary}"),
@@ -344,6 +381,38 @@ pub(crate) async fn upload_kind(
     let r = req.send().await.expect("sent");
     let status = r.status().as_u16();
     (status, r.json().await.expect("JSON"))
+}
+
+/// The job `id` as `token` reads it from the server at `address` (`data.importJob`, null when
+/// it may not), or the errors.
+pub(crate) async fn job_at(address: &str, token: Option<&str>, id: &str) -> serde_json::Value {
+    let query = format!("query($id: ID!) {{ importJob(id: $id) {{ {JOB} }} }}");
+    let mut req = reqwest::Client::new()
+        .post(format!("{address}/graphql"))
+        .json(&serde_json::json!({ "query": query, "variables": { "id": id } }));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req.send().await.expect("sent").json().await.expect("JSON")
+}
+
+/// Asks for the job `id` until it has ended; its last answer.
+pub(crate) async fn until_ended(app: &TestApp, token: Option<&str>, id: &str) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+    loop {
+        let r = job_at(&app.address, token, id).await;
+        let j = &r["data"]["importJob"];
+        assert!(j.is_object(), "{}: job {id}: {r}", app.engine);
+        if matches!(j["status"].as_str(), Some("WRITTEN" | "REFUSED" | "FAILED")) {
+            return j.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}: job {id} never ended: {r}",
+            app.engine
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
-//! Bulk loads: a large import killed half-way, once it has written rows in its transaction,
-//! leaves the database as it was (on SQLite the uncommitted pages in the write-ahead log are
-//! dropped, on PostgreSQL the transaction dies with its connection), indexes and foreign keys
-//! included; one that completes builds them all again.
+//! Bulk loads (`import --bulk`): a large import killed half-way, once it has written rows in
+//! its transaction, leaves the database as it was (on SQLite the uncommitted pages in the
+//! write-ahead log are dropped, on PostgreSQL the transaction dies with its connection),
+//! indexes and foreign keys included; one that completes builds them all again.
 
 use std::time::{Duration, Instant};
 
@@ -13,7 +13,7 @@ use crate::helpers::{TestApp, import_as_admin, spawn_apps};
 /// Rows enough that a debug build takes many seconds to import them.
 const ROWS: usize = 300_000;
 
-async fn count(app: &TestApp) -> u64 {
+pub(crate) async fn count(app: &TestApp) -> u64 {
     idle_asset::Entity::find()
         .count(&app.db)
         .await
@@ -21,7 +21,7 @@ async fn count(app: &TestApp) -> u64 {
 }
 
 /// The asset table's indexes and foreign keys, by name.
-async fn upkeep(app: &TestApp) -> Vec<String> {
+pub(crate) async fn upkeep(app: &TestApp) -> Vec<String> {
     let sql = match app.engine {
         "sqlite" => {
             "SELECT name FROM sqlite_master WHERE tbl_name = 'idle_asset' AND type = 'index' \
@@ -47,15 +47,19 @@ async fn upkeep(app: &TestApp) -> Vec<String> {
         .collect()
 }
 
-/// A survey of `rows` new assets at the point of an existing one, owned by its owner, whose
-/// key it returns.
-async fn large_file(app: &TestApp, path: &std::path::Path, rows: usize) -> String {
+/// A survey of `rows` new assets coded `prefix-n`, at the point of an existing one and owned by
+/// its owner: the CSV, and the owner's key.
+pub(crate) async fn survey(
+    db: &sea_orm::DatabaseConnection,
+    prefix: &str,
+    rows: usize,
+) -> (String, String) {
     let a = idle_asset::Entity::find()
-        .one(&app.db)
+        .one(db)
         .await
         .expect("assets")
         .expect("an asset");
-    let owner = rural_registry::db::parties::by_ids(&app.db, &[a.owner_id])
+    let owner = rural_registry::db::parties::by_ids(db, &[a.owner_id])
         .await
         .expect("owner")
         .remove(&a.owner_id)
@@ -64,10 +68,16 @@ async fn large_file(app: &TestApp, path: &std::path::Path, rows: usize) -> Strin
     let mut text = String::from("code,kind,ownerKey,lon,lat,floorAreaM2,footprint\n");
     for n in 0..rows {
         text.push_str(&format!(
-            "KILL-{n:07},IDLE_FARMHOUSE,{key},{},{},80,\n",
+            "{prefix}-{n:07},IDLE_FARMHOUSE,{key},{},{},80,\n",
             a.lon, a.lat
         ));
     }
+    (text, key)
+}
+
+/// [`survey`] of assets coded `KILL-n`, written to `path`; the owner's key.
+async fn large_file(app: &TestApp, path: &std::path::Path, rows: usize) -> String {
+    let (text, key) = survey(&app.db, "KILL", rows).await;
     std::fs::write(path, text).expect("write the file");
     key
 }
@@ -110,7 +120,13 @@ async fn an_import_killed_half_way_leaves_the_database_as_it_was() {
         ));
         let wal_before = std::fs::metadata(&wal).map_or(0, |m| m.len());
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rural-registry"))
-            .args(["--database-url", &app.database_url, "import", "assets"])
+            .args([
+                "--database-url",
+                &app.database_url,
+                "import",
+                "assets",
+                "--bulk",
+            ])
             .arg(&file)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -156,7 +172,8 @@ async fn an_import_killed_half_way_leaves_the_database_as_it_was() {
 
 #[tokio::test]
 async fn a_bulk_load_builds_the_indexes_and_foreign_keys_again() {
-    use rural_registry::services::import::{self, BULK_ROWS};
+    use rural_registry::services::import;
+    const BULK_ROWS: usize = 50_000;
     for app in spawn_apps().await {
         let dir = tempfile::tempdir().expect("temp dir");
         let file = dir.path().join("bulk.csv");
@@ -178,6 +195,7 @@ async fn a_bulk_load_builds_the_indexes_and_foreign_keys_again() {
         let input = std::fs::File::open(&file).expect("open");
         let mode = import::Mode {
             partial: true,
+            bulk: true,
             ..import::Mode::default()
         };
         let report = import_as_admin(&app.db, import::Kind::Assets, input, mode).await;

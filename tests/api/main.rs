@@ -23,6 +23,7 @@ mod graphiql;
 mod health;
 mod helpers;
 mod import;
+mod import_jobs;
 mod import_kill;
 mod import_kinds;
 mod instances;

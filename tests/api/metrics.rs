@@ -243,13 +243,23 @@ async fn imported_rows_are_counted_by_kind_and_outcome() {
     assert_eq!(rows, 4.0, "{r}");
     assert!(rows > inserted + updated, "a row was refused: {r}");
 
-    let m = Metrics::of(&app).await;
-    let counted = |outcome| {
+    // The job counts its rows as it ends, just after its report is visible: asked again until
+    // they are there.
+    let mut m = Metrics::of(&app).await;
+    let counted = |m: &Metrics, outcome| {
         m.value(
             "rural_registry_import_rows_total",
             &[("kind", "parties"), ("outcome", outcome)],
         )
     };
+    for _ in 0..200 {
+        if counted(&m, "refused") > 0.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        m = Metrics::of(&app).await;
+    }
+    let counted = |outcome| counted(&m, outcome);
     assert_eq!(counted("inserted"), inserted);
     assert_eq!(counted("updated"), updated);
     assert_eq!(counted("refused"), rows - inserted - updated);

@@ -93,6 +93,7 @@ async fn import(db: &sea_orm::DatabaseConnection, kind: import::Kind, text: Stri
         actor: &actor,
         file_name: "test",
         today: chrono::Local::now().date_naive(),
+        job: None,
     };
     let report = import::run(
         db,

@@ -14,6 +14,7 @@ pub mod distribution;
 pub mod distribution_class;
 pub mod expropriation_zone;
 pub mod idle_asset;
+pub mod import_job;
 pub mod loan_application;
 pub mod loan_event;
 pub mod loan_product;

@@ -28,10 +28,11 @@ pub enum Kind {
     Distribution,
     Payout,
     Target,
+    ImportJob,
 }
 
 impl Kind {
-    const ALL: [Kind; 18] = [
+    const ALL: [Kind; 19] = [
         Kind::Township,
         Kind::Village,
         Kind::Party,
@@ -50,6 +51,7 @@ impl Kind {
         Kind::Distribution,
         Kind::Payout,
         Kind::Target,
+        Kind::ImportJob,
     ];
 
     fn name(self) -> &'static str {
@@ -72,6 +74,7 @@ impl Kind {
             Kind::Distribution => "Distribution",
             Kind::Payout => "Payout",
             Kind::Target => "Target",
+            Kind::ImportJob => "ImportJob",
         }
     }
 

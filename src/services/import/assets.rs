@@ -5,10 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait,
-    Statement,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, Statement};
 
 use super::source::{Column, Role, Row};
 use super::{Check, Importer, Mode, Outcome, RowError};
@@ -132,9 +129,6 @@ impl Check for Checker {
     }
 }
 
-/// An import of at least this many rows that at least doubles the asset table is a bulk load.
-pub const BULK_ROWS: usize = 50_000;
-
 pub struct Assets {
     /// A bulk load builds the table's secondary indexes and foreign keys once, at its end.
     bulk: bool,
@@ -160,7 +154,6 @@ impl Assets {
         db: &DatabaseConnection,
         mode: Mode,
         today: NaiveDate,
-        lines: usize,
     ) -> StoreResult<(Self, Checker)> {
         let locator = db::places::locator(db)
             .await
@@ -182,9 +175,8 @@ impl Assets {
             only_township: mode.only_township,
             today,
         };
-        let stored = idle_asset::Entity::find().count(db).await?;
         let importer = Self {
-            bulk: lines >= BULK_ROWS && lines as u64 >= stored,
+            bulk: mode.bulk,
             deferred: None,
             watermark: db::max_id::<idle_asset::Entity>(db, idle_asset::Column::Id).await?,
             updated: HashSet::new(),

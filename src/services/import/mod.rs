@@ -16,6 +16,7 @@
 //! GB18030, which Chinese Excel writes; the encoding is detected unless given.
 
 mod assets;
+pub mod jobs;
 mod parties;
 mod places;
 mod revitalization;
@@ -34,7 +35,6 @@ use serde::Serialize;
 use crate::db::{self, StoreError, StoreResult};
 use crate::domain::datum::Crs;
 pub use crate::services::export::Kind;
-pub use assets::BULK_ROWS;
 pub use source::Encoding;
 use source::{Column, Row, Source};
 
@@ -53,6 +53,11 @@ pub struct Mode {
     pub only_township: Option<i64>,
     /// The datum of the file's coordinates; stored as WGS84.
     pub crs: Crs,
+    /// A bulk load of assets (`rural-registry import --bulk`): the asset table's secondary
+    /// indexes, foreign keys and row triggers are set aside for the load and built again at its
+    /// end, in its transaction. Faster for a large file, but it locks the table against
+    /// readers as well as writers until it commits; never used by the API's imports.
+    pub bulk: bool,
 }
 
 /// One refused row (or the file itself, as row 0 or 1).
@@ -198,6 +203,8 @@ pub struct Importing<'a> {
     pub actor: &'a db::audit::Actor,
     pub file_name: &'a str,
     pub today: NaiveDate,
+    /// The import job (`jobs`) this import is, marked `WRITTEN` in the import's transaction.
+    pub job: Option<i64>,
 }
 
 /// Imports a file of `kind`. `progress` hears the rows done so far and the total expected.
@@ -242,7 +249,7 @@ pub async fn run<R: Read + Seek + Send + 'static>(
             drive(db, i, source, mode, &who, lines, report, progress).await
         }
         Kind::Assets => {
-            let i = assets::Assets::new(db, mode, who.today, lines).await?;
+            let i = assets::Assets::new(db, mode, who.today).await?;
             drive(db, i, source, mode, &who, lines, report, progress).await
         }
         Kind::Revitalizations => {
@@ -421,7 +428,10 @@ async fn drive<I: Importer, R: Read + Send + 'static>(
     };
     db::audit::record(&txn, who.actor, change).await?;
     importer.finish(&txn).await?;
-    txn.commit().await?;
     report.written = true;
+    if let Some(job) = who.job {
+        jobs::mark_written(&txn, job, &report).await?;
+    }
+    txn.commit().await?;
     Ok(report)
 }

@@ -256,6 +256,7 @@ async fn import_file(
             actor: &actor,
             file_name: file,
             today,
+            job: None,
         };
         import::run(db, kind, Cursor::new(bytes), mode, who, |_, _| {})
     };
