@@ -59,6 +59,27 @@ fn compact_tally_periodically(db: DatabaseConnection) {
     });
 }
 
+/// How often the server prunes the event log to its retention (`CHANGE_RETENTION_DAYS`).
+const PRUNING: Duration = Duration::from_secs(3600);
+
+/// Deletes the events older than `days` every `PRUNING` while the server runs (the first time at
+/// start). Every instance may do it: each prune is one transaction, and a second finds nothing.
+fn prune_events_periodically(db: DatabaseConnection, days: u32) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(PRUNING);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            let before = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
+            match db::events::prune(&db, before).await {
+                Ok(0) => {}
+                Ok(deleted) => tracing::info!(deleted, days, "pruned the event log"),
+                Err(error) => tracing::warn!(?error, "pruning the event log"),
+            }
+        }
+    });
+}
+
 /// The read replica's pool, counting its statements with the primary's.
 async fn connect_replica(
     url: &str,
@@ -104,6 +125,7 @@ impl App {
         let limiter = Arc::new(RateLimiter::new(settings.rate_limit_per_minute));
         rate_limit::sweep_periodically(&limiter);
         compact_tally_periodically(db.clone());
+        prune_events_periodically(db.clone(), settings.change_retention_days);
         if let Some(hours) = settings.backup_every_hours {
             crate::services::backup::schedule(
                 settings.database_url.clone(),

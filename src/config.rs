@@ -82,6 +82,10 @@ pub struct Settings {
     /// in seconds, before the process exits regardless.
     #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub shutdown_grace_secs: u64,
+    /// How many days the change feed (`changes`) and the event log keep a change; a cursor
+    /// older than that is refused with CURSOR_EXPIRED.
+    #[arg(long, env = "CHANGE_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=36500))]
+    pub change_retention_days: u32,
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,

@@ -28,6 +28,8 @@ pub enum ErrorCode {
     Conflict,
     LimitExceeded,
     RateLimited,
+    /// A change-feed cursor older than the feed's retention.
+    CursorExpired,
     Internal,
 }
 
@@ -42,6 +44,7 @@ impl ErrorCode {
             Self::Conflict => "CONFLICT",
             Self::LimitExceeded => "LIMIT_EXCEEDED",
             Self::RateLimited => "RATE_LIMITED",
+            Self::CursorExpired => "CURSOR_EXPIRED",
             Self::Internal => "INTERNAL",
         }
     }

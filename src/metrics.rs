@@ -58,6 +58,7 @@ const CODES: &[&str] = &[
     "INVALID_GEOMETRY",
     "LIMIT_EXCEEDED",
     "RATE_LIMITED",
+    "CURSOR_EXPIRED",
     "INTERNAL",
 ];
 

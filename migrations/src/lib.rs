@@ -21,6 +21,7 @@ mod m20261207_000005_boundary_version;
 mod m20261207_000006_event_log;
 mod m20261207_000007_token_write_position;
 mod m20261208_000001_import_job;
+mod m20261208_000002_change_log;
 
 /// Every migration, in the order it runs.
 pub struct Migrator;
@@ -28,7 +29,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        let all: [Box<dyn MigrationTrait>; 13] = [
+        let all: [Box<dyn MigrationTrait>; 14] = [
             Box::new(m20261125_000001_registry_core::Migration),
             Box::new(m20261126_000001_access_tokens::Migration),
             Box::new(m20261127_000001_asset_spatial_key::Migration),
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000006_event_log::Migration),
             Box::new(m20261207_000007_token_write_position::Migration),
             Box::new(m20261208_000001_import_job::Migration),
+            Box::new(m20261208_000002_change_log::Migration),
         ];
         all.into_iter().map(atomic).collect()
     }

@@ -131,6 +131,111 @@ pub async fn after(
         .collect()
 }
 
+/// Up to `limit` events after `from` of the `entities`, in order, of those no running writer can
+/// still add to: a page of the change feed.
+pub async fn of_entities_after(
+    conn: &impl ConnectionTrait,
+    from: Position,
+    entities: &[&str],
+    limit: u64,
+) -> StoreResult<Vec<Event>> {
+    let backend = conn.get_database_backend();
+    let mut values: Vec<Value> = Vec::with_capacity(entities.len() + 3);
+    let mut mark = |v: Value| {
+        values.push(v);
+        match backend {
+            DbBackend::Postgres => format!("${}", values.len()),
+            _ => "?".to_owned(),
+        }
+    };
+    let sql = match backend {
+        DbBackend::Postgres => {
+            let (tx, seq) = (mark(from.tx.into()), mark(from.seq.into()));
+            let names: Vec<String> = entities.iter().map(|e| mark((*e).into())).collect();
+            let limit = mark((limit as i64).into());
+            format!(
+                "SELECT {COLUMNS} FROM event_log WHERE (tx, seq) > ({tx}, {seq}) \
+                 AND tx < {HORIZON} AND entity IN ({}) ORDER BY tx, seq LIMIT {limit}",
+                names.join(", ")
+            )
+        }
+        _ => {
+            let seq = mark(from.seq.into());
+            let names: Vec<String> = entities.iter().map(|e| mark((*e).into())).collect();
+            let limit = mark((limit as i64).into());
+            format!(
+                "SELECT {COLUMNS} FROM event_log WHERE seq > {seq} AND entity IN ({}) \
+                 ORDER BY seq LIMIT {limit}",
+                names.join(", ")
+            )
+        }
+    };
+    conn.query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?
+        .iter()
+        .map(event_of)
+        .collect()
+}
+
+/// How far the log has been pruned: the newest position deleted (the default when none was).
+/// A reader whose place is before it may have missed events.
+pub async fn pruned(conn: &impl ConnectionTrait) -> StoreResult<Position> {
+    let backend = conn.get_database_backend();
+    let row = conn
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT tx, seq FROM event_log_pruned WHERE id = 1",
+        ))
+        .await?;
+    Ok(match row {
+        Some(row) => Position {
+            tx: row.try_get_by_index(0)?,
+            seq: row.try_get_by_index(1)?,
+        },
+        None => Position::default(),
+    })
+}
+
+/// Deletes the events written before `before` (the feed's retention), in one transaction with
+/// the record of how far the log is pruned; the number deleted.
+pub async fn prune(db: &sea_orm::DatabaseConnection, before: DateTime<Utc>) -> StoreResult<u64> {
+    let txn = super::begin_write(db).await?;
+    let backend = txn.get_database_backend();
+    let (newest, delete) = match backend {
+        DbBackend::Postgres => (
+            "SELECT tx, seq FROM event_log WHERE at < $1 ORDER BY tx DESC, seq DESC LIMIT 1",
+            "DELETE FROM event_log WHERE at < $1",
+        ),
+        _ => (
+            "SELECT tx, seq FROM event_log WHERE at < ? ORDER BY seq DESC LIMIT 1",
+            "DELETE FROM event_log WHERE at < ?",
+        ),
+    };
+    let at = |sql: &str| Statement::from_sql_and_values(backend, sql, [before.into()]);
+    let Some(row) = txn.query_one_raw(at(newest)).await? else {
+        txn.rollback().await?;
+        return Ok(0);
+    };
+    let newest = Position {
+        tx: row.try_get_by_index(0)?,
+        seq: row.try_get_by_index(1)?,
+    };
+    let deleted = txn.execute_raw(at(delete)).await?.rows_affected();
+    let kept = pruned(&txn).await?.max(newest);
+    let update = match backend {
+        DbBackend::Postgres => "UPDATE event_log_pruned SET tx = $1, seq = $2 WHERE id = 1",
+        _ => "UPDATE event_log_pruned SET tx = ?, seq = ? WHERE id = 1",
+    };
+    txn.execute_raw(Statement::from_sql_and_values(
+        backend,
+        update,
+        [kept.tx.into(), kept.seq.into()],
+    ))
+    .await?;
+    txn.commit().await?;
+    Ok(deleted)
+}
+
 /// The position of the last event a reader can take now: a reader starting from it hears
 /// every event committed later, and none before.
 pub async fn end(conn: &impl ConnectionTrait) -> StoreResult<Position> {
@@ -199,11 +304,13 @@ pub async fn assets_registered_after(conn: &impl ConnectionTrait, last: i64) -> 
 pub async fn restored(conn: &impl ConnectionTrait) -> StoreResult<()> {
     let backend = conn.get_database_backend();
     if backend == DbBackend::Postgres {
-        conn.execute_raw(Statement::from_string(
-            backend,
+        for sql in [
             "UPDATE event_log SET tx = 0 WHERE tx <> 0",
-        ))
-        .await?;
+            "UPDATE event_log_pruned SET tx = 0 WHERE tx <> 0",
+        ] {
+            conn.execute_raw(Statement::from_string(backend, sql))
+                .await?;
+        }
     }
     Ok(())
 }

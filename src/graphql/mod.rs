@@ -9,6 +9,7 @@
 pub mod access;
 pub mod assets;
 pub mod audit;
+pub mod changes;
 pub mod check;
 pub mod common;
 pub mod credit;
@@ -58,6 +59,7 @@ pub struct Query(
     targets::TargetsQuery,
     check::CheckQuery,
     import::ImportQuery,
+    changes::ChangesQuery,
 );
 
 /// Changes to the registry (登记与变更). Each needs a token; a CADRE changes only records in

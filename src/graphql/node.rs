@@ -41,7 +41,7 @@ pub enum Node {
     ImportJob(crate::graphql::import::ImportJob),
 }
 
-async fn load_node(ctx: &Context<'_>, kind: Kind, id: i64) -> Result<Option<Node>> {
+pub(crate) async fn load_node(ctx: &Context<'_>, kind: Kind, id: i64) -> Result<Option<Node>> {
     let loader = ctx.data::<DataLoader<DbLoader>>()?;
     Ok(match kind {
         Kind::Township => loader

@@ -11,6 +11,7 @@ mod backup;
 mod bad_input;
 mod boundaries;
 mod browser;
+mod changes;
 mod check;
 mod credit;
 mod dashboard_page;
