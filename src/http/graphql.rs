@@ -40,7 +40,7 @@ pub async fn handle(req: &Request, body: Body, state: Data<&AppState>) -> Respon
     };
     let request_id = super::observe::request_id(req);
     let mut operation = metrics::NO_OPERATION.to_owned();
-    let mut response = match run(req, body, state.0, &request_id, media, &mut operation).await {
+    let response = match run(req, body, state.0, &request_id, media, &mut operation).await {
         Ok((status, response)) => respond(media, status, &request_id, &response, None),
         Err(refusal) => respond(
             media,
@@ -50,8 +50,66 @@ pub async fn handle(req: &Request, body: Body, state: Data<&AppState>) -> Respon
             None,
         ),
     };
+    let mut response = compress(req, response).await;
     response.set_data(OperationLabel(operation));
     response
+}
+
+/// Answers this long or longer are gzipped for a client that takes gzip; shorter ones are not
+/// worth the header.
+const GZIP_FROM: usize = 1024;
+
+/// Whether `Accept-Encoding` takes gzip: named (or `*`) with a quality above zero.
+fn accepts_gzip(req: &Request) -> bool {
+    let Some(value) = req
+        .headers()
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    value.split(',').any(|part| {
+        let mut pieces = part.split(';').map(str::trim);
+        let coding = pieces.next().unwrap_or_default();
+        let quality = pieces
+            .find_map(|p| p.strip_prefix("q="))
+            .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok());
+        (coding.eq_ignore_ascii_case("gzip") || coding == "*") && quality.is_some_and(|q| q > 0.0)
+    })
+}
+
+/// `response` gzipped when the client takes gzip and it is long enough (a page of the change
+/// feed, a large listing): JSON shrinks several times, which counts on a township's slow link.
+async fn compress(req: &Request, response: Response) -> Response {
+    use std::io::Write as _;
+    if !accepts_gzip(req) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = body.into_bytes().await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    if bytes.len() < GZIP_FROM {
+        return Response::from_parts(parts, Body::from(bytes));
+    }
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(bytes.len() / 4),
+        flate2::Compression::fast(),
+    );
+    // Writing to a Vec cannot fail.
+    let gzipped = encoder.write_all(&bytes).and_then(|()| encoder.finish());
+    match gzipped {
+        Ok(gzipped) => {
+            parts
+                .headers
+                .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            parts
+                .headers
+                .append(header::VARY, HeaderValue::from_static("accept-encoding"));
+            Response::from_parts(parts, Body::from(gzipped))
+        }
+        Err(_) => Response::from_parts(parts, Body::from(bytes)),
+    }
 }
 
 /// The answer to a request over the rate limit, as GraphQL answers any request refused before it

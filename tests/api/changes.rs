@@ -308,3 +308,68 @@ async fn a_cursor_older_than_the_retention_is_refused_with_what_to_do() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_page_of_1000_changes_travels_gzipped_to_a_client_that_takes_gzip() {
+    use std::io::Read as _;
+    let app = crate::helpers::spawn_app().await;
+    let start = cursor(&app).await;
+    // A thousand assets surveyed, as a township's file brings them.
+    let (csv, _) = crate::import_kill::survey(&app.db, "GZ", 1000).await;
+    let (_, r) =
+        crate::import::upload_kind(&app, Some(&app.admin), "ASSETS", &csv, false, false).await;
+    assert_eq!(r["data"]["importFile"]["inserted"], 1000, "{r}");
+    let page = json!({
+        "query": "query ($after: String) { changes(after: $after, first: 1000) { endCursor changes { cursor entity id kind version at node { id ... on IdleAsset { code status kind longitude latitude floorAreaSquareMeters address } } } } }",
+        "variables": { "after": start },
+    });
+    let post = |encoding: Option<&'static str>| {
+        let mut req = app
+            .client
+            .post(format!("{}/graphql", app.address))
+            .bearer_auth(&app.admin)
+            .json(&page);
+        if let Some(e) = encoding {
+            req = req.header("accept-encoding", e);
+        }
+        async move { req.send().await.expect("sent") }
+    };
+    let plain = post(None).await;
+    assert!(plain.headers().get("content-encoding").is_none());
+    let plain = plain.bytes().await.expect("a body");
+    let refused = post(Some("gzip;q=0, identity")).await;
+    assert!(refused.headers().get("content-encoding").is_none());
+    let gzipped = post(Some("br;q=1.0, gzip;q=0.8")).await;
+    assert_eq!(
+        gzipped
+            .headers()
+            .get("content-encoding")
+            .and_then(|v| v.to_str().ok()),
+        Some("gzip")
+    );
+    let gzipped = gzipped.bytes().await.expect("a body");
+    let mut unzipped = Vec::new();
+    flate2::read::GzDecoder::new(&gzipped[..])
+        .read_to_end(&mut unzipped)
+        .expect("gzip");
+    let (a, b): (Value, Value) = (
+        serde_json::from_slice(&plain).expect("JSON"),
+        serde_json::from_slice(&unzipped).expect("JSON"),
+    );
+    assert_eq!(a["data"], b["data"]);
+    assert_eq!(
+        a["data"]["changes"]["changes"].as_array().map(Vec::len),
+        Some(1000)
+    );
+    eprintln!(
+        "a page of 1000 changed assets: {} bytes, {} gzipped",
+        plain.len(),
+        gzipped.len()
+    );
+    assert!(
+        gzipped.len() * 4 < plain.len(),
+        "{} of {}",
+        gzipped.len(),
+        plain.len()
+    );
+}
