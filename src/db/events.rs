@@ -19,6 +19,31 @@ pub struct Position {
     pub seq: i64,
 }
 
+impl Position {
+    /// The position as a cursor of the change feed: opaque to clients.
+    pub fn to_cursor(self) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(format!("change:{}:{}", self.tx, self.seq))
+    }
+
+    /// A cursor `to_cursor` wrote, or None.
+    pub fn from_cursor(cursor: &str) -> Option<Self> {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(cursor)
+            .ok()?;
+        let text = String::from_utf8(bytes).ok()?;
+        let mut parts = text.strip_prefix("change:")?.split(':');
+        let mut number = || parts.next()?.parse::<i64>().ok().filter(|n| *n >= 0);
+        let position = Position {
+            tx: number()?,
+            seq: number()?,
+        };
+        parts.next().is_none().then_some(position)
+    }
+}
+
 /// One event as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
@@ -80,9 +105,22 @@ pub async fn append(conn: &impl ConnectionTrait, event: NewEvent<'_>) -> StoreRe
 const COLUMNS: &str = "seq, tx, at, entity, entity_id, action, township_id, \
                        previous_township_id, bank_id, data";
 
-/// On PostgreSQL, the transactions below this one have all ended (the statement's snapshot's
-/// `xmin`): rows of theirs are all visible or never will be.
-const HORIZON: &str = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
+/// On PostgreSQL, the oldest transaction that may still append to this database's log: every
+/// transaction below it has ended, so rows of theirs are all visible or never will be.
+///
+/// It is the oldest transaction in progress in the statement's snapshot, leaving out those
+/// still running in another database (`pg_stat_activity`, read after the snapshot was taken):
+/// they cannot write this log, and a long transaction elsewhere on the server would otherwise
+/// hold every reader back. One that has ended since the snapshot counts, as its database can
+/// no longer be told; prepared transactions count too (no backend runs them). With none, the
+/// snapshot's `xmax`: a transaction that takes an id later takes a higher one. (An `xid8` is
+/// the epoch above the 32-bit `xid` that `pg_stat_activity` shows.)
+const HORIZON: &str = "(SELECT COALESCE(MIN(x::text::bigint), \
+     pg_snapshot_xmax(pg_current_snapshot())::text::bigint) \
+     FROM pg_snapshot_xip(pg_current_snapshot()) AS x \
+     WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity a \
+     WHERE a.backend_xid::text::bigint = x::text::bigint % 4294967296 \
+     AND a.datname IS DISTINCT FROM current_database()))";
 
 fn event_of(row: &sea_orm::QueryResult) -> StoreResult<Event> {
     let data: String = row.try_get_by_index(9)?;
@@ -174,6 +212,33 @@ pub async fn of_entities_after(
         .await?
         .iter()
         .map(event_of)
+        .collect()
+}
+
+/// The ids of the records of `entity` with an event after `from` (committed now, whatever the
+/// running writers will add): what changed since a reader's cursor.
+pub async fn entity_ids_after(
+    conn: &impl ConnectionTrait,
+    entity: &str,
+    from: Position,
+) -> StoreResult<std::collections::HashSet<i64>> {
+    let backend = conn.get_database_backend();
+    let statement = match backend {
+        DbBackend::Postgres => Statement::from_sql_and_values(
+            backend,
+            "SELECT DISTINCT entity_id FROM event_log WHERE entity = $1 AND (tx, seq) > ($2, $3)",
+            [entity.into(), from.tx.into(), from.seq.into()],
+        ),
+        _ => Statement::from_sql_and_values(
+            backend,
+            "SELECT DISTINCT entity_id FROM event_log WHERE entity = ? AND seq > ?",
+            [entity.into(), from.seq.into()],
+        ),
+    };
+    conn.query_all_raw(statement)
+        .await?
+        .iter()
+        .map(|row| Ok(row.try_get_by_index::<i64>(0)?))
         .collect()
 }
 

@@ -5,8 +5,6 @@
 //! running (see `db::events`), so a change that commits later sorts after the page's end.
 
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 
 use crate::db;
@@ -116,39 +114,17 @@ impl ChangeKind {
     }
 }
 
-/// A cursor in the feed: opaque to clients.
 fn encode(position: Position) -> String {
-    URL_SAFE_NO_PAD.encode(format!("change:{}:{}", position.tx, position.seq))
+    position.to_cursor()
 }
 
 fn decode(cursor: &str) -> Result<Position, AppError> {
-    let bad = || {
+    Position::from_cursor(cursor).ok_or_else(|| {
         AppError::bad_input(format!(
             "{cursor:?} is not a cursor of the change feed: pass an `endCursor` or a `cursor` \
              it gave, or nothing to start from the oldest change kept"
         ))
-    };
-    let text = URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(bad)?;
-    let mut parts = text.strip_prefix("change:").ok_or_else(bad)?.split(':');
-    let mut number = || -> Result<i64, AppError> {
-        parts
-            .next()
-            .and_then(|p| p.parse::<i64>().ok())
-            .filter(|n| *n >= 0)
-            .ok_or_else(bad)
-    };
-    let position = Position {
-        tx: number()?,
-        seq: number()?,
-    };
-    if parts.next().is_some() {
-        return Err(bad());
-    }
-    Ok(position)
+    })
 }
 
 /// One change (变更): what changed and how, and the record as it is now.
@@ -289,6 +265,8 @@ impl ChangesQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     #[test]
     fn cursors_round_trip_and_anything_else_is_bad_input() {

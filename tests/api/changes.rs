@@ -373,3 +373,38 @@ async fn a_page_of_1000_changes_travels_gzipped_to_a_client_that_takes_gzip() {
         plain.len()
     );
 }
+
+#[tokio::test]
+async fn a_long_transaction_in_another_database_does_not_hold_the_feed_back() {
+    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+        return;
+    };
+    for app in spawn_apps()
+        .await
+        .into_iter()
+        .filter(|a| a.engine == "postgres")
+    {
+        let start = cursor(&app).await;
+        // A transaction elsewhere on the server, with an id and open for the whole test.
+        let elsewhere = sea_orm::Database::connect(&admin_url)
+            .await
+            .expect("connect");
+        let txn = sea_orm::TransactionTrait::begin(&elsewhere)
+            .await
+            .expect("a transaction");
+        txn.execute_unprepared("SELECT pg_current_xact_id()")
+            .await
+            .expect("an id");
+        let r = app
+            .graphql(REGISTER, json!({ "i": asset_input("ELSEWHERE-1", 3) }))
+            .await;
+        assert!(r["errors"].is_null(), "{r}");
+        let (changes, _) = read_all(&app, &start, Some(&["IDLE_ASSET"]), 10).await;
+        let codes: Vec<&str> = changes
+            .iter()
+            .filter_map(|c| c["node"]["code"].as_str())
+            .collect();
+        assert_eq!(codes, ["ELSEWHERE-1"], "at once, not when the other ends");
+        txn.rollback().await.expect("rollback");
+    }
+}
