@@ -82,6 +82,11 @@ pub struct Settings {
     /// in seconds, before the process exits regardless.
     #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub shutdown_grace_secs: u64,
+    /// Serve a read-only copy (an office copy kept by `rural-registry sync`): every mutation is
+    /// refused with FORBIDDEN, naming the server it is a copy of and when it was synced; the
+    /// demo district is never loaded.
+    #[arg(long, env = "READ_ONLY")]
+    pub read_only: bool,
     /// How many days the change feed (`changes`) and the event log keep a change; a cursor
     /// older than that is refused with CURSOR_EXPIRED.
     #[arg(long, env = "CHANGE_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=36500))]

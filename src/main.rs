@@ -44,5 +44,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Backup(args) => commands::backup::backup(database, args).await,
         Command::Restore(args) => commands::backup::restore(database, args).await,
         Command::Check(args) => commands::check::run(database, args).await,
+        Command::Sync(args) => commands::sync::run(database, args).await,
     }
 }

@@ -22,6 +22,7 @@ mod m20261207_000006_event_log;
 mod m20261207_000007_token_write_position;
 mod m20261208_000001_import_job;
 mod m20261208_000002_change_log;
+mod m20261208_000003_office_copy;
 
 /// Every migration, in the order it runs.
 pub struct Migrator;
@@ -29,7 +30,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        let all: [Box<dyn MigrationTrait>; 14] = [
+        let all: [Box<dyn MigrationTrait>; 15] = [
             Box::new(m20261125_000001_registry_core::Migration),
             Box::new(m20261126_000001_access_tokens::Migration),
             Box::new(m20261127_000001_asset_spatial_key::Migration),
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000007_token_write_position::Migration),
             Box::new(m20261208_000001_import_job::Migration),
             Box::new(m20261208_000002_change_log::Migration),
+            Box::new(m20261208_000003_office_copy::Migration),
         ];
         all.into_iter().map(atomic).collect()
     }

@@ -32,6 +32,17 @@ pub struct Args {
     pub output: Option<PathBuf>,
 }
 
+/// The command line is the district office: it sees every field of every township.
+pub fn district_office() -> Caller {
+    Caller::Signed(Actor {
+        token_id: 0,
+        label: "command line".into(),
+        role: Role::Admin,
+        township_id: None,
+        bank_code: None,
+    })
+}
+
 pub async fn run(database_url: &str, args: Args) -> anyhow::Result<()> {
     let crs = Crs::parse(&args.crs).with_context(|| format!("--crs {:?}", args.crs))?;
     let conn = super::open(database_url).await?;
@@ -44,14 +55,7 @@ pub async fn run(database_url: &str, args: Args) -> anyhow::Result<()> {
         ),
         None => None,
     };
-    // The command line is the district office: it sees every field of every township.
-    let caller = Caller::Signed(Actor {
-        token_id: 0,
-        label: "command line".into(),
-        role: Role::Admin,
-        township_id: None,
-        bank_code: None,
-    });
+    let caller = district_office();
     let options = Options {
         kind: args.kind,
         format: args.format,
@@ -59,6 +63,7 @@ pub async fn run(database_url: &str, args: Args) -> anyhow::Result<()> {
         crs,
         encoding: args.encoding,
         caller,
+        only: None,
     };
     let mut out: Box<dyn std::io::Write> = match &args.output {
         Some(path) => Box::new(std::io::BufWriter::new(

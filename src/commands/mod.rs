@@ -14,6 +14,7 @@ pub mod progress;
 pub mod report;
 pub mod seed;
 pub mod serve;
+pub mod sync;
 pub mod synthetic;
 pub mod token;
 
@@ -81,6 +82,10 @@ pub enum Command {
     /// rules (assets where they are filed, mortgage ranks, rights and their holders, the share
     /// register and distributions, the audit trail). Exits non-zero when something is wrong.
     Check(check::Args),
+    /// Keep an office copy (办公室副本) of a district server's registry, as a token may see
+    /// it: the first run copies it, each later run reads the change feed and takes only what
+    /// changed. Resumable and idempotent; serve the copy with `serve --read-only`.
+    Sync(sync::Args),
 }
 
 impl Cli {

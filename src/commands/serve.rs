@@ -16,7 +16,8 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let app = App::build(args.settings, !args.no_demo).await?;
+    let demo = !args.no_demo && !args.settings.read_only;
+    let app = App::build(args.settings, demo).await?;
     let mut said = format!(
         "rural-registry listening on http://{0}\nGraphiQL: http://{0}/graphiql\n",
         app.address()

@@ -24,6 +24,7 @@ pub mod rights;
 pub mod rows;
 pub mod shares;
 pub mod statistics;
+pub mod sync_state;
 pub mod targets;
 mod versioned;
 

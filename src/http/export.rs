@@ -59,15 +59,21 @@ async fn respond(
         crs: Crs::Wgs84,
         encoding: Encoding::Utf8,
         caller: who,
+        only: None,
     };
     for (k, v) in params {
         match k.as_str() {
             "township" => options.township_id = Some(township_id(state, v).await?),
             "crs" => options.crs = query::crs(v)?,
             "encoding" => options.encoding = encoding_of(v)?,
+            "changedAfter" => {
+                let ids = changed_after(state, kind, v).await?;
+                options.only = Some(std::sync::Arc::new(ids));
+            }
             other => {
                 return Err(RestError::bad_input(format!(
-                    "unknown parameter `{other}`; an export takes township, crs and encoding"
+                    "unknown parameter `{other}`; an export takes township, crs, encoding and \
+                     changedAfter"
                 )));
             }
         }
@@ -86,6 +92,30 @@ async fn respond(
             format!("attachment; filename=\"{file}\""),
         )
         .body(body))
+}
+
+/// The `changedAfter` parameter: a cursor of the change feed; the ids of the kind's records
+/// changed since, or CURSOR_EXPIRED when the log no longer reaches back to it.
+async fn changed_after(
+    state: &AppState,
+    kind: Kind,
+    cursor: &str,
+) -> Result<std::collections::HashSet<i64>, RestError> {
+    let position = db::events::Position::from_cursor(cursor).ok_or_else(|| {
+        RestError::bad_input(format!(
+            "`changedAfter` is a cursor of the change feed (`changeCursor`, `endCursor`), not \
+             {cursor:?}"
+        ))
+    })?;
+    let conn = state.read_db();
+    if position < db::events::pruned(conn).await? {
+        return Err(RestError::from(crate::error::AppError::new(
+            crate::error::ErrorCode::CursorExpired,
+            "`changedAfter` is older than the changes kept (CHANGE_RETENTION_DAYS): export \
+             the whole kind again",
+        )));
+    }
+    Ok(db::events::entity_ids_after(conn, kind.logged(), position).await?)
 }
 
 /// The `township` parameter of an export: a township's code.

@@ -55,6 +55,24 @@ pub async fn handle(req: &Request, body: Body, state: Data<&AppState>) -> Respon
     response
 }
 
+/// Why a read-only server refuses a mutation: it is a copy of another, synced at a time.
+async fn read_only(state: &AppState) -> String {
+    match db::sync_state::get(&state.db).await {
+        Ok(Some(copy)) => format!(
+            "this server is a read-only copy of {} as of {} (UTC): make changes there",
+            copy.source,
+            copy.synced_at.format("%Y-%m-%d %H:%M:%S")
+        ),
+        Ok(None) => "this server is read-only (READ_ONLY) and has not been synced yet: make \
+                     changes at the district's server"
+            .to_owned(),
+        Err(error) => {
+            tracing::warn!(?error, "reading the sync state");
+            "this server is a read-only copy: make changes at the district's server".to_owned()
+        }
+    }
+}
+
 /// Answers this long or longer are gzipped for a client that takes gzip; shorter ones are not
 /// worth the header.
 const GZIP_FROM: usize = 1024;
@@ -199,6 +217,10 @@ async fn run(
     let window = Duration::from_millis(state.settings.batch_window_ms);
     let kinds: Vec<bool> = batch.iter_mut().map(writes).collect();
     let wrote = kinds.contains(&true);
+    if wrote && state.settings.read_only {
+        let message = read_only(state).await;
+        return Err((StatusCode::FORBIDDEN, error("FORBIDDEN", message)).into());
+    }
     let reader = if kinds.contains(&false) {
         state.reader(write_position.as_deref()).await
     } else {

@@ -69,6 +69,20 @@ impl Kind {
         }
     }
 
+    /// The name of the kind's records in the event log (`db::events`, the change feed).
+    pub fn logged(self) -> &'static str {
+        match self {
+            Kind::Townships => "township",
+            Kind::Villages => "village",
+            Kind::Parties => "party",
+            Kind::Assets => "asset",
+            Kind::Revitalizations => "revitalization",
+            Kind::Members => "member",
+            Kind::Holdings => "holding",
+            Kind::Targets => "target",
+        }
+    }
+
     /// The columns of a CSV file of this kind, in order; import reads the same headers.
     pub fn columns(self) -> &'static [&'static str] {
         match self {
@@ -183,6 +197,16 @@ pub struct Options {
     pub crs: Crs,
     pub encoding: Encoding,
     pub caller: Caller,
+    /// Only these records (by id): those changed since a cursor of the change feed, for an
+    /// office copy's sync (`changedAfter`).
+    pub only: Option<std::sync::Arc<std::collections::HashSet<i64>>>,
+}
+
+impl Options {
+    /// Whether the record `id` is in the export.
+    fn wants(&self, id: i64) -> bool {
+        self.only.as_ref().is_none_or(|ids| ids.contains(&id))
+    }
 }
 
 /// One exported record: its columns and, for GeoJSON, its geometry.
@@ -280,7 +304,7 @@ async fn page(
                 .all(db)
                 .await?
                 .into_iter()
-                .filter(|t| o.township_id.is_none_or(|w| w == t.id))
+                .filter(|t| o.township_id.is_none_or(|w| w == t.id) && o.wants(t.id))
             {
                 let g = area_in(&t.boundary, crs)?;
                 let mut v = Map::new();
@@ -299,7 +323,7 @@ async fn page(
                 q = q.filter(village::Column::TownshipId.eq(t));
             }
             let mut rows = Vec::new();
-            for v in q.all(db).await? {
+            for v in q.all(db).await?.into_iter().filter(|v| o.wants(v.id)) {
                 let (lon, lat) = point_in(v.center_lon, v.center_lat, crs);
                 let g = v.boundary.as_deref().map(|b| area_in(b, crs)).transpose()?;
                 let mut m = Map::new();
@@ -340,6 +364,7 @@ async fn page(
                 .flatten();
             let rows = found
                 .into_iter()
+                .filter(|p| o.wants(p.id))
                 .map(|p| {
                     let township = p
                         .village_id
@@ -379,7 +404,7 @@ async fn page(
                 .then(|| found.last().map(|a| a.id))
                 .flatten();
             let mut rows = Vec::with_capacity(found.len());
-            for a in found {
+            for a in found.into_iter().filter(|a| o.wants(a.id)) {
                 let (lon, lat) = point_in(a.lon, a.lat, crs);
                 let footprint = a
                     .footprint
@@ -438,8 +463,9 @@ async fn page(
                 .await?
                 .into_iter()
                 .filter(|r| {
-                    o.township_id
-                        .is_none_or(|t| assets.get(&r.asset_id).is_some_and(|a| a.1 == t))
+                    o.wants(r.id)
+                        && o.township_id
+                            .is_none_or(|t| assets.get(&r.asset_id).is_some_and(|a| a.1 == t))
                 })
                 .map(|r| {
                     let mut m = Map::new();
@@ -471,7 +497,11 @@ async fn page(
         Kind::Members | Kind::Holdings => register_page(db, o, names).await,
         Kind::Targets => {
             let mut rows = Vec::new();
-            for t in db::targets::list(db, None, None).await? {
+            for t in db::targets::list(db, None, None)
+                .await?
+                .into_iter()
+                .filter(|t| o.wants(t.id))
+            {
                 let township = t.township_id.or_else(|| {
                     t.village_id
                         .and_then(|v| names.villages.get(&v))
@@ -531,7 +561,11 @@ async fn register_page(
     let mut rows = Vec::new();
     if o.kind == Kind::Members {
         for org in &ids {
-            for m in db::shares::members_of(db, *org).await? {
+            for m in db::shares::members_of(db, *org)
+                .await?
+                .into_iter()
+                .filter(|m| o.wants(m.id))
+            {
                 let mut v = Map::new();
                 v.insert("organizationCode".into(), code(*org));
                 v.insert("memberKey".into(), names.party(Some(m.party_id)));
@@ -558,7 +592,7 @@ async fn register_page(
         let open: Vec<_> = db::shares::holdings_of(db, *org)
             .await?
             .into_iter()
-            .filter(|h| h.valid_to.is_none())
+            .filter(|h| h.valid_to.is_none() && o.wants(h.id))
             .collect();
         let change_ids: Vec<i64> = open.iter().map(|h| h.opened_by).collect();
         let changes = db::shares::changes_by_ids(db, &change_ids).await?;

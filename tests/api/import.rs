@@ -217,6 +217,7 @@ async fn partial_imports_write_exactly_the_good_rows_and_exports_import_back_unc
                 crs: rural_registry::domain::datum::Crs::Wgs84,
                 encoding: rural_registry::services::export::Encoding::Utf8,
                 caller: rural_registry::domain::access::Caller::Anonymous,
+                only: None,
             };
             let chunks: Vec<_> = rural_registry::services::export::stream(db, options)
                 .collect()

@@ -38,6 +38,7 @@ async fn export(db: &DatabaseConnection, kind: Kind, format: Format) -> Vec<u8> 
         crs: Crs::Wgs84,
         encoding: export::Encoding::Utf8,
         caller: admin(),
+        only: None,
     };
     let chunks: Vec<_> = export::stream(db.clone(), options).collect().await;
     chunks

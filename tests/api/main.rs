@@ -34,6 +34,7 @@ mod logs;
 mod map_page;
 mod metrics;
 mod mutations;
+mod office_copy;
 mod ogc;
 mod projection;
 mod queries;
