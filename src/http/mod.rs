@@ -1,6 +1,7 @@
 //! HTTP: the GraphQL endpoint, GraphiQL, and the routes that are not GraphQL.
 
 pub mod client;
+pub mod conditional;
 pub mod download;
 pub mod export;
 pub mod graphiql;

@@ -17,6 +17,7 @@ use poem::{Endpoint, Response, Route, get, handler};
 use serde_json::json;
 
 use super::AppState;
+use super::conditional::none_match;
 use crate::config::Settings;
 use crate::db;
 use crate::domain::geometry::BBox;
@@ -114,7 +115,7 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
 /// content), 304 to a client that holds it.
 pub(crate) fn send(asset: &Asset, headers: &HeaderMap) -> Response {
     let etag = format!("\"{}\"", asset.path);
-    let held = if_none_match(headers, &etag);
+    let held = none_match(headers, &etag);
     let builder = Response::builder()
         .header(header::CACHE_CONTROL, IMMUTABLE)
         .header(header::ETAG, &etag)
@@ -131,18 +132,6 @@ pub(crate) fn send(asset: &Asset, headers: &HeaderMap) -> Response {
     } else {
         builder.body(asset.bytes)
     }
-}
-
-/// Whether `If-None-Match` names `etag` (or is `*`); weak comparison, as RFC 9110 §13.1.2 asks
-/// for this header.
-fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
-    headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .map(|tag| tag.trim())
-        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
 }
 
 #[handler]
