@@ -39,11 +39,13 @@ pub struct App {
 /// How long a scrape of /metrics in flight may take to finish once the server has stopped.
 const METRICS_GRACE: Duration = Duration::from_secs(1);
 
-/// How often the server folds the asset tally's appended rows (`db::statistics::compact_tally`).
+/// How often the server folds the asset tally's appended rows (`db::statistics::compact_tally`)
+/// and the table versions' (`db::table_versions::compact`).
 const TALLY_COMPACTION: Duration = Duration::from_secs(60);
 
-/// Folds the asset tally every `TALLY_COMPACTION` while the server runs. A failure is logged
-/// and tried again next time: readers sum a cell's rows, so the figures stay right meanwhile.
+/// Folds the asset tally and the table versions every `TALLY_COMPACTION` while the server runs.
+/// A failure is logged and tried again next time: readers sum the rows, so the figures and the
+/// ETags stay right meanwhile.
 fn compact_tally_periodically(db: DatabaseConnection) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(TALLY_COMPACTION);
@@ -54,6 +56,9 @@ fn compact_tally_periodically(db: DatabaseConnection) {
                 Ok(0) => {}
                 Ok(folded) => tracing::debug!(folded, "compacted the asset tally"),
                 Err(error) => tracing::warn!(?error, "compacting the asset tally"),
+            }
+            if let Err(error) = db::table_versions::compact(&db).await {
+                tracing::warn!(?error, "compacting the table versions");
             }
         }
     });

@@ -23,6 +23,7 @@ mod m20261207_000007_token_write_position;
 mod m20261208_000001_import_job;
 mod m20261208_000002_change_log;
 mod m20261208_000003_office_copy;
+mod m20261210_000001_table_versions;
 
 /// Every migration, in the order it runs.
 pub struct Migrator;
@@ -30,7 +31,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        let all: [Box<dyn MigrationTrait>; 15] = [
+        let all: [Box<dyn MigrationTrait>; 16] = [
             Box::new(m20261125_000001_registry_core::Migration),
             Box::new(m20261126_000001_access_tokens::Migration),
             Box::new(m20261127_000001_asset_spatial_key::Migration),
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000001_import_job::Migration),
             Box::new(m20261208_000002_change_log::Migration),
             Box::new(m20261208_000003_office_copy::Migration),
+            Box::new(m20261210_000001_table_versions::Migration),
         ];
         all.into_iter().map(atomic).collect()
     }

@@ -664,9 +664,10 @@ const SPATIAL_INDEX: &str = "idx_idle_asset_cell";
 #[derive(Debug, Default)]
 pub struct Deferred {
     restore: Vec<String>,
-    /// SQLite: the row triggers on new assets (the tally's, the event log's), dropped for the
-    /// load, and the last asset id before it: the new rows are tallied and their events
-    /// written in one statement each before the triggers come back.
+    /// SQLite: the row triggers on new assets (the tally's, the event log's, the table
+    /// version's), dropped for the load, and the last asset id before it: the new rows are
+    /// tallied, their events written and the table's write counted in one statement each
+    /// before the triggers come back.
     row_triggers: Option<(Vec<String>, i64)>,
     /// The spatial index, built again as soon as a footprint is to be checked.
     spatial: Option<String>,
@@ -735,11 +736,13 @@ pub async fn defer_upkeep(txn: &impl ConnectionTrait) -> StoreResult<Deferred> {
     if backend == DbBackend::Sqlite {
         // A row trigger costs about 20 µs an asset; PostgreSQL's are one per statement.
         let found = txn
-            .query_all_raw(query(
+            .query_all_raw(query(&format!(
                 "SELECT name, sql, (SELECT COALESCE(MAX(id), 0) FROM idle_asset) \
                  FROM sqlite_master WHERE type = 'trigger' \
-                 AND name IN ('asset_tally_insert', 'event_log_asset_insert') ORDER BY name",
-            ))
+                 AND name IN ('asset_tally_insert', 'event_log_asset_insert', '{}') \
+                 ORDER BY name",
+                super::table_versions::ASSET_INSERT_TRIGGER
+            )))
             .await?;
         let mut triggers = Vec::new();
         let mut last = 0;
@@ -770,6 +773,7 @@ pub async fn restore_upkeep(txn: &impl ConnectionTrait, mut deferred: Deferred) 
     if let Some((triggers, last)) = deferred.row_triggers.take() {
         super::statistics::tally_assets_after(txn, last).await?;
         super::events::assets_registered_after(txn, last).await?;
+        super::table_versions::count_write(txn, "idle_asset").await?;
         for trigger in triggers {
             txn.execute_raw(sea_orm::Statement::from_string(backend, trigger))
                 .await?;

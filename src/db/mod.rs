@@ -25,6 +25,7 @@ pub mod rows;
 pub mod shares;
 pub mod statistics;
 pub mod sync_state;
+pub mod table_versions;
 pub mod targets;
 mod versioned;
 
@@ -424,6 +425,20 @@ where
         .into_iter()
         .map(|m| (key(&m), m))
         .collect())
+}
+
+/// A registry freshly migrated in memory, for the storage modules' unit tests.
+#[cfg(test)]
+pub(crate) async fn memory_database() -> DatabaseConnection {
+    // One connection: every connection to `sqlite::memory:` is a database of its own.
+    let mut options = ConnectOptions::new("sqlite::memory:");
+    options
+        .max_connections(1)
+        .min_connections(1)
+        .sqlx_logging(false);
+    let db = Database::connect(options).await.expect("in-memory SQLite");
+    migrate(&db).await.expect("migrated");
+    db
 }
 
 #[cfg(test)]

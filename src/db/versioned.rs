@@ -109,23 +109,10 @@ pub async fn update_any_version<E: VersionedTable>(
 
 #[cfg(test)]
 mod tests {
-    use sea_orm::{ConnectOptions, Database, DatabaseConnection};
-
     use super::*;
     use crate::db::entities::party;
+    use crate::db::memory_database as database;
     use crate::domain::parties::{NewParty, PartyKind};
-
-    async fn database() -> DatabaseConnection {
-        // One connection: every connection to `sqlite::memory:` is a database of its own.
-        let mut options = ConnectOptions::new("sqlite::memory:");
-        options
-            .max_connections(1)
-            .min_connections(1)
-            .sqlx_logging(false);
-        let db = Database::connect(options).await.expect("in-memory SQLite");
-        crate::db::migrate(&db).await.expect("migrated");
-        db
-    }
 
     fn rename(name: &str) -> UpdateMany<party::Entity> {
         party::Entity::update_many().col_expr(party::Column::Name, Expr::val(name))

@@ -1,6 +1,10 @@
 //! Whole layers as GeoJSON files to download (`/download/{layer}.geojson`), streamed page by
 //! page so that a million assets never sit in memory at once. Same access rules as every
 //! other map output (`map::features`).
+//!
+//! Every answer carries an ETag made from the versions of the tables the layer reads
+//! (`http::conditional`), and a request naming it in `If-None-Match` is answered 304 before
+//! any feature is read.
 
 use futures_util::stream::{self, TryStreamExt as _};
 use poem::http::header;
@@ -10,8 +14,8 @@ use sea_orm::DatabaseConnection;
 use serde_json::Value;
 
 use super::AppState;
-use super::query;
 use super::rest::{RestError, caller};
+use super::{conditional, query};
 use crate::db;
 use crate::db::assets::{AssetFilter, AssetOrder, AssetOrderField, Keyset, SortValue};
 use crate::domain::access::Caller;
@@ -82,6 +86,11 @@ async fn respond(
         })?;
     let p = parse(params)?;
     let who = caller(req, state).await?;
+    let etag = conditional::data_tag(state.read_db(), req, &who, Some(layer.tables())).await?;
+    if let Some(unchanged) = conditional::unchanged(req, &etag, &who) {
+        return Ok(unchanged);
+    }
+    let headers = conditional::tagged(Response::builder(), &etag, &who);
     let body = match layer {
         Layer::IdleAssets => Body::from_bytes_stream(super::observe::logged_stream(
             feature_collection(asset_pages(state.read_db().clone(), who, p.bbox, p.crs)),
@@ -107,7 +116,7 @@ async fn respond(
             Body::from_vec(bytes)
         }
     };
-    Ok(Response::builder()
+    Ok(headers
         .content_type("application/geo+json")
         .header(
             header::CONTENT_DISPOSITION,

@@ -1,13 +1,18 @@
 //! Exports over HTTP (`/export/{kind}.csv`, `/export/{kind}.geojson`), streamed, for callers
 //! with a token; personal fields follow the access rules. The same code as `rural-registry export`.
+//!
+//! Every answer carries an ETag made from the versions of the tables the export reads (every
+//! table for the statistics) with the request and the caller's role and scope
+//! (`http::conditional`); a request naming it in `If-None-Match` is answered 304 before any
+//! record is read.
 
 use poem::http::header;
 use poem::web::{Data, Path, Query};
 use poem::{Body, IntoResponse, Request, Response, handler};
 
 use super::AppState;
-use super::query;
 use super::rest::{RestError, caller};
+use super::{conditional, query};
 use crate::db;
 use crate::domain::datum::Crs;
 use crate::services::export::{Encoding, Format, Kind, Options};
@@ -61,15 +66,13 @@ async fn respond(
         caller: who,
         only: None,
     };
+    let mut changed_since = None;
     for (k, v) in params {
         match k.as_str() {
             "township" => options.township_id = Some(township_id(state, v).await?),
             "crs" => options.crs = query::crs(v)?,
             "encoding" => options.encoding = encoding_of(v)?,
-            "changedAfter" => {
-                let ids = changed_after(state, kind, v).await?;
-                options.only = Some(std::sync::Arc::new(ids));
-            }
+            "changedAfter" => changed_since = Some(changed_after(state, v).await?),
             other => {
                 return Err(RestError::bad_input(format!(
                     "unknown parameter `{other}`; an export takes township, crs, encoding and \
@@ -83,9 +86,22 @@ async fn respond(
         (Format::Csv, Encoding::Gb18030) => "text/csv; charset=gb18030",
         (Format::Geojson, _) => "application/geo+json",
     };
+    // Tagged before the records changed since the cursor are read: their events are written
+    // with writes to the tables the tag counts, so a write landing in between makes the tag
+    // older than the answer, never newer.
+    let etag =
+        conditional::data_tag(state.read_db(), req, &options.caller, Some(kind.tables())).await?;
+    if let Some(unchanged) = conditional::unchanged(req, &etag, &options.caller) {
+        return Ok(unchanged);
+    }
+    let headers = conditional::tagged(Response::builder(), &etag, &options.caller);
+    if let Some(position) = changed_since {
+        let ids = db::events::entity_ids_after(state.read_db(), kind.logged(), position).await?;
+        options.only = Some(std::sync::Arc::new(ids));
+    }
     let rows = crate::services::export::stream(state.read_db().clone(), options);
     let body = Body::from_bytes_stream(super::observe::logged_stream(rows));
-    Ok(Response::builder()
+    Ok(headers
         .content_type(content_type)
         .header(
             header::CONTENT_DISPOSITION,
@@ -94,13 +110,9 @@ async fn respond(
         .body(body))
 }
 
-/// The `changedAfter` parameter: a cursor of the change feed; the ids of the kind's records
-/// changed since, or CURSOR_EXPIRED when the log no longer reaches back to it.
-async fn changed_after(
-    state: &AppState,
-    kind: Kind,
-    cursor: &str,
-) -> Result<std::collections::HashSet<i64>, RestError> {
+/// The `changedAfter` parameter: a cursor of the change feed, or CURSOR_EXPIRED when the log no
+/// longer reaches back to it.
+async fn changed_after(state: &AppState, cursor: &str) -> Result<db::events::Position, RestError> {
     let position = db::events::Position::from_cursor(cursor).ok_or_else(|| {
         RestError::bad_input(format!(
             "`changedAfter` is a cursor of the change feed (`changeCursor`, `endCursor`), not \
@@ -115,7 +127,7 @@ async fn changed_after(
              the whole kind again",
         )));
     }
-    Ok(db::events::entity_ids_after(conn, kind.logged(), position).await?)
+    Ok(position)
 }
 
 /// The `township` parameter of an export: a township's code.
@@ -172,6 +184,11 @@ async fn statistics(
         }
     }
     let year = year.ok_or_else(|| RestError::bad_input("`year` is needed, e.g. ?year=2025"))?;
+    // The figures count records of nearly every kind: tagged by every table's version.
+    let etag = conditional::data_tag(state.read_db(), req, &who, None).await?;
+    if let Some(unchanged) = conditional::unchanged(req, &etag, &who) {
+        return Ok(unchanged);
+    }
     let bytes =
         crate::services::report::statistics_csv(state.read_db(), &who, year, township, encoding)
             .await?;
@@ -179,7 +196,7 @@ async fn statistics(
         Encoding::Utf8 => "text/csv; charset=utf-8",
         Encoding::Gb18030 => "text/csv; charset=gb18030",
     };
-    Ok(Response::builder()
+    Ok(conditional::tagged(Response::builder(), &etag, &who)
         .content_type(content_type)
         .header(
             header::CONTENT_DISPOSITION,

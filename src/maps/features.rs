@@ -64,6 +64,18 @@ impl Layer {
         }
     }
 
+    /// The tables its features are read from, whose versions tag a download of it
+    /// (`db::table_versions`): a write to any of them may change what it shows.
+    pub fn tables(self) -> &'static [&'static str] {
+        match self {
+            Layer::Townships => &["township"],
+            Layer::Villages => &["township", "village"],
+            Layer::IdleAssets => &["idle_asset", "township", "village"],
+            Layer::DemoSites => &["demo_site"],
+            Layer::ExpropriationZones => &["expropriation_zone"],
+        }
+    }
+
     pub fn description(self) -> &'static str {
         match self {
             Layer::Townships => "Township boundaries of the district, as MultiPolygons.",

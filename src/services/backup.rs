@@ -222,6 +222,7 @@ pub async fn restore(url: &str, file: &Path, force: bool) -> anyhow::Result<Rest
     // read here).
     db::migrate(&conn).await?;
     db::events::restored(&conn).await?;
+    db::table_versions::restored(&conn).await?;
     conn.close().await.ok();
     Ok(Restored {
         migration,

@@ -83,6 +83,42 @@ impl Kind {
         }
     }
 
+    /// The tables an export of this kind reads, whose versions tag it over HTTP
+    /// (`db::table_versions`): a write to any of them may change the file. Every kind names
+    /// townships (the `township` parameter), and places and parties name its records.
+    pub fn tables(self) -> &'static [&'static str] {
+        match self {
+            Kind::Townships => &["township"],
+            Kind::Villages => &["township", "village"],
+            Kind::Parties => &["party", "township", "village"],
+            Kind::Assets => &["idle_asset", "party", "township", "village"],
+            Kind::Revitalizations => &[
+                "idle_asset",
+                "party",
+                "revitalization",
+                "township",
+                "village",
+            ],
+            Kind::Members => &[
+                "collective_member",
+                "collective_organization",
+                "party",
+                "township",
+                "village",
+            ],
+            Kind::Holdings => &[
+                "collective_organization",
+                "party",
+                "share_change",
+                "share_class",
+                "share_holding",
+                "township",
+                "village",
+            ],
+            Kind::Targets => &["target", "township", "village"],
+        }
+    }
+
     /// The columns of a CSV file of this kind, in order; import reads the same headers.
     pub fn columns(self) -> &'static [&'static str] {
         match self {
