@@ -24,6 +24,7 @@ mod m20261208_000001_import_job;
 mod m20261208_000002_change_log;
 mod m20261208_000003_office_copy;
 mod m20261210_000001_table_versions;
+mod m20261210_000002_updated_at_index;
 
 /// Every migration, in the order it runs.
 pub struct Migrator;
@@ -31,7 +32,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        let all: [Box<dyn MigrationTrait>; 16] = [
+        let all: [Box<dyn MigrationTrait>; 17] = [
             Box::new(m20261125_000001_registry_core::Migration),
             Box::new(m20261126_000001_access_tokens::Migration),
             Box::new(m20261127_000001_asset_spatial_key::Migration),
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000002_change_log::Migration),
             Box::new(m20261208_000003_office_copy::Migration),
             Box::new(m20261210_000001_table_versions::Migration),
+            Box::new(m20261210_000002_updated_at_index::Migration),
         ];
         all.into_iter().map(atomic).collect()
     }

@@ -27,6 +27,7 @@ use rural_registry::domain::assets::{
 use rural_registry::domain::geometry::{BBox, Location};
 use rural_registry::domain::locator::{Locator, Placement};
 use rural_registry::domain::parties::PartyKind;
+use rural_registry::domain::period::Period;
 use rural_registry::domain::spatial_key;
 
 /// Assets written in one transaction.
@@ -500,7 +501,7 @@ pub async fn generate(
 ) -> anyhow::Result<Report> {
     let started = Instant::now();
     let mut demo_records = 0;
-    if db::places::count_townships(conn).await? == 0 {
+    if db::places::count_townships(conn, Period::ALL).await? == 0 {
         demo_records =
             rural_registry::services::seed::load(conn, chrono::Local::now().date_naive())
                 .await?

@@ -19,6 +19,7 @@ use crate::domain::assets::{
 };
 use crate::domain::geometry::{BBox, Location};
 use crate::domain::locator::Placement;
+use crate::domain::period::Period;
 use crate::domain::region::Region;
 use crate::domain::spatial_key;
 
@@ -37,13 +38,17 @@ pub struct AssetFilter {
     pub conditions: Vec<AssetCondition>,
     /// Located in this box (edges included), found through the spatial key.
     pub bbox: Option<BBox>,
+    /// Last changed (`updated_at`) in this period, ends included.
+    pub updated: Period,
 }
 
 impl AssetFilter {
-    /// Whether it narrows by an asset's details (dates, areas, structure, condition) rather than
-    /// by where it is, its kind and status: such a filter could single out one household.
+    /// Whether it narrows by an asset's details (dates, areas, structure, condition, when it
+    /// last changed) rather than by where it is, its kind and status: such a filter could
+    /// single out one household.
     pub fn uses_details(&self) -> bool {
-        self.idle_since_from.is_some()
+        !self.updated.is_all()
+            || self.idle_since_from.is_some()
             || self.idle_since_to.is_some()
             || self.floor_area_min.is_some()
             || self.floor_area_max.is_some()
@@ -143,6 +148,9 @@ fn filtered(filter: &AssetFilter) -> Select<idle_asset::Entity> {
     }
     if let Some(b) = filter.bbox {
         q = q.filter(in_box(b));
+    }
+    if !filter.updated.is_all() {
+        q = q.filter(super::updated_within::<idle_asset::Entity>(filter.updated));
     }
     q
 }

@@ -12,6 +12,7 @@ use super::entities::{demo_indicator, demo_site, demo_site_asset};
 use super::{StoreResult, Versioned};
 use crate::domain::demo_sites::{Indicator, NewDemoSite};
 use crate::domain::locator::Placement;
+use crate::domain::period::Period;
 
 pub async fn by_ids(
     conn: &impl ConnectionTrait,
@@ -38,12 +39,14 @@ pub async fn by_code(
 pub async fn page(
     conn: &impl ConnectionTrait,
     township_id: Option<i64>,
+    updated: Period,
     after: Option<i64>,
     backward: bool,
     limit: u64,
 ) -> StoreResult<Vec<demo_site::Model>> {
     use demo_site::Column;
-    let mut q = demo_site::Entity::find();
+    let mut q =
+        demo_site::Entity::find().filter(super::updated_within::<demo_site::Entity>(updated));
     if let Some(t) = township_id {
         q = q.filter(Column::TownshipId.eq(t));
     }
@@ -62,8 +65,13 @@ pub async fn page(
     Ok(q.limit(limit).all(conn).await?)
 }
 
-pub async fn count(conn: &impl ConnectionTrait, township_id: Option<i64>) -> StoreResult<u64> {
-    let mut q = demo_site::Entity::find();
+pub async fn count(
+    conn: &impl ConnectionTrait,
+    township_id: Option<i64>,
+    updated: Period,
+) -> StoreResult<u64> {
+    let mut q =
+        demo_site::Entity::find().filter(super::updated_within::<demo_site::Entity>(updated));
     if let Some(t) = township_id {
         q = q.filter(demo_site::Column::TownshipId.eq(t));
     }

@@ -10,6 +10,7 @@ use sea_orm::{
 use super::entities::{loan_application, loan_event, mortgage};
 use super::{StoreResult, Versioned};
 use crate::domain::loans::{LoanStatus, MortgageStatus};
+use crate::domain::period::Period;
 
 /// A loan application as submitted.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,9 +68,11 @@ pub async fn applications(
     conn: &impl ConnectionTrait,
     bank_id: Option<i64>,
     status: Option<LoanStatus>,
+    updated: Period,
     limit: u64,
 ) -> StoreResult<Vec<loan_application::Model>> {
-    let mut q = loan_application::Entity::find();
+    let mut q = loan_application::Entity::find()
+        .filter(super::updated_within::<loan_application::Entity>(updated));
     if let Some(b) = bank_id {
         q = q.filter(loan_application::Column::BankId.eq(b));
     }

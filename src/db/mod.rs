@@ -30,7 +30,7 @@ pub mod targets;
 mod versioned;
 
 pub use versioned::Versioned;
-pub(crate) use versioned::{update_any_version, update_versioned};
+pub(crate) use versioned::{update_any_version, update_versioned, updated_span, updated_within};
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -15,6 +15,7 @@ use anyhow::Context as _;
 
 use crate::domain::geometry::{Area, BBox, Location};
 use crate::domain::locator::{Locator, VillageShape};
+use crate::domain::period::Period;
 use crate::domain::places::{NewTownship, NewVillage};
 
 pub async fn townships_by_ids(
@@ -77,11 +78,12 @@ pub async fn all_villages(conn: &impl ConnectionTrait) -> StoreResult<Vec<villag
 /// A page of townships in id order after (or before, going backwards) a cursor id.
 pub async fn townships_page(
     conn: &impl ConnectionTrait,
+    updated: Period,
     after: Option<i64>,
     backward: bool,
     limit: u64,
 ) -> StoreResult<Vec<township::Model>> {
-    let mut q = township::Entity::find();
+    let mut q = township::Entity::find().filter(super::updated_within::<township::Entity>(updated));
     if let Some(id) = after {
         q = q.filter(if backward {
             township::Column::Id.lt(id)
@@ -97,19 +99,24 @@ pub async fn townships_page(
     Ok(q.limit(limit).all(conn).await?)
 }
 
-pub async fn count_townships(conn: &impl ConnectionTrait) -> StoreResult<u64> {
-    Ok(township::Entity::find().count(conn).await?)
+/// How many townships last changed in `updated`.
+pub async fn count_townships(conn: &impl ConnectionTrait, updated: Period) -> StoreResult<u64> {
+    Ok(township::Entity::find()
+        .filter(super::updated_within::<township::Entity>(updated))
+        .count(conn)
+        .await?)
 }
 
-/// A page of villages, optionally of one township, in id order.
+/// A page of villages, optionally of one township, last changed in `updated`, in id order.
 pub async fn villages_page(
     conn: &impl ConnectionTrait,
     township_id: Option<i64>,
+    updated: Period,
     after: Option<i64>,
     backward: bool,
     limit: u64,
 ) -> StoreResult<Vec<village::Model>> {
-    let mut q = village::Entity::find();
+    let mut q = village::Entity::find().filter(super::updated_within::<village::Entity>(updated));
     if let Some(t) = township_id {
         q = q.filter(village::Column::TownshipId.eq(t));
     }
@@ -131,8 +138,9 @@ pub async fn villages_page(
 pub async fn count_villages(
     conn: &impl ConnectionTrait,
     township_id: Option<i64>,
+    updated: Period,
 ) -> StoreResult<u64> {
-    let mut q = village::Entity::find();
+    let mut q = village::Entity::find().filter(super::updated_within::<village::Entity>(updated));
     if let Some(t) = township_id {
         q = q.filter(village::Column::TownshipId.eq(t));
     }

@@ -5,14 +5,16 @@
 //! its location now falls in, an import's upsert) is not, but still bumps it
 //! ([`update_any_version`]).
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PrimaryKeyTrait, QueryFilter, UpdateMany,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PrimaryKeyTrait, QueryFilter,
+    QuerySelect, UpdateMany,
 };
 
 use super::StoreResult;
 use super::entities;
+use crate::domain::period::Period;
 
 /// The outcome of an update guarded by the version the client read.
 #[derive(Debug)]
@@ -63,6 +65,37 @@ versioned_tables!(
     township,
     village,
 );
+
+/// The rows whose last write (`updated_at`) lies in `period`, ends included.
+pub fn updated_within<E: VersionedTable>(period: Period) -> Condition {
+    let mut c = Condition::all();
+    if let Some(from) = period.from {
+        c = c.add(E::UPDATED_AT.gte(from));
+    }
+    if let Some(to) = period.to {
+        c = c.add(E::UPDATED_AT.lte(to));
+    }
+    c
+}
+
+/// When the first and the last row of the table last changed (its `updated_at` at both ends);
+/// none for an empty table.
+pub async fn updated_span<E: VersionedTable>(
+    conn: &impl ConnectionTrait,
+) -> StoreResult<Option<(DateTime<Utc>, DateTime<Utc>)>> {
+    type Ends = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+    let span: Option<Ends> = E::find()
+        .select_only()
+        .column_as(E::UPDATED_AT.min(), "first")
+        .column_as(E::UPDATED_AT.max(), "last")
+        .into_tuple()
+        .one(conn)
+        .await?;
+    Ok(match span {
+        Some((Some(first), Some(last))) => Some((first, last)),
+        _ => None,
+    })
+}
 
 /// Applies `changes` to row `id` if it is still at `expected_version`, bumping the version;
 /// when it is not (changed meanwhile, or gone) nothing is written and the outcome says which.

@@ -10,6 +10,7 @@ pub mod geometry;
 pub mod loans;
 pub mod locator;
 pub mod parties;
+pub mod period;
 pub mod places;
 pub mod region;
 pub mod revitalization;

@@ -4,6 +4,7 @@
 use async_graphql::connection::Connection;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
 
 use crate::db;
 use crate::db::entities::{demo_indicator, demo_site, idle_asset};
@@ -13,6 +14,7 @@ use crate::domain::demo_sites::{
     DemoSiteDraft, DemoSiteLevel, Indicator, IndicatorCode, IndicatorUnit,
 };
 use crate::domain::geometry::{Area, Location, Measures, measures};
+use crate::domain::period::Period;
 use crate::error::AppError;
 use crate::graphql::audit::{AuditEvent, audit_connection, history_of};
 use crate::graphql::common::context::{
@@ -448,20 +450,28 @@ pub struct DemoSitesQuery;
 impl DemoSitesQuery {
     /// Demonstration sites (示范点/样板), optionally of one township, in id order.
     #[graphql(complexity = "crate::graphql::common::paging::cost(first, last, child_complexity)")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "each parameter is a GraphQL argument of the field"
+    )]
     async fn demo_sites(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Only sites in this township (乡镇).")] township_id: Option<ID>,
+        #[graphql(desc = "Only those changed at or after this instant (更新时间不早于).")]
+        updated_since: Option<DateTime<Utc>>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<Connection<String, DemoSite, ListTotal>> {
         let township = crate::graphql::places::township_id(township_id.as_ref())?;
+        let updated = Period::since_opt(updated_since);
         let page = PageRequest::new("ID", first, after, last, before)?;
         let rows = db::demo_sites::page(
             db_conn(ctx)?,
             township,
+            updated,
             page.after_id(),
             page.backward,
             page.fetch(),
@@ -471,7 +481,7 @@ impl DemoSitesQuery {
             rows,
             |d| encode_cursor("ID", "", d.id),
             DemoSite,
-            ListTotal::DemoSites(township),
+            ListTotal::DemoSites(township, updated),
         ))
     }
 }

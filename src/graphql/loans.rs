@@ -9,6 +9,7 @@ use crate::db::entities::{loan_application, loan_event, mortgage};
 use crate::db::loans::{NewApplication, NewEvent};
 use crate::domain::access::{Actor, Role};
 use crate::domain::loans::{DisposalMethod, LoanAction, LoanStatus, MortgageStatus};
+use crate::domain::period::Period;
 use crate::error::AppError;
 use crate::graphql::common::context::{audit_actor, caller, db_conn, stored, today};
 use crate::graphql::common::ids;
@@ -249,6 +250,8 @@ impl LoansQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Only those in this state (状态).")] status: Option<LoanStatus>,
+        #[graphql(desc = "Only those changed at or after this instant (更新时间不早于).")]
+        updated_since: Option<DateTime<Utc>>,
         #[graphql(default = 20, desc = "How many, 1 to 100.")] first: i32,
     ) -> Result<Vec<LoanApplication>> {
         let actor = caller(ctx)
@@ -268,11 +271,14 @@ impl LoansQuery {
             ),
             _ => None,
         };
-        Ok(db::loans::applications(conn, bank, status, first as u64)
-            .await?
-            .into_iter()
-            .map(LoanApplication)
-            .collect())
+        let updated = Period::since_opt(updated_since);
+        Ok(
+            db::loans::applications(conn, bank, status, updated, first as u64)
+                .await?
+                .into_iter()
+                .map(LoanApplication)
+                .collect(),
+        )
     }
 
     /// One loan application (贷款申请).

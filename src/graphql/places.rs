@@ -4,6 +4,7 @@
 use async_graphql::connection::Connection;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
 
 use crate::db;
 use crate::db::statistics::Scope;
@@ -11,6 +12,7 @@ use crate::domain::assets::AssetStatus;
 use crate::domain::datum::Crs;
 use crate::domain::geometry::{Area, Location};
 use crate::domain::locator::Placement;
+use crate::domain::period::Period;
 use crate::domain::places::{NewTownship, NewVillage};
 use crate::error::AppError;
 use crate::graphql::assets::filter::{
@@ -138,6 +140,7 @@ impl Township {
         Box::pin(village_connection(
             ctx,
             Some(self.0.id),
+            Period::ALL,
             first,
             after,
             last,
@@ -374,26 +377,33 @@ impl Village {
 
 pub async fn township_connection(
     ctx: &Context<'_>,
+    updated: Period,
     first: Option<i32>,
     after: Option<String>,
     last: Option<i32>,
     before: Option<String>,
 ) -> Result<Connection<String, Township, ListTotal>> {
     let page = PageRequest::new("ID", first, after, last, before)?;
-    let rows =
-        db::places::townships_page(db_conn(ctx)?, page.after_id(), page.backward, page.fetch())
-            .await?;
+    let rows = db::places::townships_page(
+        db_conn(ctx)?,
+        updated,
+        page.after_id(),
+        page.backward,
+        page.fetch(),
+    )
+    .await?;
     Ok(page.connection(
         rows,
         |t| encode_cursor("ID", "", t.id),
         Township,
-        ListTotal::Townships,
+        ListTotal::Townships(updated),
     ))
 }
 
 pub async fn village_connection(
     ctx: &Context<'_>,
     township_id: Option<i64>,
+    updated: Period,
     first: Option<i32>,
     after: Option<String>,
     last: Option<i32>,
@@ -403,6 +413,7 @@ pub async fn village_connection(
     let rows = db::places::villages_page(
         db_conn(ctx)?,
         township_id,
+        updated,
         page.after_id(),
         page.backward,
         page.fetch(),
@@ -412,7 +423,7 @@ pub async fn village_connection(
         rows,
         |v| encode_cursor("ID", "", v.id),
         Village,
-        ListTotal::Villages(township_id),
+        ListTotal::Villages(township_id, updated),
     ))
 }
 
@@ -443,12 +454,15 @@ impl PlacesQuery {
     async fn townships(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Only those changed at or after this instant (更新时间不早于).")]
+        updated_since: Option<DateTime<Utc>>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<Connection<String, Township, ListTotal>> {
-        township_connection(ctx, first, after, last, before).await
+        let updated = Period::since_opt(updated_since);
+        township_connection(ctx, updated, first, after, last, before).await
     }
 
     /// One township by global ID or by 12-digit division code (乡镇).
@@ -478,17 +492,24 @@ impl PlacesQuery {
 
     /// Villages (行政村/社区), optionally of one township, in id order.
     #[graphql(complexity = "crate::graphql::common::paging::cost(first, last, child_complexity)")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "each parameter is a GraphQL argument of the field"
+    )]
     async fn villages(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Only villages of this township (乡镇).")] township_id: Option<ID>,
+        #[graphql(desc = "Only those changed at or after this instant (更新时间不早于).")]
+        updated_since: Option<DateTime<Utc>>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<Connection<String, Village, ListTotal>> {
         let township = self::township_id(township_id.as_ref())?;
-        village_connection(ctx, township, first, after, last, before).await
+        let updated = Period::since_opt(updated_since);
+        village_connection(ctx, township, updated, first, after, last, before).await
     }
 
     /// One village by global ID or by 12-digit division code (村).

@@ -14,7 +14,7 @@ use async_graphql::dataloader::DataLoader;
 use async_graphql::{
     Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject, Union,
 };
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::db;
 use crate::db::entities::{
@@ -22,6 +22,7 @@ use crate::db::entities::{
     share_change, share_class, share_holding,
 };
 use crate::domain::access::Actor;
+use crate::domain::period::Period;
 use crate::domain::shares::{
     CollectiveKind, ContributionDraft, ContributionKind, DividendSplit, FundSource, Holder,
     HoldingPolicyKind, MemberDraft, MembershipBasis, NewHolding, OrganizationDraft, PayoutMethod,
@@ -1284,8 +1285,11 @@ impl SharesQuery {
         #[graphql(desc = "Only those of villages in this township (乡镇).")] township_id: Option<
             ID,
         >,
+        #[graphql(desc = "Only those changed at or after this instant (更新时间不早于).")]
+        updated_since: Option<DateTime<Utc>>,
     ) -> Result<Vec<CollectiveOrganization>> {
         let township = crate::graphql::places::township_id(township_id.as_ref())?;
+        let updated = Period::since_opt(updated_since);
         let scope = match township {
             Some(t) => CoverageScope::Township(t),
             None => CoverageScope::District,
@@ -1294,6 +1298,7 @@ impl SharesQuery {
             .organizations(ctx)
             .await?
             .into_iter()
+            .filter(|o| updated.contains(o.updated_at))
             .map(CollectiveOrganization)
             .collect())
     }

@@ -6,12 +6,14 @@ use std::collections::{BTreeMap, HashMap};
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
 
 use crate::db;
 use crate::db::entities::target;
 use crate::db::statistics::Scope;
 use crate::db::targets::NewTarget;
 use crate::domain::access::{Actor, Role};
+use crate::domain::period::Period;
 use crate::domain::targets::{self, ProgressStatus, TargetMeasure};
 use crate::error::{AppError, ErrorCode};
 use crate::graphql::common::context::{caller, db_conn, json, record, stored, today, updated};
@@ -225,6 +227,10 @@ impl TargetsQuery {
     /// own targets and its villages'), measure and status: "which townships are behind on
     /// revitalization this year?" is `targets(year: 2026, level: TOWNSHIP, measure:
     /// ASSETS_REVITALIZED, status: BEHIND)`. ADMIN and CADRE tokens.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "each parameter is a GraphQL argument of the field"
+    )]
     async fn targets(
         &self,
         ctx: &Context<'_>,
@@ -234,7 +240,10 @@ impl TargetsQuery {
         township_id: Option<ID>,
         #[graphql(desc = "Only this measure (指标).")] measure: Option<TargetMeasure>,
         #[graphql(desc = "Only targets in this state (进度状态).")] status: Option<ProgressStatus>,
+        #[graphql(desc = "Only those changed at or after this instant (更新时间不早于).")]
+        updated_since: Option<DateTime<Utc>>,
     ) -> Result<Vec<Target>> {
+        let changed = Period::since_opt(updated_since);
         may_read(ctx)?;
         let conn = db_conn(ctx)?;
         let township = match &township_id {
@@ -268,7 +277,10 @@ impl TargetsQuery {
                     (Some(_), Scope::Village(v)) => villages_of_township.contains(&v),
                     (Some(_), Scope::District) => false,
                 };
-                at_level && in_township && measure.is_none_or(|m| t.measure == m.as_str())
+                at_level
+                    && in_township
+                    && measure.is_none_or(|m| t.measure == m.as_str())
+                    && changed.contains(t.updated_at)
             })
             .collect();
         Ok(with_progress(ctx, rows)

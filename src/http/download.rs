@@ -2,9 +2,9 @@
 //! page so that a million assets never sit in memory at once. Same access rules as every
 //! other map output (`map::features`).
 //!
-//! Every answer carries an ETag made from the versions of the tables the layer reads
-//! (`http::conditional`), and a request naming it in `If-None-Match` is answered 304 before
-//! any feature is read.
+//! `updatedSince` keeps the features changed since an instant; every answer carries an ETag
+//! made from the versions of the tables the layer reads (`http::conditional`), and a request
+//! naming it in `If-None-Match` is answered 304 before any feature is read.
 
 use futures_util::stream::{self, TryStreamExt as _};
 use poem::http::header;
@@ -21,6 +21,7 @@ use crate::db::assets::{AssetFilter, AssetOrder, AssetOrderField, Keyset, SortVa
 use crate::domain::access::Caller;
 use crate::domain::datum::Crs;
 use crate::domain::geometry::{BBox, Location};
+use crate::domain::period::Period;
 use crate::error::AppError;
 use crate::maps::feature_stream::feature_collection;
 use crate::maps::features::{self, Layer, Selection};
@@ -31,20 +32,23 @@ const CHUNK: u64 = 5_000;
 struct Params {
     bbox: Option<BBox>,
     crs: Crs,
+    updated: Period,
 }
 
 fn parse(params: &[(String, String)]) -> Result<Params, RestError> {
     let mut p = Params {
         bbox: None,
         crs: Crs::Wgs84,
+        updated: Period::ALL,
     };
     for (name, value) in params {
         match name.as_str() {
             "bbox" => p.bbox = Some(query::bbox(value)?),
             "crs" => p.crs = query::crs(value)?,
+            "updatedSince" => p.updated = Period::since(query::instant("updatedSince", value)?),
             other => {
                 return Err(RestError::bad_input(format!(
-                    "unknown parameter `{other}`; a download takes bbox and crs"
+                    "unknown parameter `{other}`; a download takes bbox, crs and updatedSince"
                 )));
             }
         }
@@ -86,15 +90,22 @@ async fn respond(
         })?;
     let p = parse(params)?;
     let who = caller(req, state).await?;
+    if layer == Layer::IdleAssets {
+        // When an asset last changed is one of its details, as in GraphQL's filter.
+        who.may_narrow_assets(!p.updated.is_all())
+            .map_err(|d| RestError::from(AppError::from(d)))?;
+    }
     let etag = conditional::data_tag(state.read_db(), req, &who, Some(layer.tables())).await?;
     if let Some(unchanged) = conditional::unchanged(req, &etag, &who) {
         return Ok(unchanged);
     }
     let headers = conditional::tagged(Response::builder(), &etag, &who);
     let body = match layer {
-        Layer::IdleAssets => Body::from_bytes_stream(super::observe::logged_stream(
-            feature_collection(asset_pages(state.read_db().clone(), who, p.bbox, p.crs)),
-        )),
+        Layer::IdleAssets => {
+            Body::from_bytes_stream(super::observe::logged_stream(feature_collection(
+                asset_pages(state.read_db().clone(), who, p.bbox, p.updated, p.crs),
+            )))
+        }
         other => {
             let all = features::page(
                 state.read_db(),
@@ -102,6 +113,7 @@ async fn respond(
                 other,
                 Selection {
                     bbox: p.bbox,
+                    updated: p.updated,
                     limit: u64::MAX,
                     offset: 0,
                 },
@@ -125,15 +137,18 @@ async fn respond(
         .body(body))
 }
 
-/// The assets in `bbox` (all without one) as GeoJSON features, a page of the id order at a time.
+/// The assets in `bbox` (all without one) changed in `updated`, as GeoJSON features, a page of
+/// the id order at a time.
 fn asset_pages(
     db: DatabaseConnection,
     who: Caller,
     bbox: Option<BBox>,
+    updated: Period,
     crs: Crs,
 ) -> impl futures_util::Stream<Item = Result<Vec<Value>, std::io::Error>> + Send + 'static {
     let filter = AssetFilter {
         bbox: bbox.map(|b| b.grown(who.location_slack_deg())),
+        updated,
         ..AssetFilter::default()
     };
     let order = AssetOrder {

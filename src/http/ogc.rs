@@ -2,9 +2,14 @@
 //! that QGIS, ArcGIS and other GIS clients add them by URL (`/ogc`). The features come from
 //! `map::features`, under the same access rules as GraphQL.
 //!
-//! Beyond Core, `crs` takes the datums of Chinese base maps (`GCJ02`, `BD09`) as well as WGS84;
-//! `datetime` is accepted and matches every feature, since no layer has a time of its own.
+//! Beyond Core, `crs` takes the datums of Chinese base maps (`GCJ02`, `BD09`) as well as WGS84.
+//!
+//! `datetime` (§ 7.15.4: an instant, or an interval closed or open at one end) selects by each
+//! feature's time, which is when its record last changed (`updated_at`; an expropriation zone,
+//! never changed once announced, when it was recorded): `maps::features::time_extent`. Each
+//! collection lists the span of its features' times as its temporal extent (`extent.temporal`).
 
+use chrono::{DateTime, SecondsFormat, Utc};
 use poem::http::StatusCode;
 use poem::web::{Data, Path, Query};
 use poem::{IntoResponse, Request, Response, Route, get, handler};
@@ -16,6 +21,8 @@ use super::{AppState, client};
 use crate::db;
 use crate::domain::datum::Crs;
 use crate::domain::geometry::BBox;
+use crate::domain::period::Period;
+use crate::error::AppError;
 use crate::maps::features::{self, Layer, Selection};
 
 const GEOJSON: &str = "application/geo+json";
@@ -103,6 +110,27 @@ async fn conformance() -> Response {
     respond(StatusCode::OK, JSON, &json!({ "conformsTo": CONFORMANCE }))
 }
 
+/// The reference system of temporal extents: the Gregorian calendar, times in RFC 3339.
+const GREGORIAN: &str = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian";
+
+/// What a collection says of its features' time, which `datetime` selects by.
+fn time_note(layer: Layer) -> &'static str {
+    match layer {
+        Layer::ExpropriationZones => {
+            "A feature's time, which `datetime` selects by and the temporal extent spans, is \
+             when it was recorded: a zone never changes once announced."
+        }
+        Layer::IdleAssets => {
+            "A feature's time, which `datetime` selects by and the temporal extent spans, is \
+             when its record last changed (updatedAt); selecting assets by it needs a token."
+        }
+        _ => {
+            "A feature's time, which `datetime` selects by and the temporal extent spans, is \
+             when its record last changed (updatedAt)."
+        }
+    }
+}
+
 /// The district's extent: the union of its townships' boxes.
 async fn extent(state: &AppState) -> Result<Option<BBox>, RestError> {
     let townships = db::places::all_townships(state.read_db()).await?;
@@ -125,12 +153,19 @@ async fn extent(state: &AppState) -> Result<Option<BBox>, RestError> {
     }))
 }
 
-fn describe(base: &str, layer: Layer, extent: Option<BBox>) -> Value {
+/// A collection's metadata, with the district's box and the span of the layer's times as seen
+/// by the caller.
+fn describe(
+    base: &str,
+    layer: Layer,
+    extent: Option<BBox>,
+    times: Option<(DateTime<Utc>, DateTime<Utc>)>,
+) -> Value {
     let here = format!("{base}/collections/{}", layer.id());
     let mut c = json!({
         "id": layer.id(),
         "title": layer.title(),
-        "description": layer.description(),
+        "description": format!("{} {}", layer.description(), time_note(layer)),
         "itemType": "feature",
         "crs": [CRS84, "GCJ02", "BD09"],
         "storageCrs": CRS84,
@@ -140,12 +175,36 @@ fn describe(base: &str, layer: Layer, extent: Option<BBox>) -> Value {
         ],
     });
     if let Some(b) = extent {
-        c["extent"] = json!({ "spatial": {
+        c["extent"]["spatial"] = json!({
             "bbox": [[b.min_lon, b.min_lat, b.max_lon, b.max_lat]],
             "crs": CRS84,
-        }});
+        });
+    }
+    if let Some((first, last)) = times {
+        let rfc3339 = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+        c["extent"]["temporal"] = json!({
+            "interval": [[rfc3339(first), rfc3339(last)]],
+            "trs": GREGORIAN,
+        });
     }
     c
+}
+
+/// The metadata of `layers` as `req`'s caller sees them.
+async fn described(
+    req: &Request,
+    state: &AppState,
+    layers: &[Layer],
+) -> Result<Vec<Value>, RestError> {
+    let base = base_url(req, state)?;
+    let who = caller(req, state).await?;
+    let extent = extent(state).await?;
+    let mut out = Vec::with_capacity(layers.len());
+    for &layer in layers {
+        let times = features::time_extent(state.read_db(), &who, layer).await?;
+        out.push(describe(&base, layer, extent, times));
+    }
+    Ok(out)
 }
 
 #[handler]
@@ -153,16 +212,13 @@ async fn collections(req: &Request, state: Data<&AppState>) -> Response {
     result(
         async {
             let base = base_url(req, state.0)?;
-            let extent = extent(state.0).await?;
+            let collections = described(req, state.0, &Layer::ALL).await?;
             Ok(respond(
                 StatusCode::OK,
                 JSON,
                 &json!({
                     "links": [link(format!("{base}/collections"), "self", JSON, "The collections")],
-                    "collections": Layer::ALL
-                        .iter()
-                        .map(|l| describe(&base, *l, extent))
-                        .collect::<Vec<_>>(),
+                    "collections": collections,
                 }),
             ))
         }
@@ -175,13 +231,8 @@ async fn collection(req: &Request, Path(id): Path<String>, state: Data<&AppState
     result(
         async {
             let layer = layer_of(&id)?;
-            let base = base_url(req, state.0)?;
-            let extent = extent(state.0).await?;
-            Ok(respond(
-                StatusCode::OK,
-                JSON,
-                &describe(&base, layer, extent),
-            ))
+            let described = described(req, state.0, &[layer]).await?;
+            Ok(respond(StatusCode::OK, JSON, &described[0]))
         }
         .await,
     )
@@ -198,6 +249,7 @@ fn parse_items_query(params: &[(String, String)]) -> Result<ItemsQuery, RestErro
     let mut q = ItemsQuery {
         selection: Selection {
             bbox: None,
+            updated: Period::ALL,
             limit: DEFAULT_LIMIT,
             offset: 0,
         },
@@ -213,8 +265,7 @@ fn parse_items_query(params: &[(String, String)]) -> Result<ItemsQuery, RestErro
                 return Err(RestError::bad_input(format!("`bbox-crs` must be {CRS84}")));
             }
             "crs" => q.crs = query::crs(value)?,
-            // No layer has a time of its own: every feature matches any interval.
-            "datetime" => {}
+            "datetime" => q.selection.updated = query::datetime(value)?,
             "f" if matches!(value.as_str(), "json" | "geojson") => {}
             other => {
                 return Err(RestError::bad_input(format!(
@@ -275,6 +326,11 @@ async fn items(
             let layer = layer_of(&id)?;
             let q = parse_items_query(&params)?;
             let who = caller(req, state.0).await?;
+            if layer == Layer::IdleAssets {
+                // When an asset last changed is one of its details, as in GraphQL's filter.
+                who.may_narrow_assets(!q.selection.updated.is_all())
+                    .map_err(|d| RestError::from(AppError::from(d)))?;
+            }
             let page = features::page(state.read_db(), &who, layer, q.selection).await?;
             let base = format!("{}/collections/{}", base_url(req, state.0)?, layer.id());
             let s = q.selection;
@@ -384,6 +440,16 @@ mod tests {
         );
         assert_eq!(ok.selection.offset, 20);
         assert_eq!(ok.crs, Crs::Gcj02);
+        assert!(ok.selection.updated.is_all(), "no datetime selects all");
+        let timed =
+            parse_items_query(&params(&[("datetime", "../2026-12-01T00:00:00Z")])).expect("valid");
+        assert_eq!(
+            timed.selection.updated,
+            Period {
+                from: None,
+                to: Some(crate::domain::period::instant("2026-12-01T00:00:00Z").expect("instant")),
+            }
+        );
         for bad in [
             ("bbox", "99,26,99.5"),
             ("bbox", "99,26,98,27"),
@@ -392,6 +458,9 @@ mod tests {
             ("limit", "-3"),
             ("offset", "x"),
             ("crs", "EPSG:3857"),
+            ("datetime", "2026-12-01"),
+            ("datetime", "../.."),
+            ("datetime", "2026-12-02T00:00:00Z/2026-12-01T00:00:00Z"),
             ("colour", "red"),
         ] {
             assert!(parse_items_query(&params(&[bad])).is_err(), "{bad:?}");

@@ -12,13 +12,19 @@
 //! - `limit`: a whole number ≥ 1; above [`MAX_LIMIT`] it is served as [`MAX_LIMIT`] (OGC: a
 //!   larger limit is not refused); [`DEFAULT_LIMIT`] when absent.
 //! - `offset`: a whole number ≥ 0; 0 when absent.
+//! - `updatedSince` (downloads): an RFC 3339 date-time with its offset, `2026-12-01T00:00:00Z`.
+//! - `datetime` (OGC): such a date-time, or an interval of two, `a/b`, either end of which may
+//!   be open (`..` or empty): OGC API – Features, Part 1, § 7.15.4 ([`Period::parse_ogc`]).
 //!
 //! A value outside these rules is refused with `BAD_INPUT` (HTTP 400), naming the parameter and
 //! the value. Which parameters a route takes, and what an unknown one gets, is the route's.
 
+use chrono::{DateTime, Utc};
+
 use super::rest::RestError;
 use crate::domain::datum::Crs;
 use crate::domain::geometry::BBox;
+use crate::domain::period::{self, Period};
 use crate::domain::region::parse_bbox;
 
 /// OGC's name for WGS84 longitude/latitude, the `crs` of GIS clients.
@@ -60,6 +66,16 @@ pub fn crs(value: &str) -> Result<Crs, RestError> {
             "`crs` must be WGS84 ({CRS84}), GCJ02 or BD09, got {value:?}"
         ))
     })
+}
+
+/// A date-time value of the parameter `name`.
+pub fn instant(name: &str, value: &str) -> Result<DateTime<Utc>, RestError> {
+    period::instant(value).map_err(|e| RestError::bad_input(format!("`{name}`: {e}")))
+}
+
+/// A `datetime` value.
+pub fn datetime(value: &str) -> Result<Period, RestError> {
+    Period::parse_ogc(value).map_err(|e| RestError::bad_input(format!("`datetime`: {e}")))
 }
 
 /// A `limit` value, at most [`MAX_LIMIT`].

@@ -40,6 +40,7 @@ use crate::db::{self, StoreResult};
 use crate::domain::access::Caller;
 use crate::domain::datum::{self, Crs};
 use crate::domain::geometry::BBox;
+use crate::domain::period::Period;
 use crate::domain::region::Region;
 use crate::maps::features::{self, Layer, MapFeature, Selection};
 use crate::maps::mvt::{self, BUFFER, EXTENT, TileId};
@@ -264,6 +265,7 @@ async fn encode(
 ) -> StoreResult<Vec<u8>> {
     let selection = Selection {
         bbox: Some(wgs84_bounds(tile, BUFFER, crs)),
+        updated: Period::ALL,
         limit: MAX_FEATURES,
         offset: 0,
     };

@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
 use geo::{Geometry, Point};
 use sea_orm::ConnectionTrait;
 use serde_json::{Map, Value, json};
@@ -18,6 +19,7 @@ use crate::db::{self, StoreResult};
 use crate::domain::access::Caller;
 use crate::domain::datum::Crs;
 use crate::domain::geometry::{BBox, Location, rounded};
+use crate::domain::period::Period;
 use crate::domain::region::Region;
 
 /// A map layer (图层).
@@ -125,11 +127,12 @@ pub struct FeaturePage {
     pub matched: u64,
 }
 
-/// Which features of a layer to return: those meeting `bbox` (when given), in id order,
-/// `limit` of them after skipping `offset`.
+/// Which features of a layer to return: those meeting `bbox` (when given) whose time lies in
+/// `updated` (see [`time_extent`]), in id order, `limit` of them after skipping `offset`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Selection {
     pub bbox: Option<BBox>,
+    pub updated: Period,
     pub limit: u64,
     pub offset: u64,
 }
@@ -317,12 +320,13 @@ pub async fn page(
                 .await?
                 .into_iter()
                 .filter(|t| {
-                    meets(BBox {
-                        min_lon: t.min_lon,
-                        min_lat: t.min_lat,
-                        max_lon: t.max_lon,
-                        max_lat: t.max_lat,
-                    })
+                    s.updated.contains(t.updated_at)
+                        && meets(BBox {
+                            min_lon: t.min_lon,
+                            min_lat: t.min_lat,
+                            max_lon: t.max_lon,
+                            max_lat: t.max_lat,
+                        })
                 })
                 .collect();
             let (rows, matched) = slice(rows, s);
@@ -338,7 +342,7 @@ pub async fn page(
             let rows: Vec<_> = db::places::all_villages(conn)
                 .await?
                 .into_iter()
-                .filter(|v| meets(village_box(v)))
+                .filter(|v| s.updated.contains(v.updated_at) && meets(village_box(v)))
                 .collect();
             let (rows, matched) = slice(rows, s);
             (
@@ -353,12 +357,13 @@ pub async fn page(
                 .await?
                 .into_iter()
                 .filter(|d| {
-                    meets(BBox {
-                        min_lon: d.lon,
-                        min_lat: d.lat,
-                        max_lon: d.lon,
-                        max_lat: d.lat,
-                    })
+                    s.updated.contains(d.updated_at)
+                        && meets(BBox {
+                            min_lon: d.lon,
+                            min_lat: d.lat,
+                            max_lon: d.lon,
+                            max_lat: d.lat,
+                        })
                 })
                 .collect();
             let (rows, matched) = slice(rows, s);
@@ -370,7 +375,7 @@ pub async fn page(
             let rows: Vec<_> = db::rights::zones(conn)
                 .await?
                 .into_iter()
-                .filter(|z| meets(zone_box(z)))
+                .filter(|z| s.updated.contains(z.created_at) && meets(zone_box(z)))
                 .collect();
             let (rows, matched) = slice(rows, s);
             (
@@ -398,7 +403,10 @@ async fn asset_page(
         Some(b) if caller.is_anonymous() => {
             let mut ids: Vec<i64> = db::assets::in_region(
                 conn,
-                &AssetFilter::default(),
+                &AssetFilter {
+                    updated: s.updated,
+                    ..AssetFilter::default()
+                },
                 &Region::Box(b),
                 |l| caller.visible_location(l),
                 caller.location_slack_deg(),
@@ -418,6 +426,7 @@ async fn asset_page(
         bbox => {
             let filter = AssetFilter {
                 bbox,
+                updated: s.updated,
                 ..AssetFilter::default()
             };
             (
@@ -432,6 +441,30 @@ async fn asset_page(
             .filter_map(|a| asset_feature(a, caller, places.as_ref()))
             .collect(),
         matched,
+    })
+}
+
+/// The first and last time of the features of `layer` that `caller` may see; none for a layer
+/// without any. A feature's time, which `Selection::updated` selects by, is when its record
+/// last changed (`updated_at`); an expropriation zone's, never changed once announced, is when
+/// it was recorded.
+pub async fn time_extent(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    layer: Layer,
+) -> StoreResult<Option<(DateTime<Utc>, DateTime<Utc>)>> {
+    Ok(match layer {
+        Layer::Townships => db::updated_span::<township::Entity>(conn).await?,
+        Layer::Villages => db::updated_span::<village::Entity>(conn).await?,
+        Layer::DemoSites => db::updated_span::<demo_site::Entity>(conn).await?,
+        Layer::IdleAssets => db::updated_span::<idle_asset::Entity>(conn).await?,
+        // A few, never changed once recorded: read whole.
+        Layer::ExpropriationZones if caller.is_anonymous() => None,
+        Layer::ExpropriationZones => db::rights::zones(conn)
+            .await?
+            .iter()
+            .map(|z| (z.created_at, z.created_at))
+            .reduce(|(f, l), (a, b)| (f.min(a), l.max(b))),
     })
 }
 

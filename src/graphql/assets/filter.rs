@@ -3,11 +3,12 @@
 
 use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::db;
 use crate::db::assets::{AssetFilter, AssetOrder, AssetOrderField, Keyset, SortValue};
 use crate::domain::assets::{AssetKind, AssetStatus, Condition, Structure};
+use crate::domain::period::Period;
 use crate::domain::region::Region;
 use crate::error::AppError;
 use crate::graphql::common::context::{caller, db_conn};
@@ -39,6 +40,9 @@ pub struct IdleAssetFilter {
     pub structure: Option<Vec<Structure>>,
     /// In these conditions (状况).
     pub condition: Option<Vec<Condition>>,
+    /// Changed at or after this instant (更新时间不早于): its `updatedAt` is this or later, e.g.
+    /// `2026-12-01T00:00:00Z` (RFC 3339, with the offset); needs a token.
+    pub updated_since: Option<DateTime<Utc>>,
 }
 
 impl IdleAssetFilter {
@@ -73,6 +77,7 @@ impl IdleAssetFilter {
             structures: self.structure.unwrap_or_default(),
             conditions: self.condition.unwrap_or_default(),
             bbox: None,
+            updated: Period::since_opt(self.updated_since),
         })
     }
 }

@@ -5,6 +5,7 @@ use async_graphql::{ObjectType, OutputType};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use crate::domain::period::Period;
 use crate::error::AppError;
 
 /// Page size when neither `first` nor `last` is given.
@@ -185,9 +186,12 @@ mod tests {
 /// What a connection's `totalCount` counts. Counted only when the field is selected. (Idle
 /// assets count through `assets::AssetTotal`, which may need the caller's region rules.)
 pub enum ListTotal {
-    Townships,
-    Villages(Option<i64>),
-    DemoSites(Option<i64>),
+    /// Townships last changed in a period.
+    Townships(Period),
+    /// Villages, of a township when given, last changed in a period.
+    Villages(Option<i64>, Period),
+    /// Demonstration sites, of a township when given, last changed in a period.
+    DemoSites(Option<i64>, Period),
     AuditEvents(Box<crate::db::audit::AuditFilter>),
     /// An organisation's memberships, those current on a day only when given.
     Members(i64, Option<chrono::NaiveDate>),
@@ -204,9 +208,9 @@ impl ListTotal {
         use crate::db;
         let conn = super::context::db_conn(ctx)?;
         Ok(match self {
-            ListTotal::Townships => db::places::count_townships(conn).await?,
-            ListTotal::Villages(t) => db::places::count_villages(conn, *t).await?,
-            ListTotal::DemoSites(t) => db::demo_sites::count(conn, *t).await?,
+            ListTotal::Townships(u) => db::places::count_townships(conn, *u).await?,
+            ListTotal::Villages(t, u) => db::places::count_villages(conn, *t, *u).await?,
+            ListTotal::DemoSites(t, u) => db::demo_sites::count(conn, *t, *u).await?,
             ListTotal::AuditEvents(f) => db::audit::count(conn, f).await?,
             ListTotal::Members(o, day) => db::shares::count_members(conn, *o, *day).await?,
             ListTotal::Holdings(o, day) => db::shares::count_holdings(conn, *o, *day).await?,
