@@ -12,6 +12,7 @@ mod bad_input;
 mod boundaries;
 mod browser;
 mod changes;
+mod changes_since;
 mod check;
 mod credit;
 mod dashboard_page;
