@@ -23,8 +23,8 @@ mod m20261207_000007_token_write_position;
 mod m20261208_000001_import_job;
 mod m20261208_000002_change_log;
 mod m20261208_000003_office_copy;
-mod m20261210_000001_table_versions;
-mod m20261210_000002_updated_at_index;
+mod m20261208_000004_table_versions;
+mod m20261208_000005_updated_at_index;
 
 /// Every migration, in the order it runs.
 pub struct Migrator;
@@ -48,8 +48,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000001_import_job::Migration),
             Box::new(m20261208_000002_change_log::Migration),
             Box::new(m20261208_000003_office_copy::Migration),
-            Box::new(m20261210_000001_table_versions::Migration),
-            Box::new(m20261210_000002_updated_at_index::Migration),
+            Box::new(m20261208_000004_table_versions::Migration),
+            Box::new(m20261208_000005_updated_at_index::Migration),
         ];
         all.into_iter().map(atomic).collect()
     }

@@ -1,4 +1,4 @@
-//! Table versions (migration `m20261210_000001_table_versions`): how many writes each table has
+//! Table versions (migration `m20261208_000004_table_versions`): how many writes each table has
 //! had, counted by triggers in every write's transaction, and the database's epoch. What an
 //! answer reads from a set of tables is the same as long as their versions and the epoch are:
 //! the ETags of downloads and exports are made of them (`http::conditional`).
