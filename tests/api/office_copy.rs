@@ -1,6 +1,6 @@
 //! An office copy kept by `rural-registry sync`, as two processes: the district server and the
 //! copy, a SQLite file. After writes at the district through every path (the API, a status
-//! step, the command line's import, a delete), a sync brings the copy's exports level with the
+//! step, a boundary move, the command line's import, a delete), a sync brings the copy's exports level with the
 //! district's as the token sees them; a sync killed half-way and run again ends equal; writers
 //! during a sync lose nothing; a CADRE's copy holds no other township's personal data; the copy
 //! served `--read-only` refuses mutations, naming the district.
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{ServerProcess, cli, scratch_database};
+use crate::helpers::{ServerProcess, cli, rect, scratch_database};
 
 const KINDS: [&str; 6] = [
     "townships",
@@ -175,6 +175,31 @@ async fn a_copy_kept_by_sync_equals_the_districts_exports_through_every_write_pa
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
+        // A boundary move: a new township, an asset in it, then a village drawn around the
+        // asset, which the district places in it again.
+        let township = "mutation ($b: GeoJSON!) { upsertTownship(input: { code: \"369901909000\", name: \"新镇\", boundary: $b }) { township { code } } }";
+        let r = post(
+            &server.address,
+            &admin,
+            township,
+            json!({ "b": rect(117.9, 118.0) }),
+        )
+        .await;
+        assert!(r["errors"].is_null(), "{engine}: {r}");
+        let mut moved = asset("MOVE-1", 0);
+        moved["longitude"] = json!(117.95);
+        moved["latitude"] = json!(28.05);
+        let r = post(&server.address, &admin, REGISTER, json!({ "i": moved })).await;
+        assert!(r["errors"].is_null(), "{engine}: {r}");
+        let village = "mutation ($b: GeoJSON!) { upsertVillage(input: { townshipCode: \"369901909000\", code: \"369901909201\", name: \"新村\", boundary: $b }) { reassigned } }";
+        let r = post(
+            &server.address,
+            &admin,
+            village,
+            json!({ "b": rect(117.92, 117.98) }),
+        )
+        .await;
+        assert_eq!(r["data"]["upsertVillage"]["reassigned"], 1, "{engine}: {r}");
         {
             use sea_orm::ConnectionTrait;
             let conn = sea_orm::Database::connect(&district.url)
@@ -186,6 +211,13 @@ async fn a_copy_kept_by_sync_equals_the_districts_exports_through_every_write_pa
         }
         sync(&copy.url, &server.address, &admin);
         assert_level(engine, &server.address, &admin, &copy.url).await;
+        let placed = copy_export(&copy.url, "assets");
+        assert!(
+            placed
+                .iter()
+                .any(|l| l.starts_with("MOVE-1,") && l.contains("369901909201")),
+            "{engine}: the moved asset is in its new village in the copy"
+        );
         // Again: nothing to do, nothing changes.
         sync(&copy.url, &server.address, &admin);
         assert_level(engine, &server.address, &admin, &copy.url).await;
