@@ -65,7 +65,7 @@ struct Source {
     client: reqwest::Client,
     base: String,
     token: String,
-    /// Bytes received: the feed (gzipped as it came) and the exports.
+    /// Bytes received, gzipped as they came: the feed and the exports.
     feed_bytes: std::cell::Cell<usize>,
     export_bytes: std::cell::Cell<usize>,
 }
@@ -82,17 +82,11 @@ impl Source {
             .await
             .with_context(|| format!("calling {}/graphql", self.base))?;
         let status = response.status();
-        let gzipped = response
-            .headers()
-            .get(reqwest::header::CONTENT_ENCODING)
-            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+        let gzipped = is_gzip(&response);
         let bytes = response.bytes().await?;
         self.feed_bytes.set(self.feed_bytes.get() + bytes.len());
         let text = if gzipped {
-            let mut text = Vec::new();
-            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
-                .with_context(|| format!("{}/graphql sent a broken gzip stream", self.base))?;
-            text
+            gunzip(&bytes).with_context(|| format!("{}/graphql", self.base))?
         } else {
             bytes.to_vec()
         };
@@ -114,7 +108,8 @@ impl Source {
         let mut request = self
             .client
             .get(format!("{}/export/{}.csv", self.base, kind.name()))
-            .bearer_auth(&self.token);
+            .bearer_auth(&self.token)
+            .header(reqwest::header::ACCEPT_ENCODING, "gzip");
         if let Some(cursor) = after {
             request = request.query(&[("changedAfter", cursor)]);
         }
@@ -123,7 +118,14 @@ impl Source {
             .await
             .with_context(|| format!("downloading the {} export", kind.name()))?;
         let status = response.status();
+        let gzipped = is_gzip(&response);
         let bytes = response.bytes().await?;
+        self.export_bytes.set(self.export_bytes.get() + bytes.len());
+        let bytes = if gzipped {
+            gunzip(&bytes).with_context(|| format!("the {} export", kind.name()))?
+        } else {
+            bytes.to_vec()
+        };
         if !status.is_success() {
             bail!(
                 "{}/export/{}.csv answered {status}: {}",
@@ -132,9 +134,22 @@ impl Source {
                 String::from_utf8_lossy(&bytes)
             );
         }
-        self.export_bytes.set(self.export_bytes.get() + bytes.len());
-        Ok(bytes.to_vec())
+        Ok(bytes)
     }
+}
+
+fn is_gzip(response: &reqwest::Response) -> bool {
+    response
+        .headers()
+        .get(reqwest::header::CONTENT_ENCODING)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"))
+}
+
+fn gunzip(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(bytes), &mut out)
+        .context("a broken gzip stream")?;
+    Ok(out)
 }
 
 /// What the feed says changed after a cursor: the kinds with changes, those with deletions, and

@@ -99,8 +99,18 @@ async fn respond(
         let ids = db::events::entity_ids_after(state.read_db(), kind.logged(), position).await?;
         options.only = Some(std::sync::Arc::new(ids));
     }
-    let rows = crate::services::export::stream(state.read_db().clone(), options);
-    let body = Body::from_bytes_stream(super::observe::logged_stream(rows));
+    let rows = super::observe::logged_stream(crate::services::export::stream(
+        state.read_db().clone(),
+        options,
+    ));
+    let (headers, body) = if super::gzip::accepted(req) {
+        let headers = headers
+            .header(header::CONTENT_ENCODING, "gzip")
+            .header(header::VARY, "accept-encoding");
+        (headers, Body::from_bytes_stream(super::gzip::stream(rows)))
+    } else {
+        (headers, Body::from_bytes_stream(rows))
+    };
     Ok(headers
         .content_type(content_type)
         .header(

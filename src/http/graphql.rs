@@ -77,30 +77,10 @@ async fn read_only(state: &AppState) -> String {
 /// worth the header.
 const GZIP_FROM: usize = 1024;
 
-/// Whether `Accept-Encoding` takes gzip: named (or `*`) with a quality above zero.
-fn accepts_gzip(req: &Request) -> bool {
-    let Some(value) = req
-        .headers()
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    value.split(',').any(|part| {
-        let mut pieces = part.split(';').map(str::trim);
-        let coding = pieces.next().unwrap_or_default();
-        let quality = pieces
-            .find_map(|p| p.strip_prefix("q="))
-            .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok());
-        (coding.eq_ignore_ascii_case("gzip") || coding == "*") && quality.is_some_and(|q| q > 0.0)
-    })
-}
-
 /// `response` gzipped when the client takes gzip and it is long enough (a page of the change
 /// feed, a large listing): JSON shrinks several times, which counts on a township's slow link.
 async fn compress(req: &Request, response: Response) -> Response {
-    use std::io::Write as _;
-    if !accepts_gzip(req) {
+    if !super::gzip::accepted(req) {
         return response;
     }
     let (mut parts, body) = response.into_parts();
@@ -110,13 +90,7 @@ async fn compress(req: &Request, response: Response) -> Response {
     if bytes.len() < GZIP_FROM {
         return Response::from_parts(parts, Body::from(bytes));
     }
-    let mut encoder = flate2::write::GzEncoder::new(
-        Vec::with_capacity(bytes.len() / 4),
-        flate2::Compression::fast(),
-    );
-    // Writing to a Vec cannot fail.
-    let gzipped = encoder.write_all(&bytes).and_then(|()| encoder.finish());
-    match gzipped {
+    match super::gzip::whole(&bytes) {
         Ok(gzipped) => {
             parts
                 .headers

@@ -6,6 +6,7 @@ pub mod download;
 pub mod export;
 pub mod graphiql;
 pub mod graphql;
+pub mod gzip;
 pub mod health;
 pub mod metrics;
 pub mod observe;
