@@ -365,3 +365,52 @@ async fn a_sync_killed_half_way_or_racing_writers_ends_level_when_run_again() {
         assert_level(engine, &server.address, &admin, &copy.url).await;
     }
 }
+
+#[tokio::test]
+async fn a_copy_older_than_the_districts_retention_is_synced_in_full() {
+    let district = scratch_database("sqlite").await;
+    let server = ServerProcess::start(&district.url, true);
+    let admin = server.admin.clone().expect("the demo's admin token");
+    let copy = scratch_database("sqlite").await;
+    sync(&copy.url, &server.address, &admin);
+    let r = post(
+        &server.address,
+        &admin,
+        REGISTER,
+        json!({ "i": asset("OLD-1", 0) }),
+    )
+    .await;
+    assert!(r["errors"].is_null(), "{r}");
+    // The district prunes everything the copy has not read, then deletes a target: the copy's
+    // cursor is expired, and only a full sync can see the deletion.
+    let conn = sea_orm::Database::connect(&district.url)
+        .await
+        .expect("connect");
+    let pruned =
+        rural_registry::db::events::prune(&conn, chrono::Utc::now() + chrono::Duration::seconds(1))
+            .await
+            .expect("pruned");
+    assert!(pruned > 0);
+    {
+        use sea_orm::ConnectionTrait;
+        conn.execute_unprepared("DELETE FROM target WHERE id = (SELECT MIN(id) FROM target)")
+            .await
+            .expect("a target deleted");
+    }
+    conn.close().await.expect("close");
+    let out = cli(
+        &copy.url,
+        &["sync", "--from", &server.address, "--token", &admin],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("syncing in full"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_level("sqlite", &server.address, &admin, &copy.url).await;
+}
