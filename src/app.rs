@@ -43,15 +43,33 @@ const METRICS_GRACE: Duration = Duration::from_secs(1);
 /// and the table versions' (`db::table_versions::compact`).
 const TALLY_COMPACTION: Duration = Duration::from_secs(60);
 
+/// How often the server prunes the event log to its retention (`CHANGE_RETENTION_DAYS`).
+const PRUNING: Duration = Duration::from_secs(3600);
+
+/// Runs `task` every `period` while the server runs, the first time at start; a tick missed
+/// while it ran is delayed, not bunched.
+fn periodically<F, T>(period: Duration, mut task: F)
+where
+    F: FnMut() -> T + Send + 'static,
+    T: std::future::Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(period);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            task().await;
+        }
+    });
+}
+
 /// Folds the asset tally and the table versions every `TALLY_COMPACTION` while the server runs.
 /// A failure is logged and tried again next time: readers sum the rows, so the figures and the
 /// ETags stay right meanwhile.
 fn compact_tally_periodically(db: DatabaseConnection) {
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(TALLY_COMPACTION);
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            every.tick().await;
+    periodically(TALLY_COMPACTION, move || {
+        let db = db.clone();
+        async move {
             match db::statistics::compact_tally(&db).await {
                 Ok(0) => {}
                 Ok(folded) => tracing::debug!(folded, "compacted the asset tally"),
@@ -64,17 +82,12 @@ fn compact_tally_periodically(db: DatabaseConnection) {
     });
 }
 
-/// How often the server prunes the event log to its retention (`CHANGE_RETENTION_DAYS`).
-const PRUNING: Duration = Duration::from_secs(3600);
-
-/// Deletes the events older than `days` every `PRUNING` while the server runs (the first time at
-/// start). Every instance may do it: each prune is one transaction, and a second finds nothing.
+/// Deletes the events older than `days` every `PRUNING` while the server runs. Every instance
+/// may do it: each prune is one transaction, and a second finds nothing.
 fn prune_events_periodically(db: DatabaseConnection, days: u32) {
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(PRUNING);
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            every.tick().await;
+    periodically(PRUNING, move || {
+        let db = db.clone();
+        async move {
             let before = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
             match db::events::prune(&db, before).await {
                 Ok(0) => {}

@@ -261,6 +261,12 @@ pub async fn pruned(conn: &impl ConnectionTrait) -> StoreResult<Position> {
     })
 }
 
+/// Whether a reader at `position` may have missed events the log no longer holds (pruned to
+/// its retention): its cursor has expired.
+pub async fn expired(conn: &impl ConnectionTrait, position: Position) -> StoreResult<bool> {
+    Ok(position < pruned(conn).await?)
+}
+
 /// Deletes the events written before `before` (the feed's retention), in one transaction with
 /// the record of how far the log is pruned; the number deleted.
 pub async fn prune(db: &sea_orm::DatabaseConnection, before: DateTime<Utc>) -> StoreResult<u64> {

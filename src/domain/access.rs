@@ -152,6 +152,13 @@ impl Caller {
         }
     }
 
+    /// Whose import jobs the caller reads: every one for the district office (None), else only
+    /// those its own token started.
+    pub fn import_jobs_scope(&self) -> Result<Option<i64>, Denied> {
+        let actor = self.actor("reading import jobs")?;
+        Ok((actor.role != Role::Admin).then_some(actor.token_id))
+    }
+
     /// Recording an appraisal: the banks and the district office value collateral.
     pub fn may_appraise(&self) -> Result<&Actor, Denied> {
         let actor = self.actor("an appraisal")?;

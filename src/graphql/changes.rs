@@ -114,10 +114,6 @@ impl ChangeKind {
     }
 }
 
-fn encode(position: Position) -> String {
-    position.to_cursor()
-}
-
 fn decode(cursor: &str) -> Result<Position, AppError> {
     Position::from_cursor(cursor).ok_or_else(|| {
         AppError::bad_input(format!(
@@ -135,7 +131,7 @@ pub struct Change(Event, ChangeEntity);
 impl Change {
     /// Where the change stands in the feed: pass it as `after` to read on from it (游标).
     async fn cursor(&self) -> String {
-        encode(self.0.position)
+        self.0.position.to_cursor()
     }
 
     /// What kind of record changed (变更对象).
@@ -218,9 +214,8 @@ impl ChangesQuery {
         }
         let conn = db_conn(ctx)?;
         let from = after.as_deref().map(decode).transpose()?;
-        let pruned = db::events::pruned(conn).await?;
         let from = match from {
-            Some(position) if position < pruned => {
+            Some(position) if db::events::expired(conn, position).await? => {
                 return Err(AppError::new(
                     ErrorCode::CursorExpired,
                     "the cursor is older than the changes kept (CHANGE_RETENTION_DAYS): take a \
@@ -230,7 +225,7 @@ impl ChangesQuery {
                 .into());
             }
             Some(position) => position,
-            None => pruned,
+            None => db::events::pruned(conn).await?,
         };
         let wanted = entities.unwrap_or_else(|| ChangeEntity::ALL.to_vec());
         let names: Vec<&str> = wanted.iter().map(|e| e.logged()).collect();
@@ -238,7 +233,7 @@ impl ChangesQuery {
         let mut events = db::events::of_entities_after(conn, from, &names, limit).await?;
         let has_more = events.len() as u64 == limit;
         events.truncate(first.unsigned_abs() as usize);
-        let end_cursor = encode(events.last().map_or(from, |e| e.position));
+        let end_cursor = events.last().map_or(from, |e| e.position).to_cursor();
         let changes = events
             .into_iter()
             .filter_map(|e| ChangeEntity::of_logged(&e.entity).map(|entity| Change(e, entity)))
@@ -258,7 +253,7 @@ impl ChangesQuery {
             .map_err(AppError::from)?;
         let conn = db_conn(ctx)?;
         let end = db::events::end(conn).await?;
-        Ok(encode(end.max(db::events::pruned(conn).await?)))
+        Ok(end.max(db::events::pruned(conn).await?).to_cursor())
     }
 }
 
@@ -271,7 +266,7 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_anything_else_is_bad_input() {
         let p = Position { tx: 812, seq: 77 };
-        assert_eq!(decode(&encode(p)).ok(), Some(p));
+        assert_eq!(decode(&p.to_cursor()).ok(), Some(p));
         for bad in [
             "",
             "!!",

@@ -3,11 +3,10 @@
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject, Upload};
 use chrono::{DateTime, Utc};
 
-use crate::domain::access::Role;
 use crate::domain::datum::Crs;
 use crate::error::AppError;
 use crate::graphql::common::context::{
-    LocatorSnapshot, SharedLocator, audit_actor, caller, db_conn, replace_if_newer, today,
+    SharedLocator, audit_actor, caller, db_conn, reload_locator, today,
 };
 use crate::graphql::common::ids::{self, Kind as IdKind};
 use crate::graphql::common::paging::MAX_PAGE;
@@ -281,15 +280,8 @@ impl ImportMutation {
             let hook: Box<dyn FnOnce() -> futures_util::future::BoxFuture<'static, ()> + Send> =
                 Box::new(move || {
                     Box::pin(async move {
-                        match crate::db::places::versioned_locator(&db).await {
-                            Ok(fresh) => {
-                                if let Err(e) =
-                                    replace_if_newer(&shared, LocatorSnapshot::new(fresh))
-                                {
-                                    tracing::warn!(error = ?e, "reloading the locator");
-                                }
-                            }
-                            Err(error) => tracing::warn!(?error, "reloading the locator"),
+                        if let Err(e) = reload_locator(&db, &shared).await {
+                            tracing::warn!(error = ?e, "reloading the locator");
                         }
                     })
                 });
@@ -338,10 +330,7 @@ impl ImportQuery {
             ))
             .into());
         }
-        let actor = caller(ctx)
-            .actor("reading import jobs")
-            .map_err(AppError::from)?;
-        let only = (actor.role != Role::Admin).then_some(actor.token_id);
+        let only = caller(ctx).import_jobs_scope().map_err(AppError::from)?;
         let jobs = ctx
             .data::<ImportJobs>()?
             .newest(db_conn(ctx)?, only, first.unsigned_abs().into())
@@ -352,11 +341,9 @@ impl ImportQuery {
 
 /// An import job by its number, if the caller may see it (`Node`, `importJob`).
 pub(crate) async fn node(ctx: &Context<'_>, id: i64) -> Result<Option<ImportJob>> {
-    let actor = caller(ctx)
-        .actor("reading import jobs")
-        .map_err(AppError::from)?;
+    let only = caller(ctx).import_jobs_scope().map_err(AppError::from)?;
     let job = ctx.data::<ImportJobs>()?.find(db_conn(ctx)?, id).await?;
     Ok(job
-        .filter(|j| actor.role == Role::Admin || j.token_id == actor.token_id)
+        .filter(|j| only.is_none_or(|token| j.token_id == token))
         .map(ImportJob))
 }

@@ -18,9 +18,7 @@ use crate::error::AppError;
 use crate::graphql::assets::filter::{
     AssetTotal, IdleAssetFilter, IdleAssetOrder, asset_connection,
 };
-use crate::graphql::common::context::{
-    LocatorSnapshot, SharedLocator, author, caller, db_conn, id_or_code,
-};
+use crate::graphql::common::context::{SharedLocator, author, caller, db_conn, id_or_code};
 use crate::graphql::common::ids::Kind;
 use crate::graphql::common::loaders::{
     DbLoader, StatusCountsOf, TownshipKey, VillageCollectiveOf, VillageKey,
@@ -646,11 +644,8 @@ fn geometry(value: GeoJson, crs: Crs) -> Result<geojson::Geometry, AppError> {
 
 /// After a commit, the shared locator is rebuilt from what is stored.
 pub(crate) async fn refresh_locator(ctx: &Context<'_>) -> Result<()> {
-    let fresh = db::places::versioned_locator(db_conn(ctx)?)
-        .await
-        .map_err(AppError::internal)?;
     let shared = ctx.data::<SharedLocator>()?;
-    crate::graphql::common::context::replace_if_newer(shared, LocatorSnapshot::new(fresh))?;
+    crate::graphql::common::context::reload_locator(db_conn(ctx)?, shared).await?;
     Ok(())
 }
 

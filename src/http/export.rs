@@ -130,7 +130,7 @@ async fn changed_after(state: &AppState, cursor: &str) -> Result<db::events::Pos
         ))
     })?;
     let conn = state.read_db();
-    if position < db::events::pruned(conn).await? {
+    if db::events::expired(conn, position).await? {
         return Err(RestError::from(crate::error::AppError::new(
             crate::error::ErrorCode::CursorExpired,
             "`changedAfter` is older than the changes kept (CHANGE_RETENTION_DAYS): export \

@@ -70,6 +70,18 @@ pub fn replace_if_newer(shared: &SharedLocator, fresh: LocatorSnapshot) -> Resul
     Ok(())
 }
 
+/// Rebuilds `shared` from the boundaries stored now, read through `conn`, unless a newer one
+/// has replaced it meanwhile.
+pub async fn reload_locator(
+    conn: &impl sea_orm::ConnectionTrait,
+    shared: &SharedLocator,
+) -> Result<(), AppError> {
+    let fresh = crate::db::places::versioned_locator(conn)
+        .await
+        .map_err(AppError::internal)?;
+    replace_if_newer(shared, LocatorSnapshot::new(fresh))
+}
+
 /// The id of the HTTP request, recorded with every change it makes.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
@@ -162,10 +174,7 @@ async fn refresh_if_stale(
         to = now,
         "boundaries changed elsewhere: reloading the locator"
     );
-    let fresh = crate::db::places::versioned_locator(conn)
-        .await
-        .map_err(AppError::internal)?;
-    replace_if_newer(shared, LocatorSnapshot::new(fresh))?;
+    reload_locator(conn, shared).await?;
     Ok(true)
 }
 

@@ -263,10 +263,6 @@ impl ImportJobs {
         )
         .await?;
         let live = Arc::new(Live::default());
-        live.rows_total.store(
-            bytecount_lines(&submission.content).saturating_sub(1),
-            Ordering::Relaxed,
-        );
         inner.lock_live().insert(row.id, live.clone());
         let id = row.id;
         tokio::spawn({
@@ -374,12 +370,6 @@ fn interrupted() -> JobError {
     }
 }
 
-/// Lines in `bytes`: what a progress bar expects before the rows are read.
-fn bytecount_lines(bytes: &[u8]) -> usize {
-    bytes.iter().filter(|b| **b == b'\n').count()
-        + usize::from(bytes.last().is_some_and(|b| *b != b'\n'))
-}
-
 impl Inner {
     fn lock_live(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<Live>>> {
         // A panic while holding the map cannot leave it half-changed: every change is one call.
@@ -443,9 +433,11 @@ impl Inner {
             today: s.today,
             job: Some(id),
         };
-        let progress = |done: usize, _lines: usize| {
+        // The import's first pass counted the file's lines: all but the header are rows.
+        let progress = |done: usize, lines: usize| {
             live.rows_done.store(done, Ordering::Relaxed);
-            live.rows_total.fetch_max(done, Ordering::Relaxed);
+            live.rows_total
+                .store(lines.saturating_sub(1).max(done), Ordering::Relaxed);
         };
         let report = super::run(
             &self.db,
@@ -522,13 +514,6 @@ pub(super) async fn mark_written(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lines_count_a_last_line_without_its_newline() {
-        assert_eq!(bytecount_lines(b""), 0);
-        assert_eq!(bytecount_lines(b"a\nb\n"), 2);
-        assert_eq!(bytecount_lines(b"a\nb"), 2);
-    }
 
     #[test]
     fn statuses_know_whether_the_job_ended() {
