@@ -25,6 +25,7 @@ mod m20261208_000002_change_log;
 mod m20261208_000003_office_copy;
 mod m20261208_000004_table_versions;
 mod m20261208_000005_updated_at_index;
+mod m20261208_000006_register_feed;
 
 /// Every migration, in the order it runs.
 pub struct Migrator;
@@ -32,7 +33,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        let all: [Box<dyn MigrationTrait>; 17] = [
+        let all: [Box<dyn MigrationTrait>; 18] = [
             Box::new(m20261125_000001_registry_core::Migration),
             Box::new(m20261126_000001_access_tokens::Migration),
             Box::new(m20261127_000001_asset_spatial_key::Migration),
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000003_office_copy::Migration),
             Box::new(m20261208_000004_table_versions::Migration),
             Box::new(m20261208_000005_updated_at_index::Migration),
+            Box::new(m20261208_000006_register_feed::Migration),
         ];
         all.into_iter().map(atomic).collect()
     }

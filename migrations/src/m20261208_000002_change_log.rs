@@ -14,9 +14,12 @@ use sea_orm_migration::sea_orm::DbBackend;
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-/// The tables followed: table, entity name in the log, whether it has a version, and the
+/// A table followed: table, entity name in the log, whether it has a version, and the
 /// expression of its township (`{r}` is the row).
-const FOLLOWED: [(&str, &str, bool, &str); 9] = [
+pub(crate) type Followed = (&'static str, &'static str, bool, &'static str);
+
+/// The tables followed.
+const FOLLOWED: [Followed; 9] = [
     ("township", "township", true, "{r}.id"),
     ("village", "village", true, "{r}.township_id"),
     ("party", "party", true, "NULL"),
@@ -38,9 +41,36 @@ fn data(json_object: &str, versioned: bool, r: &str) -> String {
     }
 }
 
-fn sqlite_statements() -> Vec<String> {
+/// The statements that make the change log follow `tables` on `backend`.
+pub(crate) fn follow(backend: DbBackend, tables: &[Followed]) -> Vec<String> {
+    match backend {
+        DbBackend::Postgres => postgres_statements(tables),
+        _ => sqlite_statements(tables),
+    }
+}
+
+/// The statements that undo `follow`.
+pub(crate) fn unfollow(backend: DbBackend, tables: &[Followed]) -> Vec<String> {
+    let postgres = backend == DbBackend::Postgres;
     let mut out = Vec::new();
-    for (table, entity, versioned, township) in FOLLOWED {
+    for (table, ..) in tables {
+        for op in ["insert", "update", "delete"] {
+            out.push(if postgres {
+                format!("DROP TRIGGER IF EXISTS event_log_{table}_{op} ON {table}")
+            } else {
+                format!("DROP TRIGGER IF EXISTS event_log_{table}_{op}")
+            });
+        }
+        if postgres {
+            out.push(format!("DROP FUNCTION IF EXISTS event_log_{table}()"));
+        }
+    }
+    out
+}
+
+fn sqlite_statements(tables: &[Followed]) -> Vec<String> {
+    let mut out = Vec::new();
+    for &(table, entity, versioned, township) in tables {
         for (op, action, r) in [
             ("INSERT", "CREATED", "NEW"),
             ("UPDATE", "UPDATED", "NEW"),
@@ -58,9 +88,9 @@ fn sqlite_statements() -> Vec<String> {
     out
 }
 
-fn postgres_statements() -> Vec<String> {
+fn postgres_statements(tables: &[Followed]) -> Vec<String> {
     let mut out = Vec::new();
-    for (table, entity, versioned, township) in FOLLOWED {
+    for &(table, entity, versioned, township) in tables {
         let select = |action: &str, rows: &str, r: &str| {
             format!(
                 "{INSERT} SELECT '{entity}', {r}.id, '{action}', {}, {}::text \
@@ -108,10 +138,7 @@ $$",
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
-        let mut statements = match manager.get_database_backend() {
-            DbBackend::Postgres => postgres_statements(),
-            _ => sqlite_statements(),
-        };
+        let mut statements = follow(manager.get_database_backend(), &FOLLOWED);
         statements.push(
             "CREATE TABLE event_log_pruned (id BIGINT PRIMARY KEY, tx BIGINT NOT NULL, \
              seq BIGINT NOT NULL)"
@@ -127,20 +154,8 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
-        let postgres = manager.get_database_backend() == DbBackend::Postgres;
-        for (table, ..) in FOLLOWED {
-            for op in ["insert", "update", "delete"] {
-                let sql = if postgres {
-                    format!("DROP TRIGGER IF EXISTS event_log_{table}_{op} ON {table}")
-                } else {
-                    format!("DROP TRIGGER IF EXISTS event_log_{table}_{op}")
-                };
-                db.execute_unprepared(&sql).await?;
-            }
-            if postgres {
-                db.execute_unprepared(&format!("DROP FUNCTION IF EXISTS event_log_{table}()"))
-                    .await?;
-            }
+        for sql in unfollow(manager.get_database_backend(), &FOLLOWED) {
+            db.execute_unprepared(&sql).await?;
         }
         db.execute_unprepared("DROP INDEX IF EXISTS idx_event_log_at")
             .await?;

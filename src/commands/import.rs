@@ -137,10 +137,11 @@ pub async fn run(database_url: &str, args: Args) -> anyhow::Result<()> {
         }
     }
     println!(
-        "{} rows: {} inserted, {} updated, {} refused{}",
+        "{} rows: {} inserted, {} updated, {} unchanged, {} refused{}",
         outcome.rows,
         outcome.inserted,
         outcome.updated,
+        outcome.unchanged,
         outcome.errors.len(),
         if outcome.written {
             ""

@@ -11,28 +11,35 @@
 //! are upserts, so repeating changes nothing. Changes that commit while a sync runs are in its
 //! exports or in the next sync's feed, or both.
 //!
-//! Followed: townships, villages, parties, idle assets, revitalizations and targets, the kinds
-//! an export carries with every key they need. (Collective members and holdings name
-//! organisations, which no export carries yet.)
+//! Followed: townships, villages, parties, idle assets, revitalizations, the "three changes"
+//! (三变) register (organisations, share classes, members, open holdings) and targets. Holdings
+//! are always taken whole: a holding closed at the district leaves the export without a
+//! deletion in the feed, so those the copy holds and the district no longer lists are removed
+//! here (the copy keeps the open holdings, not their history).
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::Cursor;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use rural_registry::db::{self, sync_state::SyncState};
+use rural_registry::domain::shares::Shares;
 use rural_registry::services::export::Kind;
 use rural_registry::services::import::{self, Mode};
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, TransactionTrait};
 use serde_json::{Value, json};
 
 /// The kinds a copy follows, in the order they import (each names records of the ones before).
-const KINDS: [Kind; 6] = [
+const KINDS: [Kind; 10] = [
     Kind::Townships,
     Kind::Villages,
     Kind::Parties,
     Kind::Assets,
     Kind::Revitalizations,
+    Kind::Organizations,
+    Kind::ShareClasses,
+    Kind::Members,
+    Kind::Holdings,
     Kind::Targets,
 ];
 
@@ -44,6 +51,8 @@ fn entity(kind: Kind) -> &'static str {
         Kind::Parties => "PARTY",
         Kind::Assets => "IDLE_ASSET",
         Kind::Revitalizations => "REVITALIZATION",
+        Kind::Organizations => "ORGANIZATION",
+        Kind::ShareClasses => "SHARE_CLASS",
         Kind::Members => "MEMBER",
         Kind::Holdings => "SHARE_HOLDING",
         Kind::Targets => "TARGET",
@@ -244,12 +253,105 @@ fn keys(kind: Kind, csv_bytes: &[u8]) -> anyhow::Result<HashSet<Vec<String>>> {
         .collect()
 }
 
-/// Deletes here the records of `kind` whose keys the district no longer holds.
-async fn remove_missing(
-    conn: &DatabaseConnection,
-    kind: Kind,
-    remote: &HashSet<Vec<String>>,
-) -> anyhow::Result<usize> {
+/// Removes here the open holdings the district's `file` (its whole holdings export) no longer
+/// lists, with the changes that opened them when nothing else names those; returns how many.
+async fn remove_holdings(conn: &DatabaseConnection, file: &[u8]) -> anyhow::Result<usize> {
+    let mut remote: HashMap<Vec<String>, usize> = HashMap::new();
+    for row in rows(file)? {
+        *remote.entry(row).or_default() += 1;
+    }
+    let local = local_export(conn, Kind::Holdings).await?;
+    let mut gone = Vec::new();
+    for row in rows(&local)? {
+        match remote.get_mut(&row) {
+            Some(n) if *n > 0 => *n -= 1,
+            _ => gone.push(row),
+        }
+    }
+    if gone.is_empty() {
+        return Ok(0);
+    }
+    let backend = conn.get_database_backend();
+    let sql = |text: &str| match backend {
+        sea_orm::DbBackend::Postgres => text.to_owned(),
+        _ => {
+            let mut out = text.to_owned();
+            for n in (1..=6).rev() {
+                out = out.replace(&format!("${n}"), "?");
+            }
+            out
+        }
+    };
+    let txn = conn.begin().await?;
+    for row in &gone {
+        let [
+            organization,
+            holder,
+            class,
+            shares,
+            certificate,
+            valid_from,
+            _document,
+        ] = row.as_slice()
+        else {
+            bail!("a holdings export row has {} columns, not 7", row.len());
+        };
+        let shares = Shares::parse(shares)
+            .with_context(|| format!("the shares of holding {row:?}"))?
+            .hundredths();
+        let valid_from: chrono::NaiveDate = valid_from
+            .parse()
+            .with_context(|| format!("the date of holding {row:?}"))?;
+        let values: Vec<sea_orm::Value> = vec![
+            organization.clone().into(),
+            holder.clone().into(),
+            class.clone().into(),
+            shares.into(),
+            valid_from.into(),
+            certificate.clone().into(),
+        ];
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            sql(
+                "DELETE FROM share_holding WHERE id = (SELECT h.id FROM share_holding h \
+                 JOIN collective_organization o ON o.id = h.organization_id \
+                 JOIN party op ON op.id = o.party_id \
+                 JOIN share_class c ON c.id = h.class_id \
+                 LEFT JOIN party hp ON hp.id = h.holder_party_id \
+                 WHERE h.valid_to IS NULL \
+                 AND COALESCE(op.household_no, op.credit_code) = $1 \
+                 AND COALESCE(hp.household_no, hp.credit_code, '') = $2 \
+                 AND c.name = $3 AND h.shares_hundredths = $4 AND h.valid_from = $5 \
+                 AND COALESCE(h.certificate_no, '') = $6 \
+                 ORDER BY h.id DESC LIMIT 1)",
+            ),
+            values,
+        ))
+        .await
+        .with_context(|| format!("removing holding {row:?}, closed at the district"))?;
+    }
+    txn.execute_unprepared(
+        "DELETE FROM share_change WHERE NOT EXISTS (SELECT 1 FROM share_holding h \
+         WHERE h.opened_by = share_change.id OR h.closed_by = share_change.id) \
+         AND NOT EXISTS (SELECT 1 FROM share_contribution c WHERE c.change_id = share_change.id)",
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(gone.len())
+}
+
+/// A CSV export's records, each as its cells.
+fn rows(csv_bytes: &[u8]) -> anyhow::Result<Vec<Vec<String>>> {
+    let text = std::str::from_utf8(csv_bytes)?.trim_start_matches('\u{feff}');
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    reader
+        .records()
+        .map(|r| Ok(r?.iter().map(str::to_owned).collect()))
+        .collect()
+}
+
+/// This database's own export of `kind`, whole, as the district office sees it.
+async fn local_export(conn: &DatabaseConnection, kind: Kind) -> anyhow::Result<Vec<u8>> {
     let mut local = Vec::new();
     let options = rural_registry::services::export::Options {
         kind,
@@ -267,6 +369,16 @@ async fn remove_missing(
     while let Some(chunk) = futures_util::StreamExt::next(&mut chunks).await {
         local.extend(chunk?);
     }
+    Ok(local)
+}
+
+/// Deletes here the records of `kind` whose keys the district no longer holds.
+async fn remove_missing(
+    conn: &DatabaseConnection,
+    kind: Kind,
+    remote: &HashSet<Vec<String>>,
+) -> anyhow::Result<usize> {
+    let local = local_export(conn, kind).await?;
     let gone: Vec<Vec<String>> = keys(kind, &local)?
         .into_iter()
         .filter(|k| !remote.contains(k))
@@ -319,7 +431,9 @@ async fn remove_missing(
                     key[1].clone().into(),
                 ],
             ),
-            Kind::Members | Kind::Holdings => bail!("{} are not followed", kind.name()),
+            Kind::Organizations | Kind::ShareClasses | Kind::Members | Kind::Holdings => {
+                bail!("{} are never deleted at the district", kind.name())
+            }
         };
         conn.execute_raw(Statement::from_sql_and_values(backend, sql, values))
             .await
@@ -373,15 +487,37 @@ pub async fn run(database_url: &str, args: Args) -> anyhow::Result<()> {
     };
     let after = state.as_ref().map(|s| s.cursor.clone());
     let mut remote_keys = Vec::new();
+    // Holdings are taken whole: the export lists the open ones, and a holding closed at the
+    // district (transferred, inherited, redeemed) closes no record here by itself. Those gone
+    // are removed before members are written (a member who left holds nothing) and before new
+    // ones are issued (a class never holds more than it issued).
+    let mut holdings = None;
     for kind in KINDS {
         let name = entity(kind);
+        if matches!(kind, Kind::Members | Kind::Holdings)
+            && holdings.is_none()
+            && changed.contains(entity(Kind::Holdings))
+        {
+            let file = source.export(Kind::Holdings, None).await?;
+            let removed = remove_holdings(&conn, &file).await?;
+            if removed > 0 {
+                eprintln!("holdings: {removed} closed at the district, removed");
+            }
+            holdings = Some(file);
+        }
         if !changed.contains(name) {
             continue;
         }
         let full = whole.contains(name) || deleted.contains(name);
-        let file = source
-            .export(kind, if full { None } else { after.as_deref() })
-            .await?;
+        let file = match (kind, holdings.take()) {
+            (Kind::Holdings, Some(file)) => file,
+            (_, taken) => {
+                holdings = taken;
+                source
+                    .export(kind, if full { None } else { after.as_deref() })
+                    .await?
+            }
+        };
         if deleted.contains(name) {
             remote_keys.push((kind, keys(kind, &file)?));
         }

@@ -34,6 +34,10 @@ pub enum ChangeEntity {
     DemoSite,
     /// Property rights (产权).
     PropertyRight,
+    /// Collective economic organisations (农村集体经济组织).
+    Organization,
+    /// Share classes of the organisations (股种).
+    ShareClass,
     /// Members of collective economic organisations (集体经济组织成员).
     Member,
     /// Share holdings (股权).
@@ -43,7 +47,7 @@ pub enum ChangeEntity {
 }
 
 impl ChangeEntity {
-    const ALL: [ChangeEntity; 10] = [
+    const ALL: [ChangeEntity; 12] = [
         ChangeEntity::Township,
         ChangeEntity::Village,
         ChangeEntity::Party,
@@ -51,6 +55,8 @@ impl ChangeEntity {
         ChangeEntity::Revitalization,
         ChangeEntity::DemoSite,
         ChangeEntity::PropertyRight,
+        ChangeEntity::Organization,
+        ChangeEntity::ShareClass,
         ChangeEntity::Member,
         ChangeEntity::ShareHolding,
         ChangeEntity::Target,
@@ -66,6 +72,8 @@ impl ChangeEntity {
             Self::Revitalization => "revitalization",
             Self::DemoSite => "demo_site",
             Self::PropertyRight => "property_right",
+            Self::Organization => "organization",
+            Self::ShareClass => "share_class",
             Self::Member => "member",
             Self::ShareHolding => "holding",
             Self::Target => "target",
@@ -85,6 +93,8 @@ impl ChangeEntity {
             Self::Revitalization => Kind::Revitalization,
             Self::DemoSite => Kind::DemoSite,
             Self::PropertyRight => Kind::PropertyRight,
+            Self::Organization => Kind::CollectiveOrganization,
+            Self::ShareClass => Kind::ShareClass,
             Self::Member => Kind::Member,
             Self::ShareHolding => Kind::ShareHolding,
             Self::Target => Kind::Target,

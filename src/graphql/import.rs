@@ -26,6 +26,10 @@ pub enum ImportKind {
     Assets,
     /// Revitalization records (盘活利用).
     Revitalizations,
+    /// Collective economic organisations (农村集体经济组织), one row an organisation.
+    Organizations,
+    /// Share classes (股种) of the organisations, one row a class.
+    ShareClasses,
     /// Members of collective economic organisations (集体经济组织成员名册).
     Members,
     /// Share holdings issued on reform (股权配置), one row a holding.
@@ -42,6 +46,8 @@ impl From<Kind> for ImportKind {
             Kind::Parties => ImportKind::Parties,
             Kind::Assets => ImportKind::Assets,
             Kind::Revitalizations => ImportKind::Revitalizations,
+            Kind::Organizations => ImportKind::Organizations,
+            Kind::ShareClasses => ImportKind::ShareClasses,
             Kind::Members => ImportKind::Members,
             Kind::Holdings => ImportKind::Holdings,
             Kind::Targets => ImportKind::Targets,
@@ -57,6 +63,8 @@ impl From<ImportKind> for Kind {
             ImportKind::Parties => Kind::Parties,
             ImportKind::Assets => Kind::Assets,
             ImportKind::Revitalizations => Kind::Revitalizations,
+            ImportKind::Organizations => Kind::Organizations,
+            ImportKind::ShareClasses => Kind::ShareClasses,
             ImportKind::Members => Kind::Members,
             ImportKind::Holdings => Kind::Holdings,
             ImportKind::Targets => Kind::Targets,
@@ -100,6 +108,8 @@ pub struct ImportReport {
     pub inserted: i32,
     /// Updated (更新).
     pub updated: i32,
+    /// Stored already exactly as the row says, under `upsert`: nothing to write (未变).
+    pub unchanged: i32,
     /// Whether anything was written (已写入).
     pub written: bool,
     /// SHA-256 of the file (校验值).
@@ -120,6 +130,7 @@ impl From<JobReport> for ImportReport {
             rows: count(report.rows),
             inserted: count(report.inserted),
             updated: count(report.updated),
+            unchanged: count(report.unchanged),
             written: report.written,
             checksum: report.checksum,
             rejected_csv: report.rejected_csv,

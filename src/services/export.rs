@@ -33,6 +33,10 @@ pub enum Kind {
     Parties,
     Assets,
     Revitalizations,
+    /// Collective economic organisations (农村集体经济组织), one row an organisation.
+    Organizations,
+    /// Share classes (股种) of the organisations, one row a class.
+    ShareClasses,
     /// Members of collective economic organisations (集体经济组织成员名册).
     Members,
     /// Share holdings open today (股权), one row a holding.
@@ -49,6 +53,8 @@ impl Kind {
             "parties" => Some(Kind::Parties),
             "assets" => Some(Kind::Assets),
             "revitalizations" => Some(Kind::Revitalizations),
+            "organizations" => Some(Kind::Organizations),
+            "share-classes" => Some(Kind::ShareClasses),
             "members" => Some(Kind::Members),
             "holdings" => Some(Kind::Holdings),
             "targets" => Some(Kind::Targets),
@@ -63,6 +69,8 @@ impl Kind {
             Kind::Parties => "parties",
             Kind::Assets => "assets",
             Kind::Revitalizations => "revitalizations",
+            Kind::Organizations => "organizations",
+            Kind::ShareClasses => "share-classes",
             Kind::Members => "members",
             Kind::Holdings => "holdings",
             Kind::Targets => "targets",
@@ -77,6 +85,8 @@ impl Kind {
             Kind::Parties => "party",
             Kind::Assets => "asset",
             Kind::Revitalizations => "revitalization",
+            Kind::Organizations => "organization",
+            Kind::ShareClasses => "share_class",
             Kind::Members => "member",
             Kind::Holdings => "holding",
             Kind::Targets => "target",
@@ -96,6 +106,14 @@ impl Kind {
                 "idle_asset",
                 "party",
                 "revitalization",
+                "township",
+                "village",
+            ],
+            Kind::Organizations => &["collective_organization", "party", "township", "village"],
+            Kind::ShareClasses => &[
+                "collective_organization",
+                "party",
+                "share_class",
                 "township",
                 "village",
             ],
@@ -177,6 +195,19 @@ impl Kind {
                 "operatorShare",
                 "farmerShare",
             ],
+            Kind::Organizations => &[
+                "creditCode",
+                "name",
+                "kind",
+                "villageCode",
+                "registeredOn",
+                "reformCompletedOn",
+                "holdingPolicy",
+                "adjustEveryYears",
+                "reserveBp",
+                "dividendSplit",
+            ],
+            Kind::ShareClasses => &["organizationCode", "kind", "name", "issued", "weightBp"],
             Kind::Members => &[
                 "organizationCode",
                 "memberKey",
@@ -530,6 +561,7 @@ async fn page(
                 .collect();
             Ok((rows, None))
         }
+        Kind::Organizations | Kind::ShareClasses => organizations_page(db, o, names).await,
         Kind::Members | Kind::Holdings => register_page(db, o, names).await,
         Kind::Targets => {
             let mut rows = Vec::new();
@@ -570,6 +602,74 @@ async fn page(
             Ok((rows, None))
         }
     }
+}
+
+/// Organisations of the export's township, or their share classes: public, as the
+/// organisations' register (登记) is.
+async fn organizations_page(
+    db: &DatabaseConnection,
+    o: &Options,
+    names: &Names,
+) -> StoreResult<(Vec<Row>, Option<i64>)> {
+    let organizations: Vec<collective_organization::Model> = db::shares::organizations_in(db, None)
+        .await?
+        .into_iter()
+        .filter(|org| {
+            let township = names.villages.get(&org.village_id).map(|v| v.1);
+            o.township_id.is_none_or(|t| township == Some(t))
+        })
+        .collect();
+    let mut rows = Vec::new();
+    if o.kind == Kind::Organizations {
+        let party_ids: Vec<i64> = organizations.iter().map(|org| org.party_id).collect();
+        let parties = db::parties::by_ids(db, &party_ids).await?;
+        for org in organizations.iter().filter(|org| o.wants(org.id)) {
+            let mut v = Map::new();
+            v.insert("creditCode".into(), names.party(Some(org.party_id)));
+            v.insert(
+                "name".into(),
+                json!(parties.get(&org.party_id).map(|p| &p.name)),
+            );
+            v.insert("kind".into(), json!(org.kind));
+            v.insert("villageCode".into(), names.village(Some(org.village_id)));
+            v.insert("registeredOn".into(), json!(org.registered_on));
+            v.insert("reformCompletedOn".into(), json!(org.reform_completed_on));
+            v.insert("holdingPolicy".into(), json!(org.holding_policy));
+            v.insert("adjustEveryYears".into(), json!(org.adjust_every_years));
+            v.insert("reserveBp".into(), json!(org.reserve_bp));
+            v.insert("dividendSplit".into(), json!(org.dividend_split));
+            rows.push(Row {
+                values: v,
+                geometry: None,
+            });
+        }
+        return Ok((rows, None));
+    }
+    let ids: Vec<i64> = organizations.iter().map(|org| org.id).collect();
+    let mut classes = db::shares::classes_of(db, &ids).await?;
+    for org in &organizations {
+        for c in classes
+            .remove(&org.id)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|c| o.wants(c.id))
+        {
+            let mut v = Map::new();
+            v.insert("organizationCode".into(), names.party(Some(org.party_id)));
+            v.insert("kind".into(), json!(c.kind));
+            v.insert("name".into(), json!(c.name));
+            v.insert(
+                "issued".into(),
+                json!(Shares::from_hundredths(c.issued_hundredths).to_string()),
+            );
+            v.insert("weightBp".into(), json!(c.weight_bp));
+            rows.push(Row {
+                values: v,
+                geometry: None,
+            });
+        }
+    }
+    Ok((rows, None))
 }
 
 /// Members or open holdings of the organisations in the export's township, of those whose

@@ -1,7 +1,8 @@
 //! An office copy kept by `rural-registry sync`, as two processes: the district server and the
 //! copy, a SQLite file. After writes at the district through every path (the API, a status
 //! step, a boundary move, the command line's import, a delete), a sync brings the copy's exports level with the
-//! district's as the token sees them; a sync killed half-way and run again ends equal; writers
+//! district's as the token sees them, the "three changes" register included (a transfer of
+//! shares, its giver leaving, a new class, an organisation changed); a sync killed half-way and run again ends equal; writers
 //! during a sync lose nothing; a CADRE's copy holds no other township's personal data; the copy
 //! served `--read-only` refuses mutations, naming the district.
 
@@ -11,12 +12,16 @@ use serde_json::{Value, json};
 
 use crate::helpers::{ServerProcess, cli, rect, scratch_database};
 
-const KINDS: [&str; 6] = [
+const KINDS: [&str; 10] = [
     "townships",
     "villages",
     "parties",
     "assets",
     "revitalizations",
+    "organizations",
+    "share-classes",
+    "members",
+    "holdings",
     "targets",
 ];
 
@@ -129,6 +134,63 @@ fn cadre_token(url: &str) -> String {
         .to_owned()
 }
 
+/// Changes the demo's 白家村 register at the district: its first holder transfers its shares to
+/// the second and leaves, the organisation keeps more reserves, and a fund class is defined.
+async fn change_register(engine: &str, address: &str, admin: &str) {
+    let r = post(
+        address,
+        admin,
+        "{ collectiveOrganization(code: \"N2369901558847040B\") { id version shareClasses { id name } holdings(first: 100) { nodes { id certificateNo holder { id } } } } }",
+        json!({}),
+    )
+    .await;
+    let org = &r["data"]["collectiveOrganization"];
+    assert!(org["id"].is_string(), "{engine}: {r}");
+    let holding = |no: &str| {
+        org["holdings"]["nodes"]
+            .as_array()
+            .and_then(|hs| hs.iter().find(|h| h["certificateNo"] == no))
+            .cloned()
+            .unwrap_or_else(|| panic!("{engine}: holding {no}"))
+    };
+    let (giver, taker) = (holding("BJ-GQZ-001"), holding("BJ-GQZ-002"));
+    let class = org["shareClasses"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["name"] == "人口股"))
+        .map(|c| c["id"].clone())
+        .expect("人口股");
+    let transfer = json!({ "i": {
+        "organizationId": org["id"], "kind": "TRANSFER", "occurredOn": "2026-01-05",
+        "closeHoldingIds": [giver["id"]], "leaverIds": [giver["holder"]["id"]],
+        "open": [{ "holderId": taker["holder"]["id"], "shareClassId": class, "shares": "160",
+                   "certificateNo": "BJ-GQZ-011" }],
+    } });
+    let r = post(
+        address,
+        admin,
+        "mutation ($i: RecordShareChangeInput!) { recordShareChange(input: $i) { shareChange { id } } }",
+        transfer,
+    )
+    .await;
+    assert!(r["errors"].is_null(), "{engine}: {r}");
+    let r = post(
+        address,
+        admin,
+        "mutation ($i: UpdateCollectiveOrganizationInput!) { updateCollectiveOrganization(input: $i) { organization { reserveBp } } }",
+        json!({ "i": { "id": org["id"], "version": org["version"], "reserveBp": 2500 } }),
+    )
+    .await;
+    assert!(r["errors"].is_null(), "{engine}: {r}");
+    let r = post(
+        address,
+        admin,
+        "mutation ($i: DefineShareClassInput!) { defineShareClass(input: $i) { shareClass { id } } }",
+        json!({ "i": { "organizationId": org["id"], "kind": "FUND", "name": "资金股", "issued": "0" } }),
+    )
+    .await;
+    assert!(r["errors"].is_null(), "{engine}: {r}");
+}
+
 #[tokio::test]
 async fn a_copy_kept_by_sync_equals_the_districts_exports_through_every_write_path() {
     for engine in engines() {
@@ -200,6 +262,7 @@ async fn a_copy_kept_by_sync_equals_the_districts_exports_through_every_write_pa
         )
         .await;
         assert_eq!(r["data"]["upsertVillage"]["reassigned"], 1, "{engine}: {r}");
+        change_register(engine, &server.address, &admin).await;
         {
             use sea_orm::ConnectionTrait;
             let conn = sea_orm::Database::connect(&district.url)
@@ -217,6 +280,12 @@ async fn a_copy_kept_by_sync_equals_the_districts_exports_through_every_write_pa
                 .iter()
                 .any(|l| l.starts_with("MOVE-1,") && l.contains("369901909201")),
             "{engine}: the moved asset is in its new village in the copy"
+        );
+        let holdings = copy_export(&copy.url, "holdings");
+        assert!(
+            holdings.iter().any(|l| l.contains("BJ-GQZ-011"))
+                && !holdings.iter().any(|l| l.contains("BJ-GQZ-001")),
+            "{engine}: the transfer is in the copy: {holdings:?}"
         );
         // Again: nothing to do, nothing changes.
         sync(&copy.url, &server.address, &admin);

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::io::Cursor;
 
-use rural_registry::services::import::{Kind, Mode, columns};
+use rural_registry::services::import::{Kind, Mode, Report, columns};
 use serde_json::json;
 
 use crate::helpers::{TestApp, import_as_admin, spawn_apps};
@@ -216,5 +216,220 @@ async fn a_roster_of_500_with_a_broken_row_is_refused_whole_and_written_with_par
         let anonymous = app.get("/export/members.csv").await;
         assert_eq!(anonymous.status(), 401);
         app.assert_sound().await;
+    }
+}
+
+/// An organisation by its credit code, as ADMIN reads it.
+async fn organization(app: &TestApp, code: &str) -> serde_json::Value {
+    let r = app
+        .graphql_as(
+            Some(&app.admin),
+            "query($c: String) { collectiveOrganization(code: $c) { name reserveBp village { code } shareClasses { name issued } } }",
+            json!({ "c": code }),
+        )
+        .await;
+    ok(&r, "collectiveOrganization").clone()
+}
+
+/// Imports `csv` of `kind` as ADMIN, with `upsert` when asked.
+async fn import_text(app: &TestApp, kind: Kind, csv: &str, upsert: bool) -> Report {
+    let mode = Mode {
+        upsert,
+        ..Mode::default()
+    };
+    import_as_admin(&app.db, kind, Cursor::new(csv.as_bytes().to_vec()), mode).await
+}
+
+#[tokio::test]
+async fn organisations_and_classes_import_with_chinese_headers_and_upsert_only_what_may_change() {
+    for app in spawn_apps().await {
+        let place = place(&app).await;
+        let village = &place.village.code;
+        let code = place.collective.credit_code.clone().expect("a credit code");
+        let engine = app.engine;
+        let header =
+            "统一社会信用代码,名称,组织类型,村代码,登记日期,改革完成日期,公积公益金提取比例";
+        let row = |name: &str, village: &str| {
+            format!(
+                "{header}\n{code},{name},STOCK_ECONOMIC_COOPERATIVE,{village},2018-03-01,2018-06-30,1500\n"
+            )
+        };
+
+        let r = import_text(
+            &app,
+            Kind::Organizations,
+            &row("新村股份经济合作社", village),
+            false,
+        )
+        .await;
+        assert_eq!(
+            (r.inserted, r.errors.len()),
+            (1, 0),
+            "{engine}: {:?}",
+            r.errors
+        );
+        let org = organization(&app, &code).await;
+        assert_eq!(org["name"], "新村股份经济合作社", "{engine}");
+        assert_eq!(
+            (org["reserveBp"].as_i64(), org["village"]["code"].as_str()),
+            (Some(1500), Some(village.as_str()))
+        );
+
+        // Again: refused as stored, unless upsert, which finds it unchanged or takes the change.
+        let r = import_text(
+            &app,
+            Kind::Organizations,
+            &row("新村股份经济合作社", village),
+            false,
+        )
+        .await;
+        assert_eq!(
+            (r.written, r.errors[0].code, r.errors[0].column.as_str()),
+            (false, "CONFLICT", "creditCode"),
+            "{engine}"
+        );
+        let r = import_text(
+            &app,
+            Kind::Organizations,
+            &row("新村股份经济合作社", village),
+            true,
+        )
+        .await;
+        assert_eq!(
+            (r.inserted, r.updated, r.unchanged),
+            (0, 0, 1),
+            "{engine}: {:?}",
+            r.errors
+        );
+        let r = import_text(
+            &app,
+            Kind::Organizations,
+            &row("新村股份经济合作联社", village),
+            true,
+        )
+        .await;
+        assert_eq!(
+            (r.inserted, r.updated, r.unchanged),
+            (0, 1, 0),
+            "{engine}: {:?}",
+            r.errors
+        );
+        assert_eq!(
+            organization(&app, &code).await["name"],
+            "新村股份经济合作联社",
+            "{engine}"
+        );
+        // An organisation does not move to another village.
+        let r = import_text(
+            &app,
+            Kind::Organizations,
+            &row("新村股份经济合作联社", &place.second_village.code),
+            true,
+        )
+        .await;
+        assert_eq!(
+            (r.written, r.errors[0].code, r.errors[0].column.as_str()),
+            (false, "CONFLICT", "villageCode"),
+            "{engine}"
+        );
+        // Bad rows name their column.
+        for (line, column) in [
+            (
+                format!("{code},合作社,COMMUNE,{village},2018-03-01,,0"),
+                "kind",
+            ),
+            (
+                format!("{code},合作社,STOCK_ECONOMIC_COOPERATIVE,{village},2999-01-01,,0"),
+                "registeredOn",
+            ),
+            (
+                format!("{code},合作社,STOCK_ECONOMIC_COOPERATIVE,{village},2018-03-01,,12000"),
+                "reserveBp",
+            ),
+            (
+                format!("{code},合作社,STOCK_ECONOMIC_COOPERATIVE,999999999999,2018-03-01,,0"),
+                "villageCode",
+            ),
+        ] {
+            let r = import_text(
+                &app,
+                Kind::Organizations,
+                &format!("{header}\n{line}\n"),
+                true,
+            )
+            .await;
+            assert_eq!((r.written, r.errors.len()), (false, 1), "{engine}: {line}");
+            assert_eq!(
+                (r.errors[0].column.as_str(), r.errors[0].code),
+                (column, "BAD_INPUT"),
+                "{engine}: {line}"
+            );
+        }
+
+        // Classes: defined, then under upsert their shares issued change, never below what is
+        // held (the demo's 白家村 has issued all its 人口股).
+        let classes = format!(
+            "组织代码,类别,股种,总股本\n{code},POPULATION,人口股,1000\n{code},COLLECTIVE,集体股,200\n"
+        );
+        let r = import_text(&app, Kind::ShareClasses, &classes, false).await;
+        assert_eq!(
+            (r.inserted, r.errors.len()),
+            (2, 0),
+            "{engine}: {:?}",
+            r.errors
+        );
+        let r = import_text(
+            &app,
+            Kind::ShareClasses,
+            &classes.replace(",1000", ",1200"),
+            true,
+        )
+        .await;
+        assert_eq!(
+            (r.inserted, r.updated, r.unchanged),
+            (0, 1, 1),
+            "{engine}: {:?}",
+            r.errors
+        );
+        let org = organization(&app, &code).await;
+        assert_eq!(
+            org["shareClasses"],
+            json!([{ "name": "人口股", "issued": "1200.00" }, { "name": "集体股", "issued": "200.00" }]),
+            "{engine}"
+        );
+        let r = import_text(
+            &app,
+            Kind::ShareClasses,
+            &classes.replace("POPULATION", "LABOUR_AGE"),
+            true,
+        )
+        .await;
+        assert_eq!(
+            (r.errors[0].column.as_str(), r.errors[0].code),
+            ("kind", "CONFLICT"),
+            "{engine}"
+        );
+        let demo = "组织代码,类别,股种,总股本\nN2369901558847040B,POPULATION,人口股,10\n";
+        let before = snapshot(&app).await;
+        let r = import_text(&app, Kind::ShareClasses, demo, true).await;
+        assert_eq!(
+            (r.written, r.errors[0].column.as_str(), r.errors[0].code),
+            (false, "issued", "CONFLICT"),
+            "{engine}: {:?}",
+            r.errors
+        );
+        assert_eq!(snapshot(&app).await, before, "{engine}: nothing written");
+        let r = import_text(
+            &app,
+            Kind::ShareClasses,
+            "组织代码,类别,股种,总股本\nN0000000000000000X,POPULATION,人口股,10\n",
+            false,
+        )
+        .await;
+        assert_eq!(
+            (r.errors[0].column.as_str(), r.errors[0].code),
+            ("organizationCode", "BAD_INPUT"),
+            "{engine}"
+        );
     }
 }

@@ -85,6 +85,9 @@ pub struct JobReport {
     pub rows: usize,
     pub inserted: usize,
     pub updated: usize,
+    /// Rows stored already as they say (`upsert`); absent from reports written before it.
+    #[serde(default)]
+    pub unchanged: usize,
     pub written: bool,
     pub checksum: String,
     pub errors: Vec<JobRowError>,
@@ -98,6 +101,7 @@ impl From<&Report> for JobReport {
             rows: r.rows,
             inserted: r.inserted,
             updated: r.updated,
+            unchanged: r.unchanged,
             written: r.written,
             checksum: r.checksum.clone(),
             errors: r
@@ -484,13 +488,15 @@ impl Inner {
     }
 }
 
-/// Counts an import's rows in /metrics: inserted, updated, and refused (read, not written).
+/// Counts an import's rows in /metrics: inserted, updated, unchanged, and refused (read, not
+/// written).
 fn count_rows(metrics: &Metrics, kind: Kind, report: &Report) {
-    let written = report.inserted + report.updated;
+    let accepted = report.inserted + report.updated + report.unchanged;
     for (outcome, rows) in [
         ("inserted", report.inserted),
         ("updated", report.updated),
-        ("refused", report.rows.saturating_sub(written)),
+        ("unchanged", report.unchanged),
+        ("refused", report.rows.saturating_sub(accepted)),
     ] {
         metrics.import_rows(kind.name(), outcome, rows as u64);
     }

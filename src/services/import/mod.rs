@@ -82,6 +82,8 @@ pub struct Report {
     pub rows: usize,
     pub inserted: usize,
     pub updated: usize,
+    /// Stored already exactly as the row says, under `upsert`: nothing written for them.
+    pub unchanged: usize,
     pub errors: Vec<RowError>,
     /// Whether anything was written.
     pub written: bool,
@@ -115,6 +117,8 @@ impl Report {
 enum Outcome {
     Inserted,
     Updated,
+    /// Stored already exactly as the row says, under `upsert`: nothing to write.
+    Unchanged,
     Refused(RowError),
 }
 
@@ -191,6 +195,8 @@ pub fn columns(kind: Kind) -> Vec<&'static str> {
         Kind::Parties => parties::COLUMNS,
         Kind::Assets => assets::COLUMNS,
         Kind::Revitalizations => revitalization::COLUMNS,
+        Kind::Organizations => shares::ORGANIZATION_COLUMNS,
+        Kind::ShareClasses => shares::CLASS_COLUMNS,
         Kind::Members => shares::MEMBER_COLUMNS,
         Kind::Holdings => shares::HOLDING_COLUMNS,
         Kind::Targets => targets::COLUMNS,
@@ -254,6 +260,14 @@ pub async fn run<R: Read + Seek + Send + 'static>(
         }
         Kind::Revitalizations => {
             let i = revitalization::Revitalizations::new(db, mode).await?;
+            drive(db, i, source, mode, &who, lines, report, progress).await
+        }
+        Kind::Organizations => {
+            let i = shares::OrganizationRows::new(&who);
+            drive(db, i, source, mode, &who, lines, report, progress).await
+        }
+        Kind::ShareClasses => {
+            let i = shares::ClassRows::new(&who);
             drive(db, i, source, mode, &who, lines, report, progress).await
         }
         Kind::Members => {
@@ -389,6 +403,7 @@ async fn drive<I: Importer, R: Read + Send + 'static>(
                         match outcome {
                             Outcome::Inserted => report.inserted += 1,
                             Outcome::Updated => report.updated += 1,
+                            Outcome::Unchanged => report.unchanged += 1,
                             Outcome::Refused(e) => {
                                 refuse(&mut report, &mut rejected, raws.get(&line), e)
                             }

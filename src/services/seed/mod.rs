@@ -85,6 +85,7 @@ pub struct SeedReport {
     pub members: usize,
     pub holdings: usize,
     pub organizations: usize,
+    pub share_classes: usize,
     pub contributions: usize,
     pub distributions: usize,
     pub targets: usize,
@@ -108,6 +109,7 @@ impl SeedReport {
             + self.members
             + self.holdings
             + self.organizations
+            + self.share_classes
             + self.contributions
             + self.distributions
             + self.targets
@@ -177,6 +179,8 @@ pub async fn load(db: &DatabaseConnection, today: NaiveDate) -> anyhow::Result<S
             Kind::Parties => &mut report.parties,
             Kind::Assets => &mut report.assets,
             Kind::Revitalizations => &mut report.revitalizations,
+            Kind::Organizations => &mut report.organizations,
+            Kind::ShareClasses => &mut report.share_classes,
             Kind::Members => &mut report.members,
             Kind::Holdings => &mut report.holdings,
             Kind::Targets => &mut report.targets,

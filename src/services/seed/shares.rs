@@ -167,6 +167,7 @@ async fn organization(
         }
         .validate()?;
         classes.push(shares::define_class(conn, author, &org, &new).await?);
+        report.share_classes += 1;
     }
     let class_id = |name: &str| {
         classes
