@@ -12,6 +12,12 @@
 //!
 //! Each file is decompressed and checked against the SHA-512 pinned below: a build either embeds
 //! exactly the reviewed bytes or fails, naming the file and both hashes.
+//!
+//! Every file is also brotli-compressed (`<name>.br` beside it in `OUT_DIR`), which browsers take
+//! over HTTPS and localhost: 17 % fewer bytes than gzip over the lot (GraphiQL's script 568 kB
+//! against 730 kB, MapLibre's 225 kB against 276 kB). Quality 11 takes seconds for GraphiQL, so a
+//! vendored file's `.br` is kept in `OUT_DIR` with the hash it was made from and made again only
+//! when that changes.
 
 use std::env;
 use std::fs;
@@ -24,6 +30,11 @@ use flate2::Compression;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use sha2::{Digest as _, Sha512};
+
+/// Brotli's densest setting: the files are compressed once, at build time.
+const BROTLI_QUALITY: u32 = 11;
+/// Brotli's window, 2^22 bytes (its largest in the standard format).
+const BROTLI_WINDOW: u32 = 22;
 
 /// The page files of `src/http/pages/` that are served, each compressed into `OUT_DIR/pages/`.
 const PAGE_DIR: &str = "src/http/pages";
@@ -159,6 +170,11 @@ fn run() -> Result<(), String> {
         let target = dest.join(asset.name);
         fs::write(&target, &bytes)
             .map_err(|e| format!("cannot write {}: {e}", target.display()))?;
+        brotli_once(
+            &bytes,
+            asset.integrity,
+            &dest.join(format!("{}.br", asset.name)),
+        )?;
     }
     pages(&manifest_dir, &out_dir)
 }
@@ -180,6 +196,8 @@ fn pages(manifest_dir: &Path, out_dir: &Path) -> Result<(), String> {
             .and_then(|()| encoder.finish())
             .and_then(|gz| fs::write(dest.join(format!("{file}.gz")), gz))
             .map_err(|e| format!("cannot compress {}: {e}", source.display()))?;
+        fs::write(dest.join(format!("{file}.br")), brotli(&bytes)?)
+            .map_err(|e| format!("cannot write {file}.br: {e}"))?;
     }
     let hex: String = digest
         .finalize()
@@ -189,6 +207,32 @@ fn pages(manifest_dir: &Path, out_dir: &Path) -> Result<(), String> {
         .collect();
     println!("cargo:rustc-env=RR_PAGES_DIGEST={hex}");
     Ok(())
+}
+
+/// `bytes` brotli-compressed.
+fn brotli(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    {
+        let mut writer =
+            brotli::CompressorWriter::new(&mut out, 64 * 1024, BROTLI_QUALITY, BROTLI_WINDOW);
+        writer
+            .write_all(bytes)
+            .and_then(|()| writer.flush())
+            .map_err(|e| format!("cannot brotli-compress: {e}"))?;
+    }
+    Ok(out)
+}
+
+/// Writes `bytes` brotli-compressed to `target`, unless it holds them already: `target.sri`
+/// names the `integrity` of what `target` was made from.
+fn brotli_once(bytes: &[u8], integrity: &str, target: &Path) -> Result<(), String> {
+    let stamp = target.with_extension("br.sri");
+    if target.is_file() && fs::read_to_string(&stamp).is_ok_and(|s| s == integrity) {
+        return Ok(());
+    }
+    fs::write(target, brotli(bytes)?)
+        .and_then(|()| fs::write(&stamp, integrity))
+        .map_err(|e| format!("cannot write {}: {e}", target.display()))
 }
 
 /// The whole decompressed content; the decoder also checks gzip's own CRC-32 and length.

@@ -69,20 +69,23 @@ const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
 
 /// The files served under `/graphiql/assets/`, each with its `name@version/file` path, which is
 /// also its ETag: npm never changes a published version and `build.rs` checks every byte against
-/// a pinned hash, so the path identifies the content. Each is embedded plain and as committed,
-/// gzip-compressed (3.5 MB become under 1 MB for browsers that take gzip).
+/// a pinned hash, so the path identifies the content. Each is embedded plain, as committed
+/// gzip-compressed, and brotli-compressed by `build.rs` (3.5 MB become 1.05 MB gzipped, 0.88 MB
+/// with brotli).
 static ASSETS: [Asset; 4] = [
     Asset {
         path: GRAPHIQL_JS,
         content_type: JAVASCRIPT,
         bytes: include_bytes!(concat!(env!("OUT_DIR"), "/graphiql/graphiql.min.js")),
         gzip: include_bytes!("../../assets/graphiql/graphiql.min.js.gz"),
+        brotli: include_bytes!(concat!(env!("OUT_DIR"), "/graphiql/graphiql.min.js.br")),
     },
     Asset {
         path: GRAPHIQL_CSS,
         content_type: "text/css; charset=utf-8",
         bytes: include_bytes!(concat!(env!("OUT_DIR"), "/graphiql/graphiql.min.css")),
         gzip: include_bytes!("../../assets/graphiql/graphiql.min.css.gz"),
+        brotli: include_bytes!(concat!(env!("OUT_DIR"), "/graphiql/graphiql.min.css.br")),
     },
     Asset {
         path: REACT_JS,
@@ -92,6 +95,10 @@ static ASSETS: [Asset; 4] = [
             "/graphiql/react.production.min.js"
         )),
         gzip: include_bytes!("../../assets/graphiql/react.production.min.js.gz"),
+        brotli: include_bytes!(concat!(
+            env!("OUT_DIR"),
+            "/graphiql/react.production.min.js.br"
+        )),
     },
     Asset {
         path: REACT_DOM_JS,
@@ -101,6 +108,10 @@ static ASSETS: [Asset; 4] = [
             "/graphiql/react-dom.production.min.js"
         )),
         gzip: include_bytes!("../../assets/graphiql/react-dom.production.min.js.gz"),
+        brotli: include_bytes!(concat!(
+            env!("OUT_DIR"),
+            "/graphiql/react-dom.production.min.js.br"
+        )),
     },
 ];
 

@@ -5,25 +5,29 @@ use std::io::Write as _;
 
 use futures_util::{Stream, StreamExt};
 use poem::Request;
-use poem::http::header;
+use poem::http::{HeaderMap, header};
 
 /// Whether `Accept-Encoding` takes gzip: named (or `*`) with a quality above zero.
 pub fn accepted(req: &Request) -> bool {
-    let Some(value) = req
-        .headers()
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    value.split(',').any(|part| {
-        let mut pieces = part.split(';').map(str::trim);
-        let coding = pieces.next().unwrap_or_default();
-        let quality = pieces
-            .find_map(|p| p.strip_prefix("q="))
-            .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok());
-        (coding.eq_ignore_ascii_case("gzip") || coding == "*") && quality.is_some_and(|q| q > 0.0)
-    })
+    takes(req.headers(), "gzip")
+}
+
+/// Whether the `Accept-Encoding` lines of `headers` take `coding` (`gzip`, `br`): named, or
+/// `*`, with a quality above zero.
+pub fn takes(headers: &HeaderMap, coding: &str) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|part| {
+            let mut pieces = part.split(';').map(str::trim);
+            let name = pieces.next().unwrap_or_default();
+            let quality = pieces
+                .find_map(|p| p.strip_prefix("q="))
+                .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok());
+            (name.eq_ignore_ascii_case(coding) || name == "*") && quality.is_some_and(|q| q > 0.0)
+        })
 }
 
 fn encoder() -> flate2::write::GzEncoder<Vec<u8>> {
@@ -102,5 +106,20 @@ mod tests {
         assert!(!with("gzip;q=0"));
         assert!(!with("identity"));
         assert!(!accepted(&Request::builder().finish()));
+    }
+
+    #[test]
+    fn brotli_is_taken_on_its_own_terms() {
+        let headers = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::ACCEPT_ENCODING, v.parse().expect("a header"));
+            h
+        };
+        assert!(takes(&headers("gzip, deflate, br"), "br"));
+        assert!(takes(&headers("gzip, deflate, br, zstd"), "gzip"));
+        assert!(!takes(&headers("gzip;q=0.8"), "br"));
+        assert!(!takes(&headers("br;q=0, gzip"), "br"));
+        assert!(takes(&headers("br;q=0, gzip"), "gzip"));
+        assert!(!takes(&HeaderMap::new(), "br"));
     }
 }

@@ -45,11 +45,22 @@ async fn the_map_page_and_its_files_come_from_the_server_compressed_and_cached()
         "{links:?}"
     );
     let mut transferred = html.len();
+    let mut gzipped = html.len();
     for link in links.iter().filter(|l| l.starts_with("/map/assets/")) {
         let url = format!("{}{link}", app.address);
+        let squeezed = client
+            .get(&url)
+            .header("Accept-Encoding", "gzip, deflate, br")
+            .send()
+            .await?;
+        ensure!(squeezed.headers()["content-encoding"] == "br", "{link}");
+        let squeezed = squeezed.bytes().await?;
+        transferred += squeezed.len();
+        let mut unsqueezed = Vec::new();
+        brotli_decompressor::Decompressor::new(&squeezed[..], 4096).read_to_end(&mut unsqueezed)?;
         let zipped = client
             .get(&url)
-            .header("Accept-Encoding", "gzip, br")
+            .header("Accept-Encoding", "gzip")
             .send()
             .await?;
         ensure!(zipped.status() == 200, "{link}: {}", zipped.status());
@@ -60,12 +71,14 @@ async fn the_map_page_and_its_files_come_from_the_server_compressed_and_cached()
         );
         let etag = zipped.headers()["etag"].to_str()?.to_owned();
         let compressed = zipped.bytes().await?;
-        transferred += compressed.len();
+        gzipped += compressed.len();
         let mut unzipped = Vec::new();
         flate2::read::GzDecoder::new(&compressed[..]).read_to_end(&mut unzipped)?;
         let plain = client.get(&url).send().await?;
         ensure!(plain.headers().get("content-encoding").is_none(), "{link}");
-        ensure!(plain.bytes().await? == unzipped, "{link}: the same file");
+        let plain = plain.bytes().await?;
+        ensure!(plain == unzipped, "{link}: the same file gzipped");
+        ensure!(plain == unsqueezed, "{link}: the same file with brotli");
         let again = client
             .get(&url)
             .header("If-None-Match", &etag)
@@ -74,7 +87,10 @@ async fn the_map_page_and_its_files_come_from_the_server_compressed_and_cached()
         ensure!(again.status() == 304, "{link}: {}", again.status());
     }
     // What a first visit costs: the page and its files, compressed (the tiles come after).
-    ensure!(transferred < 400_000, "{transferred} bytes");
+    ensure!(
+        transferred < gzipped && transferred < 400_000,
+        "{transferred} bytes with brotli, {gzipped} gzipped"
+    );
     let missing = client
         .get(format!(
             "{}/map/assets/maplibre-gl@0.0.1/maplibre-gl.js",
