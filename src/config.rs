@@ -157,8 +157,17 @@ pub struct Settings {
     /// A raster base map under the /map page: a tile URL template with `{z}`, `{x}` and `{y}`,
     /// e.g. Tianditu's or a district GIS server's. None: boundaries on a plain background, which
     /// needs no internet.
-    #[arg(long, env = "MAP_BASE_URL", value_parser = parse_tile_template)]
+    #[arg(long, env = "MAP_BASE_URL", value_parser = parse_tile_template, conflicts_with = "map_base_style")]
     pub map_base_url: Option<String>,
+    /// A vector base map under the /map page instead: the URL of a MapLibre style (style JSON,
+    /// version 8), e.g. a district tile server's. Its layers are drawn under the registry's.
+    #[arg(long, env = "MAP_BASE_STYLE", value_parser = parse_web_url)]
+    pub map_base_style: Option<String>,
+    /// Other origins the base map loads from (its style's tiles, glyphs and sprites when they
+    /// are not on the style's or the template's own origin), comma-separated: the /map page's
+    /// security policy lets the browser reach these and no others.
+    #[arg(long, env = "MAP_BASE_ORIGINS", value_delimiter = ',', value_parser = parse_web_origin)]
+    pub map_base_origins: Vec<String>,
     /// The datum of the base map's tiles: WGS84 (Tianditu, most GIS servers), GCJ02 (AMap,
     /// Tencent). The page asks the registry's tiles in the same datum, so points land on the
     /// right house.
@@ -201,6 +210,29 @@ fn parse_tile_template(value: &str) -> Result<String, String> {
         Err(format!(
             "{value:?} is not a tile URL template like https://tiles.example.cn/{{z}}/{{x}}/{{y}}.png"
         ))
+    }
+}
+
+/// An http(s) URL.
+fn parse_web_url(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    let host = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"))
+        .map(|rest| rest.split('/').next().unwrap_or_default());
+    match host {
+        Some(host) if !host.is_empty() => Ok(value.to_owned()),
+        _ => Err(format!(
+            "{value:?} is not a web address like https://tiles.example.cn/styles/basic/style.json"
+        )),
+    }
+}
+
+/// An http(s) origin, `*` not allowed.
+fn parse_web_origin(value: &str) -> Result<String, String> {
+    match parse_origin(value)? {
+        any if any == "*" => Err("`*` is not an origin the base map may use: name them".into()),
+        origin => Ok(origin.trim_end_matches('/').to_owned()),
     }
 }
 

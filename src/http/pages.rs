@@ -148,15 +148,20 @@ fn origin_of(url: &str) -> Option<&str> {
     Some(&url[..url.len() - rest.len() + host_end])
 }
 
-/// Only this origin, and the base map's when one is set. MapLibre draws in a worker it starts
-/// from a `blob:` URL, and sets `style` attributes.
+/// Only this origin, and the base map's when one is set (its template's or its style's origin,
+/// and those `MAP_BASE_ORIGINS` names). MapLibre draws in a worker it starts from a `blob:` URL,
+/// and sets `style` attributes.
 fn content_security_policy(settings: &Settings) -> String {
-    let base = settings
+    let mut origins: Vec<&str> = settings
         .map_base_url
         .as_deref()
+        .or(settings.map_base_style.as_deref())
         .and_then(origin_of)
-        .map(|o| format!(" {o}"))
-        .unwrap_or_default();
+        .into_iter()
+        .chain(settings.map_base_origins.iter().map(String::as_str))
+        .collect();
+    origins.dedup();
+    let base: String = origins.iter().map(|o| format!(" {o}")).collect();
     format!(
         "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
          img-src 'self' data: blob:{base}; connect-src 'self'{base}; worker-src blob:; \
@@ -172,10 +177,13 @@ fn config(settings: &Settings, bounds: BBox) -> serde_json::Value {
     let (west, south, east, north) = (b.min_lon, b.min_lat, b.max_lon, b.max_lat);
     json!({
         "crs": crs.as_str(),
-        "base": settings.map_base_url.as_ref().map(|url| json!({
-            "url": url,
-            "attribution": settings.map_base_attribution,
-        })),
+        "base": match (&settings.map_base_url, &settings.map_base_style) {
+            (Some(url), _) => json!({ "url": url, "attribution": settings.map_base_attribution }),
+            (None, Some(style)) => {
+                json!({ "style": style, "attribution": settings.map_base_attribution })
+            }
+            (None, None) => serde_json::Value::Null,
+        },
         "bounds": [[west, south], [east, north]],
     })
 }
@@ -304,6 +312,14 @@ mod tests {
             Some("http://10.0.0.5:8081")
         );
         assert_eq!(origin_of("/tiles/{z}"), None);
+        let mut s = Settings::with_database("sqlite::memory:");
+        s.map_base_style = Some("https://gis.example.cn/styles/basic.json".into());
+        s.map_base_origins = vec!["https://fonts.example.cn".into()];
+        let policy = content_security_policy(&s);
+        assert!(
+            policy.contains("connect-src 'self' https://gis.example.cn https://fonts.example.cn;"),
+            "{policy}"
+        );
     }
 
     #[test]

@@ -387,3 +387,143 @@ async fn on_a_gcj02_base_map_the_asset_moves_by_the_gcj02_offset() -> anyhow::Re
     .await
     .with_context(|| format!("the browser test took more than {BROWSER_TEST_LIMIT:?}"))?
 }
+
+/// A vector base map's server on another origin, as a district GIS server would be: its style
+/// (whose source names its data by a relative URL) and that data, a square around `at`, with
+/// the CORS header such servers send. Answers until the test ends.
+async fn base_map_server(at: [f64; 2]) -> anyhow::Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = format!("http://{}", listener.local_addr()?);
+    let style = json!({
+        "version": 8,
+        "sources": { "land": { "type": "geojson", "data": "data/land.geojson" } },
+        "layers": [
+            { "id": "background", "type": "background", "paint": { "background-color": "#123456" } },
+            { "id": "land", "type": "fill", "source": "land", "paint": { "fill-color": "#2e7d32" } },
+        ],
+    })
+    .to_string();
+    let d = 0.01;
+    let land = json!({ "type": "FeatureCollection", "features": [{ "type": "Feature",
+        "properties": { "name": "耕地" },
+        "geometry": { "type": "Polygon", "coordinates": [[
+            [at[0] - d, at[1] - d], [at[0] + d, at[1] - d], [at[0] + d, at[1] + d],
+            [at[0] - d, at[1] + d], [at[0] - d, at[1] - d]]] } }] })
+    .to_string();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let (style, land) = (style.clone(), land.clone());
+            tokio::spawn(async move {
+                let mut request = vec![0; 4096];
+                let n = stream.read(&mut request).await.unwrap_or(0);
+                let line = String::from_utf8_lossy(&request[..n]);
+                let path = line
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_owned();
+                let (status, body) = match path.as_str() {
+                    "/styles/basic/style.json" => ("200 OK", style),
+                    "/styles/basic/data/land.geojson" => ("200 OK", land),
+                    _ => ("404 Not Found", String::new()),
+                };
+                let answer = format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\n\
+                     Access-Control-Allow-Origin: *\r\nContent-Length: {}\r\n\
+                     Connection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    Ok(address)
+}
+
+#[tokio::test]
+async fn a_vector_base_map_from_another_origin_draws_under_the_registrys_layers()
+-> anyhow::Result<()> {
+    let Some(chromium) = chromium_or_skip()? else {
+        return Ok(());
+    };
+    // Where the demo asset lies: the base map's land is drawn around it.
+    let probe = spawn_app().await;
+    let r = probe
+        .graphql(
+            "{ idleAsset(code: \"369901102203-0001\") { longitude latitude } }",
+            json!({}),
+        )
+        .await;
+    let asset = &r["data"]["idleAsset"];
+    let at = [
+        asset["longitude"].as_f64().context("a longitude")?,
+        asset["latitude"].as_f64().context("a latitude")?,
+    ];
+    let base = base_map_server(at).await?;
+    let style = format!("{base}/styles/basic/style.json");
+    let app = crate::helpers::spawn_app_with(|s| s.map_base_style = Some(style)).await;
+    let page = http_client()?
+        .get(format!("{}/map", app.address))
+        .send()
+        .await?;
+    let policy = page.headers()["content-security-policy"].to_str()?;
+    ensure!(
+        policy.contains(&format!("connect-src 'self' {base};")),
+        "{policy}"
+    );
+    timeout(BROWSER_TEST_LIMIT, async {
+        let mut browser = Browser::launch(&chromium).await?;
+        let mut page = browser.page().await?;
+        let outcome = async {
+            page.watch().await?;
+            open(&mut page, &app, Some(&app.admin)).await?;
+            page.wait_for(
+                "the base map's style",
+                "rrMap.getStyle().layers.some(l => l.id === 'base:land') && rrMap.loaded()",
+            )
+            .await?;
+            go(&mut page, at, 16.0).await?;
+            let order = page
+                .evaluate("rrMap.getStyle().layers.map(l => l.id)")
+                .await?;
+            let ids: Vec<&str> = order
+                .as_array()
+                .context("layer ids")?
+                .iter()
+                .filter_map(|v| v.as_str())
+                .collect();
+            let index = |id: &str| ids.iter().position(|l| *l == id);
+            ensure!(
+                index("base:background") == Some(0)
+                    && index("base:land") < index("townships-fill")
+                    && index("assets").is_some(),
+                "layers: {ids:?}"
+            );
+            let here = |layer: &str| {
+                format!(
+                    "(() => {{ const p = rrMap.project({}); \
+                       return rrMap.queryRenderedFeatures([[p.x - 2, p.y - 2], [p.x + 2, p.y + 2]], \
+                         {{ layers: ['{layer}'] }}).map(f => f.properties.code || f.properties.name); }})()",
+                    json!(at)
+                )
+            };
+            let land = page.evaluate(&here("base:land")).await?;
+            ensure!(land == json!(["耕地"]), "the base map's land at the asset: {land}");
+            let assets = page.evaluate(&here("assets")).await?;
+            ensure!(
+                assets
+                    .as_array()
+                    .is_some_and(|c| c.iter().any(|c| c == "369901102203-0001")),
+                "the asset over the base map: {assets}"
+            );
+            page.assert_quiet()?;
+            page.screenshot("map-vector-base").await
+        }
+        .await;
+        browser.close(&mut page).await;
+        outcome
+    })
+    .await
+    .with_context(|| format!("the browser test took more than {BROWSER_TEST_LIMIT:?}"))?
+}

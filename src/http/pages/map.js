@@ -93,9 +93,28 @@
       },
     };
     var layers = [{ id: 'background', type: 'background', paint: { 'background-color': '#f4f1ea' } }];
-    if (config.base) {
+    var extra = {};
+    if (config.base && config.base.url) {
       sources.base = { type: 'raster', tiles: [config.base.url], tileSize: 256, attribution: config.base.attribution || '' };
       layers.push({ id: 'base', type: 'raster', source: 'base' });
+    }
+    if (baseStyle) {
+      // The vector base map's sources and layers, under ours: each renamed `base:…` so that
+      // none can clash with the registry's.
+      Object.keys(baseStyle.sources || {}).forEach(function (id) {
+        sources['base:' + id] = baseSource(baseStyle.sources[id]);
+      });
+      layers = (baseStyle.layers || []).map(function (layer) {
+        var copy = Object.assign({}, layer, { id: 'base:' + layer.id });
+        if (layer.source) { copy.source = 'base:' + layer.source; }
+        return copy;
+      });
+      if (baseStyle.glyphs) { extra.glyphs = fromStyle(baseStyle.glyphs); }
+      if (typeof baseStyle.sprite === 'string') {
+        extra.sprite = fromStyle(baseStyle.sprite);
+      } else if (Array.isArray(baseStyle.sprite)) {
+        extra.sprite = baseStyle.sprite.map(function (s) { return { id: s.id, url: fromStyle(s.url) }; });
+      }
     }
     layers.push(
       { id: 'townships-fill', type: 'fill', source: 'registry', 'source-layer': 'townships',
@@ -127,7 +146,24 @@
       { id: 'sites', type: 'circle', source: 'registry', 'source-layer': 'demo-sites',
         paint: { 'circle-radius': 7, 'circle-color': '#c2185b', 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 2 } }
     );
-    return { version: 8, sources: sources, layers: layers };
+    return Object.assign({ version: 8, sources: sources, layers: layers }, extra);
+  }
+
+  // ---- A vector base map (MAP_BASE_STYLE) -----------------------------------------------
+  var baseStyle = null;
+  // A URL of the base style, relative ones against the style's own address; a template's
+  // braces stay braces.
+  function fromStyle(url) {
+    if (!url || /^[a-z][a-z0-9+.-]*:/i.test(url)) { return url; }
+    return new URL(url, config.base.style).href.replace(/%7B/g, '{').replace(/%7D/g, '}');
+  }
+  function baseSource(source) {
+    var copy = Object.assign({}, source);
+    if (copy.url) { copy.url = fromStyle(copy.url); }
+    if (copy.tiles) { copy.tiles = copy.tiles.map(fromStyle); }
+    if (typeof copy.data === 'string') { copy.data = fromStyle(copy.data); }
+    if (!copy.attribution && config.base.attribution) { copy.attribution = config.base.attribution; }
+    return copy;
   }
 
   var map = new maplibregl.Map({
@@ -147,6 +183,21 @@
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
   map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-right');
   window.rrMap = map; // for the browser test and for a curious cadre's console
+  if (config.base && config.base.style) {
+    // The map opens on the plain background and takes the base map's layers when its style
+    // has come; if it does not, the registry's layers stay, and the status line says why.
+    fetch(config.base.style).then(function (r) {
+      if (!r.ok) { throw new Error(r.status + ' ' + r.statusText); }
+      return r.json();
+    }).then(function (s) {
+      if (s.version !== 8 || !Array.isArray(s.layers)) { throw new Error('not a MapLibre style (version 8)'); }
+      baseStyle = s;
+      map.setStyle(style());
+      map.once('styledata', applyHidden);
+    }).catch(function (e) {
+      document.getElementById('search-said').textContent = t('baseMap') + ': ' + e.message;
+    });
+  }
 
   // ---- Legend and layer toggles --------------------------------------------------------
   var GROUPS = [
