@@ -21,6 +21,7 @@ mod demo_mutations;
 mod durability;
 mod events;
 mod export;
+mod firefox;
 mod graphiql;
 mod health;
 mod helpers;

@@ -527,3 +527,147 @@ async fn a_vector_base_map_from_another_origin_draws_under_the_registrys_layers(
     .await
     .with_context(|| format!("the browser test took more than {BROWSER_TEST_LIMIT:?}"))?
 }
+
+/// A key pressed and released, as the keyboard sends it; `shift` held when asked.
+async fn press(page: &mut DevTools, key: &str, shift: bool) -> anyhow::Result<()> {
+    let (code, vk, text) = match key {
+        "Tab" => ("Tab", 9, ""),
+        "Enter" => ("Enter", 13, "\r"),
+        "Escape" => ("Escape", 27, ""),
+        " " => ("Space", 32, " "),
+        other => bail!("no key {other:?} here"),
+    };
+    let modifiers = if shift { 8 } else { 0 };
+    for kind in ["keyDown", "keyUp"] {
+        let mut event = json!({ "type": kind, "key": key, "code": code,
+            "windowsVirtualKeyCode": vk, "modifiers": modifiers });
+        if kind == "keyDown" && !text.is_empty() {
+            event["text"] = json!(text);
+        }
+        page.call("Input.dispatchKeyEvent", event).await?;
+    }
+    Ok(())
+}
+
+/// What has the keyboard's focus: its id, else its accessible name, else its tag; and whether
+/// it has a name a screen reader would say.
+const FOCUSED: &str = "(() => { const e = document.activeElement; if (!e || e === document.body) return null; \
+    const name = (e.labels && e.labels.length ? e.labels[0].textContent : '') || e.getAttribute('aria-label') \
+      || e.textContent || e.title || ''; \
+    return { what: e.id || e.getAttribute('aria-label') || e.tagName, named: name.trim().length > 0 }; })()";
+
+/// Tabs until `id` has the focus (at most a lap of the page's controls).
+async fn tab_to(page: &mut DevTools, id: &str) -> anyhow::Result<()> {
+    for _ in 0..40 {
+        if page.evaluate(FOCUSED).await?["what"] == id {
+            return Ok(());
+        }
+        press(page, "Tab", false).await?;
+    }
+    bail!("Tab never reaches #{id}")
+}
+
+#[tokio::test]
+async fn every_control_of_the_map_is_reached_and_worked_with_the_keyboard() -> anyhow::Result<()> {
+    let Some(chromium) = chromium_or_skip()? else {
+        return Ok(());
+    };
+    let app = spawn_app().await;
+    let village = app
+        .graphql("{ villages(first: 1) { nodes { name } } }", json!({}))
+        .await["data"]["villages"]["nodes"][0]["name"]
+        .as_str()
+        .context("a village")?
+        .to_owned();
+    timeout(BROWSER_TEST_LIMIT, async {
+        let mut browser = Browser::launch(&chromium).await?;
+        let mut page = browser.page().await?;
+        let outcome = async {
+            page.watch().await?;
+            open(&mut page, &app, None).await?;
+            // A lap with Tab: every control comes, each with a name; Shift+Tab goes back.
+            let mut lap = Vec::new();
+            for _ in 0..40 {
+                press(&mut page, "Tab", false).await?;
+                let focused = page.evaluate(FOCUSED).await?;
+                if focused.is_null() || lap.first() == Some(&focused) {
+                    break;
+                }
+                lap.push(focused);
+            }
+            let reached: Vec<&str> = lap.iter().filter_map(|f| f["what"].as_str()).collect();
+            for control in [
+                "q",
+                "search-go",
+                "token",
+                "lang",
+                "toggle-townships",
+                "toggle-villages",
+                "toggle-assets",
+                "toggle-sites",
+                "toggle-zones",
+                "地图 Map",
+                "放大 Zoom in",
+                "缩小 Zoom out",
+            ] {
+                ensure!(reached.contains(&control), "Tab never reaches {control}: {reached:?}");
+            }
+            let unnamed: Vec<&serde_json::Value> =
+                lap.iter().filter(|f| f["named"] != true).collect();
+            ensure!(unnamed.is_empty(), "controls without a name: {unnamed:?}");
+            let here = page.evaluate(FOCUSED).await?;
+            press(&mut page, "Tab", false).await?;
+            press(&mut page, "Tab", true).await?;
+            ensure!(page.evaluate(FOCUSED).await? == here, "Shift+Tab goes back");
+
+            // Space on a layer's box hides the layer.
+            tab_to(&mut page, "toggle-assets").await?;
+            press(&mut page, " ", false).await?;
+            let hidden = page
+                .evaluate("[document.getElementById('toggle-assets').checked, rrMap.getLayoutProperty('assets', 'visibility')]")
+                .await?;
+            ensure!(hidden == json!([false, "none"]), "{hidden}");
+            press(&mut page, " ", false).await?;
+
+            // Enter searches for a village.
+            tab_to(&mut page, "q").await?;
+            page.call("Input.insertText", json!({ "text": village })).await?;
+            press(&mut page, "Enter", false).await?;
+            page.wait_for(
+                "the village found",
+                &format!("document.getElementById('search-said').textContent.includes({})", json!(village)),
+            )
+            .await?;
+
+            // Enter signs in with a pasted token; then an asset found by its code opens its
+            // card with the focus on its close button, and Escape closes it, giving the focus
+            // back to the search field.
+            tab_to(&mut page, "token").await?;
+            page.call("Input.insertText", json!({ "text": app.admin })).await?;
+            press(&mut page, "Enter", false).await?;
+            page.wait_for("signing in", "document.getElementById('who').textContent.includes('ADMIN')")
+                .await?;
+            tab_to(&mut page, "q").await?;
+            page.evaluate("document.getElementById('q').value = ''; true").await?;
+            page.call("Input.insertText", json!({ "text": "369901102203-0001" })).await?;
+            press(&mut page, "Enter", false).await?;
+            page.wait_for(
+                "the asset's card",
+                "!document.getElementById('card').hidden && document.activeElement.classList.contains('close')",
+            )
+            .await?;
+            press(&mut page, "Escape", false).await?;
+            let after = page
+                .evaluate("[document.getElementById('card').hidden, document.activeElement.id]")
+                .await?;
+            ensure!(after == json!([true, "q"]), "after Escape: {after}");
+            page.assert_quiet()?;
+            page.screenshot("map-keyboard").await
+        }
+        .await;
+        browser.close(&mut page).await;
+        outcome
+    })
+    .await
+    .with_context(|| format!("the browser test took more than {BROWSER_TEST_LIMIT:?}"))?
+}

@@ -172,6 +172,12 @@
     bounds: config.bounds,
     fitBoundsOptions: { padding: 24 },
     attributionControl: config.base ? {} : false,
+    // What the map's own controls tell a screen reader, in both languages.
+    locale: {
+      'Map.Title': '地图 Map',
+      'NavigationControl.ZoomIn': '放大 Zoom in',
+      'NavigationControl.ZoomOut': '缩小 Zoom out',
+    },
     // Tiles and API calls to this server carry the token; nothing else ever does.
     transformRequest: function (url) {
       if (token && url.indexOf(location.origin + '/') === 0) {
@@ -242,6 +248,13 @@
 
   // ---- The card ------------------------------------------------------------------------
   var card = document.getElementById('card');
+  var cardOpener = null;
+  function closeCard() {
+    if (card.hidden) { return; }
+    card.hidden = true;
+    if (cardOpener && document.contains(cardOpener)) { cardOpener.focus(); }
+    cardOpener = null;
+  }
   function showCard(rows, query) {
     var body = el('dl');
     rows.forEach(function (r) {
@@ -250,7 +263,9 @@
       body.appendChild(el('dd', { text: String(r[1]) }));
     });
     var close = el('button', { type: 'button', class: 'close', 'aria-label': t('close'), text: '×' });
-    close.addEventListener('click', function () { card.hidden = true; });
+    close.addEventListener('click', closeCard);
+    // Closing the card gives the keyboard back to where it was when the card opened.
+    if (card.hidden) { cardOpener = document.activeElement; }
     var children = [close, body];
     if (query) {
       children.push(el('a', { href: '/graphiql?query=' + encodeURIComponent(query), target: '_blank', rel: 'noopener', text: t('inGraphiql') }));
@@ -405,7 +420,7 @@
     renderText();
   });
   document.addEventListener('keydown', function (e) {
-    if (e.key === 'Escape') { card.hidden = true; }
+    if (e.key === 'Escape') { closeCard(); }
   });
 
   renderText();
