@@ -97,7 +97,7 @@ impl Browser {
                 "--disable-component-update",
                 "--disable-sync",
                 "--no-proxy-server",
-                "--window-size=1280,900",
+                "--window-size=1366,768",
             ])
             .arg(user_data_dir)
             .args(["--remote-debugging-port=0", "about:blank"])
