@@ -258,11 +258,13 @@ async fn a_failing_report_cannot_be_approved_and_other_banks_stay_out() {
         let mine = app
             .graphql_as(
                 Some(&other),
-                "{ loanApplications(first: 100) { id product { bank { code } } } }",
+                "{ loanApplications(first: 100) { nodes { id product { bank { code } } } } }",
                 json!({}),
             )
             .await;
-        let listed = mine["data"]["loanApplications"].as_array().expect("list");
+        let listed = mine["data"]["loanApplications"]["nodes"]
+            .as_array()
+            .expect("list");
         assert!(!listed.is_empty(), "the demo has PSBC loans: {mine}");
         assert!(
             listed
