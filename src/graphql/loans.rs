@@ -306,12 +306,18 @@ impl LoanEvent {
 }
 
 /// An application the caller may see: its bank's, or any for the district office and cadres.
+/// Read from the store, not the request's loader: a document may take several steps on one
+/// application, and each must see the row as the one before left it.
 async fn visible_application(ctx: &Context<'_>, id: &ID) -> Result<loan_application::Model> {
     let n = ids::decode_as(id, Kind::LoanApplication)?;
-    node(ctx, n)
+    let app = db::loans::application(db_conn(ctx)?, n)
         .await?
-        .map(|a| a.0)
-        .ok_or_else(|| AppError::not_found("no loan application has this ID").into())
+        .ok_or_else(|| AppError::not_found("no loan application has this ID"))?;
+    let code = crate::graphql::credit::bank_code(ctx, app.bank_id).await?;
+    caller(ctx)
+        .may_see_bank_business(&code)
+        .map_err(AppError::from)?;
+    Ok(app)
 }
 
 /// An application by database id for `node`: none when missing, FORBIDDEN when another bank's.

@@ -796,3 +796,44 @@ async fn loan_listings_page_newest_first_and_filter_and_count_as_a_recount_does(
         app.assert_sound().await;
     }
 }
+
+/// Steps in one document run in order, and each reads the application as the step before left
+/// it (no request cache stands between them).
+#[tokio::test]
+async fn steps_in_one_document_each_see_the_application_the_last_left() {
+    for app in spawn_apps().await {
+        let bank = app.token(Role::Bank, None, Some("JXRCB-DC")).await;
+        let c = passing_case(&app, &bank).await;
+        let a = submit(&app, Some(&bank), &c).await;
+        let id = payload(&a, "submitLoanApplication")["id"].clone();
+        let d = app
+            .graphql_as(
+                Some(&bank),
+                DECIDE,
+                json!({ "input": { "id": id, "version": 1, "approve": true } }),
+            )
+            .await;
+        payload(&d, "decideLoanApplication");
+        let r = app
+            .graphql(
+                REGISTER,
+                json!({ "input": { "applicationId": id, "version": 2, "registrationNo": "DY-DOC" } }),
+            )
+            .await;
+        payload(&r, "registerMortgage");
+        let r = app
+            .graphql_as(
+                Some(&bank),
+                r#"mutation($id: ID!) {
+                  paid: disburseLoan(input: { applicationId: $id, version: 3 }) { loanApplication { status version } }
+                  settled: recordRepayment(input: { applicationId: $id, version: 4, amountFen: 8000000 }) {
+                    loanApplication { status version } } }"#,
+                json!({ "id": id }),
+            )
+            .await;
+        assert!(r["errors"].is_null(), "{}: {r}", app.engine);
+        assert_eq!(r["data"]["paid"]["loanApplication"]["status"], "DISBURSED");
+        assert_eq!(r["data"]["settled"]["loanApplication"]["status"], "REPAID");
+        app.assert_sound().await;
+    }
+}
