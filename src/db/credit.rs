@@ -4,11 +4,17 @@
 use std::collections::HashMap;
 
 use chrono::{NaiveDate, Utc};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait, QueryOrder};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder,
+};
 
-use super::entities::{bank, loan_product, recommendation};
+use super::entities::{bank, credit_line, loan_application, loan_product, recommendation};
 use super::{StoreResult, keyed};
-use crate::domain::rights::{CreditModel, RightKind};
+use crate::domain::loans::CreditLineStatus;
+use crate::domain::period::Days;
+use crate::domain::rights::{CreditGrade, CreditModel, RightKind};
 
 pub async fn banks(conn: &impl ConnectionTrait) -> StoreResult<Vec<bank::Model>> {
     Ok(bank::Entity::find()
@@ -158,4 +164,165 @@ pub async fn banks_by_ids(
     ids: &[i64],
 ) -> StoreResult<HashMap<i64, bank::Model>> {
     keyed::<bank::Entity, _>(conn, bank::Column::Id, ids, |r| r.id).await
+}
+
+/// What a listing of credit lines is narrowed to; each part left empty narrows nothing.
+#[derive(Debug, Clone)]
+pub struct CreditLineFilter {
+    pub bank_id: Option<i64>,
+    /// In any of these standings on `on`.
+    pub statuses: Vec<CreditLineStatus>,
+    /// The day the standing is taken on (today).
+    pub on: NaiveDate,
+    /// On a right in this township (as `rights::in_township`).
+    pub township_id: Option<i64>,
+    /// Granted to this household.
+    pub party_id: Option<i64>,
+    pub right_id: Option<i64>,
+    pub granted: Days,
+    pub expires: Days,
+}
+
+fn lines_filtered(f: &CreditLineFilter) -> sea_orm::Select<credit_line::Entity> {
+    use credit_line::Column;
+    let mut q = credit_line::Entity::find();
+    if let Some(b) = f.bank_id {
+        q = q.filter(Column::BankId.eq(b));
+    }
+    let active = f.statuses.contains(&CreditLineStatus::Active);
+    let expired = f.statuses.contains(&CreditLineStatus::Expired);
+    match (active, expired) {
+        (true, false) => q = q.filter(Column::ExpiresOn.gte(f.on)),
+        (false, true) => q = q.filter(Column::ExpiresOn.lt(f.on)),
+        _ => {}
+    }
+    if let Some(t) = f.township_id {
+        q = q.filter(super::rights::in_township(Column::RightId, t));
+    }
+    if let Some(p) = f.party_id {
+        q = q.filter(Column::PartyId.eq(p));
+    }
+    if let Some(r) = f.right_id {
+        q = q.filter(Column::RightId.eq(r));
+    }
+    for (column, days) in [
+        (Column::GrantedOn, f.granted),
+        (Column::ExpiresOn, f.expires),
+    ] {
+        if let Some(d) = days.from {
+            q = q.filter(column.gte(d));
+        }
+        if let Some(d) = days.to {
+            q = q.filter(column.lte(d));
+        }
+    }
+    q
+}
+
+/// A page of credit lines newest first, after or before a cursor id.
+pub async fn lines_page(
+    conn: &impl ConnectionTrait,
+    filter: &CreditLineFilter,
+    cursor: Option<i64>,
+    backward: bool,
+    limit: u64,
+) -> StoreResult<Vec<credit_line::Model>> {
+    let q = lines_filtered(filter);
+    Ok(
+        super::newest_first(q, credit_line::Column::Id, cursor, backward, limit)
+            .all(conn)
+            .await?,
+    )
+}
+
+pub async fn count_lines(
+    conn: &impl ConnectionTrait,
+    filter: &CreditLineFilter,
+) -> StoreResult<u64> {
+    Ok(lines_filtered(filter).count(conn).await?)
+}
+
+pub async fn lines_by_ids(
+    conn: &impl ConnectionTrait,
+    ids: &[i64],
+) -> StoreResult<HashMap<i64, credit_line::Model>> {
+    keyed::<credit_line::Entity, _>(conn, credit_line::Column::Id, ids, |r| r.id).await
+}
+
+/// What a listing of recommendations is narrowed to; each part left empty narrows nothing.
+#[derive(Debug, Clone, Default)]
+pub struct RecommendationFilter {
+    /// Backing an application to this bank.
+    pub backing_bank_id: Option<i64>,
+    pub township_id: Option<i64>,
+    pub village_id: Option<i64>,
+    pub party_id: Option<i64>,
+    /// Of any of these grades.
+    pub grades: Vec<CreditGrade>,
+    pub issued: Days,
+}
+
+fn recommendations_filtered(f: &RecommendationFilter) -> sea_orm::Select<recommendation::Entity> {
+    use recommendation::Column;
+    let mut q = recommendation::Entity::find();
+    if let Some(b) = f.backing_bank_id {
+        q = q.filter(
+            Column::Id.in_subquery(
+                Query::select()
+                    .column(loan_application::Column::RecommendationId)
+                    .from(loan_application::Entity)
+                    .and_where(Expr::col(loan_application::Column::BankId).eq(b))
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(t) = f.township_id {
+        q = q.filter(Column::VillageId.in_subquery(super::places::village_ids_of(t)));
+    }
+    if let Some(v) = f.village_id {
+        q = q.filter(Column::VillageId.eq(v));
+    }
+    if let Some(p) = f.party_id {
+        q = q.filter(Column::PartyId.eq(p));
+    }
+    if !f.grades.is_empty() {
+        q = q.filter(Column::Grade.is_in(f.grades.iter().map(|g| g.as_str())));
+    }
+    if let Some(d) = f.issued.from {
+        q = q.filter(Column::IssuedOn.gte(d));
+    }
+    if let Some(d) = f.issued.to {
+        q = q.filter(Column::IssuedOn.lte(d));
+    }
+    q
+}
+
+/// A page of recommendations newest first, after or before a cursor id.
+pub async fn recommendations_page(
+    conn: &impl ConnectionTrait,
+    filter: &RecommendationFilter,
+    cursor: Option<i64>,
+    backward: bool,
+    limit: u64,
+) -> StoreResult<Vec<recommendation::Model>> {
+    let q = recommendations_filtered(filter);
+    Ok(
+        super::newest_first(q, recommendation::Column::Id, cursor, backward, limit)
+            .all(conn)
+            .await?,
+    )
+}
+
+pub async fn count_recommendations(
+    conn: &impl ConnectionTrait,
+    filter: &RecommendationFilter,
+) -> StoreResult<u64> {
+    Ok(recommendations_filtered(filter).count(conn).await?)
+}
+
+pub async fn recommendations_by_ids(
+    conn: &impl ConnectionTrait,
+    ids: &[i64],
+) -> StoreResult<HashMap<i64, recommendation::Model>> {
+    keyed::<recommendation::Entity, _>(conn, recommendation::Column::Id, ids, |r| r.id).await
 }

@@ -1,16 +1,18 @@
 //! Loan applications, their mortgages and what happened to the loan.
 
+use std::collections::HashMap;
+
 use chrono::{NaiveDate, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, SelectStatement};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder,
 };
 
 use super::entities::{loan_application, loan_event, mortgage};
 use super::{StoreResult, Versioned};
 use crate::domain::loans::{LoanStatus, MortgageStatus};
-use crate::domain::period::Period;
+use crate::domain::period::{Days, Period};
 
 /// A loan application as submitted.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,26 +65,150 @@ pub async fn application(
     Ok(loan_application::Entity::find_by_id(id).one(conn).await?)
 }
 
-/// Applications, newest first, of one bank when given.
-pub async fn applications(
+/// What a listing of loan applications is narrowed to; each part left empty narrows nothing.
+#[derive(Debug, Clone, Default)]
+pub struct ApplicationFilter {
+    /// One bank's.
+    pub bank_id: Option<i64>,
+    /// In any of these statuses.
+    pub statuses: Vec<LoanStatus>,
+    /// On a right whose asset, or whose share holding's collective, is in this township.
+    pub township_id: Option<i64>,
+    pub product_id: Option<i64>,
+    pub borrower_id: Option<i64>,
+    /// Submitted (`created_at`) within.
+    pub submitted: Period,
+    /// Decided (`decided_at`) within.
+    pub decided: Period,
+    /// First paid out (the first DISBURSEMENT's day) within.
+    pub first_disbursed: Days,
+    /// Last changed within.
+    pub updated: Period,
+}
+
+fn applications_filtered(f: &ApplicationFilter) -> sea_orm::Select<loan_application::Entity> {
+    use loan_application::Column;
+    let mut q = loan_application::Entity::find()
+        .filter(super::updated_within::<loan_application::Entity>(f.updated));
+    if let Some(b) = f.bank_id {
+        q = q.filter(Column::BankId.eq(b));
+    }
+    if !f.statuses.is_empty() {
+        q = q.filter(Column::Status.is_in(f.statuses.iter().map(|s| s.as_str())));
+    }
+    if let Some(t) = f.township_id {
+        q = q.filter(super::rights::in_township(Column::RightId, t));
+    }
+    if let Some(p) = f.product_id {
+        q = q.filter(Column::ProductId.eq(p));
+    }
+    if let Some(b) = f.borrower_id {
+        q = q.filter(Column::BorrowerId.eq(b));
+    }
+    if let Some(t) = f.submitted.from {
+        q = q.filter(Column::CreatedAt.gte(t));
+    }
+    if let Some(t) = f.submitted.to {
+        q = q.filter(Column::CreatedAt.lte(t));
+    }
+    if let Some(t) = f.decided.from {
+        q = q.filter(Column::DecidedAt.gte(t));
+    }
+    if let Some(t) = f.decided.to {
+        q = q.filter(Column::DecidedAt.lte(t));
+    }
+    if !f.first_disbursed.is_all() {
+        q = q.filter(Column::Id.in_subquery(first_disbursed_within(f.first_disbursed)));
+    }
+    q
+}
+
+/// The applications whose first disbursement fell within `days`.
+fn first_disbursed_within(days: Days) -> SelectStatement {
+    use loan_event::Column;
+    let first = || Expr::expr(Func::min(Expr::col(Column::OccurredOn)));
+    let mut q = Query::select()
+        .column(Column::ApplicationId)
+        .from(loan_event::Entity)
+        .and_where(Expr::col(Column::Kind).eq("DISBURSEMENT"))
+        .group_by_col(Column::ApplicationId)
+        .to_owned();
+    if let Some(d) = days.from {
+        q.and_having(first().gte(d));
+    }
+    if let Some(d) = days.to {
+        q.and_having(first().lte(d));
+    }
+    q
+}
+
+/// A page of applications newest first, after or before a cursor id.
+pub async fn applications_page(
     conn: &impl ConnectionTrait,
-    bank_id: Option<i64>,
-    status: Option<LoanStatus>,
-    updated: Period,
+    filter: &ApplicationFilter,
+    cursor: Option<i64>,
+    backward: bool,
     limit: u64,
 ) -> StoreResult<Vec<loan_application::Model>> {
-    let mut q = loan_application::Entity::find()
-        .filter(super::updated_within::<loan_application::Entity>(updated));
-    if let Some(b) = bank_id {
-        q = q.filter(loan_application::Column::BankId.eq(b));
-    }
-    if let Some(s) = status {
-        q = q.filter(loan_application::Column::Status.eq(s.as_str()));
-    }
-    Ok(q.order_by_desc(loan_application::Column::Id)
-        .limit(limit)
+    let q = applications_filtered(filter);
+    Ok(
+        super::newest_first(q, loan_application::Column::Id, cursor, backward, limit)
+            .all(conn)
+            .await?,
+    )
+}
+
+pub async fn count_applications(
+    conn: &impl ConnectionTrait,
+    filter: &ApplicationFilter,
+) -> StoreResult<u64> {
+    Ok(applications_filtered(filter).count(conn).await?)
+}
+
+pub async fn applications_by_ids(
+    conn: &impl ConnectionTrait,
+    ids: &[i64],
+) -> StoreResult<HashMap<i64, loan_application::Model>> {
+    super::keyed::<loan_application::Entity, _>(conn, loan_application::Column::Id, ids, |r| r.id)
+        .await
+}
+
+/// The applications on each right, oldest first.
+pub async fn applications_on_rights(
+    conn: &impl ConnectionTrait,
+    right_ids: &[i64],
+) -> StoreResult<HashMap<i64, Vec<loan_application::Model>>> {
+    let mut out: HashMap<i64, Vec<loan_application::Model>> = HashMap::new();
+    for a in loan_application::Entity::find()
+        .filter(loan_application::Column::RightId.is_in(right_ids.iter().copied()))
+        .order_by_asc(loan_application::Column::Id)
         .all(conn)
-        .await?)
+        .await?
+    {
+        out.entry(a.right_id).or_default().push(a);
+    }
+    Ok(out)
+}
+
+/// The applications each recommendation backs, oldest first.
+pub async fn applications_backed_by(
+    conn: &impl ConnectionTrait,
+    recommendation_ids: &[i64],
+) -> StoreResult<HashMap<i64, Vec<loan_application::Model>>> {
+    let mut out: HashMap<i64, Vec<loan_application::Model>> = HashMap::new();
+    for a in loan_application::Entity::find()
+        .filter(
+            loan_application::Column::RecommendationId.is_in(recommendation_ids.iter().copied()),
+        )
+        .order_by_asc(loan_application::Column::Id)
+        .all(conn)
+        .await?
+    {
+        if let Some(r) = a.recommendation_id {
+            out.entry(r).or_default().push(a);
+        }
+    }
+    Ok(out)
 }
 
 /// Moves an application to `status` if it is still at `version`, with the decision's report
@@ -156,6 +282,86 @@ pub async fn set_mortgage_status(
     Ok(())
 }
 
+/// What a listing of mortgages is narrowed to; each part left empty narrows nothing.
+#[derive(Debug, Clone, Default)]
+pub struct MortgageFilter {
+    pub bank_id: Option<i64>,
+    pub statuses: Vec<MortgageStatus>,
+    /// On a right in this township (as [`super::rights::in_township`]).
+    pub township_id: Option<i64>,
+    /// Securing a loan of this product.
+    pub product_id: Option<i64>,
+    pub right_id: Option<i64>,
+    pub registered: Days,
+    pub updated: Period,
+}
+
+fn mortgages_filtered(f: &MortgageFilter) -> sea_orm::Select<mortgage::Entity> {
+    use mortgage::Column;
+    let mut q =
+        mortgage::Entity::find().filter(super::updated_within::<mortgage::Entity>(f.updated));
+    if let Some(b) = f.bank_id {
+        q = q.filter(Column::BankId.eq(b));
+    }
+    if !f.statuses.is_empty() {
+        q = q.filter(Column::Status.is_in(f.statuses.iter().map(|s| s.as_str())));
+    }
+    if let Some(t) = f.township_id {
+        q = q.filter(super::rights::in_township(Column::RightId, t));
+    }
+    if let Some(p) = f.product_id {
+        q = q.filter(
+            Column::ApplicationId.in_subquery(
+                Query::select()
+                    .column(loan_application::Column::Id)
+                    .from(loan_application::Entity)
+                    .and_where(Expr::col(loan_application::Column::ProductId).eq(p))
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(r) = f.right_id {
+        q = q.filter(Column::RightId.eq(r));
+    }
+    if let Some(d) = f.registered.from {
+        q = q.filter(Column::RegisteredOn.gte(d));
+    }
+    if let Some(d) = f.registered.to {
+        q = q.filter(Column::RegisteredOn.lte(d));
+    }
+    q
+}
+
+/// A page of mortgages newest first, after or before a cursor id.
+pub async fn mortgages_page(
+    conn: &impl ConnectionTrait,
+    filter: &MortgageFilter,
+    cursor: Option<i64>,
+    backward: bool,
+    limit: u64,
+) -> StoreResult<Vec<mortgage::Model>> {
+    let q = mortgages_filtered(filter);
+    Ok(
+        super::newest_first(q, mortgage::Column::Id, cursor, backward, limit)
+            .all(conn)
+            .await?,
+    )
+}
+
+pub async fn count_mortgages(
+    conn: &impl ConnectionTrait,
+    filter: &MortgageFilter,
+) -> StoreResult<u64> {
+    Ok(mortgages_filtered(filter).count(conn).await?)
+}
+
+pub async fn mortgages_by_ids(
+    conn: &impl ConnectionTrait,
+    ids: &[i64],
+) -> StoreResult<HashMap<i64, mortgage::Model>> {
+    super::keyed::<mortgage::Entity, _>(conn, mortgage::Column::Id, ids, |r| r.id).await
+}
+
 /// Something that happened to a loan.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent<'a> {
@@ -206,6 +412,15 @@ pub fn repaid(events: &[loan_event::Model]) -> i64 {
     events
         .iter()
         .filter(|e| e.kind == "REPAYMENT")
+        .filter_map(|e| e.amount_fen)
+        .sum()
+}
+
+/// The amount paid out in `events`, fen.
+pub fn disbursed(events: &[loan_event::Model]) -> i64 {
+    events
+        .iter()
+        .filter(|e| e.kind == "DISBURSEMENT")
         .filter_map(|e| e.amount_fen)
         .sum()
 }

@@ -427,6 +427,32 @@ where
         .collect())
 }
 
+/// One page of `q` newest first (by `id`, descending): forward, the rows older than the cursor
+/// id; backward, the rows newer than it, nearest first (the connection turns them round).
+pub(crate) fn newest_first<E>(
+    q: sea_orm::Select<E>,
+    id: E::Column,
+    cursor: Option<i64>,
+    backward: bool,
+    limit: u64,
+) -> sea_orm::Select<E>
+where
+    E: EntityTrait,
+{
+    use sea_orm::{QueryOrder, QuerySelect};
+    let q = match (cursor, backward) {
+        (Some(c), false) => q.filter(id.lt(c)),
+        (Some(c), true) => q.filter(id.gt(c)),
+        (None, _) => q,
+    };
+    let q = if backward {
+        q.order_by_asc(id)
+    } else {
+        q.order_by_desc(id)
+    };
+    q.limit(limit)
+}
+
 /// A registry freshly migrated in memory, for the storage modules' unit tests.
 #[cfg(test)]
 pub(crate) async fn memory_database() -> DatabaseConnection {

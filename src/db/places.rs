@@ -331,3 +331,13 @@ pub async fn versioned_locator(conn: &impl ConnectionTrait) -> anyhow::Result<(i
     let version = boundary_version(conn, false).await?;
     Ok((version, locator(conn).await?))
 }
+
+/// The ids of the villages of `township`, as a subquery.
+pub(crate) fn village_ids_of(township: i64) -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::sea_query::{Expr, ExprTrait, Query};
+    Query::select()
+        .column(village::Column::Id)
+        .from(village::Entity)
+        .and_where(Expr::col(village::Column::TownshipId).eq(township))
+        .to_owned()
+}

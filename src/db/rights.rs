@@ -4,9 +4,10 @@
 use std::collections::HashMap;
 
 use chrono::{NaiveDate, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
+    QueryFilter, QueryOrder,
 };
 
 use super::entities::{
@@ -330,4 +331,48 @@ pub async fn rights_on_holdings(
         .into_iter()
         .filter_map(|r| r.holding_id.map(|h| (h, r)))
         .collect())
+}
+
+/// The condition that `right_column` names a right in township `township`: on an asset placed
+/// there, or on a share holding of a collective of one of its villages. (A right on neither is
+/// in no township.)
+pub(crate) fn in_township(right_column: impl ColumnTrait, township: i64) -> Condition {
+    use super::entities::{collective_organization, share_holding};
+    let on_asset = Query::select()
+        .column((property_right::Entity, property_right::Column::Id))
+        .from(property_right::Entity)
+        .inner_join(
+            idle_asset::Entity,
+            Expr::col((idle_asset::Entity, idle_asset::Column::Id))
+                .equals((property_right::Entity, property_right::Column::AssetId)),
+        )
+        .and_where(Expr::col((idle_asset::Entity, idle_asset::Column::TownshipId)).eq(township))
+        .to_owned();
+    let on_holding = Query::select()
+        .column((property_right::Entity, property_right::Column::Id))
+        .from(property_right::Entity)
+        .inner_join(
+            share_holding::Entity,
+            Expr::col((share_holding::Entity, share_holding::Column::Id))
+                .equals((property_right::Entity, property_right::Column::HoldingId)),
+        )
+        .inner_join(
+            collective_organization::Entity,
+            Expr::col((
+                collective_organization::Entity,
+                collective_organization::Column::Id,
+            ))
+            .equals((share_holding::Entity, share_holding::Column::OrganizationId)),
+        )
+        .and_where(
+            Expr::col((
+                collective_organization::Entity,
+                collective_organization::Column::VillageId,
+            ))
+            .in_subquery(super::places::village_ids_of(township)),
+        )
+        .to_owned();
+    Condition::any()
+        .add(right_column.in_subquery(on_asset))
+        .add(right_column.in_subquery(on_holding))
 }

@@ -271,6 +271,8 @@ pub struct PledgeRow {
     pub amount_fen: i64,
     /// Registered (a mortgage) or granted (a credit line) on, `YYYY-MM-DD`.
     pub on: String,
+    /// The status of the loan a mortgage secures; none for a credit line.
+    pub loan_status: Option<String>,
 }
 
 /// The WHERE clause for a scope over the asset `a` and, when given, one bank's business in
@@ -347,6 +349,7 @@ pub async fn pledges(
                     village_id: r.try_get_by_index(4)?,
                     amount_fen: r.try_get_by_index(5)?,
                     on: r.try_get_by_index(6)?,
+                    loan_status: r.try_get_by_index(7)?,
                 })
             })
             .collect::<Result<Vec<_>, sea_orm::DbErr>>()
@@ -354,7 +357,7 @@ pub async fn pledges(
     let filter = lending_filter(scope, bank, "m.bank_id");
     let sql = format!(
         "SELECT m.bank_id, l.product_id, r.kind, a.township_id, a.village_id, m.amount_fen, \
-         CAST(m.registered_on AS TEXT) \
+         CAST(m.registered_on AS TEXT), l.status \
          FROM mortgage m JOIN loan_application l ON l.id = m.application_id \
          JOIN property_right r ON r.id = m.right_id LEFT JOIN idle_asset a ON a.id = r.asset_id \
          WHERE m.status = 'ACTIVE' AND {filter} ORDER BY m.id"
@@ -366,7 +369,7 @@ pub async fn pledges(
     let filter = lending_filter(scope, bank, "c.bank_id");
     let sql = format!(
         "SELECT c.bank_id, CAST(NULL AS BIGINT), r.kind, a.township_id, a.village_id, \
-         c.amount_fen, CAST(c.granted_on AS TEXT) \
+         c.amount_fen, CAST(c.granted_on AS TEXT), CAST(NULL AS TEXT) \
          FROM credit_line c JOIN property_right r ON r.id = c.right_id \
          LEFT JOIN idle_asset a ON a.id = r.asset_id WHERE {filter} ORDER BY c.id"
     );

@@ -4,8 +4,9 @@
 //! - ADMIN (district office): everything.
 //! - CADRE (one township): reads the district; writes, and sees personal data, only in its
 //!   township.
-//! - BANK (one bank): reads like any signed-in caller; its lending business comes with the
-//!   mortgage issue.
+//! - BANK (one bank): reads like any signed-in caller; of the lending business (products,
+//!   applications, loans, mortgages, credit lines) only its own, and the party branches'
+//!   recommendations that back its own applications.
 //! - Anonymous: demonstration sites, township and village boundaries, aggregate counts, and idle
 //!   assets reduced to kind, status and a location snapped to a 0.005° grid (about 500 m): an
 //!   investor's map of what is on offer, never a way to find a household.
@@ -221,6 +222,34 @@ impl Caller {
         }
     }
 
+    /// Whose lending business a listing shows: one bank's (`Some(code)`) to a BANK token, every
+    /// bank's (`None`) to the district office and the township cadres, nothing to anonymous
+    /// callers.
+    pub fn lending_scope(&self, what: &'static str) -> Result<Option<&str>, Denied> {
+        let actor = self.actor(what)?;
+        Ok(match actor.role {
+            // A BANK token always names its bank (`check_scope`); an empty code matches none.
+            Role::Bank => Some(actor.bank_code.as_deref().unwrap_or_default()),
+            Role::Admin | Role::Cadre => None,
+        })
+    }
+
+    /// A party branch's recommendation of a household (党建+金融服务), which names no bank:
+    /// the district office and the cadres read every one; a bank reads one once it backs an
+    /// application to that bank (`backed_banks`: the codes of the banks of the applications it
+    /// backs), so that no bank learns the grades of another bank's customers.
+    pub fn may_see_recommendation(&self, backed_banks: &[&str]) -> Result<&Actor, Denied> {
+        let actor = self.actor("a party branch's recommendation")?;
+        match (&actor.role, actor.bank_code.as_deref()) {
+            (Role::Bank, Some(own)) if backed_banks.contains(&own) => Ok(actor),
+            (Role::Bank, _) => Err(Denied::Forbidden(
+                "a bank sees a recommendation only once it backs an application to that bank"
+                    .into(),
+            )),
+            _ => Ok(actor),
+        }
+    }
+
     /// How far, in degrees, the location this caller sees may lie from the true one: a
     /// spatial search must look that much wider to find what the caller sees inside it.
     pub fn location_slack_deg(&self) -> f64 {
@@ -368,6 +397,52 @@ mod tests {
             "houses of one cell look alike"
         );
         assert_eq!(signed(Role::Bank, None).visible_location(exact), exact);
+    }
+
+    fn bank(code: &str) -> Caller {
+        Caller::Signed(Actor {
+            token_id: 2,
+            label: "b".into(),
+            role: Role::Bank,
+            township_id: None,
+            bank_code: Some(code.into()),
+        })
+    }
+
+    #[test]
+    fn a_bank_lists_its_own_lending_and_the_district_lists_every_banks() {
+        assert_eq!(bank("A").lending_scope("x"), Ok(Some("A")));
+        assert_eq!(signed(Role::Admin, None).lending_scope("x"), Ok(None));
+        assert_eq!(signed(Role::Cadre, Some(3)).lending_scope("x"), Ok(None));
+        assert!(matches!(
+            Caller::Anonymous.lending_scope("x"),
+            Err(Denied::Unauthenticated(_))
+        ));
+    }
+
+    #[test]
+    fn a_bank_sees_a_recommendation_once_it_backs_an_application_to_it() {
+        assert!(bank("A").may_see_recommendation(&["B", "A"]).is_ok());
+        for backed in [&[][..], &["B"][..]] {
+            assert!(matches!(
+                bank("A").may_see_recommendation(backed),
+                Err(Denied::Forbidden(_))
+            ));
+        }
+        assert!(
+            signed(Role::Admin, None)
+                .may_see_recommendation(&[])
+                .is_ok()
+        );
+        assert!(
+            signed(Role::Cadre, Some(4))
+                .may_see_recommendation(&[])
+                .is_ok()
+        );
+        assert!(matches!(
+            Caller::Anonymous.may_see_recommendation(&["A"]),
+            Err(Denied::Unauthenticated(_))
+        ));
     }
 
     #[test]

@@ -1,5 +1,8 @@
 //! A mortgage loan's lifecycle, from application to release or disposal, as explicit transitions:
-//! anything outside them is refused, whoever asks.
+//! anything outside them is refused, whoever asks. Also what a pre-credit line ("见房即授信")
+//! has lent and still allows.
+
+use chrono::NaiveDate;
 
 use super::code_enum;
 
@@ -120,6 +123,78 @@ pub fn transition(
     Ok(to)
 }
 
+impl LoanStatus {
+    /// The statuses of a loan that was paid out (已放款): the money left the bank.
+    pub const PAID_OUT: &'static [LoanStatus] = &[
+        LoanStatus::Disbursed,
+        LoanStatus::Repaid,
+        LoanStatus::Defaulted,
+        LoanStatus::Disposed,
+    ];
+}
+
+code_enum! {
+    /// A pre-credit line's standing (授信状态).
+    pub enum CreditLineStatus {
+        /// Usable until its expiry date, that day included (有效).
+        Active = "ACTIVE",
+        /// Past its expiry date (已到期).
+        Expired = "EXPIRED",
+    }
+}
+
+impl CreditLineStatus {
+    /// The standing on `day` of a line that expires on `expires_on`.
+    pub fn on(expires_on: NaiveDate, day: NaiveDate) -> Self {
+        if day <= expires_on {
+            CreditLineStatus::Active
+        } else {
+            CreditLineStatus::Expired
+        }
+    }
+}
+
+/// A credit line as the drawing rule reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineTerms {
+    pub bank_id: i64,
+    pub party_id: i64,
+    pub right_id: i64,
+    pub granted_on: NaiveDate,
+    pub expires_on: NaiveDate,
+}
+
+/// A loan application as the drawing rule reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoanTerms {
+    pub bank_id: i64,
+    pub borrower_id: i64,
+    pub right_id: i64,
+    /// The day it was submitted, in the district's time.
+    pub submitted_on: NaiveDate,
+}
+
+/// Whether a loan draws on a credit line (用信): a line is granted by a bank to a household on
+/// one right, so a loan of that bank to that household on that right, applied for while the
+/// line runs (from the day it was granted to the day it expires), draws on it. An application
+/// records no line of its own; this is the rule that ties them.
+pub fn draws_on(line: &LineTerms, loan: &LoanTerms) -> bool {
+    line.bank_id == loan.bank_id
+        && line.party_id == loan.borrower_id
+        && line.right_id == loan.right_id
+        && line.granted_on <= loan.submitted_on
+        && loan.submitted_on <= line.expires_on
+}
+
+/// What a line still allows (可用额度), fen: its amount less what is drawn, while it is
+/// active; nothing once it expired.
+pub fn available_fen(amount_fen: i64, drawn_fen: i64, status: CreditLineStatus) -> i64 {
+    match status {
+        CreditLineStatus::Active => (amount_fen - drawn_fen).max(0),
+        CreditLineStatus::Expired => 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,6 +251,86 @@ mod tests {
             ),
         ] {
             assert!(transition(status, action).is_err(), "{status} {action:?}");
+        }
+    }
+
+    #[test]
+    fn a_line_is_active_through_its_expiry_day_and_allows_what_is_not_drawn() {
+        let d = |s: &str| s.parse::<NaiveDate>().expect("a date");
+        let expires = d("2027-06-30");
+        assert_eq!(
+            CreditLineStatus::on(expires, d("2027-06-30")),
+            CreditLineStatus::Active
+        );
+        assert_eq!(
+            CreditLineStatus::on(expires, d("2027-07-01")),
+            CreditLineStatus::Expired
+        );
+        assert_eq!(available_fen(100, 30, CreditLineStatus::Active), 70);
+        assert_eq!(
+            available_fen(100, 130, CreditLineStatus::Active),
+            0,
+            "overdrawn"
+        );
+        assert_eq!(available_fen(100, 0, CreditLineStatus::Expired), 0);
+    }
+
+    #[test]
+    fn a_loan_draws_on_the_line_of_its_bank_household_and_right_while_it_runs() {
+        let d = |s: &str| s.parse::<NaiveDate>().expect("a date");
+        let line = LineTerms {
+            bank_id: 1,
+            party_id: 2,
+            right_id: 3,
+            granted_on: d("2026-01-10"),
+            expires_on: d("2026-12-31"),
+        };
+        let loan = LoanTerms {
+            bank_id: 1,
+            borrower_id: 2,
+            right_id: 3,
+            submitted_on: d("2026-01-10"),
+        };
+        assert!(draws_on(&line, &loan));
+        assert!(draws_on(
+            &line,
+            &LoanTerms {
+                submitted_on: d("2026-12-31"),
+                ..loan
+            }
+        ));
+        for (other, why) in [
+            (LoanTerms { bank_id: 9, ..loan }, "another bank"),
+            (
+                LoanTerms {
+                    borrower_id: 9,
+                    ..loan
+                },
+                "another household",
+            ),
+            (
+                LoanTerms {
+                    right_id: 9,
+                    ..loan
+                },
+                "another right",
+            ),
+            (
+                LoanTerms {
+                    submitted_on: d("2026-01-09"),
+                    ..loan
+                },
+                "before the grant",
+            ),
+            (
+                LoanTerms {
+                    submitted_on: d("2027-01-01"),
+                    ..loan
+                },
+                "after the expiry",
+            ),
+        ] {
+            assert!(!draws_on(&line, &other), "{why}");
         }
     }
 }

@@ -4,7 +4,7 @@
 //! Both ends are included: OGC selects the features whose time *intersects* the interval, and
 //! a record's time is an instant (when it last changed), so an instant on either bound matches.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 /// Why a time or an interval was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -87,6 +87,53 @@ impl Period {
     }
 }
 
+impl Period {
+    /// From `from` to `to`, either end open when absent; refused when it starts after it ends.
+    pub fn between(
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> Result<Period, PeriodError> {
+        match (from, to) {
+            (Some(f), Some(e)) if f > e => Err(PeriodError::StartAfterEnd {
+                start: f.to_rfc3339(),
+                end: e.to_rfc3339(),
+            }),
+            _ => Ok(Period { from, to }),
+        }
+    }
+}
+
+/// A stretch of calendar days, both ends included; an end that is `None` is open. For dates
+/// the registry keeps as dates (granted, registered, paid out on), so no time zone is guessed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Days {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
+impl Days {
+    /// From `from` to `to`; refused when it starts after it ends.
+    pub fn new(from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<Days, PeriodError> {
+        match (from, to) {
+            (Some(f), Some(e)) if f > e => Err(PeriodError::StartAfterEnd {
+                start: f.to_string(),
+                end: e.to_string(),
+            }),
+            _ => Ok(Days { from, to }),
+        }
+    }
+
+    /// Whether it narrows nothing.
+    pub fn is_all(&self) -> bool {
+        self.from.is_none() && self.to.is_none()
+    }
+
+    /// Whether `day` lies in it, ends included.
+    pub fn contains(&self, day: NaiveDate) -> bool {
+        self.from.is_none_or(|f| f <= day) && self.to.is_none_or(|e| day <= e)
+    }
+}
+
 /// An RFC 3339 date-time (`2026-12-01T00:00:00Z`, `2026-12-01T08:00:00.5+08:00`), as UTC.
 pub fn instant(value: &str) -> Result<DateTime<Utc>, PeriodError> {
     DateTime::parse_from_rfc3339(value)
@@ -151,6 +198,24 @@ mod tests {
             assert!(Period::parse_ogc(value).is_err(), "{value:?}: {reason}");
         }
         assert_eq!(Period::parse_ogc("../.."), Err(PeriodError::Unbounded));
+    }
+
+    #[test]
+    fn day_ranges_include_both_ends_and_refuse_a_start_after_the_end() {
+        let d = |s: &str| s.parse::<NaiveDate>().expect("a date");
+        let days = Days::new(Some(d("2026-03-01")), Some(d("2026-03-31"))).expect("a range");
+        assert!(days.contains(d("2026-03-01")) && days.contains(d("2026-03-31")));
+        assert!(!days.contains(d("2026-02-28")) && !days.contains(d("2026-04-01")));
+        assert!(Days::new(Some(d("2026-03-01")), Some(d("2026-03-01"))).is_ok());
+        assert!(matches!(
+            Days::new(Some(d("2026-03-02")), Some(d("2026-03-01"))),
+            Err(PeriodError::StartAfterEnd { .. })
+        ));
+        assert!(Days::new(None, None).expect("open").is_all());
+        let (a, b) = (at("2026-12-01T00:00:00Z"), at("2026-12-02T00:00:00Z"));
+        assert!(Period::between(Some(a), Some(b)).is_ok());
+        assert!(Period::between(Some(b), Some(a)).is_err());
+        assert_eq!(Period::between(None, None), Ok(Period::ALL));
     }
 
     #[test]

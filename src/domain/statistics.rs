@@ -61,6 +61,9 @@ code_enum! {
         DisbursementYear = "DISBURSEMENT_YEAR",
         /// Month of the first disbursement (放款月份), `2026-03`.
         DisbursementMonth = "DISBURSEMENT_MONTH",
+        /// Where the loan stands (贷款状态): a bank's portfolio by status. Mortgages by the
+        /// status of the loan they secure; credit lines, which are no loan, form the group "".
+        Status = "STATUS",
     }
 }
 

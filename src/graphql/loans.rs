@@ -1,22 +1,33 @@
 //! Loan applications, mortgages and their lifecycle (贷款与抵押). Every step writes its event
 //! for `mortgageEvents` (`graphql::events`) in its own transaction (`services::loans`).
 
+use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::db;
-use crate::db::entities::{loan_application, loan_event, mortgage};
-use crate::db::loans::{NewApplication, NewEvent};
-use crate::domain::access::{Actor, Role};
+use crate::db::entities::{loan_application, loan_event};
+use crate::db::loans::{
+    ApplicationFilter, MortgageFilter as DbMortgageFilter, NewApplication, NewEvent,
+};
+use crate::domain::access::Actor;
 use crate::domain::loans::{DisposalMethod, LoanAction, LoanStatus, MortgageStatus};
 use crate::domain::period::Period;
+use crate::domain::statistics::{LoanFacts, LoanTotals};
 use crate::error::AppError;
 use crate::graphql::common::context::{audit_actor, caller, db_conn, stored, today};
 use crate::graphql::common::ids;
 use crate::graphql::common::ids::Kind;
-use crate::graphql::common::loaders::{LoanEventsOf, MortgageOf, PartyKey, ProductKey, RightKey};
-use crate::graphql::common::nodes::{LoanApplication, LoanProduct, Party, PropertyRight};
+use crate::graphql::common::loaders::{
+    ApplicationKey, BankKey, LoanEventsOf, MortgageKey, MortgageOf, PartyKey, ProductKey,
+    RecommendationKey, RightKey,
+};
+use crate::graphql::common::nodes::{
+    LoanApplication, LoanProduct, Mortgage, Party, PropertyRight, Recommendation,
+};
+use crate::graphql::common::paging::{NEWEST_FIRST, PageRequest, days, encode_cursor, period};
 use crate::graphql::common::scalars::Long;
+use crate::graphql::credit::{Bank, listing_bank};
 use crate::services::loans;
 
 /// A loan application and the loan it became (贷款申请).
@@ -50,6 +61,25 @@ impl LoanApplication {
     /// Mortgage rank asked for (抵押顺位).
     async fn rank(&self) -> i32 {
         self.0.rank
+    }
+
+    /// The lending bank (贷款银行).
+    async fn bank(&self, ctx: &Context<'_>) -> Result<Option<Bank>> {
+        Ok(crate::graphql::common::loaders::of(ctx)?
+            .load_one(BankKey(self.0.bank_id))
+            .await?
+            .map(Bank))
+    }
+
+    /// The village party branch's recommendation that backs it (党支部推荐), if any.
+    async fn recommendation(&self, ctx: &Context<'_>) -> Result<Option<Recommendation>> {
+        let Some(id) = self.0.recommendation_id else {
+            return Ok(None);
+        };
+        Ok(crate::graphql::common::loaders::of(ctx)?
+            .load_one(RecommendationKey(id))
+            .await?
+            .map(Recommendation))
     }
 
     /// The product (贷款产品).
@@ -126,11 +156,37 @@ impl LoanApplication {
 
     /// Repaid so far, fen (已还金额, 分).
     async fn repaid_fen(&self, ctx: &Context<'_>) -> Result<Long> {
-        let events = crate::graphql::common::loaders::of(ctx)?
-            .load_one(LoanEventsOf(self.0.id))
+        Ok(Long(db::loans::repaid(&self.events_of(ctx).await?)))
+    }
+
+    /// Paid out so far, fen (已放款金额, 分).
+    async fn disbursed_fen(&self, ctx: &Context<'_>) -> Result<Long> {
+        Ok(Long(db::loans::disbursed(&self.events_of(ctx).await?)))
+    }
+
+    /// Outstanding, fen (贷款余额, 分): paid out and not repaid, while the loan runs or is in
+    /// default; 0 otherwise.
+    async fn outstanding_fen(&self, ctx: &Context<'_>) -> Result<Long> {
+        let events = self.events_of(ctx).await?;
+        let mut totals = LoanTotals::default();
+        totals.add(&LoanFacts {
+            status: stored(LoanStatus::parse(&self.0.status))?,
+            amount_fen: self.0.amount_fen,
+            disbursed_fen: db::loans::disbursed(&events),
+            repaid_fen: db::loans::repaid(&events),
+        });
+        Ok(Long(totals.outstanding_fen))
+    }
+
+    /// First paid out on (首次放款日); null before the money left the bank.
+    async fn first_disbursed_on(&self, ctx: &Context<'_>) -> Result<Option<NaiveDate>> {
+        Ok(self
+            .events_of(ctx)
             .await?
-            .unwrap_or_default();
-        Ok(Long(db::loans::repaid(&events)))
+            .iter()
+            .filter(|e| e.kind == "DISBURSEMENT")
+            .map(|e| e.occurred_on)
+            .min())
     }
 
     /// Version (版本号), for the next step.
@@ -144,12 +200,48 @@ impl LoanApplication {
     }
 }
 
-/// A mortgage on a right (抵押权, LADM LA_Mortgage).
-pub struct Mortgage(mortgage::Model);
+impl LoanApplication {
+    /// Its events, through the request's loader.
+    async fn events_of(&self, ctx: &Context<'_>) -> Result<Vec<loan_event::Model>> {
+        Ok(crate::graphql::common::loaders::of(ctx)?
+            .load_one(LoanEventsOf(self.0.id))
+            .await?
+            .unwrap_or_default())
+    }
+}
 
 /// A mortgage on a right (抵押权, LADM LA_Mortgage).
 #[Object]
 impl Mortgage {
+    /// Global ID.
+    pub async fn id(&self) -> ID {
+        Kind::Mortgage.id(self.0.id)
+    }
+
+    /// The loan it secures (所担保贷款).
+    async fn application(&self, ctx: &Context<'_>) -> Result<Option<LoanApplication>> {
+        Ok(crate::graphql::common::loaders::of(ctx)?
+            .load_one(ApplicationKey(self.0.application_id))
+            .await?
+            .map(LoanApplication))
+    }
+
+    /// The right mortgaged (抵押物权利).
+    async fn right(&self, ctx: &Context<'_>) -> Result<Option<PropertyRight>> {
+        Ok(crate::graphql::common::loaders::of(ctx)?
+            .load_one(RightKey(self.0.right_id))
+            .await?
+            .map(PropertyRight))
+    }
+
+    /// The mortgagee bank (抵押权人).
+    async fn bank(&self, ctx: &Context<'_>) -> Result<Option<Bank>> {
+        Ok(crate::graphql::common::loaders::of(ctx)?
+            .load_one(BankKey(self.0.bank_id))
+            .await?
+            .map(Bank))
+    }
+
     /// Registration number (抵押登记证明号).
     async fn registration_no(&self) -> &str {
         &self.0.registration_no
@@ -214,17 +306,27 @@ impl LoanEvent {
 }
 
 /// An application the caller may see: its bank's, or any for the district office and cadres.
+/// Read from the store, not the request's loader: a document may take several steps on one
+/// application, and each must see the row as the one before left it.
 async fn visible_application(ctx: &Context<'_>, id: &ID) -> Result<loan_application::Model> {
     let n = ids::decode_as(id, Kind::LoanApplication)?;
-    node(ctx, n)
+    let app = db::loans::application(db_conn(ctx)?, n)
         .await?
-        .map(|a| a.0)
-        .ok_or_else(|| AppError::not_found("no loan application has this ID").into())
+        .ok_or_else(|| AppError::not_found("no loan application has this ID"))?;
+    let code = crate::graphql::credit::bank_code(ctx, app.bank_id).await?;
+    caller(ctx)
+        .may_see_bank_business(&code)
+        .map_err(AppError::from)?;
+    Ok(app)
 }
 
 /// An application by database id for `node`: none when missing, FORBIDDEN when another bank's.
+/// Read through the request's loader, so that `nodes` reads many in one statement.
 pub async fn node(ctx: &Context<'_>, id: i64) -> Result<Option<LoanApplication>> {
-    let Some(app) = db::loans::application(db_conn(ctx)?, id).await? else {
+    let Some(app) = crate::graphql::common::loaders::of(ctx)?
+        .load_one(ApplicationKey(id))
+        .await?
+    else {
         return Ok(None);
     };
     let code = crate::graphql::credit::bank_code(ctx, app.bank_id).await?;
@@ -232,6 +334,159 @@ pub async fn node(ctx: &Context<'_>, id: i64) -> Result<Option<LoanApplication>>
         .may_see_bank_business(&code)
         .map_err(AppError::from)?;
     Ok(Some(LoanApplication(app)))
+}
+
+/// A mortgage by database id for `node`: none when missing, FORBIDDEN when another bank's.
+pub async fn mortgage_node(ctx: &Context<'_>, id: i64) -> Result<Option<Mortgage>> {
+    let Some(row) = crate::graphql::common::loaders::of(ctx)?
+        .load_one(MortgageKey(id))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let code = crate::graphql::credit::bank_code(ctx, row.bank_id).await?;
+    caller(ctx)
+        .may_see_bank_business(&code)
+        .map_err(AppError::from)?;
+    Ok(Some(Mortgage(row)))
+}
+
+/// Narrows a listing of loan applications or loans (贷款筛选). Lists mean "any of these";
+/// absent means any.
+#[derive(InputObject, Default)]
+pub struct LoanApplicationFilter {
+    /// In these states (状态).
+    pub status: Option<Vec<LoanStatus>>,
+    /// On a right in this township (乡镇): of an asset there, or of a share holding of one of
+    /// its collectives.
+    pub township_id: Option<ID>,
+    /// Of this product (贷款产品).
+    pub product_id: Option<ID>,
+    /// Of this bank, by code (银行); a bank token may name only its own.
+    pub bank_code: Option<String>,
+    /// Of this borrower (借款人).
+    pub borrower_id: Option<ID>,
+    /// Submitted at or after (申请时间不早于), an RFC 3339 instant.
+    pub submitted_from: Option<DateTime<Utc>>,
+    /// Submitted at or before (申请时间不晚于).
+    pub submitted_to: Option<DateTime<Utc>>,
+    /// Decided at or after (审批时间不早于).
+    pub decided_from: Option<DateTime<Utc>>,
+    /// Decided at or before (审批时间不晚于).
+    pub decided_to: Option<DateTime<Utc>>,
+    /// First paid out on or after (首次放款日不早于).
+    pub disbursed_from: Option<NaiveDate>,
+    /// First paid out on or before (首次放款日不晚于).
+    pub disbursed_to: Option<NaiveDate>,
+    /// Changed at or after this instant (更新时间不早于).
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+/// A product named by a filter: BAD_INPUT when there is none, FORBIDDEN when another bank's.
+async fn filter_product(ctx: &Context<'_>, id: Option<&ID>) -> Result<Option<i64>> {
+    let Some(n) = ids::decode_opt(id, Kind::LoanProduct)? else {
+        return Ok(None);
+    };
+    match crate::graphql::credit::visible_product(ctx, n).await? {
+        Some(p) => Ok(Some(p.id)),
+        None => Err(AppError::bad_input("`productId` names no loan product").into()),
+    }
+}
+
+impl LoanApplicationFilter {
+    /// The filter as the store reads it, for the caller: a bank token's listing is its own.
+    async fn into_db(self, ctx: &Context<'_>, what: &'static str) -> Result<ApplicationFilter> {
+        let bank_id = listing_bank(ctx, self.bank_code.as_deref(), what).await?;
+        Ok(ApplicationFilter {
+            bank_id,
+            statuses: self.status.unwrap_or_default(),
+            township_id: ids::decode_opt(self.township_id.as_ref(), Kind::Township)?,
+            product_id: filter_product(ctx, self.product_id.as_ref()).await?,
+            borrower_id: ids::decode_opt(self.borrower_id.as_ref(), Kind::Party)?,
+            submitted: period(
+                ("submittedFrom", "submittedTo"),
+                self.submitted_from,
+                self.submitted_to,
+            )?,
+            decided: period(
+                ("decidedFrom", "decidedTo"),
+                self.decided_from,
+                self.decided_to,
+            )?,
+            first_disbursed: days(
+                ("disbursedFrom", "disbursedTo"),
+                self.disbursed_from,
+                self.disbursed_to,
+            )?,
+            updated: Period::since_opt(self.updated_since),
+        })
+    }
+}
+
+/// Narrows a listing of mortgages (抵押筛选). Lists mean "any of these"; absent means any.
+#[derive(InputObject, Default)]
+pub struct MortgageFilter {
+    /// In these standings (抵押状态).
+    pub status: Option<Vec<MortgageStatus>>,
+    /// On a right in this township (乡镇).
+    pub township_id: Option<ID>,
+    /// Securing a loan of this product (贷款产品).
+    pub product_id: Option<ID>,
+    /// Of this bank, by code (银行); a bank token may name only its own.
+    pub bank_code: Option<String>,
+    /// On this right (权利).
+    pub right_id: Option<ID>,
+    /// Registered on or after (登记日期不早于).
+    pub registered_from: Option<NaiveDate>,
+    /// Registered on or before (登记日期不晚于).
+    pub registered_to: Option<NaiveDate>,
+    /// Changed at or after this instant (更新时间不早于).
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+/// What a loan or mortgage connection's `totalCount` counts. Counted only when the field is
+/// selected.
+pub enum LoanTotal {
+    Applications(Box<ApplicationFilter>),
+    Mortgages(Box<DbMortgageFilter>),
+}
+
+#[Object]
+impl LoanTotal {
+    /// Number of items in the whole list, across all pages (总数).
+    async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
+        let conn = db_conn(ctx)?;
+        Ok(match self {
+            LoanTotal::Applications(f) => db::loans::count_applications(conn, f).await?,
+            LoanTotal::Mortgages(f) => db::loans::count_mortgages(conn, f).await?,
+        })
+    }
+}
+
+/// A page of applications under `filter`, newest first.
+async fn application_connection(
+    ctx: &Context<'_>,
+    filter: ApplicationFilter,
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+) -> Result<Connection<String, LoanApplication, LoanTotal>> {
+    let page = PageRequest::new(NEWEST_FIRST, first, after, last, before)?;
+    let rows = db::loans::applications_page(
+        db_conn(ctx)?,
+        &filter,
+        page.after_id(),
+        page.backward,
+        page.fetch(),
+    )
+    .await?;
+    Ok(page.connection(
+        rows,
+        |r| encode_cursor(NEWEST_FIRST, "", r.id),
+        LoanApplication,
+        LoanTotal::Applications(Box::new(filter)),
+    ))
 }
 
 /// The caller as the application's bank: a BANK token of that bank.
@@ -245,40 +500,99 @@ pub struct LoansQuery;
 
 #[Object]
 impl LoansQuery {
-    /// Loan applications, newest first (贷款申请); a bank token sees its own bank's only.
+    /// Loan applications, newest first (贷款申请): a bank token sees its own bank's only; the
+    /// district office and the cadres every bank's.
+    #[graphql(complexity = "crate::graphql::common::paging::cost(first, last, child_complexity)")]
     async fn loan_applications(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Only those in this state (状态).")] status: Option<LoanStatus>,
-        #[graphql(desc = "Only those changed at or after this instant (更新时间不早于).")]
-        updated_since: Option<DateTime<Utc>>,
-        #[graphql(default = 20, desc = "How many, 1 to 100.")] first: i32,
-    ) -> Result<Vec<LoanApplication>> {
-        let actor = caller(ctx)
-            .actor("loan applications")
-            .map_err(AppError::from)?;
-        if !(1..=100).contains(&first) {
-            return Err(AppError::bad_input("`first` must be between 1 and 100").into());
+        #[graphql(desc = "Only these applications (筛选).")] filter: Option<LoanApplicationFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<String, LoanApplication, LoanTotal>> {
+        let filter = filter
+            .unwrap_or_default()
+            .into_db(ctx, "loan applications")
+            .await?;
+        application_connection(ctx, filter, first, after, last, before).await
+    }
+
+    /// Loans paid out (已放款贷款), newest application first: the applications that reached
+    /// DISBURSED, and whatever became of them since (REPAID, DEFAULTED, DISPOSED). Named apart
+    /// from `Statistics.loans`, which sums lending up; a bank token sees its own bank's only.
+    #[graphql(complexity = "crate::graphql::common::paging::cost(first, last, child_complexity)")]
+    async fn disbursed_loans(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only these loans (筛选); `status` among DISBURSED, REPAID, \
+                          DEFAULTED and DISPOSED.")]
+        filter: Option<LoanApplicationFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<String, LoanApplication, LoanTotal>> {
+        let mut filter = filter.unwrap_or_default().into_db(ctx, "loans").await?;
+        if let Some(s) = filter
+            .statuses
+            .iter()
+            .find(|s| !LoanStatus::PAID_OUT.contains(s))
+        {
+            return Err(AppError::bad_input(format!(
+                "a loan paid out is DISBURSED, REPAID, DEFAULTED or DISPOSED, never {s}; \
+                 list applications in other states with `loanApplications`"
+            ))
+            .into());
         }
-        let conn = db_conn(ctx)?;
-        let bank = match (&actor.role, actor.bank_code.as_deref()) {
-            (Role::Bank, Some(code)) => Some(
-                db::credit::bank_ids(conn)
-                    .await?
-                    .get(code)
-                    .copied()
-                    .unwrap_or(-1),
-            ),
-            _ => None,
+        if filter.statuses.is_empty() {
+            filter.statuses = LoanStatus::PAID_OUT.to_vec();
+        }
+        application_connection(ctx, filter, first, after, last, before).await
+    }
+
+    /// Mortgages registered on rights (抵押登记), newest first: a bank token sees its own
+    /// bank's only; the district office and the cadres every bank's.
+    #[graphql(complexity = "crate::graphql::common::paging::cost(first, last, child_complexity)")]
+    async fn mortgages(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only these mortgages (筛选).")] filter: Option<MortgageFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<String, Mortgage, LoanTotal>> {
+        let f = filter.unwrap_or_default();
+        let filter = DbMortgageFilter {
+            bank_id: listing_bank(ctx, f.bank_code.as_deref(), "mortgages").await?,
+            statuses: f.status.unwrap_or_default(),
+            township_id: ids::decode_opt(f.township_id.as_ref(), Kind::Township)?,
+            product_id: filter_product(ctx, f.product_id.as_ref()).await?,
+            right_id: ids::decode_opt(f.right_id.as_ref(), Kind::PropertyRight)?,
+            registered: days(
+                ("registeredFrom", "registeredTo"),
+                f.registered_from,
+                f.registered_to,
+            )?,
+            updated: Period::since_opt(f.updated_since),
         };
-        let updated = Period::since_opt(updated_since);
-        Ok(
-            db::loans::applications(conn, bank, status, updated, first as u64)
-                .await?
-                .into_iter()
-                .map(LoanApplication)
-                .collect(),
+        let page = PageRequest::new(NEWEST_FIRST, first, after, last, before)?;
+        let rows = db::loans::mortgages_page(
+            db_conn(ctx)?,
+            &filter,
+            page.after_id(),
+            page.backward,
+            page.fetch(),
         )
+        .await?;
+        Ok(page.connection(
+            rows,
+            |r| encode_cursor(NEWEST_FIRST, "", r.id),
+            Mortgage,
+            LoanTotal::Mortgages(Box::new(filter)),
+        ))
     }
 
     /// One loan application (贷款申请).

@@ -39,6 +39,9 @@ pub enum Node {
     Payout(crate::graphql::shares::PayoutNode),
     Target(crate::graphql::targets::Target),
     ImportJob(crate::graphql::import::ImportJob),
+    CreditLine(crate::graphql::common::nodes::CreditLine),
+    Recommendation(crate::graphql::common::nodes::Recommendation),
+    Mortgage(crate::graphql::common::nodes::Mortgage),
 }
 
 pub(crate) async fn load_node(ctx: &Context<'_>, kind: Kind, id: i64) -> Result<Option<Node>> {
@@ -83,6 +86,15 @@ pub(crate) async fn load_node(ctx: &Context<'_>, kind: Kind, id: i64) -> Result<
         Kind::LoanApplication => crate::graphql::loans::node(ctx, id)
             .await?
             .map(Node::LoanApplication),
+        Kind::CreditLine => crate::graphql::credit::credit_line_node(ctx, id)
+            .await?
+            .map(Node::CreditLine),
+        Kind::Recommendation => crate::graphql::credit::recommendation_node(ctx, id)
+            .await?
+            .map(Node::Recommendation),
+        Kind::Mortgage => crate::graphql::loans::mortgage_node(ctx, id)
+            .await?
+            .map(Node::Mortgage),
         Kind::Target => crate::graphql::targets::node(ctx, id)
             .await?
             .map(Node::Target),

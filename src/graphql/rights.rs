@@ -341,6 +341,8 @@ pub struct RecordedPayload {
     pub kind: String,
     /// Its id (记录号).
     pub record_id: Long,
+    /// Its global ID (全局ID), for `node`, when it has one.
+    pub id: Option<ID>,
 }
 
 /// The township of the asset a right is on, for the cadre rule.
@@ -656,6 +658,7 @@ impl RightsMutation {
         Ok(RecordedPayload {
             kind: "SourceDocument".into(),
             record_id: Long(id),
+            id: None,
         })
     }
 
@@ -683,6 +686,7 @@ impl RightsMutation {
         Ok(RecordedPayload {
             kind: "Appraisal".into(),
             record_id: Long(id),
+            id: None,
         })
     }
 
@@ -716,6 +720,7 @@ impl RightsMutation {
         Ok(RecordedPayload {
             kind: "ExpropriationZone".into(),
             record_id: Long(id),
+            id: None,
         })
     }
 }

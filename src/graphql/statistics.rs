@@ -88,7 +88,7 @@ pub struct RevitalizationFigures {
 pub struct LoanFigures {
     /// The group (分组): a bank's or product's code, a kind of right, a township's or village's
     /// division code, a year (`2026`) or month (`2026-03`) of the first disbursement (loans
-    /// never disbursed: empty); empty for the whole scope.
+    /// never disbursed: empty), a loan status (credit lines: empty); empty for the whole scope.
     pub key: String,
     /// The bank's, product's, township's or village's name (名称), when the group is one.
     pub label: Option<String>,
@@ -222,7 +222,8 @@ async fn lending(
                kind: &str,
                township: Option<i64>,
                village: Option<i64>,
-               on: Option<&str>|
+               on: Option<&str>,
+               status: Option<&str>|
      -> (String, Option<String>) {
         let prefix = |len: usize| {
             on.map(|d| d.chars().take(len).collect())
@@ -249,6 +250,7 @@ async fn lending(
             },
             Some(LoanDimension::DisbursementYear) => (prefix(4), None),
             Some(LoanDimension::DisbursementMonth) => (prefix(7), None),
+            Some(LoanDimension::Status) => (status.unwrap_or_default().to_owned(), None),
         }
     };
     let mut groups: BTreeMap<String, (Option<String>, LendingGroup)> = BTreeMap::new();
@@ -260,6 +262,7 @@ async fn lending(
             l.township_id,
             l.village_id,
             l.first_disbursed_on.as_deref(),
+            Some(&l.status),
         );
         let facts = LoanFacts {
             status: stored(LoanStatus::parse(&l.status))?,
@@ -283,6 +286,7 @@ async fn lending(
                 m.township_id,
                 m.village_id,
                 Some(&m.on),
+                m.loan_status.as_deref(),
             );
             let g = &mut groups
                 .entry(k)

@@ -379,3 +379,120 @@ async fn district_operations_answer_each_role_as_the_policy_says() {
         }
     }
 }
+
+/// The role × operation cells of the lending reads: every listing answers each signed-in role
+/// (a bank with its own business only), another bank's record by id or by `bankCode` is
+/// FORBIDDEN, and anonymous callers are UNAUTHENTICATED.
+#[tokio::test]
+async fn lending_reads_answer_each_role_as_the_policy_says() {
+    use rural_registry::db::entities::mortgage;
+    use rural_registry::graphql::common::ids::Kind;
+    use sea_orm::EntityTrait;
+    for app in spawn_apps().await {
+        let rural = app.token(Role::Bank, None, Some("JXRCB-DC")).await;
+        let postal = app.token(Role::Bank, None, Some("PSBC-DC")).await;
+        let own_cadre = app.token(Role::Cadre, Some(DONGCHUAN), None).await;
+        let other_cadre = app.token(Role::Cadre, Some(SUSHAN), None).await;
+        let granted = crate::credit::grant_line(&app, &rural, "JXRCB-DC").await;
+        let (recommendation, application) =
+            crate::credit::recommend_and_apply(&app, &rural, &granted).await;
+        let banks = rural_registry::db::credit::bank_ids(&app.db)
+            .await
+            .expect("banks");
+        let their_mortgage = mortgage::Entity::find()
+            .all(&app.db)
+            .await
+            .expect("mortgages")
+            .into_iter()
+            .find(|m| m.bank_id == banks["JXRCB-DC"])
+            .expect("a JXRCB-DC mortgage in the demo");
+        let node = |id: &Value| {
+            (
+                "query($id: ID!) { node(id: $id) { id } }",
+                json!({ "id": id }),
+            )
+        };
+        let operations: Vec<(&str, (&str, Value))> = vec![
+            (
+                "loanApplications",
+                (
+                    "{ loanApplications(first: 5) { totalCount nodes { id } } }",
+                    json!({}),
+                ),
+            ),
+            (
+                "disbursedLoans",
+                (
+                    "{ disbursedLoans(first: 5) { totalCount nodes { id } } }",
+                    json!({}),
+                ),
+            ),
+            (
+                "mortgages",
+                (
+                    "{ mortgages(first: 5) { totalCount nodes { id } } }",
+                    json!({}),
+                ),
+            ),
+            (
+                "creditLines",
+                (
+                    "{ creditLines(first: 5) { totalCount nodes { id } } }",
+                    json!({}),
+                ),
+            ),
+            (
+                "recommendations",
+                (
+                    "{ recommendations(first: 5) { totalCount nodes { id } } }",
+                    json!({}),
+                ),
+            ),
+            ("the bank's application", node(&application)),
+            (
+                "the bank's mortgage",
+                node(&json!(Kind::Mortgage.id(their_mortgage.id))),
+            ),
+            ("the bank's credit line", node(&granted.line)),
+            ("the bank's recommendation", node(&recommendation)),
+            (
+                "the bank's lines by bankCode",
+                (
+                    "{ creditLines(first: 5, filter: { bankCode: \"JXRCB-DC\" }) { totalCount } }",
+                    json!({}),
+                ),
+            ),
+            (
+                "the bank's loans by bankCode",
+                (
+                    "{ loanApplications(first: 5, filter: { bankCode: \"JXRCB-DC\" }) { totalCount } }",
+                    json!({}),
+                ),
+            ),
+        ];
+        let admin = app.admin.clone();
+        let forbidden_from = 5;
+        let callers: [(&str, Option<&str>); 6] = [
+            ("admin", Some(&admin)),
+            ("own cadre", Some(&own_cadre)),
+            ("other cadre", Some(&other_cadre)),
+            ("the bank", Some(&rural)),
+            ("another bank", Some(&postal)),
+            ("anonymous", None),
+        ];
+        for (who, token) in callers {
+            for (n, (name, (q, vars))) in operations.iter().enumerate() {
+                let want = match who {
+                    "anonymous" => Some("UNAUTHENTICATED"),
+                    "another bank" if n >= forbidden_from => Some("FORBIDDEN"),
+                    _ => None,
+                };
+                let r = app.graphql_as(token, q, vars.clone()).await;
+                assert_eq!(error_code(&r), want, "{} {name} as {who}: {r}", app.engine);
+                if want.is_none() && n >= forbidden_from && q.contains("node(") {
+                    assert_eq!(r["data"]["node"]["id"], vars["id"], "{name} as {who}: {r}");
+                }
+            }
+        }
+    }
+}

@@ -423,3 +423,421 @@ async fn the_pre_credit_list_holds_exactly_the_households_whose_houses_pass() {
         app.assert_sound().await;
     }
 }
+
+/// A credit line a bank granted in the demo, and what it was granted on.
+pub(crate) struct Granted {
+    /// Its global ID.
+    pub line: Value,
+    pub right: Value,
+    pub product: Value,
+    pub household: Value,
+    pub amount: i64,
+    pub term: i32,
+}
+
+/// Grants a line as bank `bank_code` (its token `token`) on the first house the pre-credit list
+/// of its farmhouse product offers, searching the townships in order.
+pub(crate) async fn grant_line(app: &TestApp, token: &str, bank_code: &str) -> Granted {
+    let product = loan_product::Entity::find()
+        .all(&app.db)
+        .await
+        .expect("products")
+        .into_iter()
+        .find(|p| p.code == format!("{bank_code}-FARMHOUSE_PROPERTY"))
+        .expect("a farmhouse product");
+    let townships = rural_registry::db::places::all_townships(&app.db)
+        .await
+        .expect("townships");
+    let q = r#"query($p: ID!, $t: ID!) { preCreditCandidates(productId: $p, townshipId: $t) {
+        household { id } right { id } } }"#;
+    for t in &townships {
+        let v = json!({ "p": Kind::LoanProduct.id(product.id), "t": Kind::Township.id(t.id) });
+        let r = app.graphql_as(Some(token), q, v).await;
+        let Some(c) = r["data"]["preCreditCandidates"]
+            .as_array()
+            .and_then(|c| c.first())
+        else {
+            continue;
+        };
+        let expires = chrono::Local::now().date_naive() + chrono::Days::new(365);
+        let input = json!({ "rightId": c["right"]["id"], "productId": Kind::LoanProduct.id(product.id),
+                            "amountFen": product.min_amount_fen, "expiresOn": expires });
+        let g = app
+            .graphql_as(
+                Some(token),
+                "mutation($i: GrantCreditLineInput!) { grantCreditLine(input: $i) { kind id } }",
+                json!({ "i": input }),
+            )
+            .await;
+        assert!(g["errors"].is_null(), "{}: {g}", app.engine);
+        return Granted {
+            line: g["data"]["grantCreditLine"]["id"].clone(),
+            right: c["right"]["id"].clone(),
+            product: json!(Kind::LoanProduct.id(product.id)),
+            household: c["household"]["id"].clone(),
+            amount: product.min_amount_fen,
+            term: product.min_term_months,
+        };
+    }
+    panic!("{}: no house passes for {bank_code}", app.engine);
+}
+
+/// Records a recommendation of `household` (as ADMIN) and brings it to bank `token` in an
+/// application on the line's right: (recommendation, application), by global ID.
+pub(crate) async fn recommend_and_apply(app: &TestApp, token: &str, g: &Granted) -> (Value, Value) {
+    let r = app
+        .graphql(
+            "mutation($i: RecordRecommendationInput!) { recordRecommendation(input: $i) { recordId id } }",
+            json!({ "i": { "partyId": g.household, "grade": "AA", "issuer": "测试村党支部" } }),
+        )
+        .await;
+    assert!(r["errors"].is_null(), "{r}");
+    let rec = r["data"]["recordRecommendation"].clone();
+    let input = json!({ "productId": g.product, "rightId": g.right, "borrowerId": g.household,
+                        "amountFen": g.amount, "termMonths": g.term,
+                        "recommendationId": rec["recordId"] });
+    let a = app
+        .graphql_as(
+            Some(token),
+            "mutation($i: SubmitLoanApplicationInput!) { submitLoanApplication(input: $i) { loanApplication { id } } }",
+            json!({ "i": input }),
+        )
+        .await;
+    assert!(a["errors"].is_null(), "{a}");
+    (
+        rec["id"].clone(),
+        a["data"]["submitLoanApplication"]["loanApplication"]["id"].clone(),
+    )
+}
+
+const LINES: &str = r#"query($f: CreditLineFilter) { creditLines(first: 100, filter: $f) {
+    totalCount nodes { id bank { code } household { id } right { id } asset { id }
+    amountFen grantedOn expiresOn status drawnFen availableFen loans { id status } } } }"#;
+
+#[tokio::test]
+async fn a_bank_reads_back_its_credit_lines_and_what_they_lent_and_no_other_banks() {
+    for app in spawn_apps().await {
+        let rural = app.token(Role::Bank, None, Some("JXRCB-DC")).await;
+        let postal = app.token(Role::Bank, None, Some("PSBC-DC")).await;
+        let mine = grant_line(&app, &rural, "JXRCB-DC").await;
+        let theirs = grant_line(&app, &postal, "PSBC-DC").await;
+        let today = chrono::Local::now().date_naive().to_string();
+
+        let r = app.graphql_as(Some(&rural), LINES, json!({})).await;
+        assert!(r["errors"].is_null(), "{}: {r}", app.engine);
+        let lines = &r["data"]["creditLines"];
+        assert_eq!(lines["totalCount"], 1, "{}: its own only: {r}", app.engine);
+        let line = &lines["nodes"][0];
+        assert_eq!(line["id"], mine.line);
+        assert_eq!(line["bank"]["code"], "JXRCB-DC");
+        assert_eq!(line["household"]["id"], mine.household);
+        assert_eq!(line["right"]["id"], mine.right);
+        assert!(line["asset"]["id"].is_string(), "granted on a house: {r}");
+        assert_eq!(line["amountFen"], mine.amount);
+        assert_eq!(line["grantedOn"], today);
+        assert_eq!(line["status"], "ACTIVE");
+        assert_eq!(line["drawnFen"], 0);
+        assert_eq!(line["availableFen"], mine.amount);
+
+        // Another bank: its own line only; this one's FORBIDDEN by id and by bank code.
+        let r = app.graphql_as(Some(&postal), LINES, json!({})).await;
+        let ids: Vec<&Value> = r["data"]["creditLines"]["nodes"]
+            .as_array()
+            .expect("lines")
+            .iter()
+            .map(|l| &l["id"])
+            .collect();
+        assert_eq!(ids, vec![&theirs.line], "{}: {r}", app.engine);
+        let node = "query($id: ID!) { node(id: $id) { ... on CreditLine { amountFen } } }";
+        let r = app
+            .graphql_as(Some(&postal), node, json!({ "id": mine.line }))
+            .await;
+        assert_eq!(error_code(&r), Some("FORBIDDEN"), "{r}");
+        assert!(r["data"]["node"].is_null(), "nothing leaks: {r}");
+        let r = app
+            .graphql_as(
+                Some(&postal),
+                LINES,
+                json!({ "f": { "bankCode": "JXRCB-DC" } }),
+            )
+            .await;
+        assert_eq!(error_code(&r), Some("FORBIDDEN"), "{r}");
+        assert_eq!(
+            error_code(&app.graphql_as(None, LINES, json!({})).await),
+            Some("UNAUTHENTICATED")
+        );
+
+        // The district office sees both, and the filters narrow as the records say.
+        for (filter, expected) in [
+            (json!({}), 2),
+            (json!({ "bankCode": "JXRCB-DC" }), 1),
+            (json!({ "status": ["EXPIRED"] }), 0),
+            (json!({ "status": ["ACTIVE", "EXPIRED"] }), 2),
+            // Both banks may have granted on the same house.
+            (
+                json!({ "householdId": mine.household }),
+                1 + i32::from(theirs.household == mine.household),
+            ),
+            (
+                json!({ "rightId": theirs.right }),
+                1 + i32::from(theirs.right == mine.right),
+            ),
+            (json!({ "bankCode": "PSBC-DC", "rightId": theirs.right }), 1),
+            (json!({ "grantedFrom": today, "grantedTo": today }), 2),
+            (json!({ "expiresTo": today }), 0),
+        ] {
+            let r = app.graphql(LINES, json!({ "f": filter })).await;
+            assert_eq!(
+                r["data"]["creditLines"]["totalCount"], expected,
+                "{}: {filter}: {r}",
+                app.engine
+            );
+        }
+        let r = app
+            .graphql(
+                LINES,
+                json!({ "f": { "grantedFrom": "2026-02-01", "grantedTo": "2026-01-01" } }),
+            )
+            .await;
+        assert_eq!(error_code(&r), Some("BAD_INPUT"), "{r}");
+        let r = app
+            .graphql(LINES, json!({ "f": { "townshipId": mine.right } }))
+            .await;
+        assert_eq!(
+            error_code(&r),
+            Some("BAD_INPUT"),
+            "a right's id as a township"
+        );
+
+        // The township filter: the line's house's township lists it, another does not.
+        let right_id = rural_registry::graphql::common::ids::decode_as(
+            &async_graphql::ID(mine.right.as_str().expect("id").to_owned()),
+            Kind::PropertyRight,
+        )
+        .expect("a right id");
+        let right = property_right::Entity::find_by_id(right_id)
+            .one(&app.db)
+            .await
+            .expect("query")
+            .expect("right");
+        let asset = rural_registry::db::entities::idle_asset::Entity::find_by_id(
+            right.asset_id.expect("on a house"),
+        )
+        .one(&app.db)
+        .await
+        .expect("query")
+        .expect("asset");
+        let townships = rural_registry::db::places::all_townships(&app.db)
+            .await
+            .expect("townships");
+        for t in &townships {
+            let r = app
+                .graphql_as(
+                    Some(&rural),
+                    LINES,
+                    json!({ "f": { "townshipId": Kind::Township.id(t.id) } }),
+                )
+                .await;
+            let expected = i64::from(t.id == asset.township_id);
+            assert_eq!(
+                r["data"]["creditLines"]["totalCount"], expected,
+                "{}: {}",
+                app.engine, t.code
+            );
+        }
+
+        // A loan on the line draws on it; a repayment gives some back.
+        let (_, application) = recommend_and_apply(&app, &rural, &mine).await;
+        let step = |name: &str, version: i64, amount: Option<i64>| {
+            (
+                format!(
+                    "mutation($i: LoanStepInput!) {{ {name}(input: $i) {{ loanApplication {{ status }} }} }}"
+                ),
+                json!({ "i": { "applicationId": application, "version": version, "amountFen": amount } }),
+            )
+        };
+        let d = app
+            .graphql_as(
+                Some(&rural),
+                "mutation($i: DecideLoanApplicationInput!) { decideLoanApplication(input: $i) { loanApplication { status } } }",
+                json!({ "i": { "id": application, "version": 1, "approve": true } }),
+            )
+            .await;
+        assert_eq!(
+            d["data"]["decideLoanApplication"]["loanApplication"]["status"], "APPROVED",
+            "{d}"
+        );
+        let reg = app
+            .graphql(
+                "mutation($i: RegisterMortgageInput!) { registerMortgage(input: $i) { loanApplication { status } } }",
+                json!({ "i": { "applicationId": application, "version": 2, "registrationNo": "DY-LINE-1" } }),
+            )
+            .await;
+        assert!(reg["errors"].is_null(), "{reg}");
+        let (q, v) = step("disburseLoan", 3, None);
+        assert!(
+            app.graphql_as(Some(&rural), &q, v).await["errors"].is_null(),
+            "disbursed"
+        );
+        let r = app.graphql_as(Some(&rural), LINES, json!({})).await;
+        let line = &r["data"]["creditLines"]["nodes"][0];
+        assert_eq!(line["drawnFen"], mine.amount, "{}: {r}", app.engine);
+        assert_eq!(line["availableFen"], 0);
+        assert_eq!(line["loans"][0]["id"], application);
+        let half = mine.amount / 2;
+        let (q, v) = step("recordRepayment", 4, Some(half));
+        assert!(app.graphql_as(Some(&rural), &q, v).await["errors"].is_null());
+        let r = app.graphql_as(Some(&rural), LINES, json!({})).await;
+        let line = &r["data"]["creditLines"]["nodes"][0];
+        assert_eq!(line["drawnFen"], mine.amount - half, "{}: {r}", app.engine);
+        assert_eq!(line["availableFen"], half);
+        // The other bank's line lent nothing.
+        let r = app.graphql_as(Some(&postal), LINES, json!({})).await;
+        assert_eq!(r["data"]["creditLines"]["nodes"][0]["drawnFen"], 0);
+        app.assert_sound().await;
+    }
+}
+
+const RECOMMENDATIONS: &str = r#"query($f: RecommendationFilter) { recommendations(first: 100, filter: $f) {
+    totalCount nodes { id household { id } village { code } issuer grade issuedOn
+    applications { id bank { code } } } } }"#;
+
+#[tokio::test]
+async fn a_recommendation_reaches_a_bank_through_the_applications_it_backs() {
+    use rural_registry::db::entities::{recommendation, village};
+    for app in spawn_apps().await {
+        let rural = app.token(Role::Bank, None, Some("JXRCB-DC")).await;
+        let postal = app.token(Role::Bank, None, Some("PSBC-DC")).await;
+        let seeded = recommendation::Entity::find()
+            .all(&app.db)
+            .await
+            .expect("recommendations");
+        assert!(!seeded.is_empty(), "the demo has recommendations");
+
+        // The district office and the cadres read every one; filters narrow as a recount.
+        let r = app.graphql(RECOMMENDATIONS, json!({})).await;
+        assert!(r["errors"].is_null(), "{}: {r}", app.engine);
+        assert_eq!(r["data"]["recommendations"]["totalCount"], seeded.len());
+        let aaa = seeded.iter().filter(|s| s.grade == "AAA").count();
+        let r = app
+            .graphql(RECOMMENDATIONS, json!({ "f": { "grade": ["AAA"] } }))
+            .await;
+        assert_eq!(r["data"]["recommendations"]["totalCount"], aaa, "{r}");
+        let villages = village::Entity::find()
+            .all(&app.db)
+            .await
+            .expect("villages");
+        let township = villages
+            .iter()
+            .find(|v| v.id == seeded[0].village_id)
+            .expect("village")
+            .township_id;
+        let in_township = seeded
+            .iter()
+            .filter(|s| {
+                villages
+                    .iter()
+                    .any(|v| v.id == s.village_id && v.township_id == township)
+            })
+            .count();
+        let cadre_code = rural_registry::db::places::all_townships(&app.db)
+            .await
+            .expect("townships")
+            .into_iter()
+            .find(|t| t.id != township)
+            .expect("another township")
+            .code;
+        let cadre = app.token(Role::Cadre, Some(&cadre_code), None).await;
+        let r = app
+            .graphql_as(
+                Some(&cadre),
+                RECOMMENDATIONS,
+                json!({ "f": { "townshipId": Kind::Township.id(township) } }),
+            )
+            .await;
+        assert_eq!(
+            r["data"]["recommendations"]["totalCount"], in_township,
+            "{}: {r}",
+            app.engine
+        );
+        let day = seeded[0].issued_on.to_string();
+        let on_day = seeded
+            .iter()
+            .filter(|s| s.issued_on == seeded[0].issued_on)
+            .count();
+        let r = app
+            .graphql(
+                RECOMMENDATIONS,
+                json!({ "f": { "issuedFrom": day, "issuedTo": day } }),
+            )
+            .await;
+        assert_eq!(r["data"]["recommendations"]["totalCount"], on_day);
+
+        // A bank sees none until one backs an application to it.
+        let r = app
+            .graphql_as(Some(&rural), RECOMMENDATIONS, json!({}))
+            .await;
+        assert_eq!(r["data"]["recommendations"]["totalCount"], 0, "{r}");
+        let g = grant_line(&app, &rural, "JXRCB-DC").await;
+        let (rec, application) = recommend_and_apply(&app, &rural, &g).await;
+        let r = app
+            .graphql_as(Some(&rural), RECOMMENDATIONS, json!({}))
+            .await;
+        let listed = &r["data"]["recommendations"];
+        assert_eq!(listed["totalCount"], 1, "{}: {r}", app.engine);
+        assert_eq!(listed["nodes"][0]["id"], rec);
+        assert_eq!(listed["nodes"][0]["grade"], "AA");
+        assert_eq!(listed["nodes"][0]["issuer"], "测试村党支部");
+        assert_eq!(listed["nodes"][0]["household"]["id"], g.household);
+        assert_eq!(listed["nodes"][0]["applications"][0]["id"], application);
+        let q = "query($id: ID!) { loanApplication(id: $id) { recommendation { id grade } } }";
+        let r = app
+            .graphql_as(Some(&rural), q, json!({ "id": application }))
+            .await;
+        assert_eq!(
+            r["data"]["loanApplication"]["recommendation"]["id"], rec,
+            "{r}"
+        );
+
+        // The other bank: not listed, FORBIDDEN by id and by bank code.
+        let r = app
+            .graphql_as(Some(&postal), RECOMMENDATIONS, json!({}))
+            .await;
+        assert_eq!(r["data"]["recommendations"]["totalCount"], 0, "{r}");
+        let node = "query($id: ID!) { node(id: $id) { ... on Recommendation { grade } } }";
+        let r = app
+            .graphql_as(Some(&postal), node, json!({ "id": rec }))
+            .await;
+        assert_eq!(error_code(&r), Some("FORBIDDEN"), "{r}");
+        let r = app
+            .graphql_as(
+                Some(&postal),
+                RECOMMENDATIONS,
+                json!({ "f": { "bankCode": "JXRCB-DC" } }),
+            )
+            .await;
+        assert_eq!(error_code(&r), Some("FORBIDDEN"), "{r}");
+        for token in [Some(&rural), Some(&cadre), Some(&app.admin)] {
+            let r = app
+                .graphql_as(token.map(String::as_str), node, json!({ "id": rec }))
+                .await;
+            assert_eq!(r["data"]["node"]["grade"], "AA", "{r}");
+        }
+        let r = app
+            .graphql(RECOMMENDATIONS, json!({ "f": { "bankCode": "JXRCB-DC" } }))
+            .await;
+        assert_eq!(r["data"]["recommendations"]["totalCount"], 1, "{r}");
+        let r = app
+            .graphql(
+                RECOMMENDATIONS,
+                json!({ "f": { "bankCode": "NO-SUCH-BANK" } }),
+            )
+            .await;
+        assert_eq!(error_code(&r), Some("BAD_INPUT"), "{r}");
+        assert_eq!(
+            error_code(&app.graphql_as(None, RECOMMENDATIONS, json!({})).await),
+            Some("UNAUTHENTICATED")
+        );
+        app.assert_sound().await;
+    }
+}

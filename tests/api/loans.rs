@@ -258,11 +258,13 @@ async fn a_failing_report_cannot_be_approved_and_other_banks_stay_out() {
         let mine = app
             .graphql_as(
                 Some(&other),
-                "{ loanApplications(first: 100) { id product { bank { code } } } }",
+                "{ loanApplications(first: 100) { nodes { id product { bank { code } } } } }",
                 json!({}),
             )
             .await;
-        let listed = mine["data"]["loanApplications"].as_array().expect("list");
+        let listed = mine["data"]["loanApplications"]["nodes"]
+            .as_array()
+            .expect("list");
         assert!(!listed.is_empty(), "the demo has PSBC loans: {mine}");
         assert!(
             listed
@@ -531,6 +533,307 @@ async fn an_application_carries_only_its_borrowers_recommendation() {
             .graphql_as(Some(&bank), SUBMIT, json!({ "input": input }))
             .await;
         assert_eq!(error_code(&r), Some("BAD_INPUT"), "{r}");
+        app.assert_sound().await;
+    }
+}
+
+const APPLICATIONS: &str = r#"query($f: LoanApplicationFilter, $first: Int, $after: String, $last: Int, $before: String) {
+  loanApplications(filter: $f, first: $first, after: $after, last: $last, before: $before) {
+    totalCount edges { cursor node { id code status } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }"#;
+
+/// The ids of a connection's nodes, in order.
+fn listed(r: &Value, field: &str) -> Vec<String> {
+    assert!(r["errors"].is_null(), "{field}: {r}");
+    r["data"][field]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"]["id"].as_str().expect("id").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn loan_listings_page_newest_first_and_filter_and_count_as_a_recount_does() {
+    use rural_registry::db::entities::{idle_asset, loan_application, loan_event};
+    for app in spawn_apps().await {
+        let loans = loan_application::Entity::find()
+            .all(&app.db)
+            .await
+            .expect("loans");
+        let events = loan_event::Entity::find()
+            .all(&app.db)
+            .await
+            .expect("events");
+        let mut newest: Vec<String> = loans
+            .iter()
+            .map(|l| Kind::LoanApplication.id(l.id).to_string())
+            .collect();
+        newest.reverse();
+        assert!(newest.len() >= 5, "the demo has loans");
+
+        // Forward in pages of three, then backward from the end: the same newest-first order.
+        let (mut forward, mut after) = (Vec::new(), Value::Null);
+        loop {
+            let r = app
+                .graphql(APPLICATIONS, json!({ "first": 3, "after": after }))
+                .await;
+            forward.extend(listed(&r, "loanApplications"));
+            let info = &r["data"]["loanApplications"]["pageInfo"];
+            assert_eq!(r["data"]["loanApplications"]["totalCount"], loans.len());
+            if info["hasNextPage"] != true {
+                break;
+            }
+            after = info["endCursor"].clone();
+        }
+        assert_eq!(forward, newest, "{}", app.engine);
+        let (mut backward, mut before) = (Vec::new(), Value::Null);
+        loop {
+            let r = app
+                .graphql(APPLICATIONS, json!({ "last": 3, "before": before }))
+                .await;
+            let mut page = listed(&r, "loanApplications");
+            page.extend(backward);
+            backward = page;
+            let info = &r["data"]["loanApplications"]["pageInfo"];
+            if info["hasPreviousPage"] != true {
+                break;
+            }
+            before = info["startCursor"].clone();
+        }
+        assert_eq!(backward, newest, "{}", app.engine);
+
+        // Each filter keeps what a recount from the tables keeps.
+        let assets = idle_asset::Entity::find()
+            .all(&app.db)
+            .await
+            .expect("assets");
+        let rights = property_right::Entity::find()
+            .all(&app.db)
+            .await
+            .expect("rights");
+        let township_of = |l: &loan_application::Model| {
+            let r = rights.iter().find(|r| r.id == l.right_id).expect("right");
+            assets
+                .iter()
+                .find(|a| Some(a.id) == r.asset_id)
+                .map(|a| a.township_id)
+        };
+        let first_paid = |l: &loan_application::Model| {
+            events
+                .iter()
+                .filter(|e| e.application_id == l.id && e.kind == "DISBURSEMENT")
+                .map(|e| e.occurred_on)
+                .min()
+        };
+        let some_loan = loans
+            .iter()
+            .find(|l| first_paid(l).is_some() && township_of(l).is_some())
+            .expect("a loan paid out on a house");
+        let township = township_of(some_loan).expect("township");
+        let paid_on = first_paid(some_loan).expect("paid out");
+        let postal_id = rural_registry::db::credit::bank_ids(&app.db)
+            .await
+            .expect("banks")["PSBC-DC"];
+        let recount = |keep: &dyn Fn(&loan_application::Model) -> bool| -> Vec<String> {
+            loans
+                .iter()
+                .rev()
+                .filter(|l| keep(l))
+                .map(|l| Kind::LoanApplication.id(l.id).to_string())
+                .collect()
+        };
+        let cases: Vec<(Value, Vec<String>)> = vec![
+            (
+                json!({ "status": ["DISBURSED", "REPAID"] }),
+                recount(&|l| ["DISBURSED", "REPAID"].contains(&l.status.as_str())),
+            ),
+            (
+                json!({ "townshipId": Kind::Township.id(township) }),
+                recount(&|l| township_of(l) == Some(township)),
+            ),
+            (
+                json!({ "productId": Kind::LoanProduct.id(some_loan.product_id) }),
+                recount(&|l| l.product_id == some_loan.product_id),
+            ),
+            (
+                json!({ "bankCode": "PSBC-DC" }),
+                recount(&|l| l.bank_id == postal_id),
+            ),
+            (
+                json!({ "disbursedFrom": paid_on, "disbursedTo": paid_on }),
+                recount(&|l| first_paid(l) == Some(paid_on)),
+            ),
+            (
+                json!({ "disbursedFrom": paid_on }),
+                recount(&|l| first_paid(l).is_some_and(|d| d >= paid_on)),
+            ),
+            (
+                json!({ "submittedFrom": "2000-01-01T00:00:00Z", "submittedTo": "2000-12-31T00:00:00Z" }),
+                Vec::new(),
+            ),
+        ];
+        for (filter, expected) in cases {
+            let r = app
+                .graphql(APPLICATIONS, json!({ "f": filter, "first": 100 }))
+                .await;
+            assert_eq!(
+                listed(&r, "loanApplications"),
+                expected,
+                "{}: {filter}",
+                app.engine
+            );
+            assert_eq!(
+                r["data"]["loanApplications"]["totalCount"],
+                expected.len(),
+                "{filter}"
+            );
+        }
+
+        // Loans paid out, and mortgages.
+        let q = r#"query($f: LoanApplicationFilter) { disbursedLoans(first: 100, filter: $f) {
+            totalCount nodes { status disbursedFen outstandingFen firstDisbursedOn } } }"#;
+        let r = app.graphql(q, json!({})).await;
+        let paid: Vec<&loan_application::Model> = loans
+            .iter()
+            .filter(|l| {
+                ["DISBURSED", "REPAID", "DEFAULTED", "DISPOSED"].contains(&l.status.as_str())
+            })
+            .collect();
+        assert_eq!(r["data"]["disbursedLoans"]["totalCount"], paid.len(), "{r}");
+        for n in r["data"]["disbursedLoans"]["nodes"]
+            .as_array()
+            .expect("loans")
+        {
+            assert!(n["firstDisbursedOn"].is_string(), "{n}");
+            assert!(n["disbursedFen"].as_i64() > Some(0), "{n}");
+        }
+        for (filter, code) in [
+            (json!({ "status": ["SUBMITTED"] }), "BAD_INPUT"),
+            (
+                json!({ "disbursedFrom": "2026-02-01", "disbursedTo": "2026-01-01" }),
+                "BAD_INPUT",
+            ),
+            (json!({ "productId": Kind::Party.id(1) }), "BAD_INPUT"),
+            (
+                json!({ "productId": Kind::LoanProduct.id(999_999) }),
+                "BAD_INPUT",
+            ),
+            (json!({ "bankCode": "NO-SUCH-BANK" }), "BAD_INPUT"),
+        ] {
+            assert_eq!(
+                error_code(&app.graphql(q, json!({ "f": filter })).await),
+                Some(code),
+                "{filter}"
+            );
+        }
+        for (args, code) in [
+            (json!({ "first": 0 }), "BAD_INPUT"),
+            (json!({ "first": 101 }), "LIMIT_EXCEEDED"),
+            (json!({ "first": 2, "last": 2 }), "BAD_INPUT"),
+            (json!({ "after": "garbage" }), "BAD_INPUT"),
+        ] {
+            assert_eq!(
+                error_code(&app.graphql(APPLICATIONS, args.clone()).await),
+                Some(code),
+                "{args}"
+            );
+        }
+        let mortgages = mortgage::Entity::find()
+            .all(&app.db)
+            .await
+            .expect("mortgages");
+        let q = r#"query($f: MortgageFilter) { mortgages(first: 100, filter: $f) {
+            totalCount nodes { id status registrationNo application { id } bank { code } } } }"#;
+        let r = app.graphql(q, json!({})).await;
+        assert_eq!(r["data"]["mortgages"]["totalCount"], mortgages.len(), "{r}");
+        let active = mortgages.iter().filter(|m| m.status == "ACTIVE").count();
+        let r = app
+            .graphql(q, json!({ "f": { "status": ["ACTIVE"] } }))
+            .await;
+        assert_eq!(r["data"]["mortgages"]["totalCount"], active, "{r}");
+        let m = &mortgages[0];
+        let r = app
+            .graphql(
+                q,
+                json!({ "f": { "registeredFrom": m.registered_on, "registeredTo": m.registered_on,
+                               "rightId": Kind::PropertyRight.id(m.right_id) } }),
+            )
+            .await;
+        assert_eq!(
+            r["data"]["mortgages"]["nodes"][0]["application"]["id"],
+            json!(Kind::LoanApplication.id(m.application_id)),
+            "{r}"
+        );
+
+        // A bank lists its own loans and mortgages only.
+        let postal = app.token(Role::Bank, None, Some("PSBC-DC")).await;
+        for (q, field) in [
+            (
+                "{ loanApplications(first: 100) { nodes { bank { code } } } }",
+                "loanApplications",
+            ),
+            (
+                "{ disbursedLoans(first: 100) { nodes { bank { code } } } }",
+                "disbursedLoans",
+            ),
+            (
+                "{ mortgages(first: 100) { nodes { bank { code } } } }",
+                "mortgages",
+            ),
+        ] {
+            let r = app.graphql_as(Some(&postal), q, json!({})).await;
+            assert!(r["errors"].is_null(), "{r}");
+            assert!(
+                r["data"][field]["nodes"]
+                    .as_array()
+                    .expect("nodes")
+                    .iter()
+                    .all(|n| n["bank"]["code"] == "PSBC-DC"),
+                "{}: {field}: {r}",
+                app.engine
+            );
+        }
+        app.assert_sound().await;
+    }
+}
+
+/// Steps in one document run in order, and each reads the application as the step before left
+/// it (no request cache stands between them).
+#[tokio::test]
+async fn steps_in_one_document_each_see_the_application_the_last_left() {
+    for app in spawn_apps().await {
+        let bank = app.token(Role::Bank, None, Some("JXRCB-DC")).await;
+        let c = passing_case(&app, &bank).await;
+        let a = submit(&app, Some(&bank), &c).await;
+        let id = payload(&a, "submitLoanApplication")["id"].clone();
+        let d = app
+            .graphql_as(
+                Some(&bank),
+                DECIDE,
+                json!({ "input": { "id": id, "version": 1, "approve": true } }),
+            )
+            .await;
+        payload(&d, "decideLoanApplication");
+        let r = app
+            .graphql(
+                REGISTER,
+                json!({ "input": { "applicationId": id, "version": 2, "registrationNo": "DY-DOC" } }),
+            )
+            .await;
+        payload(&r, "registerMortgage");
+        let r = app
+            .graphql_as(
+                Some(&bank),
+                r#"mutation($id: ID!) {
+                  paid: disburseLoan(input: { applicationId: $id, version: 3 }) { loanApplication { status version } }
+                  settled: recordRepayment(input: { applicationId: $id, version: 4, amountFen: 8000000 }) {
+                    loanApplication { status version } } }"#,
+                json!({ "id": id }),
+            )
+            .await;
+        assert!(r["errors"].is_null(), "{}: {r}", app.engine);
+        assert_eq!(r["data"]["paid"]["loanApplication"]["status"], "DISBURSED");
+        assert_eq!(r["data"]["settled"]["loanApplication"]["status"], "REPAID");
         app.assert_sound().await;
     }
 }

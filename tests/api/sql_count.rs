@@ -117,3 +117,50 @@ async fn rows_read_by_position_equal_rows_read_by_name() {
         }
     }
 }
+
+/// The lending listings load their relations in batches too: a page of every recommendation
+/// (with its household, village and the applications it backs) or every loan (with its bank,
+/// product, borrower, right, mortgage, events and recommendation) costs what a page of one does.
+#[tokio::test]
+async fn lending_listings_cost_no_more_statements_for_a_longer_page() {
+    use rural_registry::domain::access::Role;
+    const LENDING: &str = "query ($n: Int!) {
+        recommendations(first: $n) { totalCount nodes { household { name } village { name }
+            grade applications { code bank { code } } } }
+        loanApplications(first: $n) { totalCount nodes { code bank { code } product { code }
+            borrower { name } right { code } mortgage { id registrationNo } repaidFen
+            outstandingFen firstDisbursedOn recommendation { grade } } }
+        creditLines(first: $n) { totalCount nodes { bank { code } household { name }
+            right { code } asset { code } drawnFen availableFen loans { code } } }
+        mortgages(first: $n) { totalCount nodes { registrationNo application { code }
+            bank { code } right { code } } } }";
+    for app in spawn_apps().await {
+        let rural = app.token(Role::Bank, None, Some("JXRCB-DC")).await;
+        let postal = app.token(Role::Bank, None, Some("PSBC-DC")).await;
+        crate::credit::grant_line(&app, &rural, "JXRCB-DC").await;
+        crate::credit::grant_line(&app, &postal, "PSBC-DC").await;
+        let mut counts = Vec::new();
+        for n in [1, 100] {
+            let before = app.queries.get();
+            let r = app.graphql(LENDING, json!({ "n": n })).await;
+            assert!(r["errors"].is_null(), "{}: {r}", app.engine);
+            if n == 100 {
+                let listed = r["data"]["recommendations"]["nodes"]
+                    .as_array()
+                    .map(Vec::len);
+                assert!(listed > Some(20), "{}: a long page: {listed:?}", app.engine);
+                assert_eq!(
+                    r["data"]["creditLines"]["nodes"].as_array().map(Vec::len),
+                    Some(2)
+                );
+            }
+            counts.push(app.queries.get() - before);
+        }
+        // Four pages, four counts, and a batch per relation; a window split may add a few.
+        assert!(
+            counts[1] <= counts[0] + 4 && counts[1] <= 30,
+            "{}: statements for pages of 1 vs 100: {counts:?}",
+            app.engine
+        );
+    }
+}

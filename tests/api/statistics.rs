@@ -484,8 +484,10 @@ async fn lending_recount(
         c[11] += m.amount_fen;
     }
     for g in lines.iter().filter(|g| bank.is_none_or(|b| b == g.bank_id)) {
+        // A credit line is no loan: it has no loan status.
         let pseudo = loan_application::Model {
             bank_id: g.bank_id,
+            status: String::new(),
             ..loans.first().expect("a loan").clone()
         };
         let c = out.entry(key(&pseudo, Some(g.granted_on))).or_default();
@@ -582,13 +584,17 @@ async fn lending_figures_match_a_recount_and_a_bank_sees_only_its_own() {
             None => assert_eq!(t[7], 0),
         }
 
-        // A bank sees its own business only; anonymous callers none.
+        // A bank sees its own business only, also by status (its portfolio); anonymous callers
+        // none.
         for b in &banks {
             let token = app.token(Role::Bank, None, Some(&b.code)).await;
             let r = app
                 .graphql_as(
                     Some(&token),
-                    &format!("{{ district {{ loans {{ {LENDING_FIELDS} }} }} }}"),
+                    &format!(
+                        "{{ district {{ loans {{ {LENDING_FIELDS} }}
+                        byStatus: loansBy(dimension: STATUS) {{ {LENDING_FIELDS} }} }} }}"
+                    ),
                     json!({}),
                 )
                 .await;
@@ -599,6 +605,25 @@ async fn lending_figures_match_a_recount_and_a_bank_sees_only_its_own() {
                 lending_answer(&r["data"]["district"]["loans"]),
                 expected,
                 "{}: {}",
+                app.engine,
+                b.code
+            );
+            let by_status = lending_recount(&app, Some(b.id), |l, _| l.status.clone()).await;
+            let answered: BTreeMap<String, [i64; 14]> = r["data"]["district"]["byStatus"]
+                .as_array()
+                .expect("groups")
+                .iter()
+                .map(|g| {
+                    (
+                        g["key"].as_str().expect("key").to_owned(),
+                        lending_answer(g),
+                    )
+                })
+                .collect();
+            assert_eq!(answered, by_status, "{}: {}", app.engine, b.code);
+            assert!(
+                answered.len() > 1,
+                "{}: {} has loans in several states",
                 app.engine,
                 b.code
             );

@@ -29,10 +29,13 @@ pub enum Kind {
     Payout,
     Target,
     ImportJob,
+    CreditLine,
+    Recommendation,
+    Mortgage,
 }
 
 impl Kind {
-    const ALL: [Kind; 19] = [
+    const ALL: [Kind; 22] = [
         Kind::Township,
         Kind::Village,
         Kind::Party,
@@ -52,6 +55,9 @@ impl Kind {
         Kind::Payout,
         Kind::Target,
         Kind::ImportJob,
+        Kind::CreditLine,
+        Kind::Recommendation,
+        Kind::Mortgage,
     ];
 
     fn name(self) -> &'static str {
@@ -75,6 +81,9 @@ impl Kind {
             Kind::Payout => "Payout",
             Kind::Target => "Target",
             Kind::ImportJob => "ImportJob",
+            Kind::CreditLine => "CreditLine",
+            Kind::Recommendation => "Recommendation",
+            Kind::Mortgage => "Mortgage",
         }
     }
 
@@ -116,6 +125,11 @@ pub fn decode_as(id: &ID, kind: Kind) -> Result<i64, AppError> {
             kind.name()
         ))),
     }
+}
+
+/// A global ID a filter may leave out, which must name a record of `kind` when given.
+pub fn decode_opt(id: Option<&ID>, kind: Kind) -> Result<Option<i64>, AppError> {
+    id.map(|id| decode_as(id, kind)).transpose()
 }
 
 #[cfg(test)]

@@ -9,10 +9,10 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use sea_orm::DatabaseConnection;
 
 use crate::db::entities::{
-    appraisal, bank, collective_organization, demo_indicator, demo_site, distribution, idle_asset,
-    loan_event, loan_product, mortgage, party, property_right, revitalization, right_holder,
-    share_change, share_class, share_contribution, share_holding, source_document, township,
-    village,
+    appraisal, bank, collective_organization, credit_line, demo_indicator, demo_site, distribution,
+    idle_asset, loan_application, loan_event, loan_product, mortgage, party, property_right,
+    recommendation, revitalization, right_holder, share_change, share_class, share_contribution,
+    share_holding, source_document, township, village,
 };
 use crate::db::{self, StoreError};
 
@@ -99,6 +99,18 @@ key!(/// The holdings a share change closed.
     ClosedBy);
 key!(/// A distribution by id.
     DistributionKey);
+key!(/// A loan application by id.
+    ApplicationKey);
+key!(/// A mortgage by id.
+    MortgageKey);
+key!(/// A credit line by id.
+    CreditLineKey);
+key!(/// A party branch's recommendation by id.
+    RecommendationKey);
+key!(/// The loan applications on a right.
+    ApplicationsOnRight);
+key!(/// The loan applications a recommendation backs.
+    BackedBy);
 
 macro_rules! loader {
     ($key:ident => $value:ty, $fetch:path) => {
@@ -146,3 +158,9 @@ loader!(ShareChangeKey => share_change::Model, db::shares::changes_by_ids);
 loader!(OpenedBy => Vec<share_holding::Model>, db::shares::holdings_opened_by);
 loader!(ClosedBy => Vec<share_holding::Model>, db::shares::holdings_closed_by);
 loader!(DistributionKey => distribution::Model, db::shares::distributions_by_ids);
+loader!(ApplicationKey => loan_application::Model, db::loans::applications_by_ids);
+loader!(MortgageKey => mortgage::Model, db::loans::mortgages_by_ids);
+loader!(CreditLineKey => credit_line::Model, db::credit::lines_by_ids);
+loader!(RecommendationKey => recommendation::Model, db::credit::recommendations_by_ids);
+loader!(ApplicationsOnRight => Vec<loan_application::Model>, db::loans::applications_on_rights);
+loader!(BackedBy => Vec<loan_application::Model>, db::loans::applications_backed_by);

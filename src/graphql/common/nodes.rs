@@ -11,8 +11,9 @@ use async_graphql::{Context, Result};
 use super::loaders::{DbLoader, TownshipKey, VillageKey};
 use crate::db;
 use crate::db::entities::{
-    collective_organization, demo_site, idle_asset, loan_application, loan_product, party,
-    property_right, revitalization, share_contribution, township, village,
+    collective_organization, credit_line, demo_site, idle_asset, loan_application, loan_product,
+    mortgage, party, property_right, recommendation, revitalization, share_contribution, township,
+    village,
 };
 use crate::error::AppError;
 
@@ -79,6 +80,15 @@ pub struct LoanProduct(pub loan_product::Model);
 
 /// A loan application and the loan it became (贷款申请).
 pub struct LoanApplication(pub loan_application::Model);
+
+/// A mortgage on a right (抵押权, LADM LA_Mortgage).
+pub struct Mortgage(pub mortgage::Model);
+
+/// A pre-credit line granted on seeing a registered house (见房即授信).
+pub struct CreditLine(pub credit_line::Model);
+
+/// A village party branch's recommendation of a household to the banks (党建+金融服务).
+pub struct Recommendation(pub recommendation::Model);
 
 impl Village {
     /// The village a record lies in, through the request's loader; `None` when it lies in none.

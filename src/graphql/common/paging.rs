@@ -1,11 +1,12 @@
-//! Relay pagination: argument checks, opaque keyset cursors and the page-size-aware complexity.
+//! Relay pagination: argument checks, opaque keyset cursors, the page-size-aware complexity and
+//! the date ranges listing filters take.
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{ObjectType, OutputType};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::domain::period::Period;
+use crate::domain::period::{Days, Period};
 use crate::error::AppError;
 
 /// Page size when neither `first` nor `last` is given.
@@ -103,6 +104,30 @@ impl PageRequest {
             .collect();
         connection
     }
+}
+
+/// The cursor tag of listings newest first (by id, descending).
+pub const NEWEST_FIRST: &str = "ID_DESC";
+
+/// The days from `from` to `to` a filter names (`names`: its two fields), BAD_INPUT naming
+/// both when they are the wrong way round.
+pub fn days(
+    names: (&str, &str),
+    from: Option<chrono::NaiveDate>,
+    to: Option<chrono::NaiveDate>,
+) -> Result<Days, AppError> {
+    Days::new(from, to)
+        .map_err(|e| AppError::bad_input(format!("`{}` to `{}`: {e}", names.0, names.1)))
+}
+
+/// The instants from `from` to `to` a filter names, as [`days`].
+pub fn period(
+    names: (&str, &str),
+    from: Option<chrono::DateTime<chrono::Utc>>,
+    to: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Period, AppError> {
+    Period::between(from, to)
+        .map_err(|e| AppError::bad_input(format!("`{}` to `{}`: {e}", names.0, names.1)))
 }
 
 fn check_size(arg: &str, n: i32) -> Result<u64, AppError> {
