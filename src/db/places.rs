@@ -39,6 +39,44 @@ pub async fn villages_by_ids(
     Ok(found.into_iter().map(|v| (v.id, v)).collect())
 }
 
+/// The codes of the townships `ids` names, by id: two columns, never a boundary.
+pub async fn township_codes(
+    conn: &impl ConnectionTrait,
+    ids: &[i64],
+) -> StoreResult<HashMap<i64, String>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(i64, String)> = township::Entity::find()
+        .select_only()
+        .column(township::Column::Id)
+        .column(township::Column::Code)
+        .filter(township::Column::Id.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// The codes of the villages `ids` names, by id: two columns, never a boundary.
+pub async fn village_codes(
+    conn: &impl ConnectionTrait,
+    ids: &[i64],
+) -> StoreResult<HashMap<i64, String>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(i64, String)> = village::Entity::find()
+        .select_only()
+        .column(village::Column::Id)
+        .column(village::Column::Code)
+        .filter(village::Column::Id.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
 pub async fn township_by_code(
     conn: &impl ConnectionTrait,
     code: &str,

@@ -6,7 +6,7 @@
 //! GraphQL: without a token, a point snapped to the public grid with its kind and status only;
 //! with one, the true point and the survey attributes. No layer carries owners.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use geo::{Geometry, Point};
@@ -251,20 +251,25 @@ struct Places {
 }
 
 impl Places {
-    async fn load(conn: &impl ConnectionTrait) -> StoreResult<Places> {
+    /// The codes of the places `rows` lie in: two small reads of ids and codes, whatever the
+    /// district's size (never every village with its boundary, as for each page before).
+    async fn of(conn: &impl ConnectionTrait, rows: &[idle_asset::Model]) -> StoreResult<Places> {
+        let townships: BTreeSet<i64> = rows.iter().map(|a| a.township_id).collect();
+        let villages: BTreeSet<i64> = rows.iter().filter_map(|a| a.village_id).collect();
         Ok(Places {
-            townships: db::places::all_townships(conn)
-                .await?
-                .into_iter()
-                .map(|t| (t.id, t.code))
-                .collect(),
-            villages: db::places::all_villages(conn)
-                .await?
-                .into_iter()
-                .map(|v| (v.id, v.code))
-                .collect(),
+            townships: db::places::township_codes(conn, &Vec::from_iter(townships)).await?,
+            villages: db::places::village_codes(conn, &Vec::from_iter(villages)).await?,
         })
     }
+}
+
+/// The codes of the townships of `villages`.
+async fn townships_of(
+    conn: &impl ConnectionTrait,
+    villages: &[village::Model],
+) -> StoreResult<HashMap<i64, String>> {
+    let ids: BTreeSet<i64> = villages.iter().map(|v| v.township_id).collect();
+    db::places::township_codes(conn, &Vec::from_iter(ids)).await
 }
 
 /// An asset as `caller` may see it on a map; none for a row whose stored location is out of
@@ -338,13 +343,13 @@ pub async fn page(
             )
         }
         Layer::Villages => {
-            let codes = Places::load(conn).await?.townships;
             let rows: Vec<_> = db::places::all_villages(conn)
                 .await?
                 .into_iter()
                 .filter(|v| s.updated.contains(v.updated_at) && meets(village_box(v)))
                 .collect();
             let (rows, matched) = slice(rows, s);
+            let codes = townships_of(conn, &rows).await?;
             (
                 rows.iter()
                     .map(|v| village_feature(v, &codes))
@@ -392,11 +397,6 @@ async fn asset_page(
     caller: &Caller,
     s: Selection,
 ) -> StoreResult<FeaturePage> {
-    let places = if caller.is_anonymous() {
-        None
-    } else {
-        Some(Places::load(conn).await?)
-    };
     let (rows, matched) = match s.bbox {
         // The public point may lie in the box when the true one does not, and the other way
         // round: decide on the public point, in Rust.
@@ -436,10 +436,7 @@ async fn asset_page(
         }
     };
     Ok(FeaturePage {
-        features: rows
-            .iter()
-            .filter_map(|a| asset_feature(a, caller, places.as_ref()))
-            .collect(),
+        features: asset_features(conn, caller, &rows).await?,
         matched,
     })
 }
@@ -477,7 +474,7 @@ pub async fn asset_features(
     let places = if caller.is_anonymous() {
         None
     } else {
-        Some(Places::load(conn).await?)
+        Some(Places::of(conn, rows).await?)
     };
     Ok(rows
         .iter()
@@ -510,10 +507,13 @@ pub async fn one(
             .map(township_feature)
             .transpose()?,
         Layer::Villages => {
-            let codes = Places::load(conn).await?.townships;
-            db::places::villages_by_ids(conn, &[id])
+            let found: Vec<village::Model> = db::places::villages_by_ids(conn, &[id])
                 .await?
-                .get(&id)
+                .into_values()
+                .collect();
+            let codes = townships_of(conn, &found).await?;
+            found
+                .first()
                 .map(|v| village_feature(v, &codes))
                 .transpose()?
         }
@@ -522,15 +522,11 @@ pub async fn one(
             .get(&id)
             .map(demo_site_feature),
         Layer::IdleAssets => {
-            let places = if caller.is_anonymous() {
-                None
-            } else {
-                Some(Places::load(conn).await?)
-            };
-            db::assets::by_ids(conn, &[id])
+            let rows: Vec<idle_asset::Model> = db::assets::by_ids(conn, &[id])
                 .await?
-                .get(&id)
-                .and_then(|a| asset_feature(a, caller, places.as_ref()))
+                .into_values()
+                .collect();
+            asset_features(conn, caller, &rows).await?.pop()
         }
         Layer::ExpropriationZones if caller.is_anonymous() => None,
         Layer::ExpropriationZones => db::rights::zones(conn)
