@@ -119,15 +119,22 @@ pub async fn bank_code(ctx: &Context<'_>, bank_id: i64) -> Result<String> {
         .ok_or_else(|| AppError::internal("a record without its bank").into())
 }
 
+/// Whether the caller may see the business of the bank `bank_id` (FORBIDDEN when another
+/// bank's): the check of every record a bank owns.
+pub async fn may_see_bank_of(ctx: &Context<'_>, bank_id: i64) -> Result<()> {
+    let code = bank_code(ctx, bank_id).await?;
+    caller(ctx)
+        .may_see_bank_business(&code)
+        .map_err(AppError::from)?;
+    Ok(())
+}
+
 /// A product by id, if the caller may see its bank's business (FORBIDDEN otherwise).
 pub async fn visible_product(ctx: &Context<'_>, id: i64) -> Result<Option<loan_product::Model>> {
     let Some(product) = db::credit::product(db_conn(ctx)?, id).await? else {
         return Ok(None);
     };
-    let code = bank_code(ctx, product.bank_id).await?;
-    caller(ctx)
-        .may_see_bank_business(&code)
-        .map_err(AppError::from)?;
+    may_see_bank_of(ctx, product.bank_id).await?;
     Ok(Some(product))
 }
 
@@ -413,10 +420,7 @@ pub async fn credit_line_node(ctx: &Context<'_>, id: i64) -> Result<Option<Credi
     else {
         return Ok(None);
     };
-    let code = bank_code(ctx, row.bank_id).await?;
-    caller(ctx)
-        .may_see_bank_business(&code)
-        .map_err(AppError::from)?;
+    may_see_bank_of(ctx, row.bank_id).await?;
     Ok(Some(CreditLine(row)))
 }
 

@@ -313,10 +313,7 @@ async fn visible_application(ctx: &Context<'_>, id: &ID) -> Result<loan_applicat
     let app = db::loans::application(db_conn(ctx)?, n)
         .await?
         .ok_or_else(|| AppError::not_found("no loan application has this ID"))?;
-    let code = crate::graphql::credit::bank_code(ctx, app.bank_id).await?;
-    caller(ctx)
-        .may_see_bank_business(&code)
-        .map_err(AppError::from)?;
+    crate::graphql::credit::may_see_bank_of(ctx, app.bank_id).await?;
     Ok(app)
 }
 
@@ -329,10 +326,7 @@ pub async fn node(ctx: &Context<'_>, id: i64) -> Result<Option<LoanApplication>>
     else {
         return Ok(None);
     };
-    let code = crate::graphql::credit::bank_code(ctx, app.bank_id).await?;
-    caller(ctx)
-        .may_see_bank_business(&code)
-        .map_err(AppError::from)?;
+    crate::graphql::credit::may_see_bank_of(ctx, app.bank_id).await?;
     Ok(Some(LoanApplication(app)))
 }
 
@@ -344,10 +338,7 @@ pub async fn mortgage_node(ctx: &Context<'_>, id: i64) -> Result<Option<Mortgage
     else {
         return Ok(None);
     };
-    let code = crate::graphql::credit::bank_code(ctx, row.bank_id).await?;
-    caller(ctx)
-        .may_see_bank_business(&code)
-        .map_err(AppError::from)?;
+    crate::graphql::credit::may_see_bank_of(ctx, row.bank_id).await?;
     Ok(Some(Mortgage(row)))
 }
 
